@@ -1,0 +1,53 @@
+use async_trait::async_trait;
+
+use crate::error::DomainResult;
+use crate::ids::{ContentId, InteractionId, UserId};
+use crate::model::{
+    ContentType, Interaction, InteractionChanges, InteractionQuery, NewInteraction, Timestamp, TypeAggregate,
+};
+use crate::page::{Page, PageRequest};
+
+/// Storage of interactions.
+#[async_trait]
+pub trait InteractionRepository: Send + Sync {
+    /// Records an interaction at `now` (user and item existence already checked; a vanished
+    /// user or item → `DomainError::Rule`).
+    async fn insert(&self, interaction: NewInteraction, now: Timestamp) -> DomainResult<Interaction>;
+
+    /// The interaction with this id, if any.
+    async fn get(&self, id: InteractionId) -> DomainResult<Option<Interaction>>;
+
+    /// Applies `changes`. `None` if it does not exist.
+    async fn update(
+        &self,
+        id: InteractionId,
+        changes: InteractionChanges,
+    ) -> DomainResult<Option<Interaction>>;
+
+    /// Deletes it; `false` if it did not exist.
+    async fn delete(&self, id: InteractionId) -> DomainResult<bool>;
+
+    /// Interactions matching every filter, newest first (`created_at` desc, `id` desc), with
+    /// the total number of matches.
+    async fn list(&self, query: &InteractionQuery, page: PageRequest) -> DomainResult<Page<Interaction>>;
+
+    /// Like [`list`](Self::list) without counting.
+    async fn fetch(&self, query: &InteractionQuery, page: PageRequest) -> DomainResult<Vec<Interaction>>;
+
+    /// The most recent interaction of `user` on `content` whose type is spelled exactly
+    /// `interaction_type`.
+    async fn latest_between(
+        &self,
+        user: UserId,
+        content: ContentId,
+        interaction_type: &str,
+    ) -> DomainResult<Option<Interaction>>;
+
+    /// Per-type aggregates over the interactions matching `query`, in canonical type order,
+    /// types without interactions omitted. Computed by the store.
+    async fn aggregate(&self, query: &InteractionQuery) -> DomainResult<Vec<TypeAggregate>>;
+
+    /// Content types of the items `user` interacted with, by number of interactions
+    /// (descending, ties by type order), at most `limit`.
+    async fn favorite_content_types(&self, user: UserId, limit: i64) -> DomainResult<Vec<ContentType>>;
+}

@@ -1,0 +1,41 @@
+//! Ports: the traits adapters implement. They speak domain types and [`DomainError`] only.
+//!
+//! Every port is object-safe (`Arc<dyn Port>`), `Send + Sync`, and documented with the
+//! guarantees an adapter must give (atomicity, ordering, what "not found" means).
+//!
+//! [`DomainError`]: crate::DomainError
+
+mod clock;
+mod content;
+mod interactions;
+mod jobs;
+mod recommendations;
+mod system;
+mod users;
+
+pub use clock::*;
+pub use content::*;
+pub use interactions::*;
+pub use jobs::*;
+pub use recommendations::*;
+pub use system::*;
+pub use users::*;
+
+use std::sync::Arc;
+
+/// One set of repository adapters over one data store (in Genonaut: one PostgreSQL schema).
+#[derive(Clone)]
+pub struct Repositories {
+    /// Users.
+    pub users: Arc<dyn UserRepository>,
+    /// Content items.
+    pub content: Arc<dyn ContentRepository>,
+    /// Interactions.
+    pub interactions: Arc<dyn InteractionRepository>,
+    /// Recommendations.
+    pub recommendations: Arc<dyn RecommendationRepository>,
+    /// Generation jobs.
+    pub jobs: Arc<dyn JobRepository>,
+    /// Store-wide facts (health, counters).
+    pub system: Arc<dyn SystemRepository>,
+}

@@ -1,0 +1,405 @@
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::error::{DomainError, DomainResult, Entity};
+use crate::ids::{ContentId, RecommendationId, UserId};
+use crate::model::{
+    ContentQuery, ContentType, Feedback, InteractionQuery, InteractionType, JsonObject, NewInteraction,
+    NewRecommendation, Recommendation, RecommendationChanges, RecommendationOrder, RecommendationQuery,
+    RecommendationStats,
+};
+use crate::page::{Page, PageRequest};
+use crate::ports::{Clock, ContentRepository, InteractionRepository, RecommendationRepository};
+use crate::services::{UserService, days_ago};
+use crate::values::non_blank;
+
+const INACTIVE_READ: &str = "Cannot get recommendations for inactive users";
+const INACTIVE_CREATE: &str = "Cannot create recommendations for inactive users";
+
+/// Parameters of `POST /recommendations/generate`.
+#[derive(Debug, Clone)]
+pub struct GenerateRequest {
+    /// For whom.
+    pub user_id: UserId,
+    /// Label to store the recommendations under (also selects the algorithm).
+    pub algorithm_version: String,
+    /// How many to produce.
+    pub limit: i64,
+}
+
+/// Recommendations: storing, serving, feedback, generation and counters.
+#[derive(Clone)]
+pub struct RecommendationService {
+    recommendations: Arc<dyn RecommendationRepository>,
+    content: Arc<dyn ContentRepository>,
+    interactions: Arc<dyn InteractionRepository>,
+    users: UserService,
+    clock: Arc<dyn Clock>,
+}
+
+impl RecommendationService {
+    /// A service over `recommendations`.
+    pub fn new(
+        recommendations: Arc<dyn RecommendationRepository>,
+        content: Arc<dyn ContentRepository>,
+        interactions: Arc<dyn InteractionRepository>,
+        users: UserService,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        RecommendationService {
+            recommendations,
+            content,
+            interactions,
+            users,
+            clock,
+        }
+    }
+
+    /// Stores one recommendation. Order: user exists (404), active (422), content exists
+    /// (404), algorithm label non-blank (422).
+    pub async fn create(&self, mut new: NewRecommendation) -> DomainResult<Recommendation> {
+        self.users.get_active(new.user_id, INACTIVE_CREATE).await?;
+        if self.content.get(new.content_item_id).await?.is_none() {
+            return Err(DomainError::not_found(Entity::ContentItem, new.content_item_id));
+        }
+        new.algorithm_version = non_blank(&new.algorithm_version)
+            .ok_or_else(|| DomainError::rule("Algorithm version cannot be empty"))?;
+        self.recommendations.insert(new, self.clock.now()).await
+    }
+
+    /// Stores many recommendations, all or nothing. The first invalid element (in order)
+    /// is named in the error.
+    pub async fn create_bulk(&self, mut items: Vec<NewRecommendation>) -> DomainResult<Vec<Recommendation>> {
+        let user_ids: Vec<UserId> = unique(items.iter().map(|r| r.user_id));
+        let content_ids: Vec<ContentId> = unique(items.iter().map(|r| r.content_item_id));
+        let users: HashMap<UserId, bool> = self
+            .users
+            .get_many(&user_ids)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.is_active))
+            .collect();
+        let contents: HashSet<ContentId> = self.content.existing(&content_ids).await?.into_iter().collect();
+        for (i, item) in items.iter_mut().enumerate() {
+            let reason = match users.get(&item.user_id) {
+                None => Some(format!("User {} not found", item.user_id)),
+                Some(false) => Some(format!("User {} is inactive", item.user_id)),
+                Some(true) if !contents.contains(&item.content_item_id) => {
+                    Some(format!("Content {} not found", item.content_item_id))
+                }
+                Some(true) => match non_blank(&item.algorithm_version) {
+                    Some(label) => {
+                        item.algorithm_version = label;
+                        None
+                    }
+                    None => Some("Algorithm version cannot be empty".to_owned()),
+                },
+            };
+            if let Some(reason) = reason {
+                return Err(DomainError::rule(format!(
+                    "Validation failed for recommendation {i}: {reason}"
+                )));
+            }
+        }
+        self.recommendations.insert_many(items, self.clock.now()).await
+    }
+
+    /// The recommendation, or `NotFound`.
+    pub async fn get(&self, id: RecommendationId) -> DomainResult<Recommendation> {
+        self.recommendations
+            .get(id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(Entity::Recommendation, id))
+    }
+
+    /// Changes score and/or metadata.
+    pub async fn update(
+        &self,
+        id: RecommendationId,
+        changes: RecommendationChanges,
+    ) -> DomainResult<Recommendation> {
+        self.recommendations
+            .update(id, changes)
+            .await?
+            .ok_or_else(|| DomainError::not_found(Entity::Recommendation, id))
+    }
+
+    /// Deletes a recommendation.
+    pub async fn delete(&self, id: RecommendationId) -> DomainResult<()> {
+        if self.recommendations.delete(id).await? {
+            Ok(())
+        } else {
+            Err(DomainError::not_found(Entity::Recommendation, id))
+        }
+    }
+
+    /// Lists with every filter applied. A user filter requires an existing, active user; a
+    /// content filter an existing item.
+    pub async fn list(
+        &self,
+        query: &RecommendationQuery,
+        page: PageRequest,
+    ) -> DomainResult<Page<Recommendation>> {
+        if let Some(user) = query.user_id {
+            self.users.get_active(user, INACTIVE_READ).await?;
+        }
+        if let Some(content) = query.content_item_id
+            && self.content.get(content).await?.is_none()
+        {
+            return Err(DomainError::not_found(Entity::ContentItem, content));
+        }
+        self.recommendations.list(query, page).await
+    }
+
+    /// An existing, active user's unserved recommendations, best first, at most `limit`.
+    pub async fn unserved_for_active_user(
+        &self,
+        user: UserId,
+        limit: i64,
+    ) -> DomainResult<Vec<Recommendation>> {
+        self.users.get_active(user, INACTIVE_READ).await?;
+        self.unserved(user, limit).await
+    }
+
+    /// An existing user's unserved recommendations (inactive users allowed).
+    pub async fn unserved_for_user(&self, user: UserId, limit: i64) -> DomainResult<Vec<Recommendation>> {
+        self.users.ensure_exists(user).await?;
+        self.unserved(user, limit).await
+    }
+
+    /// An existing user's recommendations scoring at least `min_score`, best first.
+    pub async fn top_for_user(
+        &self,
+        user: UserId,
+        min_score: f64,
+        limit: i64,
+    ) -> DomainResult<Vec<Recommendation>> {
+        self.users.ensure_exists(user).await?;
+        let query = RecommendationQuery {
+            user_id: Some(user),
+            min_score: Some(min_score),
+            ..RecommendationQuery::default()
+        };
+        self.recommendations
+            .fetch(&query, PageRequest::first(limit))
+            .await
+    }
+
+    /// An existing user's recommendations of the last `days` days, best first.
+    pub async fn recent_for_user(
+        &self,
+        user: UserId,
+        days: i64,
+        limit: i64,
+    ) -> DomainResult<Vec<Recommendation>> {
+        self.users.ensure_exists(user).await?;
+        let query = RecommendationQuery {
+            user_id: Some(user),
+            since: Some(days_ago(self.clock.now(), days)),
+            ..RecommendationQuery::default()
+        };
+        self.recommendations
+            .fetch(&query, PageRequest::first(limit))
+            .await
+    }
+
+    /// An existing item's recommendations, best first.
+    pub async fn by_content(
+        &self,
+        content: ContentId,
+        page: PageRequest,
+    ) -> DomainResult<Page<Recommendation>> {
+        self.list(
+            &RecommendationQuery {
+                content_item_id: Some(content),
+                ..RecommendationQuery::default()
+            },
+            page,
+        )
+        .await
+    }
+
+    /// Recommendations with exactly this label, newest first.
+    pub async fn by_algorithm(&self, label: &str, page: PageRequest) -> DomainResult<Page<Recommendation>> {
+        let query = RecommendationQuery {
+            algorithm_version: Some(label.to_owned()),
+            order: RecommendationOrder::NewestFirst,
+            ..RecommendationQuery::default()
+        };
+        self.recommendations.list(&query, page).await
+    }
+
+    /// Marks recommendations served; all must exist.
+    pub async fn mark_served(&self, ids: &[RecommendationId]) -> DomainResult<u64> {
+        self.recommendations.mark_served(ids, self.clock.now()).await
+    }
+
+    /// Counters of an existing user's recommendations.
+    pub async fn user_stats(&self, user: UserId) -> DomainResult<RecommendationStats> {
+        self.users.ensure_exists(user).await?;
+        self.recommendations.stats(Some(user)).await
+    }
+
+    /// Counters of all recommendations.
+    pub async fn overview(&self) -> DomainResult<RecommendationStats> {
+        self.recommendations.stats(None).await
+    }
+
+    /// Records a user's feedback on a recommendation; positive feedback also records the
+    /// matching interaction, atomically.
+    pub async fn feedback(
+        &self,
+        id: RecommendationId,
+        feedback: Feedback,
+        details: JsonObject,
+    ) -> DomainResult<Recommendation> {
+        let rec = self.get(id).await?;
+        let now = self.clock.now();
+        let interaction_type = match feedback {
+            Feedback::Liked => Some(InteractionType::Like),
+            Feedback::Clicked => Some(InteractionType::View),
+            Feedback::Converted => Some(InteractionType::Download),
+            Feedback::Disliked | Feedback::Dismissed => None,
+        };
+        let interaction = match interaction_type {
+            Some(interaction_type) => {
+                self.users
+                    .get_active(rec.user_id, "Cannot record interactions for inactive users")
+                    .await?;
+                let mut metadata = JsonObject::new();
+                metadata.insert("source".into(), json!("recommendation"));
+                metadata.insert("recommendation_id".into(), json!(rec.id.0));
+                metadata.insert("feedback".into(), json!(feedback.as_str()));
+                Some(NewInteraction {
+                    user_id: rec.user_id,
+                    content_item_id: rec.content_item_id,
+                    interaction_type,
+                    rating: None,
+                    duration: None,
+                    metadata,
+                })
+            }
+            None => None,
+        };
+        let mut metadata = rec.metadata.clone();
+        let at = now.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
+        metadata.insert(
+            "feedback".into(),
+            json!({ "type": feedback.as_str(), "at": at, "metadata": Value::Object(details) }),
+        );
+        self.recommendations
+            .record_feedback(id, metadata, interaction, now)
+            .await?
+            .ok_or_else(|| DomainError::not_found(Entity::Recommendation, id))
+    }
+
+    /// Generates and stores fresh recommendations for an existing, active user, best first.
+    ///
+    /// When no candidate content exists, falls back to the user's existing unserved
+    /// recommendations, then to all of them, so the endpoint never returns less than before.
+    pub async fn generate(&self, request: GenerateRequest) -> DomainResult<Vec<Recommendation>> {
+        self.users.get_active(request.user_id, INACTIVE_READ).await?;
+        let fresh = self.score_candidates(&request).await?;
+        if !fresh.is_empty() {
+            let mut stored = self.recommendations.insert_many(fresh, self.clock.now()).await?;
+            stored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+            return Ok(stored);
+        }
+        let unserved = self.unserved(request.user_id, request.limit).await?;
+        if !unserved.is_empty() {
+            return Ok(unserved);
+        }
+        let query = RecommendationQuery {
+            user_id: Some(request.user_id),
+            ..RecommendationQuery::default()
+        };
+        self.recommendations
+            .fetch(&query, PageRequest::first(request.limit))
+            .await
+    }
+
+    /// Baseline scorer: recent public items the user neither created nor interacted with,
+    /// scored by quality, affinity to the content types the user engages with, and recency.
+    async fn score_candidates(&self, request: &GenerateRequest) -> DomainResult<Vec<NewRecommendation>> {
+        const CANDIDATES: i64 = 200;
+        let history = self
+            .interactions
+            .fetch(
+                &InteractionQuery {
+                    user_id: Some(request.user_id),
+                    ..InteractionQuery::default()
+                },
+                PageRequest::first(1000),
+            )
+            .await?;
+        let seen: HashSet<ContentId> = history.iter().map(|i| i.content_item_id).collect();
+        let candidates = self
+            .content
+            .fetch(
+                &ContentQuery {
+                    public_only: true,
+                    ..ContentQuery::default()
+                },
+                PageRequest::first(CANDIDATES),
+            )
+            .await?;
+        let favorites = self
+            .interactions
+            .favorite_content_types(request.user_id, 4)
+            .await?;
+        let affinity_of = |t: ContentType| {
+            favorites
+                .iter()
+                .position(|f| *f == t)
+                .map_or(0.0, |rank| 1.0 - 0.25 * rank as f64)
+        };
+        let n = candidates.len().max(1) as f64;
+        let mut scored: Vec<(f64, &crate::model::Content)> = candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.creator_id != request.user_id && !seen.contains(&c.id))
+            .map(|(rank, c)| {
+                let affinity = affinity_of(c.content_type);
+                let recency = 1.0 - rank as f64 / n;
+                let score = 0.5 * c.quality_score + 0.3 * affinity + 0.2 * recency;
+                ((score.clamp(0.0, 1.0) * 1000.0).round() / 1000.0, c)
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
+        let limit = usize::try_from(request.limit).unwrap_or(0);
+        Ok(scored
+            .into_iter()
+            .take(limit)
+            .map(|(score, c)| {
+                let mut metadata = JsonObject::new();
+                metadata.insert("algorithm".into(), json!("baseline"));
+                metadata.insert("components".into(), json!({ "quality": c.quality_score }));
+                NewRecommendation {
+                    user_id: request.user_id,
+                    content_item_id: c.id,
+                    score,
+                    algorithm_version: request.algorithm_version.clone(),
+                    metadata,
+                }
+            })
+            .collect())
+    }
+
+    async fn unserved(&self, user: UserId, limit: i64) -> DomainResult<Vec<Recommendation>> {
+        let query = RecommendationQuery {
+            user_id: Some(user),
+            unserved_only: true,
+            ..RecommendationQuery::default()
+        };
+        self.recommendations
+            .fetch(&query, PageRequest::first(limit))
+            .await
+    }
+}
+
+fn unique<T: Copy + Eq + std::hash::Hash>(ids: impl Iterator<Item = T>) -> Vec<T> {
+    let mut seen = HashSet::new();
+    ids.filter(|id| seen.insert(*id)).collect()
+}

@@ -1,0 +1,92 @@
+//! In-memory adapters of every port, for fast tests (feature `test-util`).
+//!
+//! [`InMemoryStore`] keeps all five aggregates in one mutex-protected state so that operations
+//! spanning aggregates (content deletion cascading to interactions, user activity counters)
+//! behave as the PostgreSQL adapters do. Orderings, filters and totals follow the port
+//! documentation; the adapters' own tests run against both.
+
+pub mod scenarios;
+mod store;
+
+pub use store::InMemoryStore;
+
+use std::sync::Mutex;
+
+use chrono::{Duration, NaiveDate};
+
+use crate::model::Timestamp;
+use crate::ports::Clock;
+
+/// A deterministic clock: starts at a fixed instant and advances one millisecond per reading,
+/// so consecutive writes get distinct, increasing timestamps.
+#[derive(Debug)]
+pub struct FixedClock {
+    now: Mutex<Timestamp>,
+}
+
+impl FixedClock {
+    /// A clock starting at `start`.
+    pub fn at(start: Timestamp) -> Self {
+        FixedClock {
+            now: Mutex::new(start),
+        }
+    }
+
+    /// Moves the clock by `by`.
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        *now += by;
+    }
+}
+
+impl Default for FixedClock {
+    /// Starts at 2025-06-01T12:00:00.
+    fn default() -> Self {
+        let start = NaiveDate::from_ymd_opt(2025, 6, 1)
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .unwrap_or_default();
+        FixedClock::at(start)
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        let reading = *now;
+        *now += Duration::milliseconds(1);
+        reading
+    }
+}
+
+/// PostgreSQL's `jsonb @>` containment: objects contain every key of the needle (recursively),
+/// arrays contain every element of the needle, scalars are equal.
+pub fn json_contains(haystack: &serde_json::Value, needle: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (haystack, needle) {
+        (Value::Object(h), Value::Object(n)) => n
+            .iter()
+            .all(|(k, nv)| h.get(k).is_some_and(|hv| json_contains(hv, nv))),
+        (Value::Array(h), Value::Array(n)) => n.iter().all(|nv| h.iter().any(|hv| json_contains(hv, nv))),
+        (Value::Array(h), scalar) if !scalar.is_object() => h.iter().any(|hv| hv == scalar),
+        (h, n) => h == n,
+    }
+}
+
+/// Generates one `#[tokio::test]` per service scenario. `$make` is an expression evaluating
+/// to a future of `(Services, guard)`; the guard (e.g. a test database) lives until the
+/// scenario ends.
+#[macro_export]
+macro_rules! service_scenarios {
+    ($make:expr) => {
+        $crate::service_scenarios!(@each $make; user_uniqueness_is_checked_username_first, update_checks_existence_then_username_then_email_and_only_bumps_on_change, preferences_merge_shallowly_and_keep_unmentioned_keys, soft_delete_and_activity_rules, content_creation_checks_creator_title_then_data, content_update_refuses_public_and_private_taking_stored_flags, content_deletion_cascades_and_detaches_jobs, content_search_ands_every_filter, interaction_rules_and_aggregates, bulk_recommendations_name_the_first_bad_item_and_write_nothing, served_marks_all_or_reports_the_first_missing, generate_persists_new_recommendations_and_skips_seen_and_own_items, feedback_records_the_signal_and_positive_interaction_together, job_lifecycle_rules, job_stats_average_processing_time);
+    };
+    (@each $make:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let (services, _guard) = $make.await;
+                $crate::testing::scenarios::$name(services).await;
+            }
+        )*
+    };
+}

@@ -1,0 +1,730 @@
+//! Service scenarios: use-case rules written once and run against every adapter set — the
+//! in-memory fakes (domain tests) and PostgreSQL (db tests) — so the fakes stay faithful.
+//!
+//! Each scenario takes freshly wired, empty [`Services`] whose clock is a [`FixedClock`](super::FixedClock)
+//! (see [`service_scenarios!`](crate::service_scenarios)) and panics on failure.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use crate::ids::*;
+use crate::model::*;
+use crate::services::{GenerateRequest, Services, StatusChange};
+use crate::values::{Email, Tags, Username};
+use crate::{DomainError, PageRequest};
+use serde_json::json;
+
+pub fn obj(v: serde_json::Value) -> JsonObject {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+async fn user(s: &Services, name: &str) -> User {
+    s.users
+        .create(NewUser {
+            username: Username::parse(name).unwrap(),
+            email: Email::parse(&format!("{name}@example.com")).unwrap(),
+            preferences: JsonObject::new(),
+        })
+        .await
+        .unwrap()
+}
+
+fn new_content(creator: UserId, title: &str) -> NewContent {
+    NewContent {
+        title: title.into(),
+        content_type: ContentType::Text,
+        content_data: "data".into(),
+        creator_id: creator,
+        item_metadata: JsonObject::new(),
+        tags: Tags::default(),
+        is_public: true,
+        is_private: false,
+    }
+}
+
+fn message(err: DomainError) -> String {
+    err.to_string()
+}
+
+/// Scenario: user_uniqueness_is_checked_username_first.
+pub async fn user_uniqueness_is_checked_username_first(s: Services) {
+    let alice = user(&s, "alice").await;
+    let dup = s
+        .users
+        .create(NewUser {
+            username: Username::parse("alice").unwrap(),
+            email: Email::parse("alice@example.com").unwrap(),
+            preferences: JsonObject::new(),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(dup, DomainError::Conflict(ref m) if m == "Username already exists"));
+    let dup_mail = s
+        .users
+        .create(NewUser {
+            username: Username::parse("alice2").unwrap(),
+            email: Email::parse(&alice.email).unwrap(),
+            preferences: JsonObject::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(message(dup_mail), "Email already exists");
+}
+
+/// Scenario: update_checks_existence_then_username_then_email_and_only_bumps_on_change.
+pub async fn update_checks_existence_then_username_then_email_and_only_bumps_on_change(s: Services) {
+    let a = user(&s, "alice").await;
+    user(&s, "bob").await;
+    let missing = s
+        .users
+        .update(UserId(999), UserChanges::default())
+        .await
+        .unwrap_err();
+    assert_eq!(message(missing), "User with id 999 not found");
+    let taken = s
+        .users
+        .update(
+            a.id,
+            UserChanges {
+                username: Some(Username::parse("bob").unwrap()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(message(taken), "Username 'bob' already exists");
+    let mail_taken = s
+        .users
+        .update(
+            a.id,
+            UserChanges {
+                email: Some(Email::parse("bob@EXAMPLE.com").unwrap()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(message(mail_taken), "Email 'bob@example.com' already exists");
+    let same = s
+        .users
+        .update(
+            a.id,
+            UserChanges {
+                username: Some(Username::parse("alice").unwrap()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(same.updated_at, a.updated_at, "no change, no bump");
+    let renamed = s
+        .users
+        .update(
+            a.id,
+            UserChanges {
+                username: Some(Username::parse("alicia").unwrap()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.username, "alicia");
+    assert!(renamed.updated_at > a.updated_at);
+}
+
+/// Scenario: preferences_merge_shallowly_and_keep_unmentioned_keys.
+pub async fn preferences_merge_shallowly_and_keep_unmentioned_keys(s: Services) {
+    let a = user(&s, "alice").await;
+    s.users
+        .merge_preferences(a.id, obj(json!({"theme": "dark", "notifications": true})))
+        .await
+        .unwrap();
+    let merged = s
+        .users
+        .merge_preferences(a.id, obj(json!({"theme": "light", "lang": null})))
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::Value::Object(merged.preferences),
+        json!({"theme": "light", "notifications": true, "lang": null})
+    );
+}
+
+/// Scenario: soft_delete_and_activity_rules.
+pub async fn soft_delete_and_activity_rules(s: Services) {
+    let a = user(&s, "alice").await;
+    let inactive = s.users.set_active(a.id, false).await.unwrap();
+    assert!(!inactive.is_active);
+    assert_eq!(s.users.get(a.id).await.unwrap().id, a.id, "still readable");
+    let err = s
+        .interactions
+        .record(NewInteraction {
+            user_id: a.id,
+            content_item_id: ContentId(1),
+            interaction_type: InteractionType::View,
+            rating: None,
+            duration: None,
+            metadata: JsonObject::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(message(err), "Cannot record interactions for inactive users");
+    let recs = s
+        .recommendations
+        .unserved_for_active_user(a.id, 10)
+        .await
+        .unwrap_err();
+    assert_eq!(message(recs), "Cannot get recommendations for inactive users");
+}
+
+/// Scenario: content_creation_checks_creator_title_then_data.
+pub async fn content_creation_checks_creator_title_then_data(s: Services) {
+    let a = user(&s, "alice").await;
+    assert_eq!(
+        message(s.content.create(new_content(UserId(42), "x")).await.unwrap_err()),
+        "Creator not found"
+    );
+    assert_eq!(
+        message(s.content.create(new_content(a.id, "   ")).await.unwrap_err()),
+        "Title cannot be empty"
+    );
+    let mut blank = new_content(a.id, "ok");
+    blank.content_data = " \n".into();
+    assert_eq!(
+        message(s.content.create(blank).await.unwrap_err()),
+        "Content data cannot be empty"
+    );
+    let created = s.content.create(new_content(a.id, "  Hello  ")).await.unwrap();
+    assert_eq!(created.title, "Hello");
+    assert_eq!(created.quality_score, 0.5);
+}
+
+/// Scenario: content_update_refuses_public_and_private_taking_stored_flags.
+pub async fn content_update_refuses_public_and_private_taking_stored_flags(s: Services) {
+    let a = user(&s, "alice").await;
+    let c = s.content.create(new_content(a.id, "t")).await.unwrap();
+    let err = s
+        .content
+        .update(
+            c.id,
+            ContentChanges {
+                is_private: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(message(err), "Content cannot be both public and private");
+    let private = s
+        .content
+        .update(
+            c.id,
+            ContentChanges {
+                is_private: Some(true),
+                is_public: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(private.is_private && !private.is_public);
+}
+
+/// Scenario: content_deletion_cascades_and_detaches_jobs.
+pub async fn content_deletion_cascades_and_detaches_jobs(s: Services) {
+    let a = user(&s, "alice").await;
+    let c = s.content.create(new_content(a.id, "t")).await.unwrap();
+    s.interactions
+        .record(NewInteraction {
+            user_id: a.id,
+            content_item_id: c.id,
+            interaction_type: InteractionType::Like,
+            rating: Some(4),
+            duration: None,
+            metadata: JsonObject::new(),
+        })
+        .await
+        .unwrap();
+    let job = s
+        .jobs
+        .create(NewJob {
+            user_id: a.id,
+            job_type: JobType::Text,
+            prompt: "p".into(),
+            parameters: JsonObject::new(),
+        })
+        .await
+        .unwrap();
+    s.jobs.set_result(job.id, c.id).await.unwrap();
+    s.content.delete(c.id).await.unwrap();
+    assert_eq!(
+        s.interactions
+            .by_user(a.id, PageRequest::DEFAULT)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert_eq!(s.jobs.get(job.id).await.unwrap().result_content_id, None);
+    assert_eq!(
+        message(s.content.delete(c.id).await.unwrap_err()),
+        format!("ContentItem with id {} not found", c.id)
+    );
+}
+
+/// Scenario: content_search_ands_every_filter.
+pub async fn content_search_ands_every_filter(s: Services) {
+    let a = user(&s, "alice").await;
+    let b = user(&s, "bobby").await;
+    let mut one = new_content(a.id, "Searchable Story");
+    one.tags = Tags::parse(["sci-fi", "space"]).unwrap();
+    one.item_metadata = obj(json!({"lang": "en", "pages": 3}));
+    s.content.create(one).await.unwrap();
+    let mut two = new_content(b.id, "Searchable Image");
+    two.content_type = ContentType::Image;
+    s.content.create(two).await.unwrap();
+    let mut three = new_content(a.id, "Other");
+    three.is_public = false;
+    s.content.create(three).await.unwrap();
+
+    let query = ContentQuery {
+        search_term: Some("searchable".into()),
+        content_type: Some(ContentType::Text),
+        ..Default::default()
+    };
+    let page = s.content.list(&query, PageRequest::DEFAULT).await.unwrap();
+    assert_eq!(
+        (page.total, page.items[0].title.as_str()),
+        (1, "Searchable Story")
+    );
+    let by_tags = ContentQuery {
+        tags: vec!["space".into(), "sci-fi".into()],
+        ..Default::default()
+    };
+    assert_eq!(
+        s.content
+            .list(&by_tags, PageRequest::DEFAULT)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    let by_meta = ContentQuery {
+        metadata: obj(json!({"pages": "3"})),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.content
+            .list(&by_meta, PageRequest::DEFAULT)
+            .await
+            .unwrap()
+            .total,
+        0,
+        "type-sensitive"
+    );
+    let null_meta = ContentQuery {
+        metadata: obj(json!({"missing": null})),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.content
+            .list(&null_meta, PageRequest::DEFAULT)
+            .await
+            .unwrap()
+            .total,
+        3
+    );
+    let public = s.content.public(PageRequest::new(0, 1)).await.unwrap();
+    assert_eq!((public.total, public.items.len()), (2, 1));
+    assert_eq!(public.items[0].title, "Searchable Image", "newest first");
+    assert_eq!(
+        s.content
+            .by_type("poster", PageRequest::DEFAULT)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    let unknown = s
+        .content
+        .by_creator(UserId(77), PageRequest::DEFAULT)
+        .await
+        .unwrap_err();
+    assert_eq!(message(unknown), "User with id 77 not found");
+}
+
+/// Scenario: interaction_rules_and_aggregates.
+pub async fn interaction_rules_and_aggregates(s: Services) {
+    let a = user(&s, "alice").await;
+    let c = s.content.create(new_content(a.id, "t")).await.unwrap();
+    let rec = |t: InteractionType, rating: Option<i32>, duration: Option<i32>| NewInteraction {
+        user_id: a.id,
+        content_item_id: c.id,
+        interaction_type: t,
+        rating,
+        duration,
+        metadata: JsonObject::new(),
+    };
+    let err = s
+        .interactions
+        .record(NewInteraction {
+            user_id: UserId(99),
+            ..rec(InteractionType::View, None, None)
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(message(err), "User not found");
+    let err = s
+        .interactions
+        .record(NewInteraction {
+            content_item_id: ContentId(99),
+            ..rec(InteractionType::View, None, None)
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(message(err), "Content not found");
+    s.interactions
+        .record(rec(InteractionType::Like, Some(3), None))
+        .await
+        .unwrap();
+    s.interactions
+        .record(rec(InteractionType::Like, Some(4), None))
+        .await
+        .unwrap();
+    s.interactions
+        .record(rec(InteractionType::View, None, Some(0)))
+        .await
+        .unwrap();
+    let (total, by_type) = s.interactions.user_summary(a.id).await.unwrap();
+    assert_eq!(total, 3);
+    let like = by_type
+        .iter()
+        .find(|t| t.interaction_type == InteractionType::Like)
+        .unwrap();
+    assert_eq!((like.count, like.avg_rating), (2, Some(3.5)));
+    let view = by_type
+        .iter()
+        .find(|t| t.interaction_type == InteractionType::View)
+        .unwrap();
+    assert_eq!(view.avg_duration, Some(0.0), "a zero average is 0.0, not null");
+    let overview = s.interactions.overview().await.unwrap();
+    assert_eq!(overview.by_type.len(), 7);
+    assert_eq!(overview.total, 3);
+    let behavior = s.interactions.user_behavior(a.id).await.unwrap();
+    assert_eq!(behavior.favorite_content_types, vec![ContentType::Text]);
+    let none = s.interactions.between(a.id, c.id, "share").await.unwrap_err();
+    assert_eq!(
+        message(none),
+        format!(
+            "No share interaction found between user {} and content {}",
+            a.id, c.id
+        )
+    );
+    let latest = s.interactions.between(a.id, c.id, "like").await.unwrap();
+    assert_eq!(latest.rating, Some(4), "the most recent one");
+}
+
+/// Scenario: bulk_recommendations_name_the_first_bad_item_and_write_nothing.
+pub async fn bulk_recommendations_name_the_first_bad_item_and_write_nothing(s: Services) {
+    let a = user(&s, "alice").await;
+    let c = s.content.create(new_content(a.id, "t")).await.unwrap();
+    let item = |user: UserId, content: ContentId, label: &str| NewRecommendation {
+        user_id: user,
+        content_item_id: content,
+        score: 0.5,
+        algorithm_version: label.into(),
+        metadata: JsonObject::new(),
+    };
+    let err = s
+        .recommendations
+        .create_bulk(vec![
+            item(a.id, c.id, "v1"),
+            item(a.id, ContentId(999), "v1"),
+            item(UserId(5), c.id, "v1"),
+        ])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        message(err),
+        "Validation failed for recommendation 1: Content 999 not found"
+    );
+    let err = s
+        .recommendations
+        .create_bulk(vec![item(a.id, c.id, "  ")])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        message(err),
+        "Validation failed for recommendation 0: Algorithm version cannot be empty"
+    );
+    assert_eq!(
+        s.recommendations.overview().await.unwrap().total,
+        0,
+        "all or nothing"
+    );
+    let stored = s
+        .recommendations
+        .create_bulk(vec![item(a.id, c.id, " v2 "), item(a.id, c.id, "v1")])
+        .await
+        .unwrap();
+    assert_eq!(stored[0].algorithm_version, "v2", "trimmed, input order");
+}
+
+/// Scenario: served_marks_all_or_reports_the_first_missing.
+pub async fn served_marks_all_or_reports_the_first_missing(s: Services) {
+    let a = user(&s, "alice").await;
+    let c = s.content.create(new_content(a.id, "t")).await.unwrap();
+    let r = s
+        .recommendations
+        .create(NewRecommendation {
+            user_id: a.id,
+            content_item_id: c.id,
+            score: 0.9,
+            algorithm_version: "v".into(),
+            metadata: JsonObject::new(),
+        })
+        .await
+        .unwrap();
+    let err = s
+        .recommendations
+        .mark_served(&[r.id, RecommendationId(404)])
+        .await
+        .unwrap_err();
+    assert_eq!(message(err), "Recommendation with id 404 not found");
+    assert!(!s.recommendations.get(r.id).await.unwrap().is_served);
+    assert_eq!(s.recommendations.mark_served(&[r.id, r.id]).await.unwrap(), 1);
+    assert!(
+        s.recommendations
+            .unserved_for_user(a.id, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Scenario: generate_persists_new_recommendations_and_skips_seen_and_own_items.
+pub async fn generate_persists_new_recommendations_and_skips_seen_and_own_items(s: Services) {
+    let a = user(&s, "alice").await;
+    let b = user(&s, "bobby").await;
+    let own = s.content.create(new_content(a.id, "mine")).await.unwrap();
+    let seen = s.content.create(new_content(b.id, "seen")).await.unwrap();
+    let fresh = s.content.create(new_content(b.id, "fresh")).await.unwrap();
+    s.interactions
+        .record(NewInteraction {
+            user_id: a.id,
+            content_item_id: seen.id,
+            interaction_type: InteractionType::View,
+            rating: None,
+            duration: None,
+            metadata: JsonObject::new(),
+        })
+        .await
+        .unwrap();
+    let recs = s
+        .recommendations
+        .generate(GenerateRequest {
+            user_id: a.id,
+            algorithm_version: "test_v1.0".into(),
+            limit: 5,
+        })
+        .await
+        .unwrap();
+    let ids: Vec<ContentId> = recs.iter().map(|r| r.content_item_id).collect();
+    assert_eq!(ids, vec![fresh.id]);
+    assert!(!ids.contains(&own.id));
+    assert_eq!(recs[0].algorithm_version, "test_v1.0");
+    assert_eq!(s.recommendations.overview().await.unwrap().total, 1, "persisted");
+}
+
+/// Scenario: feedback_records_the_signal_and_positive_interaction_together.
+pub async fn feedback_records_the_signal_and_positive_interaction_together(s: Services) {
+    let a = user(&s, "alice").await;
+    let c = s.content.create(new_content(a.id, "t")).await.unwrap();
+    let r = s
+        .recommendations
+        .create(NewRecommendation {
+            user_id: a.id,
+            content_item_id: c.id,
+            score: 0.9,
+            algorithm_version: "v".into(),
+            metadata: obj(json!({"why": "tags"})),
+        })
+        .await
+        .unwrap();
+    let liked = s
+        .recommendations
+        .feedback(r.id, Feedback::Liked, obj(json!({"ui": "card"})))
+        .await
+        .unwrap();
+    assert_eq!(liked.metadata["feedback"]["type"], json!("liked"));
+    assert_eq!(liked.metadata["why"], json!("tags"), "other metadata kept");
+    let history = s.interactions.by_user(a.id, PageRequest::DEFAULT).await.unwrap();
+    assert_eq!(history.items[0].interaction_type, InteractionType::Like);
+    s.recommendations
+        .feedback(r.id, Feedback::Dismissed, JsonObject::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.interactions
+            .by_user(a.id, PageRequest::DEFAULT)
+            .await
+            .unwrap()
+            .total,
+        1,
+        "negative: no interaction"
+    );
+}
+
+/// Scenario: job_lifecycle_rules.
+pub async fn job_lifecycle_rules(s: Services) {
+    let a = user(&s, "alice").await;
+    let blank = s
+        .jobs
+        .create(NewJob {
+            user_id: a.id,
+            job_type: JobType::Image,
+            prompt: "  ".into(),
+            parameters: JsonObject::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(message(blank), "Prompt cannot be empty");
+    let job = s
+        .jobs
+        .create(NewJob {
+            user_id: a.id,
+            job_type: JobType::Image,
+            prompt: " cat ".into(),
+            parameters: JsonObject::new(),
+        })
+        .await
+        .unwrap();
+    assert_eq!((job.prompt.as_str(), job.status), ("cat", JobStatus::Pending));
+    assert_eq!(
+        message(s.jobs.delete(job.id).await.unwrap_err()),
+        "Cannot delete pending or running jobs"
+    );
+    let missing = StatusChange {
+        status: JobStatus::Failed,
+        error_message: None,
+    };
+    assert_eq!(
+        message(s.jobs.set_status(JobId(999), missing.clone()).await.unwrap_err()),
+        "GenerationJob with id 999 not found"
+    );
+    assert_eq!(
+        message(s.jobs.set_status(job.id, missing).await.unwrap_err()),
+        "Error message is required for failed jobs"
+    );
+    let running = s
+        .jobs
+        .set_status(
+            job.id,
+            StatusChange {
+                status: JobStatus::Running,
+                error_message: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(running.started_at.is_some());
+    assert_eq!(
+        message(
+            s.jobs
+                .update_parameters(job.id, Some(JsonObject::new()))
+                .await
+                .unwrap_err()
+        ),
+        "Can only update pending jobs"
+    );
+    let failed = s
+        .jobs
+        .set_status(
+            job.id,
+            StatusChange {
+                status: JobStatus::Failed,
+                error_message: Some("boom".into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(failed.completed_at.is_some());
+    let reopened = s
+        .jobs
+        .set_status(
+            job.id,
+            StatusChange {
+                status: JobStatus::Pending,
+                error_message: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (reopened.completed_at, reopened.error_message),
+        (None, None),
+        "reopening clears the outcome"
+    );
+    assert_eq!(reopened.started_at, running.started_at, "start time kept");
+    let started = s.jobs.start_pending(5).await.unwrap();
+    assert_eq!(started.len(), 1);
+    assert_eq!(s.jobs.queue_counts().await.unwrap(), (0, 1));
+    assert_eq!(
+        s.jobs.by_type("IMAGE", PageRequest::DEFAULT).await.unwrap().total,
+        1,
+        "aliases accepted"
+    );
+    assert_eq!(
+        s.jobs
+            .by_status("PENDING", PageRequest::DEFAULT)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+}
+
+/// Scenario: job_stats_average_processing_time.
+pub async fn job_stats_average_processing_time(s: Services) {
+    let a = user(&s, "alice").await;
+    let job = s
+        .jobs
+        .create(NewJob {
+            user_id: a.id,
+            job_type: JobType::Text,
+            prompt: "p".into(),
+            parameters: JsonObject::new(),
+        })
+        .await
+        .unwrap();
+    s.jobs
+        .set_status(
+            job.id,
+            StatusChange {
+                status: JobStatus::Running,
+                error_message: None,
+            },
+        )
+        .await
+        .unwrap();
+    s.jobs
+        .set_status(
+            job.id,
+            StatusChange {
+                status: JobStatus::Completed,
+                error_message: None,
+            },
+        )
+        .await
+        .unwrap();
+    let stats = s.jobs.stats(Some(a.id)).await.unwrap();
+    assert_eq!(stats.total, 1);
+    assert_eq!(stats.by_status, vec![(JobStatus::Completed, 1)]);
+    assert_eq!(
+        stats.average_processing_seconds,
+        Some(0.001),
+        "the test clock ticks 1 ms per reading"
+    );
+    assert_eq!(
+        message(s.jobs.stats(Some(UserId(50))).await.unwrap_err()),
+        "User with id 50 not found"
+    );
+}

@@ -1,0 +1,941 @@
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::json_contains;
+use crate::error::{DomainError, DomainResult};
+use crate::ids::{ContentId, InteractionId, JobId, RecommendationId, UserId};
+use crate::model::*;
+use crate::page::{Page, PageRequest};
+use crate::ports::*;
+
+#[derive(Default)]
+struct State {
+    users: BTreeMap<UserId, User>,
+    content: BTreeMap<ContentId, Content>,
+    interactions: BTreeMap<InteractionId, Interaction>,
+    recommendations: BTreeMap<RecommendationId, Recommendation>,
+    jobs: BTreeMap<JobId, GenerationJob>,
+    next_id: i64,
+}
+
+impl State {
+    fn next(&mut self) -> i64 {
+        self.next_id += 1;
+        self.next_id
+    }
+}
+
+/// In-memory implementation of every repository port.
+#[derive(Clone, Default)]
+pub struct InMemoryStore {
+    state: Arc<Mutex<State>>,
+}
+
+impl InMemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Repository handles over this store.
+    pub fn repositories(&self) -> Repositories {
+        Repositories {
+            users: Arc::new(Users(self.clone())),
+            content: Arc::new(Contents(self.clone())),
+            interactions: Arc::new(Interactions(self.clone())),
+            recommendations: Arc::new(Recommendations(self.clone())),
+            jobs: Arc::new(Jobs(self.clone())),
+            system: Arc::new(System(self.clone())),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn paged<T>(items: Vec<T>, page: PageRequest) -> Page<T> {
+    let total = i64::try_from(items.len()).unwrap_or(i64::MAX);
+    Page {
+        items: page.slice(items),
+        total,
+    }
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values.fold((0.0, 0u32), |(s, n), v| (s + v, n + 1));
+    (n > 0).then(|| sum / f64::from(n))
+}
+
+struct Users(InMemoryStore);
+struct Contents(InMemoryStore);
+struct Interactions(InMemoryStore);
+struct Recommendations(InMemoryStore);
+struct Jobs(InMemoryStore);
+struct System(InMemoryStore);
+
+#[async_trait]
+impl UserRepository for Users {
+    async fn insert(&self, user: NewUser, now: Timestamp) -> DomainResult<User> {
+        let mut s = self.0.lock();
+        if s.users.values().any(|u| u.username == user.username.as_str()) {
+            return Err(DomainError::Conflict("Username already exists".into()));
+        }
+        if s.users.values().any(|u| u.email == user.email.as_str()) {
+            return Err(DomainError::Conflict("Email already exists".into()));
+        }
+        let id = UserId(s.next());
+        let user = User {
+            id,
+            username: user.username.into_inner(),
+            email: user.email.into_inner(),
+            created_at: now,
+            updated_at: now,
+            preferences: user.preferences,
+            is_active: true,
+        };
+        s.users.insert(id, user.clone());
+        Ok(user)
+    }
+
+    async fn get(&self, id: UserId) -> DomainResult<Option<User>> {
+        Ok(self.0.lock().users.get(&id).cloned())
+    }
+
+    async fn get_many(&self, ids: &[UserId]) -> DomainResult<Vec<User>> {
+        let s = self.0.lock();
+        Ok(ids.iter().filter_map(|id| s.users.get(id).cloned()).collect())
+    }
+
+    async fn find_by_username(&self, username: &str) -> DomainResult<Option<User>> {
+        Ok(self
+            .0
+            .lock()
+            .users
+            .values()
+            .find(|u| u.username == username)
+            .cloned())
+    }
+
+    async fn find_by_email(&self, email: &str) -> DomainResult<Option<User>> {
+        Ok(self.0.lock().users.values().find(|u| u.email == email).cloned())
+    }
+
+    async fn update(&self, id: UserId, changes: UserChanges, now: Timestamp) -> DomainResult<Option<User>> {
+        let mut s = self.0.lock();
+        if let Some(name) = &changes.username
+            && s.users
+                .values()
+                .any(|u| u.id != id && u.username == name.as_str())
+        {
+            return Err(DomainError::Conflict("Username already exists".into()));
+        }
+        if let Some(email) = &changes.email
+            && s.users.values().any(|u| u.id != id && u.email == email.as_str())
+        {
+            return Err(DomainError::Conflict("Email already exists".into()));
+        }
+        let Some(user) = s.users.get_mut(&id) else {
+            return Ok(None);
+        };
+        if changes.changes(user) {
+            if let Some(name) = changes.username {
+                user.username = name.into_inner();
+            }
+            if let Some(email) = changes.email {
+                user.email = email.into_inner();
+            }
+            if let Some(active) = changes.is_active {
+                user.is_active = active;
+            }
+            user.updated_at = now;
+        }
+        Ok(Some(user.clone()))
+    }
+
+    async fn merge_preferences(
+        &self,
+        id: UserId,
+        preferences: JsonObject,
+        now: Timestamp,
+    ) -> DomainResult<Option<User>> {
+        let mut s = self.0.lock();
+        let Some(user) = s.users.get_mut(&id) else {
+            return Ok(None);
+        };
+        user.preferences.extend(preferences);
+        user.updated_at = now;
+        Ok(Some(user.clone()))
+    }
+
+    async fn list(&self, query: &UserQuery, page: PageRequest) -> DomainResult<Page<User>> {
+        let s = self.0.lock();
+        let needle = Value::Object(query.preferences.clone());
+        let users: Vec<User> = s
+            .users
+            .values()
+            .filter(|u| !query.active_only || u.is_active)
+            .filter(|u| {
+                query.preferences.is_empty() || json_contains(&Value::Object(u.preferences.clone()), &needle)
+            })
+            .cloned()
+            .collect();
+        Ok(paged(users, page))
+    }
+
+    async fn activity(&self, id: UserId) -> DomainResult<UserActivity> {
+        let s = self.0.lock();
+        let mine: Vec<&Interaction> = s.interactions.values().filter(|i| i.user_id == id).collect();
+        Ok(UserActivity {
+            total_interactions: mine.len() as i64,
+            content_created: s.content.values().filter(|c| c.creator_id == id).count() as i64,
+            avg_rating_given: mean(mine.iter().filter_map(|i| i.rating).map(f64::from)).unwrap_or(0.0),
+        })
+    }
+
+    async fn overview(&self) -> DomainResult<UserOverview> {
+        let s = self.0.lock();
+        Ok(UserOverview {
+            total: s.users.len() as i64,
+            active: s.users.values().filter(|u| u.is_active).count() as i64,
+        })
+    }
+}
+
+fn content_matches(c: &Content, q: &ContentQuery) -> bool {
+    if let Some(term) = &q.search_term
+        && !c.title.to_lowercase().contains(&term.to_lowercase())
+    {
+        return false;
+    }
+    let metadata_ok = q.metadata.iter().all(|(k, v)| match (c.item_metadata.get(k), v) {
+        (None | Some(Value::Null), Value::Null) => true,
+        (Some(actual), expected) => actual == expected,
+        (None, _) => false,
+    });
+    q.content_type.is_none_or(|t| c.content_type == t)
+        && q.creator_id.is_none_or(|u| c.creator_id == u)
+        && (!q.public_only || c.is_listed_publicly())
+        && q.tags.iter().all(|t| c.tags.contains(t))
+        && metadata_ok
+        && q.created_since.is_none_or(|since| c.created_at >= since)
+}
+
+impl Contents {
+    fn matching(&self, query: &ContentQuery) -> Vec<Content> {
+        let s = self.0.lock();
+        let mut items: Vec<Content> = s
+            .content
+            .values()
+            .filter(|c| content_matches(c, query))
+            .cloned()
+            .collect();
+        items.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        items
+    }
+}
+
+#[async_trait]
+impl ContentRepository for Contents {
+    async fn insert(&self, content: NewContent, quality_score: f64, now: Timestamp) -> DomainResult<Content> {
+        let mut s = self.0.lock();
+        if !s.users.contains_key(&content.creator_id) {
+            return Err(DomainError::rule("Creator not found"));
+        }
+        let id = ContentId(s.next());
+        let item = Content {
+            id,
+            title: content.title,
+            content_type: content.content_type,
+            content_data: content.content_data,
+            item_metadata: content.item_metadata,
+            creator_id: content.creator_id,
+            created_at: now,
+            updated_at: now,
+            tags: content.tags.into_inner(),
+            quality_score,
+            is_public: content.is_public,
+            is_private: content.is_private,
+        };
+        s.content.insert(id, item.clone());
+        Ok(item)
+    }
+
+    async fn get(&self, id: ContentId) -> DomainResult<Option<Content>> {
+        Ok(self.0.lock().content.get(&id).cloned())
+    }
+
+    async fn existing(&self, ids: &[ContentId]) -> DomainResult<Vec<ContentId>> {
+        let s = self.0.lock();
+        Ok(ids
+            .iter()
+            .filter(|id| s.content.contains_key(id))
+            .copied()
+            .collect())
+    }
+
+    async fn update(
+        &self,
+        id: ContentId,
+        changes: ContentChanges,
+        now: Timestamp,
+    ) -> DomainResult<Option<Content>> {
+        let mut s = self.0.lock();
+        let Some(c) = s.content.get_mut(&id) else {
+            return Ok(None);
+        };
+        let public = changes.is_public.unwrap_or(c.is_public);
+        let private = changes.is_private.unwrap_or(c.is_private);
+        if public && private {
+            return Err(DomainError::rule("Content cannot be both public and private"));
+        }
+        if let Some(title) = changes.title {
+            c.title = title;
+        }
+        if let Some(data) = changes.content_data {
+            c.content_data = data;
+        }
+        if let Some(metadata) = changes.item_metadata {
+            c.item_metadata = metadata;
+        }
+        if let Some(tags) = changes.tags {
+            c.tags = tags.into_inner();
+        }
+        c.is_public = public;
+        c.is_private = private;
+        c.updated_at = now;
+        Ok(Some(c.clone()))
+    }
+
+    async fn set_quality(&self, id: ContentId, score: f64, now: Timestamp) -> DomainResult<Option<Content>> {
+        let mut s = self.0.lock();
+        let Some(c) = s.content.get_mut(&id) else {
+            return Ok(None);
+        };
+        c.quality_score = score;
+        c.updated_at = now;
+        Ok(Some(c.clone()))
+    }
+
+    async fn delete(&self, id: ContentId) -> DomainResult<bool> {
+        let mut s = self.0.lock();
+        if s.content.remove(&id).is_none() {
+            return Ok(false);
+        }
+        s.interactions.retain(|_, i| i.content_item_id != id);
+        s.recommendations.retain(|_, r| r.content_item_id != id);
+        for job in s.jobs.values_mut().filter(|j| j.result_content_id == Some(id)) {
+            job.result_content_id = None;
+        }
+        Ok(true)
+    }
+
+    async fn list(&self, query: &ContentQuery, page: PageRequest) -> DomainResult<Page<Content>> {
+        Ok(paged(self.matching(query), page))
+    }
+
+    async fn fetch(&self, query: &ContentQuery, page: PageRequest) -> DomainResult<Vec<Content>> {
+        Ok(page.slice(self.matching(query)))
+    }
+
+    async fn top_rated(&self, limit: i64) -> DomainResult<Vec<Content>> {
+        let s = self.0.lock();
+        let mut items: Vec<Content> = s
+            .content
+            .values()
+            .filter(|c| c.quality_score > 0.0)
+            .cloned()
+            .collect();
+        items.sort_by(|a, b| b.quality_score.total_cmp(&a.quality_score).then(a.id.cmp(&b.id)));
+        Ok(PageRequest::first(limit).slice(items))
+    }
+
+    async fn stats(&self) -> DomainResult<ContentStats> {
+        let s = self.0.lock();
+        let count = |f: &dyn Fn(&Content) -> bool| s.content.values().filter(|c| f(c)).count() as i64;
+        Ok(ContentStats {
+            total: s.content.len() as i64,
+            public: count(&|c| c.is_listed_publicly()),
+            private: count(&|c| c.is_private),
+            by_type: ContentType::ALL
+                .iter()
+                .map(|t| (*t, count(&|c| c.content_type == *t)))
+                .collect(),
+        })
+    }
+}
+
+fn interaction_matches(i: &Interaction, q: &InteractionQuery) -> bool {
+    q.user_id.is_none_or(|u| i.user_id == u)
+        && q.content_item_id.is_none_or(|c| i.content_item_id == c)
+        && q.interaction_type.is_none_or(|t| i.interaction_type == t)
+        && q.since.is_none_or(|since| i.created_at >= since)
+}
+
+impl Interactions {
+    fn matching(&self, query: &InteractionQuery) -> Vec<Interaction> {
+        let s = self.0.lock();
+        let mut items: Vec<Interaction> = s
+            .interactions
+            .values()
+            .filter(|i| interaction_matches(i, query))
+            .cloned()
+            .collect();
+        items.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        items
+    }
+}
+
+fn store_interaction(s: &mut State, new: NewInteraction, now: Timestamp) -> DomainResult<Interaction> {
+    if !s.users.contains_key(&new.user_id) {
+        return Err(DomainError::rule("User not found"));
+    }
+    if !s.content.contains_key(&new.content_item_id) {
+        return Err(DomainError::rule("Content not found"));
+    }
+    let id = InteractionId(s.next());
+    let interaction = Interaction {
+        id,
+        user_id: new.user_id,
+        content_item_id: new.content_item_id,
+        interaction_type: new.interaction_type,
+        rating: new.rating,
+        duration: new.duration,
+        created_at: now,
+        metadata: new.metadata,
+    };
+    s.interactions.insert(id, interaction.clone());
+    Ok(interaction)
+}
+
+#[async_trait]
+impl InteractionRepository for Interactions {
+    async fn insert(&self, interaction: NewInteraction, now: Timestamp) -> DomainResult<Interaction> {
+        store_interaction(&mut self.0.lock(), interaction, now)
+    }
+
+    async fn get(&self, id: InteractionId) -> DomainResult<Option<Interaction>> {
+        Ok(self.0.lock().interactions.get(&id).cloned())
+    }
+
+    async fn update(
+        &self,
+        id: InteractionId,
+        changes: InteractionChanges,
+    ) -> DomainResult<Option<Interaction>> {
+        let mut s = self.0.lock();
+        let Some(i) = s.interactions.get_mut(&id) else {
+            return Ok(None);
+        };
+        if let Some(rating) = changes.rating {
+            i.rating = Some(rating);
+        }
+        if let Some(duration) = changes.duration {
+            i.duration = Some(duration);
+        }
+        if let Some(metadata) = changes.metadata {
+            i.metadata = metadata;
+        }
+        Ok(Some(i.clone()))
+    }
+
+    async fn delete(&self, id: InteractionId) -> DomainResult<bool> {
+        Ok(self.0.lock().interactions.remove(&id).is_some())
+    }
+
+    async fn list(&self, query: &InteractionQuery, page: PageRequest) -> DomainResult<Page<Interaction>> {
+        Ok(paged(self.matching(query), page))
+    }
+
+    async fn fetch(&self, query: &InteractionQuery, page: PageRequest) -> DomainResult<Vec<Interaction>> {
+        Ok(page.slice(self.matching(query)))
+    }
+
+    async fn latest_between(
+        &self,
+        user: UserId,
+        content: ContentId,
+        interaction_type: &str,
+    ) -> DomainResult<Option<Interaction>> {
+        let query = InteractionQuery {
+            user_id: Some(user),
+            content_item_id: Some(content),
+            ..Default::default()
+        };
+        Ok(self
+            .matching(&query)
+            .into_iter()
+            .find(|i| i.interaction_type.as_str() == interaction_type))
+    }
+
+    async fn aggregate(&self, query: &InteractionQuery) -> DomainResult<Vec<TypeAggregate>> {
+        let items = self.matching(query);
+        Ok(InteractionType::ALL
+            .iter()
+            .filter_map(|t| {
+                let of_type: Vec<&Interaction> = items.iter().filter(|i| i.interaction_type == *t).collect();
+                (!of_type.is_empty()).then(|| TypeAggregate {
+                    interaction_type: *t,
+                    count: of_type.len() as i64,
+                    avg_rating: mean(of_type.iter().filter_map(|i| i.rating).map(f64::from)),
+                    avg_duration: mean(of_type.iter().filter_map(|i| i.duration).map(f64::from)),
+                })
+            })
+            .collect())
+    }
+
+    async fn favorite_content_types(&self, user: UserId, limit: i64) -> DomainResult<Vec<ContentType>> {
+        let s = self.0.lock();
+        let mut counts: Vec<(ContentType, usize)> = ContentType::ALL
+            .iter()
+            .map(|t| {
+                let n = s
+                    .interactions
+                    .values()
+                    .filter(|i| i.user_id == user)
+                    .filter(|i| {
+                        s.content
+                            .get(&i.content_item_id)
+                            .is_some_and(|c| c.content_type == *t)
+                    })
+                    .count();
+                (*t, n)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(PageRequest::first(limit).slice(counts.into_iter().map(|(t, _)| t).collect()))
+    }
+}
+
+fn rec_matches(r: &Recommendation, q: &RecommendationQuery) -> bool {
+    q.user_id.is_none_or(|u| r.user_id == u)
+        && q.content_item_id.is_none_or(|c| r.content_item_id == c)
+        && q.algorithm_version
+            .as_ref()
+            .is_none_or(|a| &r.algorithm_version == a)
+        && q.min_score.is_none_or(|m| r.score >= m)
+        && (!q.unserved_only || (!r.is_served && r.served_at.is_none()))
+        && q.since.is_none_or(|since| r.created_at >= since)
+}
+
+impl Recommendations {
+    fn matching(&self, query: &RecommendationQuery) -> Vec<Recommendation> {
+        let s = self.0.lock();
+        let mut items: Vec<Recommendation> = s
+            .recommendations
+            .values()
+            .filter(|r| rec_matches(r, query))
+            .cloned()
+            .collect();
+        match query.order {
+            RecommendationOrder::ScoreDesc => {
+                items.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)))
+            }
+            RecommendationOrder::NewestFirst => {
+                items.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)))
+            }
+        }
+        items
+    }
+}
+
+fn store_recommendation(
+    s: &mut State,
+    new: NewRecommendation,
+    now: Timestamp,
+) -> DomainResult<Recommendation> {
+    if !s.users.contains_key(&new.user_id) || !s.content.contains_key(&new.content_item_id) {
+        return Err(DomainError::rule("User or content not found"));
+    }
+    let id = RecommendationId(s.next());
+    let rec = Recommendation {
+        id,
+        user_id: new.user_id,
+        content_item_id: new.content_item_id,
+        score: new.score,
+        algorithm_version: new.algorithm_version,
+        created_at: now,
+        is_served: false,
+        served_at: None,
+        metadata: new.metadata,
+    };
+    s.recommendations.insert(id, rec.clone());
+    Ok(rec)
+}
+
+#[async_trait]
+impl RecommendationRepository for Recommendations {
+    async fn insert(
+        &self,
+        recommendation: NewRecommendation,
+        now: Timestamp,
+    ) -> DomainResult<Recommendation> {
+        store_recommendation(&mut self.0.lock(), recommendation, now)
+    }
+
+    async fn insert_many(
+        &self,
+        recommendations: Vec<NewRecommendation>,
+        now: Timestamp,
+    ) -> DomainResult<Vec<Recommendation>> {
+        let mut s = self.0.lock();
+        let ok = recommendations
+            .iter()
+            .all(|r| s.users.contains_key(&r.user_id) && s.content.contains_key(&r.content_item_id));
+        if !ok {
+            return Err(DomainError::rule("User or content not found"));
+        }
+        recommendations
+            .into_iter()
+            .map(|r| store_recommendation(&mut s, r, now))
+            .collect()
+    }
+
+    async fn get(&self, id: RecommendationId) -> DomainResult<Option<Recommendation>> {
+        Ok(self.0.lock().recommendations.get(&id).cloned())
+    }
+
+    async fn update(
+        &self,
+        id: RecommendationId,
+        changes: RecommendationChanges,
+    ) -> DomainResult<Option<Recommendation>> {
+        let mut s = self.0.lock();
+        let Some(r) = s.recommendations.get_mut(&id) else {
+            return Ok(None);
+        };
+        if let Some(score) = changes.score {
+            r.score = score;
+        }
+        if let Some(metadata) = changes.metadata {
+            r.metadata = metadata;
+        }
+        Ok(Some(r.clone()))
+    }
+
+    async fn delete(&self, id: RecommendationId) -> DomainResult<bool> {
+        Ok(self.0.lock().recommendations.remove(&id).is_some())
+    }
+
+    async fn list(
+        &self,
+        query: &RecommendationQuery,
+        page: PageRequest,
+    ) -> DomainResult<Page<Recommendation>> {
+        Ok(paged(self.matching(query), page))
+    }
+
+    async fn fetch(
+        &self,
+        query: &RecommendationQuery,
+        page: PageRequest,
+    ) -> DomainResult<Vec<Recommendation>> {
+        Ok(page.slice(self.matching(query)))
+    }
+
+    async fn mark_served(&self, ids: &[RecommendationId], now: Timestamp) -> DomainResult<u64> {
+        let mut s = self.0.lock();
+        if let Some(missing) = ids.iter().find(|id| !s.recommendations.contains_key(id)) {
+            return Err(DomainError::not_found(crate::Entity::Recommendation, missing));
+        }
+        let distinct: HashSet<&RecommendationId> = ids.iter().collect();
+        for id in &distinct {
+            if let Some(r) = s.recommendations.get_mut(id) {
+                r.is_served = true;
+                r.served_at = Some(now);
+            }
+        }
+        Ok(distinct.len() as u64)
+    }
+
+    async fn record_feedback(
+        &self,
+        id: RecommendationId,
+        metadata: JsonObject,
+        interaction: Option<NewInteraction>,
+        now: Timestamp,
+    ) -> DomainResult<Option<Recommendation>> {
+        let mut s = self.0.lock();
+        if !s.recommendations.contains_key(&id) {
+            return Ok(None);
+        }
+        if let Some(interaction) = interaction {
+            store_interaction(&mut s, interaction, now)?;
+        }
+        let Some(r) = s.recommendations.get_mut(&id) else {
+            return Ok(None);
+        };
+        r.metadata = metadata;
+        Ok(Some(r.clone()))
+    }
+
+    async fn stats(&self, user: Option<UserId>) -> DomainResult<RecommendationStats> {
+        let items = self.matching(&RecommendationQuery {
+            user_id: user,
+            ..Default::default()
+        });
+        let mut labels: Vec<String> = items.iter().map(|r| r.algorithm_version.clone()).collect();
+        labels.sort();
+        labels.dedup();
+        Ok(RecommendationStats {
+            total: items.len() as i64,
+            served: items.iter().filter(|r| r.is_served).count() as i64,
+            average_score: mean(items.iter().map(|r| r.score)).unwrap_or(0.0),
+            by_algorithm: labels
+                .into_iter()
+                .map(|label| {
+                    let of: Vec<f64> = items
+                        .iter()
+                        .filter(|r| r.algorithm_version == label)
+                        .map(|r| r.score)
+                        .collect();
+                    AlgorithmAggregate {
+                        count: of.len() as i64,
+                        avg_score: mean(of.into_iter()).unwrap_or(0.0),
+                        algorithm_version: label,
+                    }
+                })
+                .collect(),
+        })
+    }
+}
+
+fn job_matches(j: &GenerationJob, q: &JobQuery) -> bool {
+    q.user_id.is_none_or(|u| j.user_id == u)
+        && q.status.is_none_or(|s| j.status == s)
+        && q.job_type.is_none_or(|t| j.job_type == t)
+        && q.created_since.is_none_or(|since| j.created_at >= since)
+}
+
+impl Jobs {
+    fn matching(&self, query: &JobQuery, order: JobOrder) -> Vec<GenerationJob> {
+        let s = self.0.lock();
+        let mut items: Vec<GenerationJob> = s
+            .jobs
+            .values()
+            .filter(|j| job_matches(j, query))
+            .cloned()
+            .collect();
+        match order {
+            JobOrder::NewestFirst => {
+                items.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)))
+            }
+            JobOrder::OldestFirst => {
+                items.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)))
+            }
+            JobOrder::StartedFirst => {
+                items.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)))
+            }
+            JobOrder::RecentlyCompleted => {
+                items.sort_by(|a, b| b.completed_at.cmp(&a.completed_at).then(b.id.cmp(&a.id)))
+            }
+        }
+        items
+    }
+}
+
+#[async_trait]
+impl JobRepository for Jobs {
+    async fn insert(&self, job: NewJob, now: Timestamp) -> DomainResult<GenerationJob> {
+        let mut s = self.0.lock();
+        if !s.users.contains_key(&job.user_id) {
+            return Err(DomainError::not_found(crate::Entity::User, job.user_id));
+        }
+        let id = JobId(s.next());
+        let job = GenerationJob {
+            id,
+            user_id: job.user_id,
+            job_type: job.job_type,
+            prompt: job.prompt,
+            parameters: job.parameters,
+            status: JobStatus::Pending,
+            result_content_id: None,
+            created_at: now,
+            started_at: None,
+            completed_at: None,
+            error_message: None,
+            updated_at: now,
+        };
+        s.jobs.insert(id, job.clone());
+        Ok(job)
+    }
+
+    async fn get(&self, id: JobId) -> DomainResult<Option<GenerationJob>> {
+        Ok(self.0.lock().jobs.get(&id).cloned())
+    }
+
+    async fn update_parameters(
+        &self,
+        id: JobId,
+        parameters: JsonObject,
+        now: Timestamp,
+    ) -> DomainResult<Option<GenerationJob>> {
+        let mut s = self.0.lock();
+        let Some(j) = s.jobs.get_mut(&id) else {
+            return Ok(None);
+        };
+        if j.status != JobStatus::Pending {
+            return Err(DomainError::rule("Can only update pending jobs"));
+        }
+        j.parameters = parameters;
+        j.updated_at = now;
+        Ok(Some(j.clone()))
+    }
+
+    async fn transition(
+        &self,
+        id: JobId,
+        expected: JobStatus,
+        state: JobState,
+        now: Timestamp,
+    ) -> DomainResult<Option<GenerationJob>> {
+        let mut s = self.0.lock();
+        let Some(j) = s.jobs.get_mut(&id) else {
+            return Ok(None);
+        };
+        if j.status != expected {
+            return Ok(None);
+        }
+        j.status = state.status;
+        j.started_at = state.started_at;
+        j.completed_at = state.completed_at;
+        j.error_message = state.error_message;
+        j.updated_at = now;
+        Ok(Some(j.clone()))
+    }
+
+    async fn set_result(
+        &self,
+        id: JobId,
+        content: ContentId,
+        now: Timestamp,
+    ) -> DomainResult<Option<GenerationJob>> {
+        let mut s = self.0.lock();
+        let Some(j) = s.jobs.get_mut(&id) else {
+            return Ok(None);
+        };
+        j.result_content_id = Some(content);
+        j.updated_at = now;
+        Ok(Some(j.clone()))
+    }
+
+    async fn delete(&self, id: JobId) -> DomainResult<bool> {
+        Ok(self.0.lock().jobs.remove(&id).is_some())
+    }
+
+    async fn list(&self, query: &JobQuery, page: PageRequest) -> DomainResult<Page<GenerationJob>> {
+        Ok(paged(self.matching(query, JobOrder::NewestFirst), page))
+    }
+
+    async fn fetch(
+        &self,
+        query: &JobQuery,
+        order: JobOrder,
+        page: PageRequest,
+    ) -> DomainResult<Vec<GenerationJob>> {
+        Ok(page.slice(self.matching(query, order)))
+    }
+
+    async fn completed_since(
+        &self,
+        user: Option<UserId>,
+        since: Timestamp,
+        limit: i64,
+    ) -> DomainResult<Vec<GenerationJob>> {
+        let query = JobQuery {
+            user_id: user,
+            status: Some(JobStatus::Completed),
+            ..Default::default()
+        };
+        let items: Vec<GenerationJob> = self
+            .matching(&query, JobOrder::RecentlyCompleted)
+            .into_iter()
+            .filter(|j| j.completed_at.is_some_and(|c| c >= since))
+            .collect();
+        Ok(PageRequest::first(limit).slice(items))
+    }
+
+    async fn stats(&self, user: Option<UserId>) -> DomainResult<JobStats> {
+        let items = self.matching(
+            &JobQuery {
+                user_id: user,
+                ..Default::default()
+            },
+            JobOrder::NewestFirst,
+        );
+        let count_status = |st: JobStatus| items.iter().filter(|j| j.status == st).count() as i64;
+        let count_type = |t: JobType| items.iter().filter(|j| j.job_type == t).count() as i64;
+        Ok(JobStats {
+            total: items.len() as i64,
+            by_status: JobStatus::ALL
+                .iter()
+                .map(|s| (*s, count_status(*s)))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            by_type: JobType::ALL
+                .iter()
+                .map(|t| (*t, count_type(*t)))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            average_processing_seconds: mean(
+                items
+                    .iter()
+                    .filter(|j| j.status == JobStatus::Completed)
+                    .filter_map(|j| match (j.started_at, j.completed_at) {
+                        (Some(s), Some(c)) => (c - s).num_microseconds().map(|us| us as f64 / 1e6),
+                        _ => None,
+                    }),
+            ),
+        })
+    }
+
+    async fn queue_counts(&self) -> DomainResult<(i64, i64)> {
+        let s = self.0.lock();
+        let count = |st: JobStatus| s.jobs.values().filter(|j| j.status == st).count() as i64;
+        Ok((count(JobStatus::Pending), count(JobStatus::Running)))
+    }
+}
+
+#[async_trait]
+impl SystemRepository for System {
+    async fn ping(&self) -> DomainResult<()> {
+        Ok(())
+    }
+
+    async fn global_stats(&self) -> DomainResult<GlobalStats> {
+        let s = self.0.lock();
+        let jobs = |st: JobStatus| s.jobs.values().filter(|j| j.status == st).count() as i64;
+        Ok(GlobalStats {
+            users: s.users.len() as i64,
+            active_users: s.users.values().filter(|u| u.is_active).count() as i64,
+            content: s.content.len() as i64,
+            public_content: s.content.values().filter(|c| c.is_listed_publicly()).count() as i64,
+            private_content: s.content.values().filter(|c| c.is_private).count() as i64,
+            interactions: s.interactions.len() as i64,
+            recommendations: s.recommendations.len() as i64,
+            served_recommendations: s.recommendations.values().filter(|r| r.is_served).count() as i64,
+            jobs: s.jobs.len() as i64,
+            running_jobs: jobs(JobStatus::Running),
+            completed_jobs: jobs(JobStatus::Completed),
+            failed_jobs: jobs(JobStatus::Failed),
+        })
+    }
+
+    async fn info(&self) -> DomainResult<StoreInfo> {
+        let s = self.0.lock();
+        Ok(StoreInfo {
+            migration_version: None,
+            approximate_rows: vec![
+                ("users".into(), s.users.len() as i64),
+                ("content_items".into(), s.content.len() as i64),
+                ("user_interactions".into(), s.interactions.len() as i64),
+                ("recommendations".into(), s.recommendations.len() as i64),
+                ("generation_jobs".into(), s.jobs.len() as i64),
+            ],
+        })
+    }
+}

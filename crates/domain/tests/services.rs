@@ -1,0 +1,19 @@
+//! Use-case rules against the in-memory adapters (no database, milliseconds).
+//! The same scenarios run against PostgreSQL in `genonaut-db`'s tests.
+
+use std::sync::Arc;
+
+use genonaut_domain::services::Services;
+use genonaut_domain::testing::{FixedClock, InMemoryStore};
+
+async fn in_memory() -> (Services, ()) {
+    (
+        Services::new(
+            InMemoryStore::new().repositories(),
+            Arc::new(FixedClock::default()),
+        ),
+        (),
+    )
+}
+
+genonaut_domain::service_scenarios!(in_memory());
