@@ -1,0 +1,314 @@
+use async_trait::async_trait;
+use diesel::dsl::{count_star, sql};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Text};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use genonaut_domain::ids::ContentId;
+use genonaut_domain::model::{
+    Content, ContentChanges, ContentQuery, ContentStats, ContentType, NewContent, Timestamp,
+};
+use genonaut_domain::ports::ContentRepository;
+use genonaut_domain::{DomainError, DomainResult, Page, PageRequest};
+use serde_json::{Value, json};
+
+use super::like_pattern;
+use crate::PgPool;
+use crate::error::db;
+use crate::rows::{ContentRow, convert, key, keys};
+use crate::schema::{content_items, generation_jobs, recommendations, user_interactions};
+
+/// Content items in PostgreSQL.
+#[derive(Clone)]
+pub struct PgContent {
+    pool: PgPool,
+}
+
+impl PgContent {
+    /// Adapter over `pool`.
+    pub fn new(pool: PgPool) -> Self {
+        PgContent { pool }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = content_items)]
+struct NewContentRow {
+    title: String,
+    content_type: &'static str,
+    content_data: String,
+    item_metadata: Value,
+    creator_id: i32,
+    created_at: Timestamp,
+    tags: Value,
+    quality_score: f64,
+    is_public: bool,
+    is_private: bool,
+    updated_at: Timestamp,
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = content_items)]
+struct ContentChangeset {
+    title: Option<String>,
+    content_data: Option<String>,
+    item_metadata: Option<Value>,
+    tags: Option<Value>,
+    is_public: Option<bool>,
+    is_private: Option<bool>,
+    updated_at: Timestamp,
+}
+
+/// Every filter of `query`, ANDed. Each is backed by an index: btree for type/creator/public/
+/// time, trigram and full-text GIN for the title, `jsonb_path_ops` GIN for tags and metadata.
+fn filtered(query: &ContentQuery) -> content_items::BoxedQuery<'static, Pg> {
+    let mut q = content_items::table.into_boxed();
+    if let Some(term) = query
+        .search_term
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let fts =
+            sql::<Bool>("to_tsvector('english', coalesce(title, '')) @@ websearch_to_tsquery('english', ")
+                .bind::<Text, _>(term.to_owned())
+                .sql(")");
+        q = q.filter(content_items::title.ilike(like_pattern(term)).or(fts));
+    }
+    if let Some(t) = query.content_type {
+        q = q.filter(content_items::content_type.eq(t.as_str()));
+    }
+    if let Some(creator) = query.creator_id {
+        // An id the column cannot hold matches nothing.
+        q = q.filter(content_items::creator_id.eq(key(creator.0).unwrap_or(0)));
+    }
+    if query.public_only {
+        q = q
+            .filter(content_items::is_public.eq(true))
+            .filter(content_items::is_private.eq(false));
+    }
+    if !query.tags.is_empty() {
+        q = q.filter(content_items::tags.contains(json!(query.tags)));
+    }
+    for (k, v) in &query.metadata {
+        if v.is_null() {
+            q = q.filter(
+                content_items::item_metadata
+                    .retrieve_as_object(k.clone())
+                    .is_null()
+                    .or(content_items::item_metadata
+                        .retrieve_as_object(k.clone())
+                        .eq(Value::Null)),
+            );
+        } else {
+            let mut one = serde_json::Map::new();
+            one.insert(k.clone(), v.clone());
+            q = q
+                .filter(content_items::item_metadata.contains(Value::Object(one)))
+                .filter(
+                    content_items::item_metadata
+                        .retrieve_as_object(k.clone())
+                        .eq(v.clone()),
+                );
+        }
+    }
+    if let Some(since) = query.created_since {
+        q = q.filter(content_items::created_at.ge(since));
+    }
+    q
+}
+
+impl PgContent {
+    async fn page(&self, query: &ContentQuery, page: PageRequest) -> DomainResult<Vec<Content>> {
+        let mut conn = self.pool.get().await?;
+        let rows: Vec<ContentRow> = filtered(query)
+            .order((content_items::created_at.desc(), content_items::id.desc()))
+            .offset(page.skip)
+            .limit(page.limit)
+            .select(ContentRow::as_select())
+            .load(&mut conn)
+            .await
+            .map_err(db("listing content"))?;
+        convert(rows)
+    }
+}
+
+#[async_trait]
+impl ContentRepository for PgContent {
+    async fn insert(&self, content: NewContent, quality_score: f64, now: Timestamp) -> DomainResult<Content> {
+        let Some(creator_id) = key(content.creator_id.0) else {
+            return Err(DomainError::rule("Creator not found"));
+        };
+        let mut conn = self.pool.get().await?;
+        let row = NewContentRow {
+            title: content.title,
+            content_type: content.content_type.as_str(),
+            content_data: content.content_data,
+            item_metadata: Value::Object(content.item_metadata),
+            creator_id,
+            created_at: now,
+            tags: json!(content.tags.into_inner()),
+            quality_score,
+            is_public: content.is_public,
+            is_private: content.is_private,
+            updated_at: now,
+        };
+        let row: ContentRow = diesel::insert_into(content_items::table)
+            .values(row)
+            .returning(ContentRow::as_returning())
+            .get_result(&mut conn)
+            .await
+            .map_err(db("inserting content"))?;
+        row.try_into()
+    }
+
+    async fn get(&self, id: ContentId) -> DomainResult<Option<Content>> {
+        let Some(id) = key(id.0) else { return Ok(None) };
+        let mut conn = self.pool.get().await?;
+        let row: Option<ContentRow> = content_items::table
+            .find(id)
+            .select(ContentRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(db("reading content"))?;
+        row.map(Content::try_from).transpose()
+    }
+
+    async fn existing(&self, ids: &[ContentId]) -> DomainResult<Vec<ContentId>> {
+        let ids = keys(ids.iter().map(|i| i.0));
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.pool.get().await?;
+        let found: Vec<i32> = content_items::table
+            .filter(content_items::id.eq_any(ids))
+            .select(content_items::id)
+            .load(&mut conn)
+            .await
+            .map_err(db("checking content ids"))?;
+        Ok(found.into_iter().map(ContentId::from).collect())
+    }
+
+    async fn update(
+        &self,
+        id: ContentId,
+        changes: ContentChanges,
+        now: Timestamp,
+    ) -> DomainResult<Option<Content>> {
+        let Some(id) = key(id.0) else { return Ok(None) };
+        let mut conn = self.pool.get().await?;
+        let changeset = ContentChangeset {
+            title: changes.title,
+            content_data: changes.content_data,
+            item_metadata: changes.item_metadata.map(Value::Object),
+            tags: changes.tags.map(|t| json!(t.into_inner())),
+            is_public: changes.is_public,
+            is_private: changes.is_private,
+            updated_at: now,
+        };
+        let row: Option<ContentRow> = diesel::update(content_items::table.find(id))
+            .set(&changeset)
+            .returning(ContentRow::as_returning())
+            .get_result(&mut conn)
+            .await
+            .optional()
+            .map_err(db("updating content"))?;
+        row.map(Content::try_from).transpose()
+    }
+
+    async fn set_quality(&self, id: ContentId, score: f64, now: Timestamp) -> DomainResult<Option<Content>> {
+        let Some(id) = key(id.0) else { return Ok(None) };
+        let mut conn = self.pool.get().await?;
+        let row: Option<ContentRow> = diesel::update(content_items::table.find(id))
+            .set((
+                content_items::quality_score.eq(score),
+                content_items::updated_at.eq(now),
+            ))
+            .returning(ContentRow::as_returning())
+            .get_result(&mut conn)
+            .await
+            .optional()
+            .map_err(db("setting content quality"))?;
+        row.map(Content::try_from).transpose()
+    }
+
+    async fn delete(&self, id: ContentId) -> DomainResult<bool> {
+        let Some(id) = key(id.0) else { return Ok(false) };
+        let mut conn = self.pool.get().await?;
+        conn.transaction::<bool, diesel::result::Error, _>(async move |conn| {
+            diesel::delete(user_interactions::table.filter(user_interactions::content_item_id.eq(id)))
+                .execute(conn)
+                .await?;
+            diesel::delete(recommendations::table.filter(recommendations::content_item_id.eq(id)))
+                .execute(conn)
+                .await?;
+            diesel::update(generation_jobs::table.filter(generation_jobs::result_content_id.eq(id)))
+                .set(generation_jobs::result_content_id.eq(None::<i32>))
+                .execute(conn)
+                .await?;
+            let deleted = diesel::delete(content_items::table.find(id))
+                .execute(conn)
+                .await?;
+            Ok(deleted > 0)
+        })
+        .await
+        .map_err(db("deleting content"))
+    }
+
+    async fn list(&self, query: &ContentQuery, page: PageRequest) -> DomainResult<Page<Content>> {
+        let items = self.page(query, page).await?;
+        let mut conn = self.pool.get().await?;
+        let total: i64 = filtered(query)
+            .select(count_star())
+            .get_result(&mut conn)
+            .await
+            .map_err(db("counting content"))?;
+        Ok(Page { items, total })
+    }
+
+    async fn fetch(&self, query: &ContentQuery, page: PageRequest) -> DomainResult<Vec<Content>> {
+        self.page(query, page).await
+    }
+
+    async fn top_rated(&self, limit: i64) -> DomainResult<Vec<Content>> {
+        let mut conn = self.pool.get().await?;
+        let rows: Vec<ContentRow> = content_items::table
+            .filter(content_items::quality_score.gt(0.0))
+            .order((content_items::quality_score.desc(), content_items::id.asc()))
+            .limit(limit)
+            .select(ContentRow::as_select())
+            .load(&mut conn)
+            .await
+            .map_err(db("listing top-rated content"))?;
+        convert(rows)
+    }
+
+    async fn stats(&self) -> DomainResult<ContentStats> {
+        let mut conn = self.pool.get().await?;
+        let counts: (i64, i64, i64, i64, i64, i64, i64) = content_items::table
+            .select((
+                count_star(),
+                sql::<BigInt>("count(*) FILTER (WHERE is_public AND NOT is_private)"),
+                sql::<BigInt>("count(*) FILTER (WHERE is_private)"),
+                sql::<BigInt>("count(*) FILTER (WHERE content_type = 'text')"),
+                sql::<BigInt>("count(*) FILTER (WHERE content_type = 'image')"),
+                sql::<BigInt>("count(*) FILTER (WHERE content_type = 'video')"),
+                sql::<BigInt>("count(*) FILTER (WHERE content_type = 'audio')"),
+            ))
+            .get_result(&mut conn)
+            .await
+            .map_err(db("counting content"))?;
+        Ok(ContentStats {
+            total: counts.0,
+            public: counts.1,
+            private: counts.2,
+            by_type: vec![
+                (ContentType::Text, counts.3),
+                (ContentType::Image, counts.4),
+                (ContentType::Video, counts.5),
+                (ContentType::Audio, counts.6),
+            ],
+        })
+    }
+}

@@ -1,0 +1,302 @@
+use async_trait::async_trait;
+use diesel::dsl::count_star;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Double, Integer, Nullable, Text, Timestamp};
+use diesel_async::RunQueryDsl;
+use genonaut_domain::ids::{ContentId, InteractionId, UserId};
+use genonaut_domain::model::{
+    ContentType, Interaction, InteractionChanges, InteractionQuery, InteractionType, NewInteraction,
+    TypeAggregate,
+};
+use genonaut_domain::ports::InteractionRepository;
+use genonaut_domain::{DomainError, DomainResult, Page, PageRequest};
+use serde_json::Value;
+
+use crate::PgPool;
+use crate::error::db;
+use crate::rows::{InteractionRow, convert, key};
+use crate::schema::{content_items, user_interactions};
+
+/// Interactions in PostgreSQL.
+#[derive(Clone)]
+pub struct PgInteractions {
+    pool: PgPool,
+}
+
+impl PgInteractions {
+    /// Adapter over `pool`.
+    pub fn new(pool: PgPool) -> Self {
+        PgInteractions { pool }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = user_interactions)]
+pub(crate) struct NewInteractionRow {
+    user_id: i32,
+    content_item_id: i32,
+    interaction_type: &'static str,
+    rating: Option<i32>,
+    duration: Option<i32>,
+    created_at: genonaut_domain::model::Timestamp,
+    interaction_metadata: Value,
+}
+
+impl NewInteractionRow {
+    /// The row for `new`, or the rule error the API gives for ids that cannot exist.
+    pub(crate) fn from_domain(
+        new: NewInteraction,
+        now: genonaut_domain::model::Timestamp,
+    ) -> DomainResult<Self> {
+        Ok(NewInteractionRow {
+            user_id: key(new.user_id.0).ok_or_else(|| DomainError::rule("User not found"))?,
+            content_item_id: key(new.content_item_id.0)
+                .ok_or_else(|| DomainError::rule("Content not found"))?,
+            interaction_type: new.interaction_type.as_str(),
+            rating: new.rating,
+            duration: new.duration,
+            created_at: now,
+            interaction_metadata: Value::Object(new.metadata),
+        })
+    }
+}
+
+#[derive(QueryableByName)]
+struct AggregateRow {
+    #[diesel(sql_type = Text)]
+    interaction_type: String,
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+    #[diesel(sql_type = Nullable<Double>)]
+    avg_rating: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    avg_duration: Option<f64>,
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = user_interactions)]
+struct InteractionChangeset {
+    rating: Option<i32>,
+    duration: Option<i32>,
+    interaction_metadata: Option<Value>,
+}
+
+fn filtered(query: &InteractionQuery) -> user_interactions::BoxedQuery<'static, Pg> {
+    let mut q = user_interactions::table.into_boxed();
+    if let Some(user) = query.user_id {
+        q = q.filter(user_interactions::user_id.eq(key(user.0).unwrap_or(0)));
+    }
+    if let Some(content) = query.content_item_id {
+        q = q.filter(user_interactions::content_item_id.eq(key(content.0).unwrap_or(0)));
+    }
+    if let Some(t) = query.interaction_type {
+        q = q.filter(user_interactions::interaction_type.eq(t.as_str()));
+    }
+    if let Some(since) = query.since {
+        q = q.filter(user_interactions::created_at.ge(since));
+    }
+    q
+}
+
+impl PgInteractions {
+    async fn page(&self, query: &InteractionQuery, page: PageRequest) -> DomainResult<Vec<Interaction>> {
+        let mut conn = self.pool.get().await?;
+        let rows: Vec<InteractionRow> = filtered(query)
+            .order((user_interactions::created_at.desc(), user_interactions::id.desc()))
+            .offset(page.skip)
+            .limit(page.limit)
+            .select(InteractionRow::as_select())
+            .load(&mut conn)
+            .await
+            .map_err(db("listing interactions"))?;
+        convert(rows)
+    }
+}
+
+#[async_trait]
+impl InteractionRepository for PgInteractions {
+    async fn insert(
+        &self,
+        interaction: NewInteraction,
+        now: genonaut_domain::model::Timestamp,
+    ) -> DomainResult<Interaction> {
+        let row = NewInteractionRow::from_domain(interaction, now)?;
+        let mut conn = self.pool.get().await?;
+        let row: InteractionRow = diesel::insert_into(user_interactions::table)
+            .values(row)
+            .returning(InteractionRow::as_returning())
+            .get_result(&mut conn)
+            .await
+            .map_err(db("recording an interaction"))?;
+        row.try_into()
+    }
+
+    async fn get(&self, id: InteractionId) -> DomainResult<Option<Interaction>> {
+        let Some(id) = key(id.0) else { return Ok(None) };
+        let mut conn = self.pool.get().await?;
+        let row: Option<InteractionRow> = user_interactions::table
+            .find(id)
+            .select(InteractionRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(db("reading an interaction"))?;
+        row.map(Interaction::try_from).transpose()
+    }
+
+    async fn update(
+        &self,
+        id: InteractionId,
+        changes: InteractionChanges,
+    ) -> DomainResult<Option<Interaction>> {
+        let Some(id) = key(id.0) else { return Ok(None) };
+        let mut conn = self.pool.get().await?;
+        let changeset = InteractionChangeset {
+            rating: changes.rating,
+            duration: changes.duration,
+            interaction_metadata: changes.metadata.map(Value::Object),
+        };
+        if changeset.rating.is_none()
+            && changeset.duration.is_none()
+            && changeset.interaction_metadata.is_none()
+        {
+            drop(conn);
+            return self.get(InteractionId::from(id)).await;
+        }
+        let row: Option<InteractionRow> = diesel::update(user_interactions::table.find(id))
+            .set(&changeset)
+            .returning(InteractionRow::as_returning())
+            .get_result(&mut conn)
+            .await
+            .optional()
+            .map_err(db("updating an interaction"))?;
+        row.map(Interaction::try_from).transpose()
+    }
+
+    async fn delete(&self, id: InteractionId) -> DomainResult<bool> {
+        let Some(id) = key(id.0) else { return Ok(false) };
+        let mut conn = self.pool.get().await?;
+        let n = diesel::delete(user_interactions::table.find(id))
+            .execute(&mut conn)
+            .await
+            .map_err(db("deleting an interaction"))?;
+        Ok(n > 0)
+    }
+
+    async fn list(&self, query: &InteractionQuery, page: PageRequest) -> DomainResult<Page<Interaction>> {
+        let items = self.page(query, page).await?;
+        let mut conn = self.pool.get().await?;
+        let total: i64 = filtered(query)
+            .select(count_star())
+            .get_result(&mut conn)
+            .await
+            .map_err(db("counting interactions"))?;
+        Ok(Page { items, total })
+    }
+
+    async fn fetch(&self, query: &InteractionQuery, page: PageRequest) -> DomainResult<Vec<Interaction>> {
+        self.page(query, page).await
+    }
+
+    async fn latest_between(
+        &self,
+        user: UserId,
+        content: ContentId,
+        interaction_type: &str,
+    ) -> DomainResult<Option<Interaction>> {
+        let (Some(user), Some(content)) = (key(user.0), key(content.0)) else {
+            return Ok(None);
+        };
+        let mut conn = self.pool.get().await?;
+        let row: Option<InteractionRow> = user_interactions::table
+            .filter(user_interactions::user_id.eq(user))
+            .filter(user_interactions::content_item_id.eq(content))
+            .filter(user_interactions::interaction_type.eq(interaction_type))
+            .order((user_interactions::created_at.desc(), user_interactions::id.desc()))
+            .select(InteractionRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(db("finding an interaction"))?;
+        row.map(Interaction::try_from).transpose()
+    }
+
+    async fn aggregate(&self, query: &InteractionQuery) -> DomainResult<Vec<TypeAggregate>> {
+        // Grouped queries cannot be built from diesel's boxed queries; this one is assembled
+        // from fixed fragments with every value bound as a parameter.
+        let mut sql = String::from(
+            "SELECT interaction_type, count(*) AS count, avg(rating)::float8 AS avg_rating, \
+             avg(duration)::float8 AS avg_duration FROM user_interactions WHERE true",
+        );
+        let mut n = 0;
+        let mut param = |column: &str, op: &str| {
+            n += 1;
+            format!(" AND {column} {op} ${n}")
+        };
+        let user = query.user_id.map(|u| key(u.0).unwrap_or(0));
+        let content = query.content_item_id.map(|c| key(c.0).unwrap_or(0));
+        if user.is_some() {
+            sql.push_str(&param("user_id", "="));
+        }
+        if content.is_some() {
+            sql.push_str(&param("content_item_id", "="));
+        }
+        if query.interaction_type.is_some() {
+            sql.push_str(&param("interaction_type", "="));
+        }
+        if query.since.is_some() {
+            sql.push_str(&param("created_at", ">="));
+        }
+        sql.push_str(" GROUP BY interaction_type");
+        let mut q = diesel::sql_query(sql).into_boxed::<Pg>();
+        if let Some(user) = user {
+            q = q.bind::<Integer, _>(user);
+        }
+        if let Some(content) = content {
+            q = q.bind::<Integer, _>(content);
+        }
+        if let Some(t) = query.interaction_type {
+            q = q.bind::<Text, _>(t.as_str());
+        }
+        if let Some(since) = query.since {
+            q = q.bind::<Timestamp, _>(since);
+        }
+        let mut conn = self.pool.get().await?;
+        let rows: Vec<AggregateRow> = q.load(&mut conn).await.map_err(db("aggregating interactions"))?;
+        let mut aggregates: Vec<TypeAggregate> = rows
+            .into_iter()
+            .filter_map(|r| {
+                InteractionType::parse(&r.interaction_type).map(|interaction_type| TypeAggregate {
+                    interaction_type,
+                    count: r.count,
+                    avg_rating: r.avg_rating,
+                    avg_duration: r.avg_duration,
+                })
+            })
+            .collect();
+        aggregates.sort_by_key(|a| a.interaction_type);
+        Ok(aggregates)
+    }
+
+    async fn favorite_content_types(&self, user: UserId, limit: i64) -> DomainResult<Vec<ContentType>> {
+        let Some(user) = key(user.0) else {
+            return Ok(Vec::new());
+        };
+        let mut conn = self.pool.get().await?;
+        let rows: Vec<(String, i64)> = user_interactions::table
+            .inner_join(content_items::table)
+            .filter(user_interactions::user_id.eq(user))
+            .group_by(content_items::content_type)
+            .select((content_items::content_type, count_star()))
+            .load(&mut conn)
+            .await
+            .map_err(db("ranking content types"))?;
+        let mut ranked: Vec<(ContentType, i64)> = rows
+            .into_iter()
+            .filter_map(|(t, n)| ContentType::parse(&t).map(|t| (t, n)))
+            .collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(PageRequest::first(limit).slice(ranked.into_iter().map(|(t, _)| t).collect()))
+    }
+}

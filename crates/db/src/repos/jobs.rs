@@ -1,0 +1,346 @@
+use async_trait::async_trait;
+use diesel::dsl::{count_star, sql};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Double, Integer, Nullable, Text};
+use diesel_async::RunQueryDsl;
+use genonaut_domain::ids::{ContentId, JobId, UserId};
+use genonaut_domain::model::{
+    GenerationJob, JobQuery, JobStats, JobStatus, JobType, JsonObject, NewJob, Timestamp,
+};
+use genonaut_domain::ports::{JobOrder, JobRepository, JobState};
+use genonaut_domain::{DomainError, DomainResult, Page, PageRequest};
+use serde_json::Value;
+
+use crate::PgPool;
+use crate::error::db;
+use crate::rows::{JobRow, convert, key};
+use crate::schema::generation_jobs;
+
+/// Generation jobs in PostgreSQL.
+#[derive(Clone)]
+pub struct PgJobs {
+    pool: PgPool,
+}
+
+impl PgJobs {
+    /// Adapter over `pool`.
+    pub fn new(pool: PgPool) -> Self {
+        PgJobs { pool }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = generation_jobs)]
+struct NewJobRow {
+    user_id: i32,
+    job_type: &'static str,
+    prompt: String,
+    parameters: Value,
+    status: &'static str,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = Text)]
+    value: String,
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+fn filtered(query: &JobQuery) -> generation_jobs::BoxedQuery<'static, Pg> {
+    let mut q = generation_jobs::table.into_boxed();
+    if let Some(user) = query.user_id {
+        q = q.filter(generation_jobs::user_id.eq(key(user.0).unwrap_or(0)));
+    }
+    if let Some(status) = query.status {
+        q = q.filter(generation_jobs::status.eq(status.as_str()));
+    }
+    if let Some(t) = query.job_type {
+        q = q.filter(generation_jobs::job_type.eq(t.as_str()));
+    }
+    if let Some(since) = query.created_since {
+        q = q.filter(generation_jobs::created_at.ge(since));
+    }
+    q
+}
+
+fn ordered(
+    q: generation_jobs::BoxedQuery<'static, Pg>,
+    order: JobOrder,
+) -> generation_jobs::BoxedQuery<'static, Pg> {
+    use generation_jobs::*;
+    match order {
+        JobOrder::NewestFirst => q.order((created_at.desc(), id.desc())),
+        JobOrder::OldestFirst => q.order((created_at.asc(), id.asc())),
+        JobOrder::StartedFirst => q.order((started_at.asc(), id.asc())),
+        JobOrder::RecentlyCompleted => q.order((completed_at.desc(), id.desc())),
+    }
+}
+
+impl PgJobs {
+    async fn load(
+        &self,
+        q: generation_jobs::BoxedQuery<'static, Pg>,
+        page: PageRequest,
+    ) -> DomainResult<Vec<GenerationJob>> {
+        let mut conn = self.pool.get().await?;
+        let rows: Vec<JobRow> = q
+            .offset(page.skip)
+            .limit(page.limit)
+            .select(JobRow::as_select())
+            .load(&mut conn)
+            .await
+            .map_err(db("listing jobs"))?;
+        convert(rows)
+    }
+}
+
+#[async_trait]
+impl JobRepository for PgJobs {
+    async fn insert(&self, job: NewJob, now: Timestamp) -> DomainResult<GenerationJob> {
+        let Some(user_id) = key(job.user_id.0) else {
+            return Err(DomainError::not_found(genonaut_domain::Entity::User, job.user_id));
+        };
+        let mut conn = self.pool.get().await?;
+        let row = NewJobRow {
+            user_id,
+            job_type: job.job_type.as_str(),
+            prompt: job.prompt,
+            parameters: Value::Object(job.parameters),
+            status: JobStatus::Pending.as_str(),
+            created_at: now,
+            updated_at: now,
+        };
+        let row: JobRow = diesel::insert_into(generation_jobs::table)
+            .values(row)
+            .returning(JobRow::as_returning())
+            .get_result(&mut conn)
+            .await
+            .map_err(db("creating a job"))?;
+        row.try_into()
+    }
+
+    async fn get(&self, id: JobId) -> DomainResult<Option<GenerationJob>> {
+        let Some(id) = key(id.0) else { return Ok(None) };
+        let mut conn = self.pool.get().await?;
+        let row: Option<JobRow> = generation_jobs::table
+            .find(id)
+            .select(JobRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(db("reading a job"))?;
+        row.map(GenerationJob::try_from).transpose()
+    }
+
+    async fn update_parameters(
+        &self,
+        id: JobId,
+        parameters: JsonObject,
+        now: Timestamp,
+    ) -> DomainResult<Option<GenerationJob>> {
+        let Some(key_id) = key(id.0) else { return Ok(None) };
+        let mut conn = self.pool.get().await?;
+        let row: Option<JobRow> = diesel::update(
+            generation_jobs::table
+                .find(key_id)
+                .filter(generation_jobs::status.eq(JobStatus::Pending.as_str())),
+        )
+        .set((
+            generation_jobs::parameters.eq(Value::Object(parameters)),
+            generation_jobs::updated_at.eq(now),
+        ))
+        .returning(JobRow::as_returning())
+        .get_result(&mut conn)
+        .await
+        .optional()
+        .map_err(db("updating job parameters"))?;
+        match row {
+            Some(row) => Ok(Some(row.try_into()?)),
+            None => {
+                drop(conn);
+                match self.get(id).await? {
+                    Some(_) => Err(DomainError::rule("Can only update pending jobs")),
+                    None => Ok(None),
+                }
+            }
+        }
+    }
+
+    async fn transition(
+        &self,
+        id: JobId,
+        expected: JobStatus,
+        state: JobState,
+        now: Timestamp,
+    ) -> DomainResult<Option<GenerationJob>> {
+        let Some(id) = key(id.0) else { return Ok(None) };
+        let mut conn = self.pool.get().await?;
+        let row: Option<JobRow> = diesel::update(
+            generation_jobs::table
+                .find(id)
+                .filter(generation_jobs::status.eq(expected.as_str())),
+        )
+        .set((
+            generation_jobs::status.eq(state.status.as_str()),
+            generation_jobs::started_at.eq(state.started_at),
+            generation_jobs::completed_at.eq(state.completed_at),
+            generation_jobs::error_message.eq(state.error_message),
+            generation_jobs::updated_at.eq(now),
+        ))
+        .returning(JobRow::as_returning())
+        .get_result(&mut conn)
+        .await
+        .optional()
+        .map_err(db("changing job status"))?;
+        row.map(GenerationJob::try_from).transpose()
+    }
+
+    async fn set_result(
+        &self,
+        id: JobId,
+        content: ContentId,
+        now: Timestamp,
+    ) -> DomainResult<Option<GenerationJob>> {
+        let (Some(id), Some(content)) = (key(id.0), key(content.0)) else {
+            return Ok(None);
+        };
+        let mut conn = self.pool.get().await?;
+        let row: Option<JobRow> = diesel::update(generation_jobs::table.find(id))
+            .set((
+                generation_jobs::result_content_id.eq(content),
+                generation_jobs::updated_at.eq(now),
+            ))
+            .returning(JobRow::as_returning())
+            .get_result(&mut conn)
+            .await
+            .optional()
+            .map_err(db("attaching a job result"))?;
+        row.map(GenerationJob::try_from).transpose()
+    }
+
+    async fn delete(&self, id: JobId) -> DomainResult<bool> {
+        let Some(id) = key(id.0) else { return Ok(false) };
+        let mut conn = self.pool.get().await?;
+        let n = diesel::delete(generation_jobs::table.find(id))
+            .execute(&mut conn)
+            .await
+            .map_err(db("deleting a job"))?;
+        Ok(n > 0)
+    }
+
+    async fn list(&self, query: &JobQuery, page: PageRequest) -> DomainResult<Page<GenerationJob>> {
+        let items = self
+            .load(ordered(filtered(query), JobOrder::NewestFirst), page)
+            .await?;
+        let mut conn = self.pool.get().await?;
+        let total: i64 = filtered(query)
+            .select(count_star())
+            .get_result(&mut conn)
+            .await
+            .map_err(db("counting jobs"))?;
+        Ok(Page { items, total })
+    }
+
+    async fn fetch(
+        &self,
+        query: &JobQuery,
+        order: JobOrder,
+        page: PageRequest,
+    ) -> DomainResult<Vec<GenerationJob>> {
+        self.load(ordered(filtered(query), order), page).await
+    }
+
+    async fn completed_since(
+        &self,
+        user: Option<UserId>,
+        since: Timestamp,
+        limit: i64,
+    ) -> DomainResult<Vec<GenerationJob>> {
+        let query = JobQuery {
+            user_id: user,
+            status: Some(JobStatus::Completed),
+            ..JobQuery::default()
+        };
+        let q = filtered(&query).filter(generation_jobs::completed_at.ge(since));
+        self.load(ordered(q, JobOrder::RecentlyCompleted), PageRequest::first(limit))
+            .await
+    }
+
+    async fn stats(&self, user: Option<UserId>) -> DomainResult<JobStats> {
+        let query = JobQuery {
+            user_id: user,
+            ..JobQuery::default()
+        };
+        let mut conn = self.pool.get().await?;
+        let grouped = |column: &str| {
+            match user {
+            Some(user) => diesel::sql_query(format!(
+                "SELECT {column} AS value, count(*) AS count FROM generation_jobs WHERE user_id = $1 GROUP BY 1"
+            ))
+            .into_boxed::<Pg>()
+            .bind::<Integer, _>(key(user.0).unwrap_or(0)),
+            None => diesel::sql_query(format!("SELECT {column} AS value, count(*) AS count FROM generation_jobs GROUP BY 1"))
+                .into_boxed::<Pg>(),
+        }
+        };
+        let by_status: Vec<CountRow> = grouped("status")
+            .load(&mut conn)
+            .await
+            .map_err(db("counting jobs by status"))?;
+        let by_type: Vec<CountRow> = grouped("job_type")
+            .load(&mut conn)
+            .await
+            .map_err(db("counting jobs by type"))?;
+        let average: Option<f64> = filtered(&query)
+            .filter(generation_jobs::status.eq(JobStatus::Completed.as_str()))
+            .filter(generation_jobs::started_at.is_not_null())
+            .filter(generation_jobs::completed_at.is_not_null())
+            .select(sql::<Nullable<Double>>(
+                "avg(extract(epoch FROM completed_at - started_at))::float8",
+            ))
+            .get_result(&mut conn)
+            .await
+            .map_err(db("averaging job durations"))?;
+        let mut statuses: Vec<(JobStatus, i64)> = by_status
+            .into_iter()
+            .filter_map(|r| JobStatus::parse(&r.value).map(|s| (s, r.count)))
+            .collect();
+        statuses.sort_by_key(|(s, _)| *s);
+        let mut types: Vec<(JobType, i64)> = Vec::new();
+        for CountRow { value, count: n } in by_type {
+            if let Some(t) = JobType::parse_lenient(&value) {
+                match types.iter_mut().find(|(known, _)| *known == t) {
+                    Some((_, total)) => *total += n,
+                    None => types.push((t, n)),
+                }
+            }
+        }
+        types.sort_by_key(|(t, _)| *t);
+        Ok(JobStats {
+            total: statuses.iter().map(|(_, n)| n).sum(),
+            by_status: statuses,
+            by_type: types,
+            average_processing_seconds: average,
+        })
+    }
+
+    async fn queue_counts(&self) -> DomainResult<(i64, i64)> {
+        let mut conn = self.pool.get().await?;
+        let counts: (i64, i64) = generation_jobs::table
+            .filter(
+                generation_jobs::status.eq_any([JobStatus::Pending.as_str(), JobStatus::Running.as_str()]),
+            )
+            .select((
+                sql::<diesel::sql_types::BigInt>("count(*) FILTER (WHERE status = 'pending')"),
+                sql::<diesel::sql_types::BigInt>("count(*) FILTER (WHERE status = 'running')"),
+            ))
+            .get_result(&mut conn)
+            .await
+            .map_err(db("counting the queue"))?;
+        Ok(counts)
+    }
+}

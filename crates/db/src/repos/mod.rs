@@ -1,0 +1,37 @@
+//! One repository adapter per port, all over one [`PgPool`](crate::PgPool).
+
+mod content;
+mod interactions;
+mod jobs;
+mod recommendations;
+mod system;
+mod users;
+
+pub use content::PgContent;
+pub use interactions::PgInteractions;
+pub use jobs::PgJobs;
+pub use recommendations::PgRecommendations;
+pub use system::PgSystem;
+pub use users::PgUsers;
+
+/// `%term%` for `ILIKE`, with the pattern characters of `term` escaped.
+pub(crate) fn like_pattern(term: &str) -> String {
+    let mut pattern = String::with_capacity(term.len() + 2);
+    pattern.push('%');
+    for c in term.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(super::like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
+}

@@ -1,0 +1,98 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    content_items (id) {
+        id -> Int4,
+        #[max_length = 255]
+        title -> Varchar,
+        #[max_length = 50]
+        content_type -> Varchar,
+        content_data -> Text,
+        item_metadata -> Jsonb,
+        creator_id -> Int4,
+        created_at -> Timestamp,
+        tags -> Jsonb,
+        quality_score -> Float8,
+        is_public -> Bool,
+        is_private -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    generation_jobs (id) {
+        id -> Int4,
+        user_id -> Int4,
+        #[max_length = 50]
+        job_type -> Varchar,
+        prompt -> Text,
+        parameters -> Jsonb,
+        #[max_length = 20]
+        status -> Varchar,
+        result_content_id -> Nullable<Int4>,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        completed_at -> Nullable<Timestamp>,
+        error_message -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    recommendations (id) {
+        id -> Int4,
+        user_id -> Int4,
+        content_item_id -> Int4,
+        recommendation_score -> Float8,
+        #[max_length = 50]
+        algorithm_version -> Varchar,
+        created_at -> Timestamp,
+        is_served -> Bool,
+        rec_metadata -> Jsonb,
+        served_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    user_interactions (id) {
+        id -> Int4,
+        user_id -> Int4,
+        content_item_id -> Int4,
+        #[max_length = 50]
+        interaction_type -> Varchar,
+        rating -> Nullable<Int4>,
+        duration -> Nullable<Int4>,
+        created_at -> Timestamp,
+        interaction_metadata -> Jsonb,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Int4,
+        #[max_length = 50]
+        username -> Varchar,
+        #[max_length = 255]
+        email -> Varchar,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        preferences -> Jsonb,
+        is_active -> Bool,
+    }
+}
+
+diesel::joinable!(content_items -> users (creator_id));
+diesel::joinable!(generation_jobs -> content_items (result_content_id));
+diesel::joinable!(generation_jobs -> users (user_id));
+diesel::joinable!(recommendations -> content_items (content_item_id));
+diesel::joinable!(recommendations -> users (user_id));
+diesel::joinable!(user_interactions -> content_items (content_item_id));
+diesel::joinable!(user_interactions -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    content_items,
+    generation_jobs,
+    recommendations,
+    user_interactions,
+    users,
+);

@@ -1,0 +1,25 @@
+//! The PostgreSQL adapters against a real database: every test gets a fresh, migrated schema.
+//!
+//! The service scenarios shared with the in-memory fakes run here first (so the fakes and the
+//! adapters provably agree); adapter-specific behaviour (constraints, transactions, indexes,
+//! id ranges) follows.
+
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
+use std::sync::Arc;
+
+use genonaut_db::testing::TestDb;
+use genonaut_domain::services::Services;
+use genonaut_domain::testing::FixedClock;
+
+async fn postgres() -> (Services, TestDb) {
+    let db = TestDb::new().await;
+    (
+        Services::new(db.repositories(), Arc::new(FixedClock::default())),
+        db,
+    )
+}
+
+genonaut_domain::service_scenarios!(postgres());
+
+mod specific;

@@ -1,0 +1,445 @@
+//! Behaviour only the PostgreSQL adapters have: schema drift, constraint translation,
+//! transactions, id ranges, pools, migrations, roles.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use genonaut_db::testing::TestDb;
+use genonaut_db::{PgPool, PoolSettings, SchemaName, admin, migrate};
+use genonaut_domain::DomainError;
+use genonaut_domain::ids::*;
+use genonaut_domain::model::*;
+use genonaut_domain::values::{Email, Tags, Username};
+use serde_json::json;
+
+fn ts() -> Timestamp {
+    NaiveDate::from_ymd_opt(2025, 3, 1)
+        .and_then(|d| d.and_hms_micro_opt(10, 0, 0, 123_456))
+        .unwrap()
+}
+
+fn new_user(name: &str) -> NewUser {
+    NewUser {
+        username: Username::parse(name).unwrap(),
+        email: Email::parse(&format!("{name}@example.com")).unwrap(),
+        preferences: JsonObject::new(),
+    }
+}
+
+fn new_content(creator: UserId) -> NewContent {
+    NewContent {
+        title: "t".into(),
+        content_type: ContentType::Image,
+        content_data: "/img/1.png".into(),
+        creator_id: creator,
+        item_metadata: JsonObject::new(),
+        tags: Tags::parse(["a", "b"]).unwrap(),
+        is_public: true,
+        is_private: false,
+    }
+}
+
+/// Parses `schema.rs` (diesel's `table!` syntax) into table → [(column, type)].
+fn declared_schema() -> BTreeMap<String, Vec<(String, String)>> {
+    let text = include_str!("../../src/schema.rs");
+    let mut tables = BTreeMap::new();
+    let mut current: Option<String> = None;
+    let mut max_len: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if let Some(rest) = line.strip_suffix("(id) {") {
+            current = Some(rest.trim().to_owned());
+            tables.insert(rest.trim().to_owned(), Vec::new());
+        } else if let Some(len) = line
+            .strip_prefix("#[max_length = ")
+            .and_then(|l| l.strip_suffix(']'))
+        {
+            max_len = Some(len.to_owned());
+        } else if let (Some(table), Some((col, ty))) = (&current, line.split_once(" -> ")) {
+            let ty = ty.trim_end_matches(',');
+            let ty = match max_len.take() {
+                Some(len) => format!("{ty}({len})"),
+                None => ty.to_owned(),
+            };
+            tables.get_mut(table).unwrap().push((col.to_owned(), ty));
+        } else if line == "}" {
+            current = None;
+        }
+    }
+    tables
+}
+
+#[tokio::test]
+async fn schema_rs_matches_a_freshly_migrated_schema() {
+    let db = TestDb::new().await;
+    let client = db.client().await;
+    let rows = client
+        .query(
+            "SELECT table_name::text, column_name::text, data_type::text, is_nullable::text, \
+                    character_maximum_length \
+             FROM information_schema.columns WHERE table_schema = $1 \
+               AND table_name <> '__diesel_schema_migrations' \
+             ORDER BY table_name, ordinal_position",
+            &[&db.schema.as_str()],
+        )
+        .await
+        .unwrap();
+    let mut actual: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for row in rows {
+        let (table, column, data_type, nullable, max_len): (String, String, String, String, Option<i32>) =
+            (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+        let base = match data_type.as_str() {
+            "integer" => "Int4",
+            "bigint" => "Int8",
+            "character varying" => "Varchar",
+            "text" => "Text",
+            "jsonb" => "Jsonb",
+            "timestamp without time zone" => "Timestamp",
+            "double precision" => "Float8",
+            "boolean" => "Bool",
+            "real" => "Float4",
+            "smallint" => "Int2",
+            other => panic!("unmapped type {other}"),
+        };
+        let mut ty = if nullable == "YES" {
+            format!("Nullable<{base}>")
+        } else {
+            base.to_owned()
+        };
+        if let Some(len) = max_len {
+            ty = format!("{ty}({len})");
+        }
+        actual.entry(table).or_default().push((column, ty));
+    }
+    assert_eq!(
+        actual,
+        declared_schema(),
+        "crates/db/src/schema.rs is out of date: regenerate it with `just schema`"
+    );
+}
+
+#[tokio::test]
+async fn unique_and_foreign_key_violations_become_business_errors() {
+    let db = TestDb::new().await;
+    let repos = db.repositories();
+    let alice = repos.users.insert(new_user("alice"), ts()).await.unwrap();
+    // Straight to the adapter (the service would pre-check): the index decides.
+    let dup = repos.users.insert(new_user("alice"), ts()).await.unwrap_err();
+    assert!(
+        matches!(dup, DomainError::Conflict(ref m) if m == "Username already exists"),
+        "{dup:?}"
+    );
+    let mut same_mail = new_user("alice2");
+    same_mail.email = Email::parse("alice@example.com").unwrap();
+    let dup = repos.users.insert(same_mail, ts()).await.unwrap_err();
+    assert_eq!(dup.to_string(), "Email already exists");
+    let orphan = repos
+        .content
+        .insert(new_content(UserId(9999)), 0.5, ts())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(orphan, DomainError::Rule(ref m) if m == "Creator not found"),
+        "{orphan:?}"
+    );
+    let c = repos
+        .content
+        .insert(new_content(alice.id), 0.5, ts())
+        .await
+        .unwrap();
+    let both = repos
+        .content
+        .update(
+            c.id,
+            ContentChanges {
+                is_private: Some(true),
+                ..Default::default()
+            },
+            ts(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(both.to_string(), "Content cannot be both public and private");
+    let stray = repos
+        .interactions
+        .insert(
+            NewInteraction {
+                user_id: alice.id,
+                content_item_id: ContentId(424242),
+                interaction_type: InteractionType::View,
+                rating: None,
+                duration: None,
+                metadata: JsonObject::new(),
+            },
+            ts(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(stray.to_string(), "Content not found");
+}
+
+#[tokio::test]
+async fn ids_beyond_the_integer_column_simply_do_not_exist() {
+    let db = TestDb::new().await;
+    let repos = db.repositories();
+    let huge = i64::from(i32::MAX) + 1;
+    assert!(repos.users.get(UserId(huge)).await.unwrap().is_none());
+    assert!(repos.users.get(UserId(-5)).await.unwrap().is_none());
+    assert!(repos.content.get(ContentId(huge)).await.unwrap().is_none());
+    assert!(!repos.content.delete(ContentId(huge)).await.unwrap());
+    assert!(repos.jobs.get(JobId(huge)).await.unwrap().is_none());
+    let err = repos
+        .recommendations
+        .mark_served(&[RecommendationId(huge)], ts())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("Recommendation with id {huge} not found")
+    );
+    let err = repos
+        .content
+        .insert(new_content(UserId(huge)), 0.5, ts())
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "Creator not found");
+}
+
+#[tokio::test]
+async fn timestamps_round_trip_with_microseconds_and_json_keeps_types() {
+    let db = TestDb::new().await;
+    let repos = db.repositories();
+    let mut u = new_user("bob");
+    u.preferences =
+        json!({"n": 1, "f": 1.5, "b": true, "s": "2025-01-01T00:00:00", "nested": {"x": [1, "a"]}})
+            .as_object()
+            .cloned()
+            .unwrap();
+    let stored = repos.users.insert(u, ts()).await.unwrap();
+    let read = repos.users.get(stored.id).await.unwrap().unwrap();
+    assert_eq!(read.created_at, ts());
+    assert_eq!(read.preferences["b"], json!(true));
+    assert_eq!(read.preferences["nested"]["x"], json!([1, "a"]));
+    assert_eq!(read, stored);
+}
+
+#[tokio::test]
+async fn concurrent_preference_merges_lose_nothing() {
+    let db = TestDb::new().await;
+    let repos = db.repositories();
+    let u = repos.users.insert(new_user("carol"), ts()).await.unwrap();
+    let writes = (0..8).map(|i| {
+        let users = repos.users.clone();
+        let prefs = json!({ format!("k{i}"): i }).as_object().cloned().unwrap();
+        tokio::spawn(async move { users.merge_preferences(u.id, prefs, ts()).await.unwrap() })
+    });
+    for w in writes {
+        w.await.unwrap();
+    }
+    let merged = repos.users.get(u.id).await.unwrap().unwrap();
+    assert_eq!(merged.preferences.len(), 8, "{:?}", merged.preferences);
+}
+
+#[tokio::test]
+async fn direct_sql_updates_bump_updated_at_through_the_trigger() {
+    let db = TestDb::new().await;
+    let repos = db.repositories();
+    let u = repos.users.insert(new_user("dave"), ts()).await.unwrap();
+    db.client()
+        .await
+        .execute(
+            "UPDATE users SET is_active = false WHERE id = $1",
+            &[&(u.id.0 as i32)],
+        )
+        .await
+        .unwrap();
+    let after = repos.users.get(u.id).await.unwrap().unwrap();
+    assert!(after.updated_at > u.updated_at, "trigger bumps updated_at");
+}
+
+#[tokio::test]
+async fn search_escapes_wildcards_and_uses_full_text_stemming() {
+    let db = TestDb::new().await;
+    let repos = db.repositories();
+    let u = repos.users.insert(new_user("erin"), ts()).await.unwrap();
+    for title in ["100% Cotton", "Running with cats", "plain_title", "Other"] {
+        repos
+            .content
+            .insert(
+                NewContent {
+                    title: title.into(),
+                    ..new_content(u.id)
+                },
+                0.5,
+                ts(),
+            )
+            .await
+            .unwrap();
+    }
+    let find = |term: &str| ContentQuery {
+        search_term: Some(term.into()),
+        ..Default::default()
+    };
+    let page = genonaut_domain::PageRequest::DEFAULT;
+    assert_eq!(
+        repos.content.list(&find("%"), page).await.unwrap().total,
+        1,
+        "% is literal"
+    );
+    assert_eq!(
+        repos.content.list(&find("_"), page).await.unwrap().total,
+        1,
+        "_ is literal"
+    );
+    let stemmed = repos.content.list(&find("run cat"), page).await.unwrap();
+    assert_eq!(
+        stemmed.items.iter().map(|c| c.title.as_str()).collect::<Vec<_>>(),
+        ["Running with cats"]
+    );
+    assert_eq!(
+        repos.content.list(&find("COTTON"), page).await.unwrap().total,
+        1,
+        "case-insensitive"
+    );
+}
+
+#[tokio::test]
+async fn an_exhausted_pool_fails_fast_with_unavailable() {
+    let db = TestDb::new().await;
+    let settings = PoolSettings {
+        max_size: 1,
+        wait_timeout: Duration::from_millis(100),
+        ..PoolSettings::default()
+    };
+    let pool = PgPool::new(&db.url, &db.schema, &settings).unwrap();
+    let held = pool.get().await.unwrap();
+    let err = pool.get().await.err().unwrap();
+    assert!(matches!(err, DomainError::Unavailable(_)), "{err:?}");
+    drop(held);
+    assert!(pool.get().await.is_ok());
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_unavailable_not_a_crash() {
+    let schema = SchemaName::parse("app").unwrap();
+    let settings = PoolSettings {
+        connect_timeout: Duration::from_millis(500),
+        ..PoolSettings::default()
+    };
+    let pool = PgPool::new("postgres://postgres@127.0.0.1:1/genonaut", &schema, &settings).unwrap();
+    let repos = genonaut_db::repositories(&pool);
+    let err = repos.system.ping().await.unwrap_err();
+    assert!(matches!(err, DomainError::Unavailable(_)), "{err:?}");
+    assert!(
+        !err.to_string().contains("127.0.0.1"),
+        "no driver text in the message: {err}"
+    );
+    assert!(matches!(
+        admin::probe("postgres://postgres@127.0.0.1:1/x").await.unwrap(),
+        admin::Probe::NoServer(_)
+    ));
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_reversible_and_report_pending() {
+    let db = TestDb::new().await;
+    assert!(
+        migrate::migrate(&db.url, &db.schema).await.unwrap().is_empty(),
+        "nothing left to apply"
+    );
+    assert!(migrate::pending(&db.url, &db.schema).await.unwrap().is_empty());
+    let fresh = SchemaName::parse(&format!("{}_never", db.schema)).unwrap();
+    let pending = migrate::pending(&db.url, &fresh).await.unwrap();
+    assert!(!pending.is_empty());
+    let client = db.client().await;
+    let leaked = client
+        .query_opt("SELECT 1 FROM pg_tables WHERE schemaname = 'public' AND tablename = '__diesel_schema_migrations'", &[])
+        .await
+        .unwrap();
+    assert!(
+        leaked.is_none(),
+        "checking a missing schema must not create bookkeeping in public"
+    );
+    // Every down.sql reverts its up.sql, and up applies again on top.
+    let applied = client
+        .query("SELECT version FROM __diesel_schema_migrations", &[])
+        .await
+        .unwrap();
+    assert!(!applied.is_empty());
+    let reverted = tokio::task::spawn_blocking({
+        let url = db.url.clone();
+        let schema = db.schema.clone();
+        move || revert_all(&url, &schema)
+    })
+    .await
+    .unwrap();
+    assert_eq!(reverted, applied.len());
+    let tables = client
+        .query_one("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename <> '__diesel_schema_migrations'", &[])
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(tables, 0, "down.sql removed every table");
+    assert_eq!(
+        migrate::migrate(&db.url, &db.schema).await.unwrap().len(),
+        applied.len()
+    );
+}
+
+fn revert_all(url: &str, schema: &SchemaName) -> usize {
+    use diesel::Connection;
+    use diesel_async::AsyncPgConnection;
+    use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+    use diesel_migrations::MigrationHarness;
+    // Runs on a blocking thread of the test's runtime: the wrapper drives the async
+    // connection through that runtime's handle.
+    let url = format!("{url}?options=-csearch_path%3D{schema}%2Cpublic");
+    let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url).unwrap();
+    conn.revert_all_migrations(migrate::MIGRATIONS).unwrap().len()
+}
+
+#[tokio::test]
+async fn db_init_creates_roles_with_grants_idempotently() {
+    let db = TestDb::new().await;
+    let schemas = [db.schema.clone()];
+    admin::init_roles(&db.url, &schemas).await.unwrap();
+    admin::init_roles(&db.url, &schemas).await.unwrap();
+    let client = db.client().await;
+    let check = |role: &str, privilege: &str| {
+        let client = &client;
+        let table = format!("{}.users", db.schema);
+        let (role, privilege) = (role.to_owned(), privilege.to_owned());
+        async move {
+            client
+                .query_one(
+                    "SELECT has_table_privilege($1, $2, $3)",
+                    &[&role, &table, &privilege],
+                )
+                .await
+                .unwrap()
+                .get::<_, bool>(0)
+        }
+    };
+    assert!(check(admin::ROLE_READ_ONLY, "SELECT").await);
+    assert!(!check(admin::ROLE_READ_ONLY, "INSERT").await);
+    assert!(check(admin::ROLE_READ_WRITE, "INSERT").await);
+    assert!(check(admin::ROLE_READ_WRITE, "DELETE").await);
+    assert!(!check(admin::ROLE_READ_WRITE, "TRUNCATE").await);
+    assert!(check(admin::ROLE_ADMIN, "TRUNCATE").await);
+}
+
+#[tokio::test]
+async fn the_search_path_isolates_schemas() {
+    let a = TestDb::new().await;
+    let b = TestDb::new().await;
+    a.repositories()
+        .users
+        .insert(new_user("only_in_a"), ts())
+        .await
+        .unwrap();
+    assert_eq!(a.repositories().users.overview().await.unwrap().total, 1);
+    assert_eq!(b.repositories().users.overview().await.unwrap().total, 0);
+    let info = a.repositories().system.info().await.unwrap();
+    assert_eq!(info.migration_version.as_deref(), Some("20250101000000"));
+    assert_eq!(info.approximate_rows.len(), 5);
+}
