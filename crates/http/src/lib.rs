@@ -1,1 +1,86 @@
-//! stub
+//! # genonaut-http
+//!
+//! The HTTP adapter of Genonaut: actix-web routes for every endpoint of the API contract,
+//! wire-compatible with the previous service (paths, fields, statuses, error bodies), plus the
+//! OpenAPI document (`/openapi.json`) and docs UI (`/docs`).
+//!
+//! Request path: [`NormalizePath`](actix_web::middleware::NormalizePath) (both trailing-slash
+//! spellings are served) → CORS → route → extractors ([`state::Tenant`] picks the schema from
+//! `X-Genonaut-Schema`; [`extract::Body`], [`extract::Query`], [`extract::Path`] validate input
+//! with contract-compatible 422 lists) → handler (calls one domain service) → DTO → JSON.
+//! Every failure goes through [`error::ApiError`].
+
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod input;
+mod middleware;
+mod openapi;
+pub mod routes;
+pub mod state;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{ErrorHandlers, NormalizePath, TrailingSlash};
+use actix_web::{App, HttpResponse, web};
+use apistos::app::{BuildConfig, OpenApiWrapper};
+use apistos::{RedocConfig, SwaggerUIConfig};
+
+pub use extract::{BodyLimit, DEFAULT_BODY_LIMIT};
+pub use state::{ApiState, SCHEMA_HEADER, Tenant};
+
+/// HTTP settings of the application.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Maximum request body size in bytes.
+    pub body_limit: usize,
+    /// Allowed CORS origins; `None` = any origin (the contract's behaviour).
+    pub cors_origins: Option<Vec<String>>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            body_limit: DEFAULT_BODY_LIMIT,
+            cors_origins: None,
+        }
+    }
+}
+
+/// The whole application: API routes, documentation, middleware, state.
+pub fn app(
+    state: web::Data<ApiState>,
+    settings: HttpSettings,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let mut app = App::new()
+        .document(openapi::spec())
+        .app_data(state)
+        .app_data(BodyLimit(settings.body_limit))
+        .app_data(web::PayloadConfig::new(settings.body_limit))
+        .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, middleware::method_not_allowed))
+        .wrap(middleware::cors(settings.cors_origins.as_deref()))
+        .wrap(actix_web::middleware::from_fn(middleware::head_as_get))
+        .wrap(NormalizePath::new(TrailingSlash::Trim));
+    for resource in routes::root() {
+        app = app.service(resource);
+    }
+    app.service(routes::api_v1())
+        .build_with(
+            "/openapi.json",
+            BuildConfig::default()
+                .with_ui(SwaggerUIConfig::new(&"/docs"))
+                .with_ui(RedocConfig::new(&"/redoc")),
+        )
+        .default_service(web::to(|| async {
+            HttpResponse::NotFound().json(serde_json::json!({"detail": "Not Found"}))
+        }))
+}

@@ -1,0 +1,367 @@
+//! Shapes shared by every area: timestamps, the list envelope, paging, path ids.
+
+use apistos::{ApiComponent, JsonSchema};
+use chrono::{NaiveDateTime, Timelike};
+use genonaut_domain::Page as DomainPage;
+use serde::{Serialize, Serializer};
+
+use crate::input::{Fields, Input};
+
+/// Timestamps as the contract prints them: UTC without zone, `.ffffff` only when non-zero.
+pub fn timestamp<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+    if t.nanosecond() / 1_000 == 0 {
+        s.collect_str(&t.format("%Y-%m-%dT%H:%M:%S"))
+    } else {
+        s.collect_str(&t.format("%Y-%m-%dT%H:%M:%S%.6f"))
+    }
+}
+
+/// Optional timestamps in the same format.
+pub fn optional_timestamp<S: Serializer>(t: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => timestamp(t, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// The list envelope of every listing: `{"items": [...], "total": n, "skip": n, "limit": n}`.
+#[derive(Debug, Serialize, JsonSchema, ApiComponent)]
+#[schemars(rename = "PageOf{T}")]
+pub struct Page<T: JsonSchema> {
+    /// This page of results.
+    pub items: Vec<T>,
+    /// Matches before paging (for "recent/top/unserved/running" listings: the number of items).
+    pub total: i64,
+    /// Echo of the requested `skip` (0 where the endpoint has none).
+    pub skip: i64,
+    /// Echo of the requested `limit` (the number of items where the endpoint has none).
+    pub limit: i64,
+}
+
+impl<T: JsonSchema> Page<T> {
+    /// A page of domain items converted to DTOs, echoing the window.
+    pub fn of<D>(page: DomainPage<D>, skip: i64, limit: i64) -> Self
+    where
+        T: From<D>,
+    {
+        Page {
+            items: page.items.into_iter().map(T::from).collect(),
+            total: page.total,
+            skip,
+            limit,
+        }
+    }
+
+    /// A listing whose `total` is its length, with `skip = 0` and the requested `limit`.
+    pub fn listing<D>(items: Vec<D>, limit: i64) -> Self
+    where
+        T: From<D>,
+    {
+        let items: Vec<T> = items.into_iter().map(T::from).collect();
+        Page {
+            total: items.len() as i64,
+            items,
+            skip: 0,
+            limit,
+        }
+    }
+
+    /// A listing without a `limit` parameter: `total = limit = len(items)`.
+    pub fn everything<D>(items: Vec<D>) -> Self
+    where
+        T: From<D>,
+    {
+        let items: Vec<T> = items.into_iter().map(T::from).collect();
+        let n = items.len() as i64;
+        Page {
+            items,
+            total: n,
+            skip: 0,
+            limit: n,
+        }
+    }
+}
+
+/// `{"success": true, "message": "…"}` — the answer of every `DELETE`.
+#[derive(Debug, Serialize, JsonSchema, ApiComponent)]
+#[schemars(example = Success::example())]
+pub struct Success {
+    /// Always `true`.
+    pub success: bool,
+    /// What was done.
+    pub message: String,
+}
+
+impl Success {
+    /// A success message.
+    pub fn new(message: String) -> Self {
+        Success {
+            success: true,
+            message,
+        }
+    }
+
+    fn example() -> Success {
+        Success::new("User 5 deleted successfully".into())
+    }
+}
+
+/// Default values of optional parameters, named so the OpenAPI document can show them.
+pub mod defaults {
+    macro_rules! int_default {
+        ($($name:ident = $value:expr),*) => {$(
+            /// Default value.
+            pub fn $name() -> i64 {
+                $value
+            }
+        )*};
+    }
+    int_default!(
+        n_0 = 0,
+        n_1 = 1,
+        n_7 = 7,
+        n_10 = 10,
+        n_20 = 20,
+        n_30 = 30,
+        n_50 = 50,
+        n_100 = 100
+    );
+
+    /// Default `min_score` of the "top" listing.
+    pub fn half() -> f64 {
+        0.5
+    }
+
+    /// `true`.
+    pub fn yes() -> bool {
+        true
+    }
+}
+
+/// Maximum `limit` of any listing.
+pub const MAX_LIMIT: i64 = 1000;
+/// Maximum `days` of any "recent" listing.
+pub const MAX_DAYS: i64 = 365;
+
+/// Reads `skip` (≥ 0, default 0) and `limit` (1…1000, default `default_limit`).
+pub fn read_window(f: &mut Fields<'_>, default_limit: i64) -> (i64, i64) {
+    let skip = f.int("skip").ge(0).or(0);
+    let limit = f.int("limit").ge(1).le(MAX_LIMIT).or(default_limit);
+    (skip, limit)
+}
+
+/// Reads `limit` (1…1000) with a default.
+pub fn read_limit(f: &mut Fields<'_>, default: i64) -> i64 {
+    f.int("limit").ge(1).le(MAX_LIMIT).or(default)
+}
+
+/// Reads `days` (1…365) with a default.
+pub fn read_days(f: &mut Fields<'_>, default: i64) -> i64 {
+    f.int("days").ge(1).le(MAX_DAYS).or(default)
+}
+
+/// Paging parameters: `skip` and `limit`.
+#[derive(Debug, Clone, Copy, JsonSchema, ApiComponent)]
+pub struct PageQuery {
+    /// Rows to skip (≥ 0).
+    #[serde(default = "defaults::n_0")]
+    #[schemars(range(min = 0))]
+    pub skip: i64,
+    /// Rows to return (1…1000).
+    #[serde(default = "defaults::n_100")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub limit: i64,
+}
+
+impl PageQuery {
+    /// The domain window.
+    pub fn window(self) -> genonaut_domain::PageRequest {
+        genonaut_domain::PageRequest::new(self.skip, self.limit)
+    }
+}
+
+impl Input for PageQuery {
+    fn parse(f: &mut Fields<'_>) -> Option<Self> {
+        let (skip, limit) = read_window(f, 100);
+        Some(PageQuery { skip, limit })
+    }
+}
+
+/// Declares a query DTO with only `limit` (1…1000) and the given default.
+macro_rules! limit_query {
+    ($(#[$meta:meta])* $name:ident, $default:expr, $default_fn:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, apistos::JsonSchema, apistos::ApiComponent)]
+        pub struct $name {
+            /// Maximum number of items (1…1000).
+            #[serde(default = $default_fn)]
+            #[schemars(range(min = 1, max = 1000))]
+            pub limit: i64,
+        }
+
+        impl $crate::input::Input for $name {
+            fn parse(f: &mut $crate::input::Fields<'_>) -> Option<Self> {
+                Some($name { limit: $crate::dto::read_limit(f, $default) })
+            }
+        }
+
+    };
+}
+pub(crate) use limit_query;
+
+/// Declares a path DTO with one integer id parameter.
+macro_rules! id_path {
+    ($(#[$meta:meta])* $name:ident { $field:ident }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, apistos::JsonSchema, apistos::ApiComponent)]
+        pub struct $name {
+            /// Identifier (integer).
+            pub $field: i64,
+        }
+
+        impl $crate::input::Input for $name {
+            fn parse(f: &mut $crate::input::Fields<'_>) -> Option<Self> {
+                Some($name { $field: f.int(stringify!($field)).required()? })
+            }
+        }
+    };
+}
+
+/// Declares a path DTO with one string parameter (used verbatim).
+macro_rules! text_path {
+    ($(#[$meta:meta])* $name:ident { $field:ident }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, apistos::JsonSchema, apistos::ApiComponent)]
+        pub struct $name {
+            /// Path value (percent-decoded, used verbatim).
+            pub $field: String,
+        }
+
+        impl $crate::input::Input for $name {
+            fn parse(f: &mut $crate::input::Fields<'_>) -> Option<Self> {
+                Some($name { $field: f.string(stringify!($field)).required()? })
+            }
+        }
+    };
+}
+pub(crate) use text_path;
+
+id_path!(
+    /// `{user_id}`.
+    UserIdPath { user_id }
+);
+id_path!(
+    /// `{creator_id}`.
+    CreatorIdPath { creator_id }
+);
+id_path!(
+    /// `{content_id}`.
+    ContentIdPath { content_id }
+);
+id_path!(
+    /// `{content_item_id}`.
+    ContentItemIdPath { content_item_id }
+);
+id_path!(
+    /// `{interaction_id}`.
+    InteractionIdPath { interaction_id }
+);
+id_path!(
+    /// `{recommendation_id}`.
+    RecommendationIdPath { recommendation_id }
+);
+id_path!(
+    /// `{job_id}`.
+    JobIdPath { job_id }
+);
+
+/// Schema-only mirror of the content type enumeration.
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ContentTypeDoc {
+    /// Text.
+    Text,
+    /// Image.
+    Image,
+    /// Video.
+    Video,
+    /// Audio.
+    Audio,
+}
+
+/// Schema-only mirror of the interaction type enumeration.
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum InteractionTypeDoc {
+    /// Viewed.
+    View,
+    /// Liked.
+    Like,
+    /// Shared.
+    Share,
+    /// Downloaded.
+    Download,
+    /// Bookmarked.
+    Bookmark,
+    /// Commented.
+    Comment,
+    /// Rated.
+    Rate,
+}
+
+/// Schema-only mirror of canonical job types.
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobTypeDoc {
+    /// Text.
+    TextGeneration,
+    /// Image.
+    ImageGeneration,
+    /// Video.
+    VideoGeneration,
+    /// Audio.
+    AudioGeneration,
+}
+
+/// Schema-only mirror of job statuses.
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatusDoc {
+    /// Queued.
+    Pending,
+    /// Running.
+    Running,
+    /// Finished with a result.
+    Completed,
+    /// Finished with an error.
+    Failed,
+    /// Stopped on request.
+    Cancelled,
+}
+
+/// A JSON object.
+pub type JsonObject = serde_json::Map<String, serde_json::Value>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn timestamps_print_six_digits_or_none() {
+        let at = |micro| {
+            NaiveDate::from_ymd_opt(2025, 9, 19)
+                .unwrap()
+                .and_hms_micro_opt(23, 52, 25, micro)
+                .unwrap()
+        };
+        let json = |t| {
+            #[derive(Serialize)]
+            struct W(#[serde(serialize_with = "timestamp")] NaiveDateTime);
+            serde_json::to_string(&W(t)).unwrap()
+        };
+        assert_eq!(json(at(364_437)), "\"2025-09-19T23:52:25.364437\"");
+        assert_eq!(json(at(0)), "\"2025-09-19T23:52:25\"");
+        assert_eq!(json(at(5)), "\"2025-09-19T23:52:25.000005\"");
+    }
+}

@@ -1,0 +1,441 @@
+//! Content items (contract §4.3).
+
+use apistos::{ApiComponent, JsonSchema};
+use chrono::NaiveDateTime;
+use genonaut_domain::ids::UserId;
+use genonaut_domain::model::{Content, ContentChanges, ContentQuery, ContentStats, ContentType, NewContent};
+use genonaut_domain::values::Tags;
+use serde::Serialize;
+use serde_json::json;
+
+use super::{ContentTypeDoc, JsonObject, MAX_DAYS, limit_query, read_window, text_path, timestamp};
+use crate::input::{Fields, Input};
+
+/// A content item.
+#[derive(Debug, Serialize, JsonSchema, ApiComponent)]
+#[schemars(example = ContentOut::example())]
+pub struct ContentOut {
+    /// Identifier.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// `text`, `image`, `video` or `audio`.
+    #[schemars(with = "ContentTypeDoc")]
+    pub content_type: &'static str,
+    /// The content, or a reference (URL/path) to it.
+    pub content_data: String,
+    /// Free-form metadata.
+    pub item_metadata: JsonObject,
+    /// Creator's user id.
+    pub creator_id: i64,
+    /// Creation time (UTC, no zone).
+    #[serde(serialize_with = "timestamp")]
+    #[schemars(with = "String")]
+    pub created_at: NaiveDateTime,
+    /// Tags, in first-occurrence order.
+    pub tags: Vec<String>,
+    /// Quality in [0, 1].
+    pub quality_score: f64,
+    /// Listed publicly.
+    pub is_public: bool,
+    /// Private (never together with `is_public`).
+    pub is_private: bool,
+}
+
+impl ContentOut {
+    fn example() -> serde_json::Value {
+        json!({"id": 7, "title": "Nebula Dreams", "content_type": "image", "content_data": "/media/7.png",
+               "item_metadata": {"style": "surreal", "resolution": "1024x768"}, "creator_id": 1,
+               "created_at": "2025-09-19T23:52:25.364437", "tags": ["space", "surreal"], "quality_score": 0.5,
+               "is_public": true, "is_private": false})
+    }
+}
+
+impl From<Content> for ContentOut {
+    fn from(c: Content) -> Self {
+        ContentOut {
+            id: c.id.0,
+            title: c.title,
+            content_type: c.content_type.as_str(),
+            content_data: c.content_data,
+            item_metadata: c.item_metadata,
+            creator_id: c.creator_id.0,
+            created_at: c.created_at,
+            tags: c.tags,
+            quality_score: c.quality_score,
+            is_public: c.is_public,
+            is_private: c.is_private,
+        }
+    }
+}
+
+fn read_tags(f: &mut Fields<'_>) -> Option<Option<Tags>> {
+    let raw = f.string_list("tags").optional();
+    match raw {
+        None => Some(None),
+        Some(raw) => f.validate("tags", Some(raw), Tags::parse).map(Some),
+    }
+}
+
+/// Body of `POST /api/v1/content/`.
+#[derive(Debug, JsonSchema, ApiComponent)]
+#[schemars(example = ContentCreate::example())]
+pub struct ContentCreate {
+    /// 1–255 characters, not blank; stored trimmed.
+    #[schemars(length(min = 1, max = 255))]
+    pub title: String,
+    /// Kind of content.
+    #[schemars(with = "ContentTypeDoc")]
+    pub content_type: ContentType,
+    /// The content or a reference to it; not blank.
+    #[schemars(length(min = 1))]
+    pub content_data: String,
+    /// Creator (an existing user; an unknown one is a 422 "Creator not found").
+    #[schemars(range(min = 1))]
+    pub creator_id: i64,
+    /// Metadata (`null` = `{}`).
+    pub item_metadata: Option<JsonObject>,
+    /// Tags: trimmed, blanks dropped, duplicates removed (first occurrence kept), at most 20.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub tags: Option<Tags>,
+    /// Listed publicly.
+    #[serde(default = "crate::dto::defaults::yes")]
+    pub is_public: bool,
+    /// Private; cannot be combined with `is_public: true` (send `is_public: false`).
+    #[serde(default)]
+    pub is_private: bool,
+}
+
+impl ContentCreate {
+    fn example() -> serde_json::Value {
+        json!({"title": "Nebula Dreams", "content_type": "image", "content_data": "/media/7.png", "creator_id": 1,
+               "item_metadata": {"style": "surreal"}, "tags": ["space", "surreal"], "is_public": true, "is_private": false})
+    }
+}
+
+impl Input for ContentCreate {
+    fn parse(f: &mut Fields<'_>) -> Option<Self> {
+        let title = f.string("title").min_len(1).max_len(255).required();
+        let content_type = f.enumeration::<ContentType>("content_type").required();
+        let content_data = f.string("content_data").min_len(1).required();
+        let creator_id = f.int("creator_id").gt(0).required();
+        let item_metadata = f.object("item_metadata").optional();
+        let tags = read_tags(f);
+        let is_public = f.boolean("is_public").or(true);
+        let is_private = f.boolean("is_private").or(false);
+        if is_public && is_private {
+            f.value_error("is_private", "Content cannot be both public and private");
+            return None;
+        }
+        Some(ContentCreate {
+            title: title?,
+            content_type: content_type?,
+            content_data: content_data?,
+            creator_id: creator_id?,
+            item_metadata,
+            tags: tags?,
+            is_public,
+            is_private,
+        })
+    }
+}
+
+impl From<ContentCreate> for NewContent {
+    fn from(b: ContentCreate) -> Self {
+        NewContent {
+            title: b.title,
+            content_type: b.content_type,
+            content_data: b.content_data,
+            creator_id: UserId(b.creator_id),
+            item_metadata: b.item_metadata.unwrap_or_default(),
+            tags: b.tags.unwrap_or_default(),
+            is_public: b.is_public,
+            is_private: b.is_private,
+        }
+    }
+}
+
+/// Body of `PUT /api/v1/content/{content_id}` — every field optional; `null` = unchanged.
+/// `content_type`, `creator_id` and `quality_score` cannot be changed here.
+#[derive(Debug, JsonSchema, ApiComponent)]
+#[schemars(example = ContentUpdate::example())]
+pub struct ContentUpdate {
+    /// New title (1–255, not blank, trimmed).
+    #[schemars(length(min = 1, max = 255))]
+    pub title: Option<String>,
+    /// New content (not blank).
+    #[schemars(length(min = 1))]
+    pub content_data: Option<String>,
+    /// Replacement metadata (the whole object).
+    pub item_metadata: Option<JsonObject>,
+    /// Replacement tags (`[]` clears them).
+    #[schemars(with = "Option<Vec<String>>")]
+    pub tags: Option<Tags>,
+    /// New public flag.
+    pub is_public: Option<bool>,
+    /// New private flag (to make public content private send `is_public: false` too).
+    pub is_private: Option<bool>,
+}
+
+impl ContentUpdate {
+    fn example() -> serde_json::Value {
+        json!({"title": "Nebula Dreams (remastered)", "tags": ["space"], "is_public": false, "is_private": true})
+    }
+}
+
+impl Input for ContentUpdate {
+    fn parse(f: &mut Fields<'_>) -> Option<Self> {
+        let title = f.string("title").min_len(1).max_len(255).optional();
+        let content_data = f.string("content_data").min_len(1).optional();
+        let item_metadata = f.object("item_metadata").optional();
+        let tags = read_tags(f);
+        let is_public = f.boolean("is_public").optional();
+        let is_private = f.boolean("is_private").optional();
+        Some(ContentUpdate {
+            title,
+            content_data,
+            item_metadata,
+            tags: tags?,
+            is_public,
+            is_private,
+        })
+    }
+}
+
+impl From<ContentUpdate> for ContentChanges {
+    fn from(b: ContentUpdate) -> Self {
+        ContentChanges {
+            title: b.title,
+            content_data: b.content_data,
+            item_metadata: b.item_metadata,
+            tags: b.tags,
+            is_public: b.is_public,
+            is_private: b.is_private,
+        }
+    }
+}
+
+/// Body of `PUT /api/v1/content/{content_id}/quality`.
+#[derive(Debug, JsonSchema, ApiComponent)]
+#[schemars(example = QualityUpdate::example())]
+pub struct QualityUpdate {
+    /// Quality in [0, 1].
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub quality_score: f64,
+}
+
+impl QualityUpdate {
+    fn example() -> serde_json::Value {
+        json!({"quality_score": 0.85})
+    }
+}
+
+impl Input for QualityUpdate {
+    fn parse(f: &mut Fields<'_>) -> Option<Self> {
+        Some(QualityUpdate {
+            quality_score: f.float("quality_score").ge(0.0).le(1.0).required()?,
+        })
+    }
+}
+
+/// Filters shared by the content listing (query) and search (body).
+fn read_filters(f: &mut Fields<'_>) -> (Option<String>, Option<ContentType>, Option<i64>, bool) {
+    let search_term = f.string("search_term").optional();
+    let content_type = f.enumeration::<ContentType>("content_type").optional();
+    let creator_id = f.int("creator_id").gt(0).optional();
+    let public_only = f.boolean("public_only").or(false);
+    (search_term, content_type, creator_id, public_only)
+}
+
+/// Query of `GET /api/v1/content/`: every given filter applies (AND).
+#[derive(Debug, JsonSchema, ApiComponent)]
+pub struct ContentListQuery {
+    /// Title contains this (case-insensitive; `%` and `_` are literal) or matches it as English
+    /// full text (`cats` finds "Cat").
+    pub search_term: Option<String>,
+    /// Only this type.
+    #[schemars(with = "Option<ContentTypeDoc>")]
+    pub content_type: Option<ContentType>,
+    /// Only this creator.
+    #[schemars(range(min = 1))]
+    pub creator_id: Option<i64>,
+    /// Only items that are public and not private.
+    #[serde(default)]
+    pub public_only: bool,
+    /// Items must carry every given tag (repeat the parameter: `?tags=a&tags=b`).
+    pub tags: Option<Vec<String>>,
+    /// Rows to skip (≥ 0).
+    #[serde(default)]
+    #[schemars(range(min = 0))]
+    pub skip: i64,
+    /// Rows to return (1…1000).
+    #[serde(default = "crate::dto::defaults::n_100")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub limit: i64,
+}
+
+impl Input for ContentListQuery {
+    fn parse(f: &mut Fields<'_>) -> Option<Self> {
+        let (search_term, content_type, creator_id, public_only) = read_filters(f);
+        let tags = f.string_list("tags").optional();
+        let (skip, limit) = read_window(f, 100);
+        Some(ContentListQuery {
+            search_term,
+            content_type,
+            creator_id,
+            public_only,
+            tags,
+            skip,
+            limit,
+        })
+    }
+}
+
+impl ContentListQuery {
+    /// The domain query.
+    pub fn query(&self) -> ContentQuery {
+        ContentQuery {
+            search_term: self.search_term.clone(),
+            content_type: self.content_type,
+            creator_id: self.creator_id.map(UserId),
+            public_only: self.public_only,
+            tags: self.tags.clone().unwrap_or_default(),
+            ..ContentQuery::default()
+        }
+    }
+}
+
+/// Body of `POST /api/v1/content/search` (every field optional; all filters ANDed).
+#[derive(Debug, JsonSchema, ApiComponent)]
+#[schemars(example = ContentSearch::example())]
+pub struct ContentSearch {
+    /// Title contains this (case-insensitive) or matches it as English full text.
+    pub search_term: Option<String>,
+    /// Only this type.
+    #[schemars(with = "Option<ContentTypeDoc>")]
+    pub content_type: Option<ContentType>,
+    /// Only this creator.
+    #[schemars(range(min = 1))]
+    pub creator_id: Option<i64>,
+    /// `item_metadata[key]` must equal each given value (type-sensitive; `null` matches a
+    /// missing key or a null value).
+    pub metadata_filter: Option<JsonObject>,
+    /// Items must carry every given tag (exact, case-sensitive).
+    pub tags: Option<Vec<String>>,
+    /// Only items that are public and not private.
+    #[serde(default)]
+    pub public_only: bool,
+    /// Rows to skip (≥ 0).
+    #[serde(default)]
+    #[schemars(range(min = 0))]
+    pub skip: i64,
+    /// Rows to return (1…1000).
+    #[serde(default = "crate::dto::defaults::n_100")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub limit: i64,
+}
+
+impl ContentSearch {
+    fn example() -> serde_json::Value {
+        json!({"search_term": "nebula", "content_type": "image", "tags": ["space"],
+               "metadata_filter": {"style": "surreal"}, "public_only": true, "skip": 0, "limit": 10})
+    }
+}
+
+impl crate::extract::OptionalBody for ContentSearch {}
+
+impl Input for ContentSearch {
+    fn parse(f: &mut Fields<'_>) -> Option<Self> {
+        let (search_term, content_type, creator_id, public_only) = read_filters(f);
+        let metadata_filter = f.object("metadata_filter").optional();
+        let tags = f.string_list("tags").optional();
+        let (skip, limit) = read_window(f, 100);
+        Some(ContentSearch {
+            search_term,
+            content_type,
+            creator_id,
+            metadata_filter,
+            tags,
+            public_only,
+            skip,
+            limit,
+        })
+    }
+}
+
+impl ContentSearch {
+    /// The domain query.
+    pub fn query(&self) -> ContentQuery {
+        ContentQuery {
+            search_term: self.search_term.clone(),
+            content_type: self.content_type,
+            creator_id: self.creator_id.map(UserId),
+            public_only: self.public_only,
+            tags: self.tags.clone().unwrap_or_default(),
+            metadata: self.metadata_filter.clone().unwrap_or_default(),
+            created_since: None,
+        }
+    }
+}
+
+text_path!(
+    /// `{content_type}` (not validated: an unknown type lists nothing).
+    ContentTypePath { content_type }
+);
+
+limit_query!(
+    /// `limit` of `GET /content/top-rated/all` (default 10).
+    TopRatedQuery,
+    10,
+    "crate::dto::defaults::n_10"
+);
+
+/// Query of `GET /api/v1/content/recent/all`.
+#[derive(Debug, JsonSchema, ApiComponent)]
+pub struct RecentQuery {
+    /// Window in days (1…365).
+    #[serde(default = "crate::dto::defaults::n_7")]
+    #[schemars(range(min = 1, max = 365))]
+    pub days: i64,
+    /// Maximum number of items (1…1000).
+    #[serde(default = "crate::dto::defaults::n_100")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub limit: i64,
+}
+
+impl Input for RecentQuery {
+    fn parse(f: &mut Fields<'_>) -> Option<Self> {
+        let days = f.int("days").ge(1).le(MAX_DAYS).or(7);
+        let limit = super::read_limit(f, 100);
+        Some(RecentQuery { days, limit })
+    }
+}
+
+/// `GET /api/v1/content/stats/overview`.
+#[derive(Debug, Serialize, JsonSchema, ApiComponent)]
+pub struct ContentStatsOut {
+    /// All items.
+    pub total_content: i64,
+    /// Public and not private.
+    pub public_content: i64,
+    /// Private.
+    pub private_content: i64,
+    /// Count per type; always the four keys `text`, `image`, `video`, `audio`.
+    #[schemars(with = "std::collections::BTreeMap<String, i64>")]
+    pub type_breakdown: serde_json::Map<String, serde_json::Value>,
+}
+
+impl From<ContentStats> for ContentStatsOut {
+    fn from(s: ContentStats) -> Self {
+        let mut breakdown = serde_json::Map::new();
+        for (t, n) in s.by_type {
+            breakdown.insert(t.as_str().to_owned(), json!(n));
+        }
+        ContentStatsOut {
+            total_content: s.total,
+            public_content: s.public,
+            private_content: s.private,
+            type_breakdown: breakdown,
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! Generation jobs (contract §4.6).
+
+use apistos::{ApiComponent, JsonSchema};
+use chrono::NaiveDateTime;
+use genonaut_domain::ids::UserId;
+use genonaut_domain::model::{GenerationJob, JobQuery, JobStats, JobStatus, JobType, NewJob};
+use genonaut_domain::services::StatusChange;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::{
+    JobStatusDoc, JobTypeDoc, JsonObject, MAX_DAYS, optional_timestamp, read_limit, read_window, text_path,
+    timestamp,
+};
+use crate::input::{Failure, Fields, Input, expected_list};
+
+/// A generation job.
+#[derive(Debug, Serialize, JsonSchema, ApiComponent)]
+#[schemars(example = JobOut::example())]
+pub struct JobOut {
+    /// Identifier.
+    pub id: i64,
+    /// Owner.
+    pub user_id: i64,
+    /// Canonical job type.
+    #[schemars(with = "JobTypeDoc")]
+    pub job_type: &'static str,
+    /// Prompt.
+    pub prompt: String,
+    /// Generator parameters.
+    pub parameters: JsonObject,
+    /// Lifecycle state.
+    #[schemars(with = "JobStatusDoc")]
+    pub status: &'static str,
+    /// The content item produced.
+    pub result_content_id: Option<i64>,
+    /// Creation time (UTC, no zone).
+    #[serde(serialize_with = "timestamp")]
+    #[schemars(with = "String")]
+    pub created_at: NaiveDateTime,
+    /// When it started running.
+    #[serde(serialize_with = "optional_timestamp")]
+    #[schemars(with = "Option<String>")]
+    pub started_at: Option<NaiveDateTime>,
+    /// When it finished.
+    #[serde(serialize_with = "optional_timestamp")]
+    #[schemars(with = "Option<String>")]
+    pub completed_at: Option<NaiveDateTime>,
+    /// Why it failed.
+    pub error_message: Option<String>,
+    /// Last change (UTC, no zone).
+    #[serde(serialize_with = "timestamp")]
+    #[schemars(with = "String")]
+    pub updated_at: NaiveDateTime,
+}
+
+impl JobOut {
+    fn example() -> Value {
+        json!({"id": 5, "user_id": 1, "job_type": "image_generation", "prompt": "a lighthouse at dusk",
+               "parameters": {"width": 512}, "status": "pending", "result_content_id": null,
+               "created_at": "2025-09-19T23:52:25.364437", "started_at": null, "completed_at": null,
+               "error_message": null, "updated_at": "2025-09-19T23:52:25.364437"})
+    }
+}
+
+impl From<GenerationJob> for JobOut {
+    fn from(j: GenerationJob) -> Self {
+        JobOut {
+            id: j.id.0,
+            user_id: j.user_id.0,
+            job_type: j.job_type.as_str(),
+            prompt: j.prompt,
+            parameters: j.parameters,
+            status: j.status.as_str(),
+            result_content_id: j.result_content_id.map(|c| c.0),
+            created_at: j.created_at,
+            started_at: j.started_at,
+            completed_at: j.completed_at,
+            error_message: j.error_message,
+            updated_at: j.updated_at,
+        }
+    }
+}
+
+/// Reads a job type: canonical values or aliases (`text`, `image`, …), any case. A string that
+/// is neither is a `value_error`; any other JSON value is an `enum` error.
+fn read_job_type(f: &mut Fields<'_>, required: bool) -> Option<JobType> {
+    let canonical: Vec<&str> = JobType::ALL.iter().map(|t| t.as_str()).collect();
+    let expected = expected_list(&canonical);
+    let enum_error = || Failure {
+        kind: "enum",
+        msg: format!("Input should be {expected}"),
+        ctx: Some(json!({ "expected": expected })),
+    };
+    let field = f.custom(
+        "job_type",
+        ("enum", "Input should be a valid job type"),
+        |v| match v {
+            Value::String(raw) => JobType::parse_lenient(raw).ok_or_else(|| Failure {
+                kind: "value_error",
+                msg: format!("Value error, Unsupported job type: {raw}"),
+                ctx: Some(json!({"error": {}})),
+            }),
+            _ => Err(enum_error()),
+        },
+    );
+    if required {
+        field.required()
+    } else {
+        field.optional()
+    }
+}
+
+/// Body of `POST /api/v1/generation-jobs/`.
+#[derive(Debug, JsonSchema, ApiComponent)]
+#[schemars(example = JobCreate::example())]
+pub struct JobCreate {
+    /// Owner (existing and active).
+    #[schemars(range(min = 1))]
+    pub user_id: i64,
+    /// Canonical type or alias (`text`, `image`, `video`, `audio`), any case; stored canonically.
+    #[schemars(with = "String")]
+    pub job_type: JobType,
+    /// Prompt, 1–10000 characters, not blank; stored trimmed.
+    #[schemars(length(min = 1, max = 10000))]
+    pub prompt: String,
+    /// Generator parameters (`null` = `{}`).
+    pub parameters: Option<JsonObject>,
+}
+
+impl JobCreate {
+    fn example() -> Value {
+        json!({"user_id": 1, "job_type": "image", "prompt": "a lighthouse at dusk, oil painting",
+               "parameters": {"width": 512, "height": 512, "seed": 42}})
+    }
+}
+
+impl Input for JobCreate {
+    fn parse(f: &mut Fields<'_>) -> Option<Self> {
+        let user_id = f.int("user_id").gt(0).required();
+        let job_type = read_job_type(f, true);
+        let prompt = f.string("prompt").min_len(1).max_len(10_000).required();
+        let parameters = f.object("parameters").optional();
+        Some(JobCreate {
+            user_id: user_id?,
+            job_type: job_type?,
+            prompt: prompt?,
+            parameters,
+        })
+    }
+}
+
+impl From<JobCreate> for NewJob {
+    fn from(b: JobCreate) -> Self {
+        NewJob {
+            user_id: UserId(b.user_id),
+            job_type: b.job_type,
+            prompt: b.prompt,
+            parameters: b.parameters.unwrap_or_default(),
+        }
+    }
+}
+
+/// Body of `PUT /api/v1/generation-jobs/{job_id}` (pending jobs only).
+#[derive(Debug, JsonSchema, ApiComponent)]
+pub struct JobParametersUpdate {
+    /// Replacement parameters (absent or `null` = unchanged).
+    pub parameters: Option<JsonObject>,
+}
+
+impl crate::extract::OptionalBody for JobParametersUpdate {}
+
+impl Input for JobParametersUpdate {
+    fn parse(f: &mut Fields<'_>) -> Option<Self> {
+        Some(JobParametersUpdate {
+            parameters: f.object("parameters").optional(),
+        })
+    }
+}
+
+const STATUS_PATTERN: &str = "^(pending|running|completed|failed)$";
+
+/// Body of `PUT /api/v1/generation-jobs/{job_id}/status`.
+#[derive(Debug, JsonSchema, ApiComponent)]
+#[schemars(example = StatusUpdate::example())]
+pub struct StatusUpdate {
+    /// `pending`, `running`, `completed` or `failed`.
+    #[schemars(pattern(r"^(pending|running|completed|failed)$"))]
+    pub status: String,
+    /// Required (non-empty) for `failed`.
+    pub error_message: Option<String>,
+}
+
+impl StatusUpdate {
+    fn example() -> Value {
+        json!({"status": "running"})
+    }
+
+    /// The domain change.
+    pub fn change(&self) -> Option<StatusChange> {
+        Some(StatusChange {
+            status: JobStatus::parse(&self.status)?,
+            error_message: self.error_message.clone(),
+        })
+    }
+}
+
+impl Input for StatusUpdate {
+    fn parse(f: &mut Fields<'_>) -> Option<Self> {
+        let status = f
+            .string("status")
+            .pattern(STATUS_PATTERN, |s| {
+                matches!(s, "pending" | "running" | "completed" | "failed")
+            })
+            .required();
+        let error_message = f.string("error_message").optional();
+        Some(StatusUpdate {
+            status: status?,
+            error_message,
+        })
+    }
+}
+
+/// Body of `PUT /api/v1/generation-jobs/{job_id}/result`.
+#[derive(Debug, JsonSchema, ApiComponent)]
+pub struct ResultUpdate {
+    /// An existing content item.
+    #[schemars(range(min = 1))]
+    pub content_id: i64,
+}
+
+impl Input for ResultUpdate {
+    fn parse(f: &mut Fields<'_>) -> Option<Self> {
+        Some(ResultUpdate {
+            content_id: f.int("content_id").gt(0).required()?,
+        })
+    }
+}
+
+/// Query of `GET /api/v1/generation-jobs/`: every filter applies (AND), newest first.
+#[derive(Debug, JsonSchema, ApiComponent)]
+pub struct JobListQuery {
+    /// Of this user (must exist).
+    #[schemars(range(min = 1))]
+    pub user_id: Option<i64>,
+    /// Of this type (canonical or alias).
+    #[schemars(with = "Option<String>")]
+    pub job_type: Option<JobType>,
+    /// In this status.
+    #[schemars(pattern(r"^(pending|running|completed|failed|cancelled)$"))]
+    pub status: Option<String>,
+    /// Created in the last `days` days (1…365).
+    #[schemars(range(min = 1, max = 365))]
+    pub days: Option<i64>,
+    /// Rows to skip (≥ 0).
+    #[serde(default)]
+    #[schemars(range(min = 0))]
+    pub skip: i64,
+    /// Rows to return (1…1000).
+    #[serde(default = "crate::dto::defaults::n_100")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub limit: i64,
+}
+
+impl Input for JobListQuery {
+    fn parse(f: &mut Fields<'_>) -> Option<Self> {
+        let user_id = f.int("user_id").gt(0).optional();
+        let job_type = read_job_type(f, false);
+        let status = f
+            .string("status")
+            .pattern("^(pending|running|completed|failed|cancelled)$", |s| {
+                JobStatus::parse(s).is_some()
+            })
+            .optional();
+        let days = f.int("days").ge(1).le(MAX_DAYS).optional();
+        let (skip, limit) = read_window(f, 100);
+        Some(JobListQuery {
+            user_id,
+            job_type,
+            status,
+            days,
+            skip,
+            limit,
+        })
+    }
+}
+
+impl JobListQuery {
+    /// The domain query (`since` computed by the caller from `days`).
+    pub fn query(&self, since: Option<genonaut_domain::model::Timestamp>) -> JobQuery {
+        JobQuery {
+            user_id: self.user_id.map(UserId),
+            status: self.status.as_deref().and_then(JobStatus::parse),
+            job_type: self.job_type,
+            created_since: since,
+        }
+    }
+}
+
+/// Query of `GET /api/v1/generation-jobs/user/{user_id}/jobs`.
+#[derive(Debug, JsonSchema, ApiComponent)]
+pub struct UserJobsQuery {
+    /// Only this status (unknown values list nothing).
+    pub status: Option<String>,
+    /// Rows to skip (≥ 0).
+    #[serde(default)]
+    #[schemars(range(min = 0))]
+    pub skip: i64,
+    /// Rows to return (1…1000).
+    #[serde(default = "crate::dto::defaults::n_100")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub limit: i64,
+}
+
+impl Input for UserJobsQuery {
+    fn parse(f: &mut Fields<'_>) -> Option<Self> {
+        let status = f.string("status").optional();
+        let (skip, limit) = read_window(f, 100);
+        Some(UserJobsQuery { status, skip, limit })
+    }
+}
+
+text_path!(
+    /// `{status}` (exact; unknown values list nothing).
+    StatusPath { status }
+);
+text_path!(
+    /// `{job_type}` (canonical or alias, any case; unknown values list nothing).
+    JobTypePath { job_type }
+);
+
+super::limit_query!(
+    /// `limit` of `GET /generation-jobs/pending/all` (default 50).
+    PendingQuery,
+    50,
+    "crate::dto::defaults::n_50"
+);
+
+/// Query of `GET /generation-jobs/completed/all` and `/failed/all`.
+#[derive(Debug, JsonSchema, ApiComponent)]
+pub struct FinishedQuery {
+    /// Only this user's jobs (`0` or absent: everyone's).
+    #[schemars(range(min = 0))]
+    pub user_id: Option<i64>,
+    /// Window in days (1…365; default 30 for completed, 7 for failed).
+    pub days: Option<i64>,
+    /// Maximum number of items (1…1000).
+    #[serde(default = "crate::dto::defaults::n_100")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub limit: i64,
+}
+
+impl Input for FinishedQuery {
+    fn parse(f: &mut Fields<'_>) -> Option<Self> {
+        let user_id = f.int("user_id").ge(0).optional();
+        let days = f.int("days").ge(1).le(MAX_DAYS).optional();
+        let limit = read_limit(f, 100);
+        Some(FinishedQuery { user_id, days, limit })
+    }
+}
+
+impl FinishedQuery {
+    /// The user filter (`0` means none).
+    pub fn user(&self) -> Option<UserId> {
+        self.user_id.filter(|u| *u != 0).map(UserId)
+    }
+}
+
+/// Query of `GET /api/v1/generation-jobs/stats/overview`.
+#[derive(Debug, JsonSchema, ApiComponent)]
+pub struct JobStatsQuery {
+    /// Only this user's jobs (`0` or absent: everyone's).
+    #[schemars(range(min = 0))]
+    pub user_id: Option<i64>,
+}
+
+impl Input for JobStatsQuery {
+    fn parse(f: &mut Fields<'_>) -> Option<Self> {
+        Some(JobStatsQuery {
+            user_id: f.int("user_id").ge(0).optional(),
+        })
+    }
+}
+
+/// Job counters.
+#[derive(Debug, Serialize, JsonSchema, ApiComponent)]
+pub struct JobStatsOut {
+    /// The user filter (null for all jobs).
+    pub user_id: Option<i64>,
+    /// Jobs counted.
+    pub total_jobs: i64,
+    /// Count per status that occurs.
+    #[schemars(with = "std::collections::BTreeMap<String, i64>")]
+    pub status_breakdown: Map<String, Value>,
+    /// Count per job type that occurs.
+    #[schemars(with = "std::collections::BTreeMap<String, i64>")]
+    pub type_breakdown: Map<String, Value>,
+    /// Mean seconds from start to completion over completed jobs (null if none).
+    pub average_processing_time_seconds: Option<f64>,
+}
+
+impl JobStatsOut {
+    /// Builds the body.
+    pub fn new(user_id: Option<i64>, s: JobStats) -> Self {
+        JobStatsOut {
+            user_id,
+            total_jobs: s.total,
+            status_breakdown: s
+                .by_status
+                .iter()
+                .map(|(k, n)| (k.as_str().to_owned(), json!(n)))
+                .collect(),
+            type_breakdown: s
+                .by_type
+                .iter()
+                .map(|(k, n)| (k.as_str().to_owned(), json!(n)))
+                .collect(),
+            average_processing_time_seconds: s.average_processing_seconds,
+        }
+    }
+}
+
+/// Query of `POST /api/v1/generation-jobs/queue/process`.
+#[derive(Debug, JsonSchema, ApiComponent)]
+pub struct ProcessQuery {
+    /// How many pending jobs to start (0…100).
+    #[serde(default = "crate::dto::defaults::n_1")]
+    #[schemars(range(min = 0, max = 100))]
+    pub max_jobs: i64,
+}
+
+impl Input for ProcessQuery {
+    fn parse(f: &mut Fields<'_>) -> Option<Self> {
+        Some(ProcessQuery {
+            max_jobs: f.int("max_jobs").ge(0).le(100).or(1),
+        })
+    }
+}
+
+/// `GET /api/v1/generation-jobs/queue/stats`.
+#[derive(Debug, Serialize, JsonSchema, ApiComponent)]
+pub struct QueueStatsOut {
+    /// Jobs waiting.
+    pub pending_jobs: i64,
+    /// Jobs running.
+    pub running_jobs: i64,
+}

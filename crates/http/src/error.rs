@@ -1,0 +1,302 @@
+//! The one place errors become HTTP responses (contract §1.6).
+//!
+//! * validation problems → 422 `{"detail": [ … ]}` (a list);
+//! * business rules and conflicts → 422 `{"detail": "…"}` (a string — never 409);
+//! * missing entities → 404 `{"detail": "… not found"}`;
+//! * unknown schema header → 400; oversized body → 413;
+//! * database unavailable or saturated → 503 with `Retry-After`;
+//! * anything unexpected → 500 `{"detail": "Internal server error"}`; the cause chain is logged
+//!   once here and never sent to the client.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use apistos::paths::{MediaType, Response};
+use apistos::reference_or::ReferenceOr;
+use apistos::{ApiComponent, ApiErrorComponent, ApistosSchema, OpenApiVersion};
+use genonaut_domain::DomainError;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::input::{FieldError, LocPart};
+
+/// An error answered to a client.
+#[derive(Debug)]
+pub enum ApiError {
+    /// Request validation failed (422, list body).
+    Validation(Vec<FieldError>),
+    /// A use case failed.
+    Domain(DomainError),
+    /// `X-Genonaut-Schema` names a schema this server does not serve (400).
+    UnknownSchema {
+        /// The requested name.
+        requested: String,
+        /// Served names.
+        available: Vec<String>,
+    },
+    /// The request body exceeds the configured limit (413).
+    PayloadTooLarge(usize),
+    /// The request body could not be read (400).
+    BadRequest(String),
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::Validation(errors) => write!(f, "{} validation error(s)", errors.len()),
+            ApiError::Domain(e) => write!(f, "{e}"),
+            ApiError::UnknownSchema { requested, .. } => write!(f, "unknown schema '{requested}'"),
+            ApiError::PayloadTooLarge(limit) => write!(f, "request body over {limit} bytes"),
+            ApiError::BadRequest(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        ApiError::Domain(e)
+    }
+}
+
+/// `{"detail": "<message>"}` — every error except request validation.
+#[derive(Debug, Serialize, apistos::JsonSchema, ApiComponent)]
+#[schemars(example = ErrorDetail::example())]
+pub struct ErrorDetail {
+    /// What went wrong.
+    pub detail: String,
+}
+
+impl ErrorDetail {
+    fn example() -> ErrorDetail {
+        ErrorDetail {
+            detail: "User with id 99999 not found".into(),
+        }
+    }
+}
+
+/// One request-validation problem.
+#[derive(Debug, Serialize, apistos::JsonSchema)]
+#[schemars(inline)]
+pub struct ValidationItem {
+    /// Machine-readable kind: `missing`, `int_parsing`, `string_too_short`, `enum`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Location: `"body"`, `"query"` or `"path"`, then field names and list indexes.
+    pub loc: Vec<serde_json::Value>,
+    /// Human-readable message.
+    pub msg: String,
+    /// The offending input.
+    pub input: serde_json::Value,
+    /// Rule parameters (bounds, allowed values), when the rule has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ctx: Option<serde_json::Value>,
+}
+
+/// A 422 body: `detail` is either the list of validation problems (malformed input) or a
+/// string (a business rule, e.g. `"Username already exists"`).
+#[derive(Debug, Serialize, apistos::JsonSchema, ApiComponent)]
+#[schemars(example = Unprocessable::example())]
+pub struct Unprocessable {
+    /// Validation problems, or a business-rule message.
+    pub detail: UnprocessableDetail,
+}
+
+/// List of problems or rule message.
+#[derive(Debug, Serialize, apistos::JsonSchema)]
+#[serde(untagged)]
+#[schemars(inline)]
+pub enum UnprocessableDetail {
+    /// Request validation problems.
+    Problems(Vec<ValidationItem>),
+    /// Business-rule message.
+    Rule(String),
+}
+
+impl Unprocessable {
+    fn example() -> Unprocessable {
+        Unprocessable {
+            detail: UnprocessableDetail::Problems(vec![ValidationItem {
+                kind: "string_too_short".into(),
+                loc: vec![json!("body"), json!("username")],
+                msg: "String should have at least 3 characters".into(),
+                input: json!("ab"),
+                ctx: Some(json!({"min_length": 3})),
+            }]),
+        }
+    }
+}
+
+fn detail(status: StatusCode, message: impl Into<String>) -> HttpResponse {
+    HttpResponse::build(status).json(json!({ "detail": message.into() }))
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UnknownSchema { .. } | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Domain(e) => match e {
+                DomainError::NotFound(_) => StatusCode::NOT_FOUND,
+                DomainError::Rule(_) | DomainError::Conflict(_) | DomainError::Invalid { .. } => {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
+                DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                DomainError::Unexpected { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ApiError::Validation(errors) => {
+                HttpResponse::UnprocessableEntity().json(json!({ "detail": errors }))
+            }
+            ApiError::UnknownSchema { requested, available } => detail(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "Unknown schema '{requested}'; available: {}",
+                    available.join(", ")
+                ),
+            ),
+            ApiError::PayloadTooLarge(limit) => detail(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("Request body is too large (limit: {limit} bytes)"),
+            ),
+            ApiError::BadRequest(message) => detail(StatusCode::BAD_REQUEST, message.clone()),
+            ApiError::Domain(e) => match e {
+                DomainError::NotFound(m) => detail(StatusCode::NOT_FOUND, m.clone()),
+                DomainError::Rule(m) | DomainError::Conflict(m) => {
+                    detail(StatusCode::UNPROCESSABLE_ENTITY, m.clone())
+                }
+                DomainError::Invalid { field, message } => {
+                    let mut loc: Vec<LocPart> = vec!["body".into()];
+                    loc.extend(field.iter().map(|f| match f.parse::<usize>() {
+                        Ok(i) => LocPart::Index(i),
+                        Err(_) => LocPart::Key(f.clone()),
+                    }));
+                    let item = FieldError::at(
+                        loc,
+                        "value_error",
+                        format!("Value error, {message}"),
+                        serde_json::Value::Null,
+                    );
+                    HttpResponse::UnprocessableEntity().json(json!({ "detail": [item] }))
+                }
+                DomainError::Unavailable(m) => {
+                    tracing::warn!(reason = %m, "answering 503");
+                    let mut response = detail(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("Service temporarily unavailable: {m}"),
+                    );
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                    response
+                }
+                DomainError::Unexpected { .. } => {
+                    tracing::error!(error = %ErrorChain(e), "request failed");
+                    detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+                }
+            },
+        }
+    }
+}
+
+/// Displays an error with all its sources: `a: b: c`.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}
+
+fn schema_of<T: ApiComponent>(oas: OpenApiVersion) -> Option<(String, ReferenceOr<ApistosSchema>)> {
+    T::schema(oas)
+}
+
+fn response(description: &str, schema_name: &str) -> Response {
+    let reference = ReferenceOr::Reference {
+        _ref: format!("#/components/schemas/{schema_name}"),
+    };
+    Response {
+        description: description.to_owned(),
+        content: BTreeMap::from([(
+            "application/json".to_owned(),
+            MediaType {
+                schema: Some(apistos::VersionSpecificSchema::OAS3_0(reference)),
+                ..Default::default()
+            },
+        )]),
+        ..Default::default()
+    }
+}
+
+impl ApiErrorComponent for ApiError {
+    fn schemas_by_status_code(oas: OpenApiVersion) -> BTreeMap<String, (String, ReferenceOr<ApistosSchema>)> {
+        let mut schemas = BTreeMap::new();
+        for status in ["400", "404", "413", "500", "503"] {
+            if let Some(s) = schema_of::<ErrorDetail>(oas) {
+                schemas.insert(status.to_owned(), s);
+            }
+        }
+        if let Some(s) = schema_of::<Unprocessable>(oas) {
+            schemas.insert("422".to_owned(), s);
+        }
+        schemas
+    }
+
+    fn error_responses(_: OpenApiVersion) -> Vec<(String, Response)> {
+        vec![
+            (
+                "400".into(),
+                response(
+                    "Unknown `X-Genonaut-Schema`, or an unreadable body.",
+                    "ErrorDetail",
+                ),
+            ),
+            (
+                "404".into(),
+                response(
+                    "The addressed or referenced entity does not exist.",
+                    "ErrorDetail",
+                ),
+            ),
+            (
+                "413".into(),
+                response("The request body is over the configured limit.", "ErrorDetail"),
+            ),
+            (
+                "422".into(),
+                response(
+                    "Invalid input (`detail` is a list of problems) or a violated business rule (`detail` is a string).",
+                    "Unprocessable",
+                ),
+            ),
+            (
+                "500".into(),
+                response(
+                    "Unexpected failure; details are only in the server log.",
+                    "ErrorDetail",
+                ),
+            ),
+            (
+                "503".into(),
+                response(
+                    "The database is unreachable or saturated; retry after `Retry-After` seconds.",
+                    "ErrorDetail",
+                ),
+            ),
+        ]
+    }
+}

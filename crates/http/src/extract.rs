@@ -1,0 +1,278 @@
+//! Extractors that read bodies, query strings and paths through [`Input`], so every handler
+//! gets typed, validated values or the request is answered with the contract's 422 list.
+
+use std::collections::HashMap;
+
+use actix_web::dev::Payload;
+use actix_web::error::{JsonPayloadError, PayloadError};
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{FromRequest, HttpRequest, web};
+use apistos::paths::{Parameter, RequestBody};
+use apistos::reference_or::ReferenceOr;
+use apistos::{ApiComponent, ApistosSchema, OpenApiVersion};
+use futures_util::future::{LocalBoxFuture, Ready, ready};
+use serde_json::{Map, Value, json};
+
+use crate::error::ApiError;
+use crate::input::{FieldError, Fields, Input, LocPart, MODEL_TYPE, parse_object};
+
+/// Default maximum request body size (bytes); configure with [`BodyLimit`].
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Maximum request body size, as app data.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// Marks an input whose whole body may be omitted (then it reads as `{}`).
+pub trait OptionalBody {}
+
+/// A JSON body read with `T`'s [`Input`].
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+/// The query string read with `T`'s [`Input`].
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+/// The path parameters read with `T`'s [`Input`].
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+/// A body whose absence is allowed.
+#[derive(Debug)]
+pub struct MaybeBody<T>(pub T);
+
+fn is_json(req: &HttpRequest) -> Result<bool, ()> {
+    match req.headers().get(CONTENT_TYPE) {
+        None => Ok(true),
+        Some(value) => {
+            let value = value.to_str().map_err(|_| ())?;
+            let essence = value
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
+            Ok(essence == "application/json"
+                || (essence.starts_with("application/") && essence.ends_with("+json")))
+        }
+    }
+}
+
+/// Character offset of a JSON syntax error (what the previous service reported).
+fn char_offset(body: &str, line: usize, column: usize) -> usize {
+    let mut offset = 0;
+    for (i, text) in body.split('\n').enumerate() {
+        if i + 1 == line {
+            return offset + column.saturating_sub(1).min(text.chars().count());
+        }
+        offset += text.chars().count() + 1;
+    }
+    offset
+}
+
+fn body_error(error: FieldError) -> ApiError {
+    ApiError::Validation(vec![error])
+}
+
+/// Reads and validates a body. `optional` bodies may be empty.
+async fn read_body<T: Input>(req: HttpRequest, mut payload: Payload, optional: bool) -> Result<T, ApiError> {
+    let limit = req.app_data::<BodyLimit>().map_or(DEFAULT_BODY_LIMIT, |l| l.0);
+    let json = is_json(&req).unwrap_or(false);
+    let bytes = web::Bytes::from_request(&req, &mut payload).await.map_err(|e| {
+        let overflow = matches!(e.as_error::<PayloadError>(), Some(PayloadError::Overflow))
+            || matches!(
+                e.as_error::<JsonPayloadError>(),
+                Some(JsonPayloadError::Overflow { .. })
+            )
+            || e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE;
+        if overflow {
+            ApiError::PayloadTooLarge(limit)
+        } else {
+            ApiError::BadRequest("The request body could not be read".into())
+        }
+    })?;
+    if bytes.len() > limit {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    let body_loc = || vec![LocPart::from("body")];
+    if !json {
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        return Err(body_error(FieldError::at(
+            body_loc(),
+            MODEL_TYPE.0,
+            MODEL_TYPE.1,
+            Value::String(text),
+        )));
+    }
+    let value: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+        if optional {
+            Value::Object(Map::new())
+        } else {
+            return Err(body_error(FieldError::at(
+                body_loc(),
+                "missing",
+                "Field required",
+                Value::Null,
+            )));
+        }
+    } else {
+        serde_json::from_slice(&bytes).map_err(|e| {
+            let text = String::from_utf8_lossy(&bytes);
+            let offset = char_offset(&text, e.line(), e.column());
+            body_error(
+                FieldError::at(
+                    vec!["body".into(), LocPart::Index(offset)],
+                    "json_invalid",
+                    "JSON decode error",
+                    json!({}),
+                )
+                .with_ctx(json!({ "error": e.to_string() })),
+            )
+        })?
+    };
+    let Value::Object(object) = &value else {
+        return Err(body_error(FieldError::at(
+            body_loc(),
+            MODEL_TYPE.0,
+            MODEL_TYPE.1,
+            value,
+        )));
+    };
+    parse_object(object, &value, body_loc()).map_err(ApiError::Validation)
+}
+
+impl<T: Input + 'static> FromRequest for Body<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let (req, payload) = (req.clone(), payload.take());
+        Box::pin(async move { read_body(req, payload, false).await.map(Body) })
+    }
+}
+
+impl<T: Input + OptionalBody + 'static> FromRequest for MaybeBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let (req, payload) = (req.clone(), payload.take());
+        Box::pin(async move { read_body(req, payload, true).await.map(MaybeBody) })
+    }
+}
+
+/// Splits a query string into last-value-per-key and all-values-per-key.
+fn query_values(query: &str) -> (Map<String, Value>, HashMap<String, Vec<String>>) {
+    let mut last = Map::new();
+    let mut all: HashMap<String, Vec<String>> = HashMap::new();
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        last.insert(k.to_string(), Value::String(v.to_string()));
+        all.entry(k.into_owned()).or_default().push(v.into_owned());
+    }
+    (last, all)
+}
+
+impl<T: Input> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let (last, all) = query_values(req.query_string());
+        let mut fields = Fields::query(&last, &all, &Value::Null);
+        let parsed = T::parse(&mut fields);
+        ready(match parsed {
+            Some(t) if !fields.has_errors() => Ok(Query(t)),
+            _ => Err(ApiError::Validation(fields.into_errors())),
+        })
+    }
+}
+
+impl<T: Input> FromRequest for Path<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let values: Map<String, Value> = req
+            .match_info()
+            .iter()
+            .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
+            .collect();
+        ready(
+            parse_object(&values, &Value::Null, vec!["path".into()])
+                .map(Path)
+                .map_err(ApiError::Validation),
+        )
+    }
+}
+
+// OpenAPI: document these exactly as actix's own Json / Query / Path of the same type.
+
+macro_rules! delegate_api_component {
+    ($ours:ident => $theirs:ty) => {
+        impl<T: ApiComponent> ApiComponent for $ours<T> {
+            fn required() -> bool {
+                <$theirs as ApiComponent>::required()
+            }
+            fn child_schemas(oas: OpenApiVersion) -> Vec<(String, ReferenceOr<ApistosSchema>)> {
+                <$theirs as ApiComponent>::child_schemas(oas)
+            }
+            fn raw_schema(oas: OpenApiVersion) -> Option<ReferenceOr<ApistosSchema>> {
+                <$theirs as ApiComponent>::raw_schema(oas)
+            }
+            fn schema(oas: OpenApiVersion) -> Option<(String, ReferenceOr<ApistosSchema>)> {
+                <$theirs as ApiComponent>::schema(oas)
+            }
+            fn request_body(oas: OpenApiVersion, description: Option<String>) -> Option<RequestBody> {
+                <$theirs as ApiComponent>::request_body(oas, description)
+            }
+            fn parameters(oas: OpenApiVersion, description: Option<String>) -> Vec<Parameter> {
+                <$theirs as ApiComponent>::parameters(oas, description)
+            }
+        }
+    };
+}
+
+delegate_api_component!(Body => web::Json<T>);
+delegate_api_component!(Query => web::Query<T>);
+delegate_api_component!(Path => web::Path<T>);
+
+impl<T: ApiComponent> ApiComponent for MaybeBody<T> {
+    fn required() -> bool {
+        false
+    }
+    fn child_schemas(oas: OpenApiVersion) -> Vec<(String, ReferenceOr<ApistosSchema>)> {
+        <web::Json<T> as ApiComponent>::child_schemas(oas)
+    }
+    fn raw_schema(oas: OpenApiVersion) -> Option<ReferenceOr<ApistosSchema>> {
+        <web::Json<T> as ApiComponent>::raw_schema(oas)
+    }
+    fn schema(oas: OpenApiVersion) -> Option<(String, ReferenceOr<ApistosSchema>)> {
+        <web::Json<T> as ApiComponent>::schema(oas)
+    }
+    fn request_body(oas: OpenApiVersion, description: Option<String>) -> Option<RequestBody> {
+        let mut body = <web::Json<T> as ApiComponent>::request_body(oas, description)?;
+        body.required = Some(false);
+        Some(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_error_offsets_count_characters_across_lines() {
+        assert_eq!(char_offset("invalid json", 1, 1), 0);
+        assert_eq!(char_offset("{\n  \"a\": x}", 2, 8), 9);
+        assert_eq!(char_offset("{\"ü\": x", 1, 7), 6);
+    }
+
+    #[test]
+    fn query_strings_keep_every_value_of_repeated_keys() {
+        let (last, all) = query_values("tags=a&tags=b%20c&limit=5");
+        assert_eq!(last["tags"], json!("b c"));
+        assert_eq!(all["tags"], vec!["a", "b c"]);
+        assert_eq!(last["limit"], json!("5"));
+    }
+}

@@ -1,0 +1,267 @@
+//! Content items (contract §4.3).
+
+use actix_web::web::Json;
+use apistos::actix::CreatedJson;
+use apistos::api_operation;
+use genonaut_domain::PageRequest;
+use genonaut_domain::ids::{ContentId, UserId};
+
+use crate::dto::content::*;
+use crate::dto::{ContentIdPath, CreatorIdPath, Page, PageQuery, Success};
+use crate::error::ApiError;
+use crate::extract::{Body, MaybeBody, Path, Query};
+use crate::state::Tenant;
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// Create content
+///
+/// Checks, in order: the body (422 list; `is_public` and `is_private` cannot both be true), the
+/// creator exists (422 `"Creator not found"`), the title and the content are not blank (422).
+/// New items get `quality_score: 0.5`; tags are trimmed and de-duplicated in order.
+#[api_operation(
+    operation_id = "content_create",
+    tag = "content",
+    error_code = 400,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn create(db: Tenant, body: Body<ContentCreate>) -> Result<CreatedJson<ContentOut>> {
+    Ok(CreatedJson(
+        db.services.content.create(body.0.into()).await?.into(),
+    ))
+}
+
+/// Get content
+///
+/// Any visibility (there is no access control on reads).
+#[api_operation(
+    operation_id = "content_get",
+    tag = "content",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn get(db: Tenant, p: Path<ContentIdPath>) -> Result<Json<ContentOut>> {
+    Ok(Json(
+        db.services.content.get(ContentId(p.0.content_id)).await?.into(),
+    ))
+}
+
+/// Update content
+///
+/// Sent fields replace the stored ones (`item_metadata` and `tags` as a whole). The resulting
+/// visibility may not be both public and private (422); to make public content private send
+/// `is_public: false` with `is_private: true`.
+#[api_operation(
+    operation_id = "content_update",
+    tag = "content",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn update(
+    db: Tenant,
+    p: Path<ContentIdPath>,
+    body: Body<ContentUpdate>,
+) -> Result<Json<ContentOut>> {
+    Ok(Json(
+        db.services
+            .content
+            .update(ContentId(p.0.content_id), body.0.into())
+            .await?
+            .into(),
+    ))
+}
+
+/// Delete content
+///
+/// Deletes the item with its interactions and recommendations, and detaches it from generation
+/// jobs, in one transaction.
+#[api_operation(
+    operation_id = "content_delete",
+    tag = "content",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn delete(db: Tenant, p: Path<ContentIdPath>) -> Result<Json<Success>> {
+    let id = ContentId(p.0.content_id);
+    db.services.content.delete(id).await?;
+    Ok(Json(Success::new(format!("Content {id} deleted successfully"))))
+}
+
+/// Set the quality score
+#[api_operation(
+    operation_id = "content_quality",
+    tag = "content",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn quality(
+    db: Tenant,
+    p: Path<ContentIdPath>,
+    body: Body<QualityUpdate>,
+) -> Result<Json<ContentOut>> {
+    Ok(Json(
+        db.services
+            .content
+            .set_quality(ContentId(p.0.content_id), body.0.quality_score)
+            .await?
+            .into(),
+    ))
+}
+
+/// List and filter content
+///
+/// Every given filter applies (AND): title search (substring or English full text), type,
+/// creator, public only, tags (repeat `tags`). Newest first; `total` counts all matches.
+#[api_operation(
+    operation_id = "content_list",
+    tag = "content",
+    error_code = 400,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn list(db: Tenant, q: Query<ContentListQuery>) -> Result<Json<Page<ContentOut>>> {
+    let q = q.0;
+    let page = db
+        .services
+        .content
+        .list(&q.query(), PageRequest::new(q.skip, q.limit))
+        .await?;
+    Ok(Json(Page::of(page, q.skip, q.limit)))
+}
+
+/// Search content
+///
+/// Like the listing, plus `metadata_filter` (each key must equal the given JSON value). All
+/// filters apply together; newest first; `total` counts all matches.
+#[api_operation(
+    operation_id = "content_search",
+    tag = "content",
+    error_code = 400,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn search(db: Tenant, body: MaybeBody<ContentSearch>) -> Result<Json<Page<ContentOut>>> {
+    let b = body.0;
+    let page = db
+        .services
+        .content
+        .list(&b.query(), PageRequest::new(b.skip, b.limit))
+        .await?;
+    Ok(Json(Page::of(page, b.skip, b.limit)))
+}
+
+/// Content of a creator
+///
+/// Newest first; 404 for an unknown user.
+#[api_operation(
+    operation_id = "content_by_creator",
+    tag = "content",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn by_creator(
+    db: Tenant,
+    p: Path<CreatorIdPath>,
+    q: Query<PageQuery>,
+) -> Result<Json<Page<ContentOut>>> {
+    let page = db
+        .services
+        .content
+        .by_creator(UserId(p.0.creator_id), q.0.window())
+        .await?;
+    Ok(Json(Page::of(page, q.0.skip, q.0.limit)))
+}
+
+/// Content of a type
+///
+/// Newest first; an unknown type lists nothing.
+#[api_operation(
+    operation_id = "content_by_type",
+    tag = "content",
+    error_code = 400,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn by_type(
+    db: Tenant,
+    p: Path<ContentTypePath>,
+    q: Query<PageQuery>,
+) -> Result<Json<Page<ContentOut>>> {
+    let page = db
+        .services
+        .content
+        .by_type(&p.0.content_type, q.0.window())
+        .await?;
+    Ok(Json(Page::of(page, q.0.skip, q.0.limit)))
+}
+
+/// Public content
+///
+/// Items that are public and not private, newest first.
+#[api_operation(
+    operation_id = "content_public",
+    tag = "content",
+    error_code = 400,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn public(db: Tenant, q: Query<PageQuery>) -> Result<Json<Page<ContentOut>>> {
+    let page = db.services.content.public(q.0.window()).await?;
+    Ok(Json(Page::of(page, q.0.skip, q.0.limit)))
+}
+
+/// Top-rated content
+///
+/// Items with `quality_score > 0`, best first (ties by id), any visibility, at most `limit`.
+#[api_operation(
+    operation_id = "content_top_rated",
+    tag = "content",
+    error_code = 400,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn top_rated(db: Tenant, q: Query<TopRatedQuery>) -> Result<Json<Page<ContentOut>>> {
+    Ok(Json(Page::listing(
+        db.services.content.top_rated(q.0.limit).await?,
+        q.0.limit,
+    )))
+}
+
+/// Recent content
+///
+/// Items created in the last `days` days, newest first, any visibility, at most `limit`.
+#[api_operation(
+    operation_id = "content_recent",
+    tag = "content",
+    error_code = 400,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn recent(db: Tenant, q: Query<RecentQuery>) -> Result<Json<Page<ContentOut>>> {
+    Ok(Json(Page::listing(
+        db.services.content.recent(q.0.days, q.0.limit).await?,
+        q.0.limit,
+    )))
+}
+
+/// Content counters
+#[api_operation(
+    operation_id = "content_overview",
+    tag = "content",
+    error_code = 400,
+    error_code = 503
+)]
+pub async fn overview(db: Tenant) -> Result<Json<ContentStatsOut>> {
+    Ok(Json(db.services.content.stats().await?.into()))
+}

@@ -1,0 +1,357 @@
+//! Generation jobs (contract §4.6).
+
+use actix_web::web::Json;
+use apistos::actix::CreatedJson;
+use apistos::api_operation;
+use genonaut_domain::PageRequest;
+use genonaut_domain::ids::{ContentId, JobId, UserId};
+
+use crate::dto::jobs::*;
+use crate::dto::{JobIdPath, Page, PageQuery, Success, UserIdPath};
+use crate::error::ApiError;
+use crate::extract::{Body, MaybeBody, Path, Query};
+use crate::input::FieldError;
+use crate::state::Tenant;
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// Create a generation job
+///
+/// Queues a pending job. `job_type` accepts canonical values and the aliases `text`, `image`,
+/// `video`, `audio` in any case, and is stored canonically. Checks, in order: the body (422
+/// list), the user exists (404) and is active (422), the prompt is not blank (422).
+#[api_operation(
+    operation_id = "jobs_create",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn create(db: Tenant, body: Body<JobCreate>) -> Result<CreatedJson<JobOut>> {
+    Ok(CreatedJson(db.services.jobs.create(body.0.into()).await?.into()))
+}
+
+/// Get a job
+#[api_operation(
+    operation_id = "jobs_get",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn get(db: Tenant, p: Path<JobIdPath>) -> Result<Json<JobOut>> {
+    Ok(Json(db.services.jobs.get(JobId(p.0.job_id)).await?.into()))
+}
+
+/// Update a pending job's parameters
+///
+/// Only pending jobs (422 otherwise); `parameters` replaces the stored object.
+#[api_operation(
+    operation_id = "jobs_update",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn update(
+    db: Tenant,
+    p: Path<JobIdPath>,
+    body: MaybeBody<JobParametersUpdate>,
+) -> Result<Json<JobOut>> {
+    Ok(Json(
+        db.services
+            .jobs
+            .update_parameters(JobId(p.0.job_id), body.0.parameters)
+            .await?
+            .into(),
+    ))
+}
+
+/// Delete a finished job
+///
+/// Pending and running jobs cannot be deleted (422).
+#[api_operation(
+    operation_id = "jobs_delete",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn delete(db: Tenant, p: Path<JobIdPath>) -> Result<Json<Success>> {
+    let id = JobId(p.0.job_id);
+    db.services.jobs.delete(id).await?;
+    Ok(Json(Success::new(format!(
+        "Generation job {id} deleted successfully"
+    ))))
+}
+
+/// Set a job's status
+///
+/// Any transition is accepted. Entering `running` stamps `started_at` once; entering
+/// `completed`/`failed` stamps `completed_at` once; going back to `pending`/`running` clears
+/// `completed_at` and `error_message`. `failed` requires a non-empty `error_message`.
+#[api_operation(
+    operation_id = "jobs_status",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn status(db: Tenant, p: Path<JobIdPath>, body: Body<StatusUpdate>) -> Result<Json<JobOut>> {
+    let Some(change) = body.0.change() else {
+        return Err(ApiError::Validation(vec![FieldError::at(
+            vec!["body".into(), "status".into()],
+            "string_pattern_mismatch",
+            "String should match pattern '^(pending|running|completed|failed)$'",
+            serde_json::Value::String(body.0.status),
+        )]));
+    };
+    Ok(Json(
+        db.services
+            .jobs
+            .set_status(JobId(p.0.job_id), change)
+            .await?
+            .into(),
+    ))
+}
+
+/// Attach a result to a job
+///
+/// Sets `result_content_id` (the status is not changed). Checks the content exists, then the job.
+#[api_operation(
+    operation_id = "jobs_result",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn result(db: Tenant, p: Path<JobIdPath>, body: Body<ResultUpdate>) -> Result<Json<JobOut>> {
+    Ok(Json(
+        db.services
+            .jobs
+            .set_result(JobId(p.0.job_id), ContentId(body.0.content_id))
+            .await?
+            .into(),
+    ))
+}
+
+/// List jobs
+///
+/// Every given filter applies (AND): user (must exist), type (aliases accepted), status, created
+/// in the last `days`. Newest first; `total` counts all matches.
+#[api_operation(
+    operation_id = "jobs_list",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn list(db: Tenant, q: Query<JobListQuery>) -> Result<Json<Page<JobOut>>> {
+    let q = q.0;
+    let since = q.days.map(|d| db.services.jobs.since(d));
+    let page = db
+        .services
+        .jobs
+        .list(&q.query(since), PageRequest::new(q.skip, q.limit))
+        .await?;
+    Ok(Json(Page::of(page, q.skip, q.limit)))
+}
+
+pub(crate) async fn jobs_of_user(db: Tenant, p: UserIdPath, q: UserJobsQuery) -> Result<Json<Page<JobOut>>> {
+    let page = db
+        .services
+        .jobs
+        .for_user(
+            UserId(p.user_id),
+            q.status.as_deref(),
+            PageRequest::new(q.skip, q.limit),
+        )
+        .await?;
+    Ok(Json(Page::of(page, q.skip, q.limit)))
+}
+
+/// A user's jobs
+///
+/// Newest first, optionally only one `status`; 404 for an unknown user.
+#[api_operation(
+    operation_id = "jobs_by_user",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn by_user(db: Tenant, p: Path<UserIdPath>, q: Query<UserJobsQuery>) -> Result<Json<Page<JobOut>>> {
+    jobs_of_user(db, p.0, q.0).await
+}
+
+/// Jobs in a status
+///
+/// Exact status, newest first; an unknown status lists nothing.
+#[api_operation(
+    operation_id = "jobs_by_status",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn by_status(db: Tenant, p: Path<StatusPath>, q: Query<PageQuery>) -> Result<Json<Page<JobOut>>> {
+    let page = db.services.jobs.by_status(&p.0.status, q.0.window()).await?;
+    Ok(Json(Page::of(page, q.0.skip, q.0.limit)))
+}
+
+/// Jobs of a type
+///
+/// Canonical type or alias, any case; newest first; an unknown type lists nothing.
+#[api_operation(
+    operation_id = "jobs_by_type",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn by_type(db: Tenant, p: Path<JobTypePath>, q: Query<PageQuery>) -> Result<Json<Page<JobOut>>> {
+    let page = db.services.jobs.by_type(&p.0.job_type, q.0.window()).await?;
+    Ok(Json(Page::of(page, q.0.skip, q.0.limit)))
+}
+
+/// Pending jobs
+///
+/// Queue order (oldest first), at most `limit`.
+#[api_operation(
+    operation_id = "jobs_pending",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn pending(db: Tenant, q: Query<PendingQuery>) -> Result<Json<Page<JobOut>>> {
+    Ok(Json(Page::listing(
+        db.services.jobs.pending(q.0.limit).await?,
+        q.0.limit,
+    )))
+}
+
+/// Running jobs
+///
+/// Earliest started first; `total` and `limit` are the number of items.
+#[api_operation(
+    operation_id = "jobs_running",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 503
+)]
+pub async fn running(db: Tenant) -> Result<Json<Page<JobOut>>> {
+    Ok(Json(Page::everything(db.services.jobs.running().await?)))
+}
+
+/// Recently completed jobs
+///
+/// Completed in the last `days` days (default 30), most recent first, optionally of one user.
+#[api_operation(
+    operation_id = "jobs_completed",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn completed(db: Tenant, q: Query<FinishedQuery>) -> Result<Json<Page<JobOut>>> {
+    let q = q.0;
+    let items = db
+        .services
+        .jobs
+        .completed(q.user(), q.days.unwrap_or(30), q.limit)
+        .await?;
+    Ok(Json(Page::listing(items, q.limit)))
+}
+
+/// Recently failed jobs
+///
+/// Failed jobs created in the last `days` days (default 7), newest first, optionally of one user.
+#[api_operation(
+    operation_id = "jobs_failed",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn failed(db: Tenant, q: Query<FinishedQuery>) -> Result<Json<Page<JobOut>>> {
+    let q = q.0;
+    let items = db
+        .services
+        .jobs
+        .failed(q.user(), q.days.unwrap_or(7), q.limit)
+        .await?;
+    Ok(Json(Page::listing(items, q.limit)))
+}
+
+/// Job counters
+///
+/// For all jobs, or one user's (`user_id`). Breakdowns list only statuses and types that occur.
+#[api_operation(
+    operation_id = "jobs_stats",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn stats(db: Tenant, q: Query<JobStatsQuery>) -> Result<Json<JobStatsOut>> {
+    let user = q.0.user_id.filter(|u| *u != 0);
+    let stats = db.services.jobs.stats(user.map(UserId)).await?;
+    Ok(Json(JobStatsOut::new(user, stats)))
+}
+
+/// A user's job counters
+#[api_operation(
+    operation_id = "jobs_user_stats",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn user_stats(db: Tenant, p: Path<UserIdPath>) -> Result<Json<JobStatsOut>> {
+    let stats = db.services.jobs.stats(Some(UserId(p.0.user_id))).await?;
+    Ok(Json(JobStatsOut::new(Some(p.0.user_id), stats)))
+}
+
+/// Start pending jobs
+///
+/// Moves up to `max_jobs` pending jobs (oldest first) to `running` and returns them.
+#[api_operation(
+    operation_id = "jobs_process",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn process(db: Tenant, q: Query<ProcessQuery>) -> Result<Json<Page<JobOut>>> {
+    Ok(Json(Page::everything(
+        db.services.jobs.start_pending(q.0.max_jobs).await?,
+    )))
+}
+
+/// Queue counters
+#[api_operation(
+    operation_id = "jobs_queue_stats",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 503
+)]
+pub async fn queue_stats(db: Tenant) -> Result<Json<QueueStatsOut>> {
+    let (pending_jobs, running_jobs) = db.services.jobs.queue_counts().await?;
+    Ok(Json(QueueStatsOut {
+        pending_jobs,
+        running_jobs,
+    }))
+}

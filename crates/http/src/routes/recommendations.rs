@@ -1,0 +1,408 @@
+//! Recommendations (contract §4.5) with feedback (§7.2) and the analytics alias (§7.3).
+
+use actix_web::web::Json;
+use apistos::actix::CreatedJson;
+use apistos::api_operation;
+use genonaut_domain::PageRequest;
+use genonaut_domain::ids::{ContentId, RecommendationId, UserId};
+use genonaut_domain::model::RecommendationQuery;
+use genonaut_domain::services::GenerateRequest;
+
+use crate::dto::recommendations::*;
+use crate::dto::{ContentItemIdPath, Page, PageQuery, RecommendationIdPath, Success, UserIdPath};
+use crate::error::ApiError;
+use crate::extract::{Body, Path, Query};
+use crate::state::Tenant;
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// Store a recommendation
+///
+/// Checks, in order: the body (422 list), the user exists (404) and is active (422), the item
+/// exists (404), the label is not blank (422).
+#[api_operation(
+    operation_id = "recommendations_create",
+    tag = "recommendations",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn create(db: Tenant, body: Body<RecommendationCreate>) -> Result<CreatedJson<RecommendationOut>> {
+    Ok(CreatedJson(
+        db.services.recommendations.create(body.0.into()).await?.into(),
+    ))
+}
+
+/// Store recommendations in bulk
+///
+/// 1–1000 recommendations, all or nothing: the first invalid element is named
+/// (`"Validation failed for recommendation <i>: <reason>"`, 422) and nothing is written.
+#[api_operation(
+    operation_id = "recommendations_bulk",
+    tag = "recommendations",
+    error_code = 400,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn bulk(
+    db: Tenant,
+    body: Body<RecommendationBulk>,
+) -> Result<CreatedJson<Page<RecommendationOut>>> {
+    let items = body.0.recommendations.into_iter().map(Into::into).collect();
+    Ok(CreatedJson(Page::everything(
+        db.services.recommendations.create_bulk(items).await?,
+    )))
+}
+
+/// Get a recommendation
+#[api_operation(
+    operation_id = "recommendations_get",
+    tag = "recommendations",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn get(db: Tenant, p: Path<RecommendationIdPath>) -> Result<Json<RecommendationOut>> {
+    Ok(Json(
+        db.services
+            .recommendations
+            .get(RecommendationId(p.0.recommendation_id))
+            .await?
+            .into(),
+    ))
+}
+
+/// Update a recommendation
+///
+/// Score and/or metadata (replaced as a whole).
+#[api_operation(
+    operation_id = "recommendations_update",
+    tag = "recommendations",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn update(
+    db: Tenant,
+    p: Path<RecommendationIdPath>,
+    body: Body<RecommendationUpdate>,
+) -> Result<Json<RecommendationOut>> {
+    let id = RecommendationId(p.0.recommendation_id);
+    Ok(Json(
+        db.services
+            .recommendations
+            .update(id, body.0.into())
+            .await?
+            .into(),
+    ))
+}
+
+/// Delete a recommendation
+#[api_operation(
+    operation_id = "recommendations_delete",
+    tag = "recommendations",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn delete(db: Tenant, p: Path<RecommendationIdPath>) -> Result<Json<Success>> {
+    let id = RecommendationId(p.0.recommendation_id);
+    db.services.recommendations.delete(id).await?;
+    Ok(Json(Success::new(format!(
+        "Recommendation {id} deleted successfully"
+    ))))
+}
+
+/// Record feedback on a recommendation
+///
+/// Stores the reaction with a timestamp in `rec_metadata.feedback`. Positive feedback also
+/// records the matching interaction (`liked` → like, `clicked` → view, `converted` →
+/// download) in the same transaction, so the recommender learns from it.
+#[api_operation(
+    operation_id = "recommendations_feedback",
+    tag = "recommendations",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn feedback(
+    db: Tenant,
+    p: Path<RecommendationIdPath>,
+    body: Body<FeedbackBody>,
+) -> Result<Json<RecommendationOut>> {
+    let b = body.0;
+    let id = RecommendationId(p.0.recommendation_id);
+    Ok(Json(
+        db.services
+            .recommendations
+            .feedback(id, b.feedback, b.metadata.unwrap_or_default())
+            .await?
+            .into(),
+    ))
+}
+
+/// List recommendations
+///
+/// Every given filter applies (AND); a user filter requires an existing, active user, an item
+/// filter an existing item. Best first; `total` counts all matches.
+#[api_operation(
+    operation_id = "recommendations_list",
+    tag = "recommendations",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn list(db: Tenant, q: Query<RecommendationListQuery>) -> Result<Json<Page<RecommendationOut>>> {
+    let q = q.0;
+    let page = db
+        .services
+        .recommendations
+        .list(&q.query(), PageRequest::new(q.skip, q.limit))
+        .await?;
+    Ok(Json(Page::of(page, q.skip, q.limit)))
+}
+
+/// A user's recommendations
+///
+/// Optionally only unserved ones and/or a minimum score; best first. Inactive users get 422.
+#[api_operation(
+    operation_id = "recommendations_for_user",
+    tag = "recommendations",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn for_user(
+    db: Tenant,
+    p: Path<UserIdPath>,
+    q: Query<UserRecommendationsQuery>,
+) -> Result<Json<Page<RecommendationOut>>> {
+    let q = q.0;
+    let query = RecommendationQuery {
+        user_id: Some(UserId(p.0.user_id)),
+        min_score: q.min_score,
+        unserved_only: q.unserved_only,
+        ..RecommendationQuery::default()
+    };
+    let page = db
+        .services
+        .recommendations
+        .list(&query, PageRequest::new(q.skip, q.limit))
+        .await?;
+    Ok(Json(Page::of(page, q.skip, q.limit)))
+}
+
+/// A user's best recommendations
+///
+/// Score ≥ `min_score`, best first, at most `limit`; 404 for an unknown user.
+#[api_operation(
+    operation_id = "recommendations_top",
+    tag = "recommendations",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn top(
+    db: Tenant,
+    p: Path<UserIdPath>,
+    q: Query<TopRecommendationsQuery>,
+) -> Result<Json<Page<RecommendationOut>>> {
+    let items = db
+        .services
+        .recommendations
+        .top_for_user(UserId(p.0.user_id), q.0.min_score, q.0.limit)
+        .await?;
+    Ok(Json(Page::listing(items, q.0.limit)))
+}
+
+/// A user's unserved recommendations
+///
+/// Best first, at most `limit`; 404 for an unknown user (inactive users allowed).
+#[api_operation(
+    operation_id = "recommendations_unserved",
+    tag = "recommendations",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn unserved(
+    db: Tenant,
+    p: Path<UserIdPath>,
+    q: Query<UnservedRecommendationsQuery>,
+) -> Result<Json<Page<RecommendationOut>>> {
+    let items = db
+        .services
+        .recommendations
+        .unserved_for_user(UserId(p.0.user_id), q.0.limit)
+        .await?;
+    Ok(Json(Page::listing(items, q.0.limit)))
+}
+
+/// A user's recent recommendations
+///
+/// Created in the last `days` days, best first (by score), at most `limit`.
+#[api_operation(
+    operation_id = "recommendations_recent",
+    tag = "recommendations",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn recent(
+    db: Tenant,
+    p: Path<UserIdPath>,
+    q: Query<RecentRecommendationsQuery>,
+) -> Result<Json<Page<RecommendationOut>>> {
+    let items = db
+        .services
+        .recommendations
+        .recent_for_user(UserId(p.0.user_id), q.0.days, q.0.limit)
+        .await?;
+    Ok(Json(Page::listing(items, q.0.limit)))
+}
+
+/// A user's recommendation counters
+///
+/// Totals, mean score and a breakdown per algorithm label (computed in SQL).
+#[api_operation(
+    operation_id = "recommendations_user_stats",
+    tag = "recommendations",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn user_stats(db: Tenant, p: Path<UserIdPath>) -> Result<Json<UserRecommendationStatsOut>> {
+    let stats = db
+        .services
+        .recommendations
+        .user_stats(UserId(p.0.user_id))
+        .await?;
+    Ok(Json(UserRecommendationStatsOut::new(p.0.user_id, stats)))
+}
+
+/// A user's recommendation analytics
+///
+/// Same body as `GET /api/v1/recommendations/user/{user_id}/stats`.
+#[api_operation(
+    operation_id = "recommendations_analytics_user",
+    tag = "recommendations",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn analytics_user(db: Tenant, p: Path<UserIdPath>) -> Result<Json<UserRecommendationStatsOut>> {
+    user_stats(db, p).await
+}
+
+/// Recommendations of an item
+#[api_operation(
+    operation_id = "recommendations_by_content",
+    tag = "recommendations",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn by_content(
+    db: Tenant,
+    p: Path<ContentItemIdPath>,
+    q: Query<PageQuery>,
+) -> Result<Json<Page<RecommendationOut>>> {
+    let page = db
+        .services
+        .recommendations
+        .by_content(ContentId(p.0.content_item_id), q.0.window())
+        .await?;
+    Ok(Json(Page::of(page, q.0.skip, q.0.limit)))
+}
+
+/// Recommendations of an algorithm label
+///
+/// Exact label, newest first; an unknown label lists nothing.
+#[api_operation(
+    operation_id = "recommendations_by_algorithm",
+    tag = "recommendations",
+    error_code = 400,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn by_algorithm(
+    db: Tenant,
+    p: Path<AlgorithmPath>,
+    q: Query<PageQuery>,
+) -> Result<Json<Page<RecommendationOut>>> {
+    let page = db
+        .services
+        .recommendations
+        .by_algorithm(&p.0.algorithm_version, q.0.window())
+        .await?;
+    Ok(Json(Page::of(page, q.0.skip, q.0.limit)))
+}
+
+/// Mark recommendations served
+///
+/// Every id must exist (otherwise 404 for the first missing one and nothing changes); all are
+/// stamped served now. Answers how many distinct recommendations were marked.
+#[api_operation(
+    operation_id = "recommendations_served",
+    tag = "recommendations",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn served(db: Tenant, body: Body<ServedBody>) -> Result<Json<ServedOut>> {
+    Ok(Json(ServedOut {
+        marked_as_served: db.services.recommendations.mark_served(&body.0.ids()).await?,
+    }))
+}
+
+/// Generate recommendations
+///
+/// Computes and stores up to `limit` fresh recommendations for an active user, tagged with the
+/// requested `algorithm_version`, and returns them best first. If no candidate exists, returns
+/// the user's existing unserved recommendations (then any), so the answer is never worse.
+#[api_operation(
+    operation_id = "recommendations_generate",
+    tag = "recommendations",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn generate(db: Tenant, body: Body<GenerateBody>) -> Result<Json<GenerateOut>> {
+    let b = body.0;
+    let request = GenerateRequest {
+        user_id: UserId(b.user_id),
+        algorithm_version: b.algorithm_version.clone(),
+        limit: b.limit,
+    };
+    let recommendations = db.services.recommendations.generate(request).await?;
+    Ok(Json(GenerateOut {
+        algorithm_version: b.algorithm_version,
+        recommendations: recommendations.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Recommendation counters
+#[api_operation(
+    operation_id = "recommendations_overview",
+    tag = "recommendations",
+    error_code = 400,
+    error_code = 503
+)]
+pub async fn overview(db: Tenant) -> Result<Json<RecommendationOverviewOut>> {
+    Ok(Json(db.services.recommendations.overview().await?.into()))
+}
