@@ -35,6 +35,15 @@ pub enum DbError {
     Config(String),
 }
 
+impl From<diesel::result::Error> for DbError {
+    fn from(e: diesel::result::Error) -> Self {
+        DbError::Query {
+            context: "database statement".into(),
+            source: Box::new(e),
+        }
+    }
+}
+
 impl DbError {
     pub(crate) fn query(
         context: impl Into<String>,

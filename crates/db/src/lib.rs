@@ -18,6 +18,7 @@ pub mod repos;
 mod rows;
 mod schema;
 mod schema_name;
+pub mod seed;
 #[cfg(feature = "test-util")]
 pub mod testing;
 

@@ -12,6 +12,8 @@
 //! * [`ports`] — the traits adapters implement (one repository per aggregate, a clock);
 //! * [`services`] — the use cases with the business rules and the exact error messages of the
 //!   Genonaut HTTP API;
+//! * [`synthetic`] — deterministic data sets with planted structure (demo seed, offline
+//!   evaluation);
 //! * [`DomainError`] — the single error type every port and service speaks.
 //!
 //! Another service can embed this crate and plug in its own adapters. With the `test-util`
@@ -54,6 +56,7 @@ pub mod model;
 mod page;
 pub mod ports;
 pub mod services;
+pub mod synthetic;
 #[cfg(feature = "test-util")]
 pub mod testing;
 pub mod values;

@@ -1,0 +1,556 @@
+//! Deterministic synthetic data sets with planted structure.
+//!
+//! Used to seed the `demo` schema and, at larger sizes, to evaluate recommendation algorithms
+//! offline: users have latent tastes over *themes* (each a vocabulary of tags and preferred
+//! content types), items belong to a theme, and interactions are drawn from the users' tastes
+//! with popularity skew and noise — so an algorithm that learns tastes measurably beats
+//! popularity, as on real data.
+//!
+//! Everything is a pure function of the [`Spec`] (seed included): the same spec always yields
+//! the same data set.
+
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use crate::model::{ContentType, InteractionType, JsonObject, Timestamp};
+
+/// Size and randomness of a data set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    /// Number of users.
+    pub users: usize,
+    /// Number of content items.
+    pub items: usize,
+    /// Number of interactions.
+    pub interactions: usize,
+    /// PRNG seed.
+    pub seed: u64,
+    /// Time of the newest interaction; everything happens in the 180 days before it.
+    pub end: Timestamp,
+    /// Probability that an interaction ignores the user's tastes.
+    pub noise: f64,
+}
+
+impl Spec {
+    /// The demo data set: 60 users, 1,200 items, 12,000 interactions.
+    pub fn demo(end: Timestamp) -> Self {
+        Spec {
+            users: 60,
+            items: 1_200,
+            interactions: 12_000,
+            seed: 42,
+            end,
+            noise: 0.15,
+        }
+    }
+}
+
+/// A user of the data set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedUser {
+    /// Unique username.
+    pub username: String,
+    /// Unique e-mail.
+    pub email: String,
+    /// Preferences (favourite genres/tags/types, UI settings).
+    pub preferences: JsonObject,
+    /// Registration time.
+    pub created_at: Timestamp,
+    /// Activity flag (a few users are inactive).
+    pub is_active: bool,
+    /// Latent tastes: theme indexes with weights summing to 1.
+    pub tastes: Vec<(usize, f64)>,
+}
+
+/// An item of the data set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedItem {
+    /// Title.
+    pub title: String,
+    /// Type.
+    pub content_type: ContentType,
+    /// Content or reference.
+    pub content_data: String,
+    /// Metadata.
+    pub item_metadata: JsonObject,
+    /// Index of the creating user.
+    pub creator: usize,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Quality in [0, 1].
+    pub quality_score: f64,
+    /// Public flag.
+    pub is_public: bool,
+    /// Private flag.
+    pub is_private: bool,
+    /// Theme index (the planted truth).
+    pub theme: usize,
+}
+
+/// An interaction of the data set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedInteraction {
+    /// Index of the user.
+    pub user: usize,
+    /// Index of the item.
+    pub item: usize,
+    /// Type.
+    pub interaction_type: InteractionType,
+    /// Rating 1–5.
+    pub rating: Option<i32>,
+    /// Duration in seconds.
+    pub duration: Option<i32>,
+    /// Time (non-decreasing along the list).
+    pub created_at: Timestamp,
+    /// Metadata.
+    pub metadata: JsonObject,
+}
+
+/// A generated data set; users, items and interactions refer to each other by index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Users.
+    pub users: Vec<SeedUser>,
+    /// Items.
+    pub items: Vec<SeedItem>,
+    /// Interactions, oldest first.
+    pub interactions: Vec<SeedInteraction>,
+}
+
+struct Theme {
+    name: &'static str,
+    tags: &'static [&'static str],
+    types: &'static [ContentType],
+    nouns: &'static [&'static str],
+}
+
+use ContentType::{Audio, Image, Text, Video};
+
+const THEMES: &[Theme] = &[
+    Theme {
+        name: "space opera",
+        tags: &["sci-fi", "space", "future", "ai", "galaxy"],
+        types: &[Text, Image, Video],
+        nouns: &["Nebula", "Starship", "Orbit", "Colony", "Comet"],
+    },
+    Theme {
+        name: "cyberpunk",
+        tags: &["cyberpunk", "neon", "city", "night", "hacker"],
+        types: &[Image, Video, Text],
+        nouns: &["Neon", "Grid", "Circuit", "Alley", "Signal"],
+    },
+    Theme {
+        name: "high fantasy",
+        tags: &["fantasy", "dragons", "magic", "mythology", "quest"],
+        types: &[Text, Image],
+        nouns: &["Dragon", "Citadel", "Rune", "Oracle", "Forest"],
+    },
+    Theme {
+        name: "cosmic horror",
+        tags: &["horror", "mystery", "dark", "occult", "abyss"],
+        types: &[Text, Audio],
+        nouns: &["Whisper", "Abyss", "Ritual", "Shadow", "Tide"],
+    },
+    Theme {
+        name: "nature",
+        tags: &["nature", "landscape", "mountains", "ocean", "animals"],
+        types: &[Image, Video],
+        nouns: &["Glacier", "Meadow", "Reef", "Summit", "Canyon"],
+    },
+    Theme {
+        name: "portraiture",
+        tags: &["portrait", "photography", "studio", "faces", "light"],
+        types: &[Image],
+        nouns: &["Portrait", "Gaze", "Profile", "Silhouette", "Smile"],
+    },
+    Theme {
+        name: "jazz",
+        tags: &["jazz", "music", "saxophone", "swing", "blues"],
+        types: &[Audio, Video],
+        nouns: &["Session", "Groove", "Ballad", "Riff", "Standard"],
+    },
+    Theme {
+        name: "ambient",
+        tags: &["ambient", "music", "calm", "drone", "sleep"],
+        types: &[Audio],
+        nouns: &["Drift", "Haze", "Stillness", "Horizon", "Bloom"],
+    },
+    Theme {
+        name: "comedy",
+        tags: &["comedy", "satire", "short_story", "absurd", "parody"],
+        types: &[Text, Video],
+        nouns: &["Mishap", "Caper", "Blunder", "Farce", "Gag"],
+    },
+    Theme {
+        name: "history",
+        tags: &["history", "documentary", "war", "ancient", "empire"],
+        types: &[Text, Video],
+        nouns: &["Empire", "Chronicle", "Siege", "Dynasty", "Treaty"],
+    },
+    Theme {
+        name: "cooking",
+        tags: &["cooking", "recipes", "food", "baking", "tutorial"],
+        types: &[Video, Text, Image],
+        nouns: &["Recipe", "Feast", "Loaf", "Broth", "Tart"],
+    },
+    Theme {
+        name: "retro gaming",
+        tags: &["gaming", "retro", "pixel_art", "arcade", "8bit"],
+        types: &[Image, Video, Audio],
+        nouns: &["Arcade", "Pixel", "Boss", "Level", "Cartridge"],
+    },
+];
+
+const ADJECTIVES: &[&str] = &[
+    "Silent",
+    "Golden",
+    "Forgotten",
+    "Electric",
+    "Crimson",
+    "Hidden",
+    "Endless",
+    "Broken",
+    "Velvet",
+    "Frozen",
+    "Wandering",
+    "Luminous",
+    "Distant",
+    "Wild",
+    "Quiet",
+    "Burning",
+    "Paper",
+    "Iron",
+    "Hollow",
+    "Bright",
+];
+
+const GLOBAL_TAGS: &[&str] = &[
+    "minimalist",
+    "surreal",
+    "abstract",
+    "retro",
+    "digital_art",
+    "noir",
+    "poetry",
+    "winter",
+    "summer",
+];
+
+const FIRST_NAMES: &[&str] = &[
+    "ada", "bruno", "chen", "dara", "emil", "farah", "gus", "hana", "ivo", "jules", "kira", "leon", "mei",
+    "nico", "olga", "pablo", "quinn", "rosa", "sami", "tove", "uma", "vik", "wren", "xia", "yuri", "zoe",
+];
+
+/// SplitMix64: small, fast, deterministic.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Uniform in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.unit() * n as f64) as usize % n.max(1)
+    }
+
+    /// One element of a non-empty slice.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+/// Samples indexes proportionally to weights (cumulative table + binary search).
+#[derive(Debug, Clone)]
+struct Weighted {
+    cumulative: Vec<f64>,
+}
+
+impl Weighted {
+    fn new(weights: impl IntoIterator<Item = f64>) -> Self {
+        let mut total = 0.0;
+        let cumulative = weights
+            .into_iter()
+            .map(|w| {
+                total += w.max(0.0);
+                total
+            })
+            .collect();
+        Weighted { cumulative }
+    }
+
+    fn sample(&self, rng: &mut Rng) -> Option<usize> {
+        let total = *self.cumulative.last()?;
+        if total <= 0.0 {
+            return None;
+        }
+        let x = rng.unit() * total;
+        Some(
+            self.cumulative
+                .partition_point(|c| *c <= x)
+                .min(self.cumulative.len() - 1),
+        )
+    }
+}
+
+fn object(v: Value) -> JsonObject {
+    match v {
+        Value::Object(m) => m,
+        _ => JsonObject::new(),
+    }
+}
+
+/// Generates the data set of `spec`.
+pub fn generate(spec: &Spec) -> Dataset {
+    let mut rng = Rng::new(spec.seed);
+    let span = Duration::days(180);
+    let start = spec.end - span;
+    let span_secs = span.num_seconds() as f64;
+    let at = |fraction: f64| start + Duration::seconds((fraction.clamp(0.0, 1.0) * span_secs) as i64);
+
+    // Users: one or two themes each, registered over the first half of the window.
+    let users: Vec<SeedUser> = (0..spec.users)
+        .map(|i| {
+            let first = rng.below(THEMES.len());
+            let tastes = if rng.unit() < 0.6 {
+                let mut second = rng.below(THEMES.len());
+                if second == first {
+                    second = (second + 1) % THEMES.len();
+                }
+                let w = 0.55 + 0.3 * rng.unit();
+                vec![(first, w), (second, 1.0 - w)]
+            } else {
+                vec![(first, 1.0)]
+            };
+            let main = &THEMES[first];
+            let name = FIRST_NAMES[i % FIRST_NAMES.len()];
+            let username = format!("{name}_{:04}", i + 1);
+            let favourite_tags: Vec<&str> = main.tags.iter().take(3).copied().collect();
+            let preferences = object(json!({
+                "theme": if rng.unit() < 0.5 { "dark" } else { "light" },
+                "language": *rng.pick(&["en", "es", "fr", "de", "ja"]),
+                "notifications": rng.unit() < 0.7,
+                "favorite_genres": [main.name],
+                "favorite_tags": favourite_tags,
+                "content_types": [main.types[0].as_str()],
+            }));
+            SeedUser {
+                email: format!("{username}@example.com"),
+                username,
+                preferences,
+                created_at: at(0.5 * i as f64 / spec.users.max(1) as f64),
+                is_active: i % 29 != 28,
+                tastes,
+            }
+        })
+        .collect();
+
+    // Items: a theme, tags mostly from its vocabulary, a type it favours, a popularity weight.
+    let mut by_theme: Vec<Vec<usize>> = vec![Vec::new(); THEMES.len()];
+    let mut popularity: Vec<f64> = Vec::with_capacity(spec.items);
+    let items: Vec<SeedItem> = (0..spec.items)
+        .map(|i| {
+            let theme_index = rng.below(THEMES.len());
+            let theme = &THEMES[theme_index];
+            let content_type = if rng.unit() < 0.8 { *rng.pick(theme.types) } else { *rng.pick(ContentType::ALL) };
+            let mut tags: Vec<String> = Vec::new();
+            for _ in 0..(2 + rng.below(3)) {
+                let tag = rng.pick(theme.tags).to_string();
+                if !tags.contains(&tag) {
+                    tags.push(tag);
+                }
+            }
+            if rng.unit() < 0.3 {
+                let tag = rng.pick(GLOBAL_TAGS).to_string();
+                if !tags.contains(&tag) {
+                    tags.push(tag);
+                }
+            }
+            let title = format!("{} {} #{}", rng.pick(ADJECTIVES), rng.pick(theme.nouns), i + 1);
+            let (content_data, metadata) = match content_type {
+                Text => (
+                    format!("A {} story: {} — {} words about {}.", theme.name, title, 300 + rng.below(4000), tags.join(", ")),
+                    json!({"genre": theme.name, "word_count": 300 + rng.below(4000), "language": "en"}),
+                ),
+                Image => (
+                    format!("/media/demo/image_{}.png", i + 1),
+                    json!({"genre": theme.name, "resolution": *rng.pick(&["512x512", "1024x768", "1920x1080"]), "style": *rng.pick(GLOBAL_TAGS)}),
+                ),
+                Video => (
+                    format!("/media/demo/video_{}.gif", i + 1),
+                    json!({"genre": theme.name, "duration": 10 + rng.below(590), "format": "gif"}),
+                ),
+                Audio => (
+                    format!("/media/demo/audio_{}.wav", i + 1),
+                    json!({"genre": theme.name, "duration": 30 + rng.below(900), "format": "wav"}),
+                ),
+            };
+            // Zipf-like popularity: a few hits, a long tail.
+            popularity.push(1.0 / (1.0 + rng.unit() * 50.0).powf(1.2));
+            by_theme[theme_index].push(i);
+            let private = i % 10 == 9;
+            SeedItem {
+                title,
+                content_type,
+                content_data,
+                item_metadata: object(metadata),
+                creator: rng.below(spec.users.max(1)),
+                created_at: at(0.6 * i as f64 / spec.items.max(1) as f64),
+                tags,
+                quality_score: ((0.2 + 0.8 * rng.unit()) * 100.0).round() / 100.0,
+                is_public: !private,
+                is_private: private,
+                theme: theme_index,
+            }
+        })
+        .collect();
+
+    // Interactions: a user (activity skew), then an item from one of their themes (or any
+    // item, with probability `noise`), weighted by popularity.
+    let theme_samplers: Vec<Weighted> = by_theme
+        .iter()
+        .map(|ids| Weighted::new(ids.iter().map(|i| popularity[*i])))
+        .collect();
+    let global = Weighted::new(popularity.iter().copied());
+    let activity = Weighted::new((0..spec.users).map(|_| 0.2 + rng.unit().powi(2) * 3.0));
+    let engagement = Weighted::new([50.0, 18.0, 6.0, 6.0, 8.0, 5.0, 7.0]);
+    let mut interactions = Vec::with_capacity(spec.interactions);
+    if spec.users > 0 && spec.items > 0 {
+        for n in 0..spec.interactions {
+            let Some(user) = activity.sample(&mut rng) else {
+                break;
+            };
+            let on_taste = rng.unit() >= spec.noise;
+            let item = if on_taste {
+                let tastes = Weighted::new(users[user].tastes.iter().map(|(_, w)| *w));
+                let theme = tastes
+                    .sample(&mut rng)
+                    .map(|t| users[user].tastes[t].0)
+                    .unwrap_or(0);
+                theme_samplers[theme].sample(&mut rng).map(|k| by_theme[theme][k])
+            } else {
+                global.sample(&mut rng)
+            };
+            let Some(item) = item else { continue };
+            let interaction_type = engagement
+                .sample(&mut rng)
+                .map_or(InteractionType::View, |k| InteractionType::ALL[k]);
+            let rating = match interaction_type {
+                InteractionType::Rate | InteractionType::Like => Some(if on_taste {
+                    4 + rng.below(2) as i32
+                } else {
+                    1 + rng.below(4) as i32
+                }),
+                _ => None,
+            };
+            let duration = (interaction_type == InteractionType::View).then(|| 5 + rng.below(600) as i32);
+            let fraction = 0.5 + 0.5 * (n as f64 + rng.unit()) / spec.interactions.max(1) as f64;
+            interactions.push(SeedInteraction {
+                user,
+                item,
+                interaction_type,
+                rating,
+                duration,
+                created_at: at(fraction),
+                metadata: object(json!({
+                    "device": *rng.pick(&["mobile", "desktop", "tablet"]),
+                    "source": *rng.pick(&["home_page", "search", "recommendation", "profile"]),
+                })),
+            });
+        }
+    }
+    Dataset {
+        users,
+        items,
+        interactions,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn end() -> Timestamp {
+        NaiveDate::from_ymd_opt(2026, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_demo_set_is_deterministic_and_big_enough() {
+        let a = generate(&Spec::demo(end()));
+        let b = generate(&Spec::demo(end()));
+        assert_eq!(a, b);
+        assert!(a.users.len() >= 50 && a.items.len() >= 1000 && a.interactions.len() >= 10_000);
+        for t in ContentType::ALL {
+            assert!(a.items.iter().any(|i| i.content_type == *t), "{t} present");
+        }
+        assert!(
+            a.items
+                .iter()
+                .all(|i| !i.tags.is_empty() && !i.item_metadata.is_empty())
+        );
+        assert!(a.items.iter().all(|i| !(i.is_public && i.is_private)));
+        let names: std::collections::HashSet<&str> = a.users.iter().map(|u| u.username.as_str()).collect();
+        assert_eq!(names.len(), a.users.len(), "usernames unique");
+        assert!(
+            a.interactions
+                .windows(2)
+                .all(|w| w[0].created_at <= w[1].created_at),
+            "oldest first"
+        );
+        assert!(a.interactions.iter().all(|i| i.created_at <= end()));
+    }
+
+    #[test]
+    fn interactions_follow_the_planted_tastes() {
+        let data = generate(&Spec {
+            noise: 0.1,
+            ..Spec::demo(end())
+        });
+        let on_taste = data
+            .interactions
+            .iter()
+            .filter(|i| {
+                data.users[i.user]
+                    .tastes
+                    .iter()
+                    .any(|(t, _)| *t == data.items[i.item].theme)
+            })
+            .count();
+        let share = on_taste as f64 / data.interactions.len() as f64;
+        assert!(
+            share > 0.85,
+            "share of interactions on the user's themes: {share}"
+        );
+    }
+
+    #[test]
+    fn different_seeds_differ() {
+        let a = generate(&Spec::demo(end()));
+        let b = generate(&Spec {
+            seed: 7,
+            ..Spec::demo(end())
+        });
+        assert_ne!(a.items[0].title, b.items[0].title);
+    }
+}

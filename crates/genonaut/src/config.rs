@@ -1,0 +1,302 @@
+//! Configuration: one typed struct, read from the environment (and `.env`), overridable by
+//! command-line flags. `genonaut --help` lists every variable; `.env.example` documents them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{ArgAction, Args, ValueEnum};
+use genonaut_db::{PoolSettings, SchemaName};
+use secrecy::{ExposeSecret, SecretString};
+
+/// Whether to start a private PostgreSQL when none answers at `DATABASE_URL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PrivatePostgres {
+    /// Start one under the data directory if PostgreSQL binaries are installed.
+    Auto,
+    /// Never; fail with a message naming `DATABASE_URL`.
+    Never,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Database settings shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL connection URL (may contain a password; never logged).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/genonaut",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+    /// Comma-separated schemas to serve (each an independent data set).
+    #[arg(
+        long,
+        env = "GENONAUT_SCHEMAS",
+        default_value = "app,demo,test",
+        value_delimiter = ','
+    )]
+    pub schemas: Vec<String>,
+    /// Schema used by requests without `X-Genonaut-Schema`.
+    #[arg(long, env = "GENONAUT_DEFAULT_SCHEMA", default_value = "app")]
+    pub default_schema: String,
+    /// Maximum connections per schema pool.
+    #[arg(long, env = "DB_POOL_SIZE", default_value_t = 16)]
+    pub pool_size: usize,
+    /// How long a request waits for a pooled connection before a 503 (ms).
+    #[arg(long, env = "DB_POOL_TIMEOUT_MS", default_value_t = 5_000)]
+    pub pool_timeout_ms: u64,
+    /// How long opening a connection may take (ms).
+    #[arg(long, env = "DB_CONNECT_TIMEOUT_MS", default_value_t = 5_000)]
+    pub connect_timeout_ms: u64,
+    /// Server-side `statement_timeout` of every connection (ms).
+    #[arg(long, env = "DB_STATEMENT_TIMEOUT_MS", default_value_t = 15_000)]
+    pub statement_timeout_ms: u64,
+    /// Start a private PostgreSQL under the data directory when none answers.
+    #[arg(long, env = "GENONAUT_PRIVATE_POSTGRES", value_enum, default_value = "auto")]
+    pub private_postgres: PrivatePostgres,
+    /// Directory for local state (private PostgreSQL cluster, generated media).
+    #[arg(long, env = "GENONAUT_DATA_DIR", default_value = ".genonaut")]
+    pub data_dir: PathBuf,
+}
+
+/// Settings of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Address to listen on.
+    #[arg(long, env = "API_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0 = any free port).
+    #[arg(long, env = "API_PORT", default_value_t = 8000)]
+    pub port: u16,
+    /// HTTP worker threads (default: one per CPU core).
+    #[arg(long, env = "API_WORKERS")]
+    pub workers: Option<usize>,
+    /// Maximum request body size in bytes.
+    #[arg(long, env = "API_BODY_LIMIT_BYTES", default_value_t = 1_048_576)]
+    pub body_limit: usize,
+    /// Allowed CORS origins, comma-separated, or `*` for any.
+    #[arg(
+        long,
+        env = "CORS_ALLOWED_ORIGINS",
+        default_value = "*",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+    /// Apply pending migrations to every served schema at start-up.
+    #[arg(long, env = "GENONAUT_AUTO_MIGRATE", default_value_t = true, action = ArgAction::Set)]
+    pub auto_migrate: bool,
+    /// Seed the demo schema with generated data at start-up if it is empty.
+    #[arg(long, env = "GENONAUT_SEED_DEMO", default_value_t = true, action = ArgAction::Set)]
+    pub seed_demo: bool,
+    /// Which served schema holds the demo data.
+    #[arg(long, env = "GENONAUT_DEMO_SCHEMA", default_value = "demo")]
+    pub demo_schema: String,
+    /// Seconds to let in-flight requests finish on shutdown.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    pub shutdown_timeout_secs: u64,
+}
+
+/// Validated database configuration.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// Connection URL.
+    pub url: SecretString,
+    /// Served schemas, in order.
+    pub schemas: Vec<SchemaName>,
+    /// Default schema.
+    pub default_schema: SchemaName,
+    /// Pool settings.
+    pub pool: PoolSettings,
+    /// Private PostgreSQL policy.
+    pub private_postgres: PrivatePostgres,
+    /// Local state directory.
+    pub data_dir: PathBuf,
+}
+
+impl DatabaseConfig {
+    /// The URL with any password replaced by `***`, for messages.
+    pub fn redacted_url(&self) -> String {
+        redact(self.url.expose_secret())
+    }
+}
+
+/// Replaces the password of a URL with `***`.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl TryFrom<DatabaseArgs> for DatabaseConfig {
+    type Error = anyhow::Error;
+
+    fn try_from(a: DatabaseArgs) -> anyhow::Result<Self> {
+        let mut schemas = Vec::new();
+        for raw in a.schemas.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+            let name = SchemaName::parse(raw).context("GENONAUT_SCHEMAS")?;
+            if !schemas.contains(&name) {
+                schemas.push(name);
+            }
+        }
+        if schemas.is_empty() {
+            bail!("GENONAUT_SCHEMAS names no schema");
+        }
+        let default_schema = SchemaName::parse(a.default_schema.trim()).context("GENONAUT_DEFAULT_SCHEMA")?;
+        if !schemas.contains(&default_schema) {
+            bail!("GENONAUT_DEFAULT_SCHEMA '{default_schema}' is not among GENONAUT_SCHEMAS");
+        }
+        if a.pool_size == 0 {
+            bail!("DB_POOL_SIZE must be at least 1");
+        }
+        Ok(DatabaseConfig {
+            url: SecretString::from(a.database_url),
+            schemas,
+            default_schema,
+            pool: PoolSettings {
+                max_size: a.pool_size,
+                wait_timeout: Duration::from_millis(a.pool_timeout_ms),
+                connect_timeout: Duration::from_millis(a.connect_timeout_ms),
+                statement_timeout: Duration::from_millis(a.statement_timeout_ms),
+            },
+            private_postgres: a.private_postgres,
+            data_dir: a.data_dir,
+        })
+    }
+}
+
+/// Validated configuration of `serve`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Database.
+    pub database: DatabaseConfig,
+    /// Listen address.
+    pub host: String,
+    /// Listen port (0 = any).
+    pub port: u16,
+    /// HTTP worker threads.
+    pub workers: Option<usize>,
+    /// Body limit in bytes.
+    pub body_limit: usize,
+    /// CORS origins (`None` = any).
+    pub cors_origins: Option<Vec<String>>,
+    /// Migrate at start-up.
+    pub auto_migrate: bool,
+    /// Demo schema to seed at start-up (if served and seeding is on).
+    pub seed_demo: Option<SchemaName>,
+    /// Graceful shutdown window.
+    pub shutdown_timeout: Duration,
+}
+
+impl TryFrom<ServeArgs> for Config {
+    type Error = anyhow::Error;
+
+    fn try_from(a: ServeArgs) -> anyhow::Result<Self> {
+        let database = DatabaseConfig::try_from(a.database)?;
+        let demo = SchemaName::parse(a.demo_schema.trim()).context("GENONAUT_DEMO_SCHEMA")?;
+        let seed_demo = (a.seed_demo && database.schemas.contains(&demo)).then_some(demo);
+        let origins: Vec<String> = a
+            .cors_origins
+            .into_iter()
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        let cors_origins = if origins.is_empty() || origins.iter().any(|o| o == "*") {
+            None
+        } else {
+            Some(origins)
+        };
+        if a.body_limit < 1024 {
+            bail!("API_BODY_LIMIT_BYTES must be at least 1024");
+        }
+        Ok(Config {
+            database,
+            host: a.host,
+            port: a.port,
+            workers: a.workers.filter(|w| *w > 0),
+            body_limit: a.body_limit,
+            cors_origins,
+            auto_migrate: a.auto_migrate,
+            seed_demo,
+            shutdown_timeout: Duration::from_secs(a.shutdown_timeout_secs),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn parse(args: &[&str]) -> anyhow::Result<Config> {
+        let mut full = vec!["genonaut"];
+        full.extend_from_slice(args);
+        Config::try_from(Cli::try_parse_from(full)?.serve)
+    }
+
+    #[test]
+    fn defaults_serve_app_demo_and_test_on_localhost_8000() {
+        // Runs without the variables set (nextest gives every test a clean process).
+        let c = parse(&[]).unwrap();
+        assert_eq!((c.host.as_str(), c.port), ("127.0.0.1", 8000));
+        assert_eq!(
+            c.database.schemas.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            ["app", "demo", "test"]
+        );
+        assert_eq!(c.database.default_schema.as_str(), "app");
+        assert_eq!(c.seed_demo.as_ref().map(|s| s.as_str()), Some("demo"));
+        assert!(c.cors_origins.is_none());
+    }
+
+    #[test]
+    fn invalid_schema_settings_are_rejected_clearly() {
+        let err = parse(&["--schemas", "app,Bad-Name"]).unwrap_err().to_string();
+        assert!(err.contains("GENONAUT_SCHEMAS"), "{err}");
+        let err = parse(&["--schemas", "app", "--default-schema", "demo"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not among"), "{err}");
+    }
+
+    #[test]
+    fn demo_seeding_needs_the_demo_schema_to_be_served() {
+        assert!(parse(&["--schemas", "app"]).unwrap().seed_demo.is_none());
+        assert!(parse(&["--seed-demo", "false"]).unwrap().seed_demo.is_none());
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+    }
+}

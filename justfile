@@ -1,0 +1,39 @@
+# Genonaut developer tasks. `just --list` shows them. (Every recipe is a plain command; the two
+# README commands work without `just`.)
+
+# Serve the API on 127.0.0.1:8000 (migrates and seeds the demo schema first).
+run:
+    cargo run --release
+
+# The whole test suite (the README's test command).
+test *ARGS:
+    scripts/test.sh {{ARGS}}
+
+# Formatting and lints, as CI checks them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Everything CI runs.
+ci:
+    .ci/run
+
+# Apply pending migrations to every served schema.
+migrate:
+    cargo run --release -- migrate
+
+# Create the database, schemas and the admin/read-write/read-only roles (idempotent).
+db-init:
+    cargo run --release -- db init
+
+# Regenerate crates/db/src/schema.rs with diesel print-schema from a scratch database
+# (needs diesel_cli: cargo install diesel_cli --no-default-features --features postgres).
+schema url="postgres://postgres@127.0.0.1:5432/genonaut_schemagen":
+    psql "{{replace(url, '/genonaut_schemagen', '/postgres')}}" -qc "DROP DATABASE IF EXISTS genonaut_schemagen" -c "CREATE DATABASE genonaut_schemagen"
+    diesel migration run --database-url {{url}}
+    diesel print-schema --database-url {{url}} > crates/db/src/schema.rs
+    psql "{{replace(url, '/genonaut_schemagen', '/postgres')}}" -qc "DROP DATABASE genonaut_schemagen"
+
+# Build the API documentation of every crate.
+docs:
+    cargo doc --workspace --no-deps

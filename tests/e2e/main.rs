@@ -1,0 +1,11 @@
+//! End-to-end: the real application on a free port, a fresh PostgreSQL schema per test,
+//! every route's success and error paths, and the client workflows of the contract.
+
+mod content;
+mod interactions;
+mod jobs;
+mod openapi;
+mod recommendations;
+mod system;
+mod users;
+mod workflows;

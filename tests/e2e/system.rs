@@ -1,0 +1,220 @@
+use actix_web::http::Method;
+use genonaut_tests::TestApp;
+use serde_json::{Value, json};
+
+#[actix_web::test]
+async fn root_and_legacy_health_are_constant() {
+    let app = TestApp::spawn().await;
+    let root = app.get("/").await.expect(200);
+    assert!(root["message"].as_str().unwrap().contains("Genonaut API"));
+    assert_eq!(root["docs"], json!("/docs"));
+    let legacy = app.get("/health").await.expect(200);
+    assert_eq!(legacy["status"], json!("healthy"));
+}
+
+#[actix_web::test]
+async fn health_reports_the_database_and_a_timestamp() {
+    let app = TestApp::spawn().await;
+    let health = app.get("/api/v1/health").await.expect(200);
+    assert_eq!(health["status"], json!("healthy"));
+    assert_eq!(health["database"]["status"], json!("connected"));
+    assert_eq!(health["error"], Value::Null);
+    let ts = health["timestamp"].as_str().unwrap();
+    assert!(ts.len() >= 19 && !ts.ends_with('Z') && !ts.contains('+'), "{ts}");
+}
+
+#[actix_web::test]
+async fn start_up_without_a_database_fails_with_a_message_naming_database_url() {
+    let db = genonaut_db::testing::TestDb::new().await;
+    let mut config = TestApp::config(&db);
+    config.database.url =
+        secrecy::SecretString::from("postgres://postgres:secret@127.0.0.1:1/none".to_owned());
+    let err = match genonaut::Application::build(config).await {
+        Ok(_) => panic!("start-up must fail without a database"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(
+        err.contains("DATABASE_URL"),
+        "the message names DATABASE_URL: {err}"
+    );
+    assert!(!err.contains("secret"), "the password is redacted: {err}");
+}
+
+#[actix_web::test]
+async fn databases_and_schemas_list_what_is_served() {
+    let app = TestApp::spawn().await;
+    let name = app.schema().to_string();
+    let dbs = app.get("/api/v1/databases").await.expect(200);
+    assert_eq!(
+        dbs,
+        json!({"available_databases": [name], "current_database": name})
+    );
+    let schemas = app.get("/api/v1/schemas").await.expect(200);
+    assert_eq!(schemas["default"], json!(name));
+    assert_eq!(schemas["schemas"][0]["name"], json!(name));
+    assert_eq!(schemas["schemas"][0]["is_default"], json!(true));
+    assert!(schemas["schemas"][0]["migration_version"].is_string());
+}
+
+#[actix_web::test]
+async fn an_unknown_schema_header_is_a_400_naming_the_served_ones() {
+    let app = TestApp::spawn().await;
+    let reply = app
+        .send(
+            Method::GET,
+            "/api/v1/users",
+            None,
+            &[("X-Genonaut-Schema", "nope")],
+        )
+        .await;
+    let detail = reply.detail(400);
+    assert_eq!(
+        detail,
+        format!("Unknown schema 'nope'; available: {}", app.schema())
+    );
+    let ok = app
+        .send(
+            Method::GET,
+            "/api/v1/users",
+            None,
+            &[("X-Genonaut-Schema", app.schema().as_str())],
+        )
+        .await;
+    ok.expect(200);
+}
+
+#[actix_web::test]
+async fn global_stats_are_integers_and_count_everything() {
+    let app = TestApp::spawn().await;
+    let u = app.user("stats_user").await;
+    let c = app.content(u, "Counted", "text", &[]).await;
+    app.interact(u, c, "view", None).await;
+    app.recommend(u, c, 0.5).await;
+    app.job(u, "text").await;
+    let stats = app.get("/api/v1/stats/global").await.expect(200);
+    for (k, v) in stats.as_object().unwrap() {
+        assert!(v.is_i64() && v.as_i64().unwrap() >= 0, "{k} = {v}");
+    }
+    assert_eq!(stats["total_users"], json!(1));
+    assert_eq!(stats["total_content"], json!(1));
+    assert_eq!(stats["public_content"], json!(1));
+    assert_eq!(stats["total_interactions"], json!(1));
+    assert_eq!(stats["unserved_recommendations"], json!(1));
+    assert_eq!(stats["total_generation_jobs"], json!(1));
+}
+
+#[actix_web::test]
+async fn unknown_paths_wrong_methods_and_head() {
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        app.get("/api/v1/nonexistent").await.expect(404),
+        json!({"detail": "Not Found"})
+    );
+    assert_eq!(
+        app.send(Method::PATCH, "/api/v1/users", None, &[])
+            .await
+            .expect(405),
+        json!({"detail": "Method Not Allowed"})
+    );
+    assert_eq!(
+        app.get("/api/v1/content/1/quality").await.expect(405),
+        json!({"detail": "Method Not Allowed"})
+    );
+    let head = app.send(Method::HEAD, "/api/v1/health", None, &[]).await;
+    assert_eq!((head.status.as_u16(), head.text.as_str()), (200, ""));
+}
+
+#[actix_web::test]
+async fn both_trailing_slash_spellings_are_served_directly() {
+    let app = TestApp::spawn().await;
+    let created = app
+        .post(
+            "/api/v1/users/",
+            json!({"username": "slash", "email": "slash@example.com"}),
+        )
+        .await
+        .expect(201);
+    let id = created["id"].as_i64().unwrap();
+    app.get("/api/v1/users").await.expect(200);
+    app.get("/api/v1/users/").await.expect(200);
+    app.get(&format!("/api/v1/users/{id}/")).await.expect(200);
+    app.get(&format!("/api/v1/users/{id}")).await.expect(200);
+}
+
+#[actix_web::test]
+async fn cors_allows_any_origin_with_credentials() {
+    let app = TestApp::spawn().await;
+    let simple = app
+        .send(
+            Method::GET,
+            "/api/v1/health",
+            None,
+            &[("Origin", "https://ui.example")],
+        )
+        .await;
+    assert_eq!(
+        simple.headers.get("access-control-allow-origin").unwrap(),
+        "https://ui.example"
+    );
+    assert_eq!(
+        simple.headers.get("access-control-allow-credentials").unwrap(),
+        "true"
+    );
+    let preflight = app
+        .send(
+            Method::OPTIONS,
+            "/api/v1/users",
+            None,
+            &[
+                ("Origin", "https://ui.example"),
+                ("Access-Control-Request-Method", "POST"),
+                ("Access-Control-Request-Headers", "content-type"),
+            ],
+        )
+        .await;
+    assert_eq!(preflight.status.as_u16(), 200);
+    assert_eq!(preflight.headers.get("access-control-max-age").unwrap(), "600");
+    assert!(
+        preflight
+            .headers
+            .get("access-control-allow-methods")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+}
+
+#[actix_web::test]
+async fn the_demo_data_set_is_seeded_once_into_an_empty_schema() {
+    let db = genonaut_db::testing::TestDb::new().await;
+    let mut config = TestApp::config(&db);
+    config.seed_demo = Some(db.schema.clone());
+    let started = std::time::Instant::now();
+    let app = genonaut::Application::build(config.clone()).await.unwrap();
+    let first_start = started.elapsed();
+    drop(app);
+    let app = genonaut::Application::build(config).await.unwrap();
+    drop(app);
+    let client = db.client().await;
+    let count = |table: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+                .await
+                .unwrap()
+                .get::<_, i64>(0)
+        }
+    };
+    assert_eq!(count("users").await, 60, "seeded once, not twice");
+    assert!(count("content_items").await >= 1000);
+    assert!(count("user_interactions").await >= 10_000);
+    let types = client
+        .query_one("SELECT count(DISTINCT content_type) FROM content_items", &[])
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(types, 4);
+    eprintln!("first start with seeding: {first_start:?}");
+}
