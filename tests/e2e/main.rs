@@ -4,6 +4,7 @@
 mod content;
 mod interactions;
 mod jobs;
+mod live;
 mod openapi;
 mod recommendations;
 mod system;

@@ -116,6 +116,23 @@ impl TestApp {
             auto_migrate: true,
             seed_demo: None,
             shutdown_timeout: Duration::from_secs(1),
+            jobs: genonaut::config::JobsConfig {
+                workers: 0,
+                lease: Duration::from_secs(30),
+                retry_base: Duration::from_secs(1),
+                shutdown_grace: Duration::from_secs(1),
+                generator: genonaut::config::GeneratorKind::Offline,
+                step_delay: Duration::ZERO,
+                media_dir: std::env::temp_dir().join("genonaut-tests-media"),
+                openai: genonaut::config::OpenAiSettings {
+                    base_url: "http://127.0.0.1:9/v1".into(),
+                    api_key: None,
+                    model: "none".into(),
+                    image_model: None,
+                    timeout: Duration::from_secs(1),
+                    max_retries: 0,
+                },
+            },
         }
     }
 
@@ -262,6 +279,35 @@ impl TestApp {
         body["id"].as_i64().unwrap()
     }
 
+    /// Opens the job's live-status socket and collects its messages until the server closes
+    /// it; returns the messages and the close code.
+    pub async fn watch(&self, job: i64, query: &str) -> (Vec<Value>, Option<u16>) {
+        use futures_util::StreamExt;
+        let url = format!(
+            "{}/ws/generation/{job}{query}",
+            self.address.replace("http://", "ws://")
+        );
+        let (_, mut socket) = self.client.ws(url).connect().await.expect("websocket connects");
+        let mut messages = Vec::new();
+        let deadline = tokio_deadline();
+        loop {
+            let frame = tokio::time::timeout_at(deadline, socket.next())
+                .await
+                .expect("the socket closes within 30 s");
+            match frame {
+                Some(Ok(awc::ws::Frame::Text(bytes))) => {
+                    messages.push(serde_json::from_slice(&bytes).expect("JSON message"))
+                }
+                Some(Ok(awc::ws::Frame::Close(reason))) => {
+                    return (messages, reason.map(|r| u16::from(r.code)));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => panic!("socket error: {e}"),
+                None => return (messages, None),
+            }
+        }
+    }
+
     /// Creates a generation job; returns its id.
     pub async fn job(&self, user: i64, job_type: &str) -> i64 {
         let body = self
@@ -273,6 +319,10 @@ impl TestApp {
             .expect(201);
         body["id"].as_i64().unwrap()
     }
+}
+
+fn tokio_deadline() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(30)
 }
 
 impl Drop for TestApp {

@@ -12,6 +12,7 @@
 
 pub mod admin;
 mod error;
+pub mod events;
 pub mod migrate;
 mod pool;
 pub mod repos;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 use genonaut_domain::ports::Repositories;
 
 pub use error::DbError;
+pub use events::EventHub;
 pub use pool::{PgConn, PgPool, PoolSettings, PoolUsage};
 pub use schema_name::{InvalidSchemaName, SchemaName};
 
@@ -39,5 +41,7 @@ pub fn repositories(pool: &PgPool) -> Repositories {
         recommendations: Arc::new(repos::PgRecommendations::new(pool.clone())),
         jobs: Arc::new(repos::PgJobs::new(pool.clone())),
         system: Arc::new(repos::PgSystem::new(pool.clone())),
+        queue: Arc::new(repos::PgJobQueue::new(pool.clone())),
+        job_events: Arc::new(repos::PgJobs::new(pool.clone())),
     }
 }

@@ -168,7 +168,7 @@ impl From<RecommendationRow> for Recommendation {
     }
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = generation_jobs, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct JobRow {
     pub id: i32,
@@ -183,6 +183,18 @@ pub(crate) struct JobRow {
     pub completed_at: Option<NaiveDateTime>,
     pub error_message: Option<String>,
     pub updated_at: NaiveDateTime,
+    pub priority: i32,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    // Read by the worker queries that select every column; not part of the domain job.
+    #[expect(dead_code, reason = "selected with the row, used only in SQL")]
+    pub run_after: NaiveDateTime,
+    #[expect(dead_code, reason = "selected with the row, used only in SQL")]
+    pub lease_expires_at: Option<NaiveDateTime>,
+    #[expect(dead_code, reason = "selected with the row, used only in SQL")]
+    pub worker_id: Option<String>,
+    pub progress: f64,
+    pub event_seq: i64,
 }
 
 impl TryFrom<JobRow> for GenerationJob {
@@ -203,6 +215,37 @@ impl TryFrom<JobRow> for GenerationJob {
             completed_at: r.completed_at,
             error_message: r.error_message,
             updated_at: r.updated_at,
+            priority: r.priority,
+            attempts: r.attempts,
+            max_attempts: r.max_attempts,
+            progress: r.progress,
+            event_seq: r.event_seq,
+            queue_position: None,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = job_events, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct JobEventRow {
+    pub job_id: i32,
+    pub seq: i64,
+    pub event_type: String,
+    pub data: Value,
+    pub created_at: NaiveDateTime,
+}
+
+impl TryFrom<JobEventRow> for JobEvent {
+    type Error = DomainError;
+
+    fn try_from(r: JobEventRow) -> Result<Self, DomainError> {
+        Ok(JobEvent {
+            job_id: JobId::from(r.job_id),
+            seq: r.seq,
+            kind: JobEventKind::parse(&r.event_type)
+                .ok_or_else(|| invalid("job event type", &r.event_type))?,
+            at: r.created_at,
+            data: object(r.data),
         })
     }
 }

@@ -35,6 +35,26 @@ diesel::table! {
         completed_at -> Nullable<Timestamp>,
         error_message -> Nullable<Text>,
         updated_at -> Timestamp,
+        priority -> Int4,
+        attempts -> Int4,
+        max_attempts -> Int4,
+        run_after -> Timestamp,
+        lease_expires_at -> Nullable<Timestamp>,
+        #[max_length = 100]
+        worker_id -> Nullable<Varchar>,
+        progress -> Float8,
+        event_seq -> Int8,
+    }
+}
+
+diesel::table! {
+    job_events (job_id, seq) {
+        job_id -> Int4,
+        seq -> Int8,
+        #[max_length = 20]
+        event_type -> Varchar,
+        data -> Jsonb,
+        created_at -> Timestamp,
     }
 }
 
@@ -84,6 +104,7 @@ diesel::table! {
 diesel::joinable!(content_items -> users (creator_id));
 diesel::joinable!(generation_jobs -> content_items (result_content_id));
 diesel::joinable!(generation_jobs -> users (user_id));
+diesel::joinable!(job_events -> generation_jobs (job_id));
 diesel::joinable!(recommendations -> content_items (content_item_id));
 diesel::joinable!(recommendations -> users (user_id));
 diesel::joinable!(user_interactions -> content_items (content_item_id));
@@ -92,6 +113,7 @@ diesel::joinable!(user_interactions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     content_items,
     generation_jobs,
+    job_events,
     recommendations,
     user_interactions,
     users,

@@ -8,11 +8,12 @@ use actix_web::dev::Server;
 use actix_web::{HttpServer, web};
 use anyhow::Context;
 use chrono::{SubsecRound, Utc};
-use genonaut_db::{PgPool, SchemaName, migrate, seed};
+use genonaut_db::{EventHub, PgPool, SchemaName, migrate, seed};
 use genonaut_domain::ports::SystemClock;
 use genonaut_domain::services::Services;
 use genonaut_domain::synthetic;
 use genonaut_http::{ApiState, HttpSettings, Tenant};
+use genonaut_jobs::runner::Runner;
 use secrecy::ExposeSecret;
 
 use crate::config::{Config, DatabaseConfig};
@@ -77,6 +78,8 @@ pub struct Application {
     port: u16,
     server: Server,
     pools: Vec<PgPool>,
+    runner: Arc<Runner>,
+    hub: EventHub,
 }
 
 impl Application {
@@ -89,17 +92,21 @@ impl Application {
             seed_demo(&config.database, demo).await?;
         }
         let pools = pools(&config.database)?;
+        let hub = EventHub::start(config.database.url.expose_secret())?;
+        let runner = crate::jobs::runner(&config.jobs, &pools, &hub);
         let tenants = config
             .database
             .schemas
             .iter()
             .zip(&pools)
-            .map(|(schema, pool)| Tenant {
+            .enumerate()
+            .map(|(index, (schema, pool))| Tenant {
                 name: schema.as_str().into(),
-                services: Arc::new(Services::new(
-                    genonaut_db::repositories(pool),
-                    Arc::new(SystemClock),
-                )),
+                services: Arc::new(
+                    Services::new(genonaut_db::repositories(pool), Arc::new(SystemClock))
+                        .with_live_events(hub.source(schema))
+                        .with_dispatch(runner.dispatcher(index)),
+                ),
             })
             .collect();
         let state = web::Data::new(
@@ -109,6 +116,7 @@ impl Application {
         let settings = HttpSettings {
             body_limit: config.body_limit,
             cors_origins: config.cors_origins.clone(),
+            media_dir: Some(config.jobs.media_dir.clone()),
         };
         let listener = TcpListener::bind((config.host.as_str(), config.port))
             .with_context(|| format!("binding {}:{}", config.host, config.port))?;
@@ -126,10 +134,15 @@ impl Application {
             startup_ms = started.elapsed().as_millis() as u64,
             "ready"
         );
+        if config.jobs.workers > 0 {
+            runner.start();
+        }
         Ok(Application {
             port,
             server: server.run(),
             pools,
+            runner,
+            hub,
         })
     }
 
@@ -143,12 +156,20 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped (SIGINT/SIGTERM or [`handle`](Self::handle)), then closes the pools.
+    /// Serves until stopped (SIGINT/SIGTERM or [`handle`](Self::handle)): the server drains
+    /// in-flight requests, the job runner finishes or releases its jobs, then the pools close.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        self.runner.shutdown().await;
+        drop(self.hub);
         for pool in &self.pools {
             pool.close();
         }
         result
+    }
+
+    /// Whether this process's job-event listener is connected.
+    pub fn listening(&self) -> bool {
+        self.hub.is_connected()
     }
 }

@@ -6,7 +6,7 @@ use genonaut_db::{SchemaName, admin};
 use secrecy::ExposeSecret;
 
 use crate::app::{Application, prepare_database, seed_demo};
-use crate::config::{Config, DatabaseArgs, DatabaseConfig, LogFormat, ServeArgs};
+use crate::config::{Config, DatabaseArgs, DatabaseConfig, JobsArgs, JobsConfig, LogFormat, ServeArgs};
 
 /// Genonaut: recommendations and content generation over PostgreSQL.
 ///
@@ -37,6 +37,18 @@ pub enum Command {
     },
     /// Load the demo data set into a schema.
     Seed(SeedArgs),
+    /// Run generation-job workers only (no HTTP). Any number of worker processes, on any
+    /// number of machines, share the queue through PostgreSQL.
+    Worker(WorkerArgs),
+}
+
+/// `worker` options.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub jobs: JobsArgs,
 }
 
 /// `migrate` options.
@@ -115,6 +127,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Some(Command::Worker(args)) => worker(args).await,
         Some(Command::Seed(args)) => {
             let mut config = DatabaseConfig::try_from(args.database)?;
             let schema = served(&config, &args.schema)?;
@@ -132,4 +145,73 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     app.run_until_stopped().await?;
     Ok(())
+}
+
+async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
+    let mut database = DatabaseConfig::try_from(args.database)?;
+    let jobs = JobsConfig::from_args(args.jobs, &database.data_dir)?;
+    anyhow::ensure!(
+        jobs.workers > 0,
+        "GENONAUT_WORKERS must be at least 1 for `genonaut worker`"
+    );
+    prepare_database(&mut database, true).await?;
+    let pools = crate::app::pools(&database)?;
+    let hub = genonaut_db::EventHub::start(database.url.expose_secret())?;
+    let runner = crate::jobs::runner(&jobs, &pools, &hub);
+    runner.start();
+    shutdown_signal().await;
+    tracing::info!("stopping workers");
+    runner.shutdown().await;
+    for pool in &pools {
+        pool.close();
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_subcommand_parses_with_defaults() {
+        use clap::Parser;
+        for args in [
+            vec!["genonaut"],
+            vec!["genonaut", "serve"],
+            vec!["genonaut", "worker"],
+            vec!["genonaut", "migrate"],
+            vec!["genonaut", "db", "init"],
+            vec!["genonaut", "seed", "--schema", "demo"],
+        ] {
+            assert!(super::Cli::try_parse_from(&args).is_ok(), "{args:?}");
+        }
+    }
 }

@@ -69,11 +69,132 @@ pub struct DatabaseArgs {
     pub data_dir: PathBuf,
 }
 
+/// Which generator runs jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GeneratorKind {
+    /// Built-in, deterministic, no network.
+    Offline,
+    /// An OpenAI-compatible server (text and images; audio and video stay offline).
+    Openai,
+    /// Instant tiny outputs (benchmarks).
+    Noop,
+}
+
+/// Job runner settings shared by `serve` and `worker`.
+#[derive(Debug, Clone, Args)]
+pub struct JobsArgs {
+    /// In-process job workers (0 disables running jobs in this process).
+    #[arg(long, env = "GENONAUT_WORKERS", default_value_t = 2)]
+    pub workers: usize,
+    /// Seconds a job's lease lasts; a worker that stops renewing loses the job after this.
+    #[arg(long, env = "GENONAUT_LEASE_SECS", default_value_t = 30)]
+    pub lease_secs: u64,
+    /// Base of the exponential backoff between attempts (seconds).
+    #[arg(long, env = "GENONAUT_RETRY_BASE_SECS", default_value_t = 2)]
+    pub retry_base_secs: u64,
+    /// Seconds running jobs may take to finish on shutdown before their leases are released.
+    #[arg(long, env = "GENONAUT_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+    /// The generator.
+    #[arg(long, env = "GENONAUT_GENERATOR", value_enum, default_value = "offline")]
+    pub generator: GeneratorKind,
+    /// Pause per step of the offline generator, so progress is visible (ms).
+    #[arg(long, env = "GENONAUT_GENERATION_STEP_MS", default_value_t = 150)]
+    pub step_ms: u64,
+    /// Directory of generated media files (served under /media/); default `<data dir>/media`.
+    #[arg(long, env = "GENONAUT_MEDIA_DIR")]
+    pub media_dir: Option<PathBuf>,
+    /// OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1 (Ollama) or https://api.openai.com/v1.
+    #[arg(long, env = "OPENAI_BASE_URL", default_value = "http://127.0.0.1:11434/v1")]
+    pub openai_base_url: String,
+    /// API key for the OpenAI-compatible server (never logged).
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub openai_api_key: Option<String>,
+    /// Chat model for text jobs.
+    #[arg(long, env = "OPENAI_MODEL", default_value = "llama3.2")]
+    pub openai_model: String,
+    /// Image model; unset: image jobs use the offline generator.
+    #[arg(long, env = "OPENAI_IMAGE_MODEL")]
+    pub openai_image_model: Option<String>,
+    /// Time limit of one generation request (seconds).
+    #[arg(long, env = "OPENAI_TIMEOUT_SECS", default_value_t = 120)]
+    pub openai_timeout_secs: u64,
+    /// Retries of one request on 429, 5xx and network errors.
+    #[arg(long, env = "OPENAI_MAX_RETRIES", default_value_t = 3)]
+    pub openai_max_retries: u32,
+}
+
+/// Validated job runner configuration.
+#[derive(Debug, Clone)]
+pub struct JobsConfig {
+    /// In-process workers.
+    pub workers: usize,
+    /// Lease length.
+    pub lease: Duration,
+    /// Backoff base.
+    pub retry_base: Duration,
+    /// Shutdown grace.
+    pub shutdown_grace: Duration,
+    /// Generator.
+    pub generator: GeneratorKind,
+    /// Offline step pause.
+    pub step_delay: Duration,
+    /// Media directory.
+    pub media_dir: PathBuf,
+    /// OpenAI settings.
+    pub openai: OpenAiSettings,
+}
+
+/// OpenAI-compatible server settings.
+#[derive(Debug, Clone)]
+pub struct OpenAiSettings {
+    /// Base URL.
+    pub base_url: String,
+    /// API key (secret).
+    pub api_key: Option<SecretString>,
+    /// Chat model.
+    pub model: String,
+    /// Image model.
+    pub image_model: Option<String>,
+    /// Request timeout.
+    pub timeout: Duration,
+    /// Retries.
+    pub max_retries: u32,
+}
+
+impl JobsConfig {
+    /// Validates `args`; media default under `data_dir`.
+    pub fn from_args(a: JobsArgs, data_dir: &std::path::Path) -> anyhow::Result<Self> {
+        if a.lease_secs < 3 {
+            bail!("GENONAUT_LEASE_SECS must be at least 3");
+        }
+        Ok(JobsConfig {
+            workers: a.workers,
+            lease: Duration::from_secs(a.lease_secs),
+            retry_base: Duration::from_secs(a.retry_base_secs.max(1)),
+            shutdown_grace: Duration::from_secs(a.shutdown_grace_secs),
+            generator: a.generator,
+            step_delay: Duration::from_millis(a.step_ms.min(5_000)),
+            media_dir: a.media_dir.unwrap_or_else(|| data_dir.join("media")),
+            openai: OpenAiSettings {
+                base_url: a.openai_base_url,
+                api_key: a.openai_api_key.filter(|k| !k.is_empty()).map(SecretString::from),
+                model: a.openai_model,
+                image_model: a.openai_image_model.filter(|m| !m.is_empty()),
+                timeout: Duration::from_secs(a.openai_timeout_secs.max(1)),
+                max_retries: a.openai_max_retries,
+            },
+        })
+    }
+}
+
 /// Settings of `serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub jobs: JobsArgs,
     /// Address to listen on.
     #[arg(long, env = "API_HOST", default_value = "127.0.0.1")]
     pub host: String,
@@ -82,7 +203,7 @@ pub struct ServeArgs {
     pub port: u16,
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "API_WORKERS")]
-    pub workers: Option<usize>,
+    pub api_workers: Option<usize>,
     /// Maximum request body size in bytes.
     #[arg(long, env = "API_BODY_LIMIT_BYTES", default_value_t = 1_048_576)]
     pub body_limit: usize,
@@ -204,6 +325,8 @@ pub struct Config {
     pub seed_demo: Option<SchemaName>,
     /// Graceful shutdown window.
     pub shutdown_timeout: Duration,
+    /// Job runner.
+    pub jobs: JobsConfig,
 }
 
 impl TryFrom<ServeArgs> for Config {
@@ -211,6 +334,7 @@ impl TryFrom<ServeArgs> for Config {
 
     fn try_from(a: ServeArgs) -> anyhow::Result<Self> {
         let database = DatabaseConfig::try_from(a.database)?;
+        let jobs = JobsConfig::from_args(a.jobs, &database.data_dir)?;
         let demo = SchemaName::parse(a.demo_schema.trim()).context("GENONAUT_DEMO_SCHEMA")?;
         let seed_demo = (a.seed_demo && database.schemas.contains(&demo)).then_some(demo);
         let origins: Vec<String> = a
@@ -231,12 +355,13 @@ impl TryFrom<ServeArgs> for Config {
             database,
             host: a.host,
             port: a.port,
-            workers: a.workers.filter(|w| *w > 0),
+            workers: a.api_workers.filter(|w| *w > 0),
             body_limit: a.body_limit,
             cors_origins,
             auto_migrate: a.auto_migrate,
             seed_demo,
             shutdown_timeout: Duration::from_secs(a.shutdown_timeout_secs),
+            jobs,
         })
     }
 }

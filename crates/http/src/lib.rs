@@ -37,6 +37,8 @@ pub struct HttpSettings {
     pub body_limit: usize,
     /// Allowed CORS origins; `None` = any origin (the contract's behaviour).
     pub cors_origins: Option<Vec<String>>,
+    /// Directory of generated media, served under `/media/` (with range requests).
+    pub media_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for HttpSettings {
@@ -44,6 +46,7 @@ impl Default for HttpSettings {
         HttpSettings {
             body_limit: DEFAULT_BODY_LIMIT,
             cors_origins: None,
+            media_dir: None,
         }
     }
 }
@@ -73,6 +76,7 @@ pub fn app(
     for resource in routes::root() {
         app = app.service(resource);
     }
+    let media_dir = settings.media_dir.clone();
     app.service(routes::api_v1())
         .build_with(
             "/openapi.json",
@@ -80,6 +84,17 @@ pub fn app(
                 .with_ui(SwaggerUIConfig::new(&"/docs"))
                 .with_ui(RedocConfig::new(&"/redoc")),
         )
+        .route("/ws/generation/{job_id}", web::get().to(routes::ws::generation))
+        .configure(move |cfg| {
+            if let Some(dir) = media_dir {
+                // Content type from the extension; Range requests for audio and video.
+                cfg.service(
+                    actix_files::Files::new("/media", dir)
+                        .use_etag(true)
+                        .use_last_modified(true),
+                );
+            }
+        })
         .default_service(web::to(|| async {
             HttpResponse::NotFound().json(serde_json::json!({"detail": "Not Found"}))
         }))

@@ -1,7 +1,17 @@
 //! # genonaut-jobs
 //!
-//! The job-runner adapter of Genonaut (claim → run → complete/fail with leases, retries and
-//! cancellation) and the generator adapters. Depends only on `genonaut-domain`.
+//! The job runner of Genonaut and its generator adapters. Depends only on `genonaut-domain`:
+//! the queue, the events and the media store are ports, wired by the binary.
 //!
-//! Generation jobs are currently driven through the API (`queue/process`, status routes); the
-//! runner lands with the jobs issue.
+//! * [`runner::Runner`] — workers that claim jobs (`FOR UPDATE SKIP LOCKED` in the PostgreSQL
+//!   adapter), renew their leases, run the generator, and record the outcome under the lease;
+//!   retries with exponential backoff; cancellation; graceful release on shutdown; the reaper.
+//! * [`offline::OfflineGenerator`] — deterministic text, PNG, WAV and animated PNG from the
+//!   prompt and a seed; [`offline::NoopGenerator`] for measuring the queue.
+//! * [`openai::OpenAiGenerator`] — OpenAI-compatible servers (chat completions, images).
+//! * [`media::FsMediaStore`] — media files on disk, served by the API under `/media/`.
+
+pub mod media;
+pub mod offline;
+pub mod openai;
+pub mod runner;

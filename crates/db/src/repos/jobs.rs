@@ -2,20 +2,23 @@ use async_trait::async_trait;
 use diesel::dsl::{count_star, sql};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Integer, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Double, Integer, Jsonb, Nullable, Text};
 use diesel_async::RunQueryDsl;
 use genonaut_domain::ids::{ContentId, JobId, UserId};
 use genonaut_domain::model::{
-    GenerationJob, JobQuery, JobStats, JobStatus, JobType, JsonObject, NewJob, Timestamp,
+    CancelOutcome, GenerationJob, JobEvent, JobQuery, JobStats, JobStatus, JobType, JsonObject, NewJob,
+    Timestamp,
 };
-use genonaut_domain::ports::{JobOrder, JobRepository, JobState};
+use genonaut_domain::ports::{JobEventLog, JobOrder, JobRepository, JobState};
 use genonaut_domain::{DomainError, DomainResult, Page, PageRequest};
 use serde_json::Value;
 
+use super::emit::{KIND_BY_STATUS, NO_DATA, emitting};
 use crate::PgPool;
 use crate::error::db;
-use crate::rows::{JobRow, convert, key};
-use crate::schema::generation_jobs;
+use crate::events::timestamp_text;
+use crate::rows::{JobEventRow, JobRow, convert, key};
+use crate::schema::{generation_jobs, job_events};
 
 /// Generation jobs in PostgreSQL.
 #[derive(Clone)]
@@ -28,18 +31,6 @@ impl PgJobs {
     pub fn new(pool: PgPool) -> Self {
         PgJobs { pool }
     }
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = generation_jobs)]
-struct NewJobRow {
-    user_id: i32,
-    job_type: &'static str,
-    prompt: String,
-    parameters: Value,
-    status: &'static str,
-    created_at: Timestamp,
-    updated_at: Timestamp,
 }
 
 #[derive(QueryableByName)]
@@ -80,7 +71,66 @@ fn ordered(
     }
 }
 
+#[derive(QueryableByName)]
+struct PositionRow {
+    #[diesel(sql_type = Integer)]
+    id: i32,
+    #[diesel(sql_type = BigInt)]
+    position: i64,
+}
+
+/// The jobs of `rows`, with queue positions filled in for pending ones.
+pub(crate) async fn with_positions(
+    conn: &mut crate::PgConn,
+    rows: Vec<JobRow>,
+) -> DomainResult<Vec<GenerationJob>> {
+    let pending: Vec<i32> = rows
+        .iter()
+        .filter(|r| r.status == "pending")
+        .map(|r| r.id)
+        .collect();
+    let mut jobs: Vec<GenerationJob> = convert(rows)?;
+    if pending.is_empty() {
+        return Ok(jobs);
+    }
+    let positions: Vec<PositionRow> = if pending.len() == 1 {
+        diesel::sql_query(
+            "SELECT j.id, (SELECT count(*) FROM generation_jobs q WHERE q.status = 'pending'                AND (q.priority > j.priority OR (q.priority = j.priority AND (q.created_at, q.id) < (j.created_at, j.id)))) + 1                AS position FROM generation_jobs j WHERE j.id = $1",
+        )
+        .bind::<Integer, _>(pending[0])
+        .load(conn)
+        .await
+    } else {
+        diesel::sql_query(
+            "SELECT id, position FROM (SELECT id, row_number() OVER (ORDER BY priority DESC, created_at, id) AS position                FROM generation_jobs WHERE status = 'pending') q WHERE id = ANY($1)",
+        )
+        .bind::<Array<Integer>, _>(pending)
+        .load(conn)
+        .await
+    }
+    .map_err(db("computing queue positions"))?;
+    for job in &mut jobs {
+        if let Some(p) = positions.iter().find(|p| i64::from(p.id) == job.id.0) {
+            job.queue_position = Some(p.position);
+        }
+    }
+    Ok(jobs)
+}
+
 impl PgJobs {
+    /// Binds the emitting statement's first three parameters.
+    fn emit_query(
+        &self,
+        sql: String,
+        now: Timestamp,
+    ) -> diesel::query_builder::BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery> {
+        diesel::sql_query(sql)
+            .into_boxed::<Pg>()
+            .bind::<diesel::sql_types::Timestamp, _>(now)
+            .bind::<Text, _>(self.pool.schema().to_string())
+            .bind::<Text, _>(timestamp_text(now))
+    }
+
     async fn load(
         &self,
         q: generation_jobs::BoxedQuery<'static, Pg>,
@@ -94,7 +144,7 @@ impl PgJobs {
             .load(&mut conn)
             .await
             .map_err(db("listing jobs"))?;
-        convert(rows)
+        with_positions(&mut conn, rows).await
     }
 }
 
@@ -105,22 +155,27 @@ impl JobRepository for PgJobs {
             return Err(DomainError::not_found(genonaut_domain::Entity::User, job.user_id));
         };
         let mut conn = self.pool.get().await?;
-        let row = NewJobRow {
-            user_id,
-            job_type: job.job_type.as_str(),
-            prompt: job.prompt,
-            parameters: Value::Object(job.parameters),
-            status: JobStatus::Pending.as_str(),
-            created_at: now,
-            updated_at: now,
-        };
-        let row: JobRow = diesel::insert_into(generation_jobs::table)
-            .values(row)
-            .returning(JobRow::as_returning())
-            .get_result(&mut conn)
+        let sql = emitting(
+            "INSERT INTO generation_jobs (user_id, job_type, prompt, parameters, status, priority, created_at, \
+             updated_at, run_after, event_seq) VALUES ($4, $5, $6, $7, 'pending', $8, $1, $1, $1, 1)",
+            "generation_jobs.*",
+            "'queued'",
+            NO_DATA,
+        );
+        let rows: Vec<JobRow> = self
+            .emit_query(sql, now)
+            .bind::<Integer, _>(user_id)
+            .bind::<Text, _>(job.job_type.as_str())
+            .bind::<Text, _>(job.prompt)
+            .bind::<Jsonb, _>(Value::Object(job.parameters))
+            .bind::<Integer, _>(job.priority)
+            .load(&mut conn)
             .await
             .map_err(db("creating a job"))?;
-        row.try_into()
+        with_positions(&mut conn, rows)
+            .await?
+            .pop()
+            .ok_or_else(|| DomainError::unexpected("creating a job", "no row"))
     }
 
     async fn get(&self, id: JobId) -> DomainResult<Option<GenerationJob>> {
@@ -133,7 +188,7 @@ impl JobRepository for PgJobs {
             .await
             .optional()
             .map_err(db("reading a job"))?;
-        row.map(GenerationJob::try_from).transpose()
+        Ok(with_positions(&mut conn, row.into_iter().collect()).await?.pop())
     }
 
     async fn update_parameters(
@@ -179,24 +234,27 @@ impl JobRepository for PgJobs {
     ) -> DomainResult<Option<GenerationJob>> {
         let Some(id) = key(id.0) else { return Ok(None) };
         let mut conn = self.pool.get().await?;
-        let row: Option<JobRow> = diesel::update(
-            generation_jobs::table
-                .find(id)
-                .filter(generation_jobs::status.eq(expected.as_str())),
-        )
-        .set((
-            generation_jobs::status.eq(state.status.as_str()),
-            generation_jobs::started_at.eq(state.started_at),
-            generation_jobs::completed_at.eq(state.completed_at),
-            generation_jobs::error_message.eq(state.error_message),
-            generation_jobs::updated_at.eq(now),
-        ))
-        .returning(JobRow::as_returning())
-        .get_result(&mut conn)
-        .await
-        .optional()
-        .map_err(db("changing job status"))?;
-        row.map(GenerationJob::try_from).transpose()
+        let sql = emitting(
+            "UPDATE generation_jobs SET status = $6, started_at = $7, completed_at = $8, error_message = $9, \
+             updated_at = $1, event_seq = event_seq + 1, run_after = $1, \
+             lease_expires_at = NULL, worker_id = NULL, progress = CASE WHEN $6 = 'completed' THEN 1 ELSE progress END \
+             WHERE id = $4 AND status = $5",
+            "generation_jobs.*",
+            KIND_BY_STATUS,
+            NO_DATA,
+        );
+        let rows: Vec<JobRow> = self
+            .emit_query(sql, now)
+            .bind::<Integer, _>(id)
+            .bind::<Text, _>(expected.as_str())
+            .bind::<Text, _>(state.status.as_str())
+            .bind::<Nullable<diesel::sql_types::Timestamp>, _>(state.started_at)
+            .bind::<Nullable<diesel::sql_types::Timestamp>, _>(state.completed_at)
+            .bind::<Nullable<Text>, _>(state.error_message)
+            .load(&mut conn)
+            .await
+            .map_err(db("changing job status"))?;
+        Ok(with_positions(&mut conn, rows).await?.pop())
     }
 
     async fn set_result(
@@ -328,6 +386,35 @@ impl JobRepository for PgJobs {
         })
     }
 
+    async fn cancel(&self, id: JobId, now: Timestamp) -> DomainResult<CancelOutcome> {
+        let Some(key_id) = key(id.0) else {
+            return Ok(CancelOutcome::NotFound);
+        };
+        let mut conn = self.pool.get().await?;
+        let sql = emitting(
+            "UPDATE generation_jobs SET status = 'cancelled', completed_at = $1, updated_at = $1, \
+             event_seq = event_seq + 1, lease_expires_at = NULL, worker_id = NULL \
+             WHERE id = $4 AND status IN ('pending', 'running')",
+            "generation_jobs.*",
+            "'cancelled'",
+            NO_DATA,
+        );
+        let rows: Vec<JobRow> = self
+            .emit_query(sql, now)
+            .bind::<Integer, _>(key_id)
+            .load(&mut conn)
+            .await
+            .map_err(db("cancelling a job"))?;
+        if let Some(row) = rows.into_iter().next() {
+            return Ok(CancelOutcome::Cancelled(Box::new(row.try_into()?)));
+        }
+        drop(conn);
+        Ok(match self.get(id).await? {
+            Some(job) => CancelOutcome::AlreadyFinished(job.status),
+            None => CancelOutcome::NotFound,
+        })
+    }
+
     async fn queue_counts(&self) -> DomainResult<(i64, i64)> {
         let mut conn = self.pool.get().await?;
         let counts: (i64, i64) = generation_jobs::table
@@ -342,5 +429,24 @@ impl JobRepository for PgJobs {
             .await
             .map_err(db("counting the queue"))?;
         Ok(counts)
+    }
+}
+
+#[async_trait]
+impl JobEventLog for PgJobs {
+    async fn events_since(&self, job: JobId, after: i64) -> DomainResult<Vec<JobEvent>> {
+        let Some(job) = key(job.0) else {
+            return Ok(Vec::new());
+        };
+        let mut conn = self.pool.get().await?;
+        let rows: Vec<JobEventRow> = job_events::table
+            .filter(job_events::job_id.eq(job))
+            .filter(job_events::seq.gt(after))
+            .order(job_events::seq.asc())
+            .select(JobEventRow::as_select())
+            .load(&mut conn)
+            .await
+            .map_err(db("reading job events"))?;
+        convert(rows)
     }
 }

@@ -1,8 +1,10 @@
 //! One repository adapter per port, all over one [`PgPool`](crate::PgPool).
 
 mod content;
+mod emit;
 mod interactions;
 mod jobs;
+mod queue;
 mod recommendations;
 mod system;
 mod users;
@@ -10,6 +12,7 @@ mod users;
 pub use content::PgContent;
 pub use interactions::PgInteractions;
 pub use jobs::PgJobs;
+pub use queue::PgJobQueue;
 pub use recommendations::PgRecommendations;
 pub use system::PgSystem;
 pub use users::PgUsers;

@@ -4,7 +4,7 @@
 //! adapters provably agree); adapter-specific behaviour (constraints, transactions, indexes,
 //! id ranges) follows.
 
-#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 
 use std::sync::Arc;
 
@@ -22,4 +22,5 @@ async fn postgres() -> (Services, TestDb) {
 
 genonaut_domain::service_scenarios!(postgres());
 
+mod queue;
 mod specific;

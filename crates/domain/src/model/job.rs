@@ -94,6 +94,18 @@ pub struct GenerationJob {
     pub error_message: Option<String>,
     /// Last change.
     pub updated_at: Timestamp,
+    /// Queue priority (higher runs first; FIFO within a priority).
+    pub priority: i32,
+    /// Attempts started so far (the current one while running).
+    pub attempts: i32,
+    /// Attempts allowed before the job fails for good.
+    pub max_attempts: i32,
+    /// Progress of the current attempt in [0, 1].
+    pub progress: f64,
+    /// Sequence number of the job's latest event.
+    pub event_seq: i64,
+    /// Position in the queue (1 = next) while pending; filled by reads that compute it.
+    pub queue_position: Option<i64>,
 }
 
 /// Command: create a job.
@@ -107,6 +119,8 @@ pub struct NewJob {
     pub prompt: String,
     /// Parameters.
     pub parameters: JsonObject,
+    /// Queue priority (−1000…1000, default 0).
+    pub priority: i32,
 }
 
 /// Query: which jobs to list (all given filters hold), newest first.
@@ -133,4 +147,83 @@ pub struct JobStats {
     pub by_type: Vec<(JobType, i64)>,
     /// Mean of `completed_at − started_at` over completed jobs, seconds.
     pub average_processing_seconds: Option<f64>,
+}
+
+string_enum!(
+    /// What happened to a job (the `type` of its live-status messages).
+    JobEventKind {
+        /// Entered the queue (created, released or re-queued).
+        Queued => "queued",
+        /// A worker started an attempt.
+        Started => "started",
+        /// The generator reported progress.
+        Progress => "progress",
+        /// The attempt failed and the job will be retried.
+        Retrying => "retrying",
+        /// Finished with a result.
+        Completed => "completed",
+        /// Finished with an error.
+        Failed => "failed",
+        /// Stopped on request.
+        Cancelled => "cancelled",
+    }
+);
+
+impl JobEventKind {
+    /// Whether this event ends the job's stream.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            JobEventKind::Completed | JobEventKind::Failed | JobEventKind::Cancelled
+        )
+    }
+}
+
+/// One entry of a job's ordered event log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobEvent {
+    /// The job.
+    pub job_id: JobId,
+    /// Position in the job's log (1, 2, 3, …).
+    pub seq: i64,
+    /// What happened.
+    pub kind: JobEventKind,
+    /// When.
+    pub at: Timestamp,
+    /// Details: `queue_position`, `attempt`, `progress`/`step`/`total`/`message`,
+    /// `result_content_id`, `error_message`, `retry_at`.
+    pub data: JsonObject,
+}
+
+/// Progress reported by a generator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// Steps done.
+    pub step: u32,
+    /// Steps in all.
+    pub total: u32,
+    /// Optional human-readable note.
+    pub message: Option<String>,
+}
+
+impl Progress {
+    /// `step / total` in [0, 1].
+    pub fn fraction(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            (f64::from(self.step) / f64::from(self.total)).clamp(0.0, 1.0)
+        }
+    }
+}
+
+/// What a cancellation request did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CancelOutcome {
+    /// The job was pending or running and is now cancelled.
+    Cancelled(Box<GenerationJob>),
+    /// The job had already finished (in this status).
+    AlreadyFinished(JobStatus),
+    /// No such job.
+    NotFound,
 }

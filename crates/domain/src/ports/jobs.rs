@@ -38,7 +38,7 @@ pub trait JobRepository: Send + Sync {
     /// Stores a pending job created at `now`.
     async fn insert(&self, job: NewJob, now: Timestamp) -> DomainResult<GenerationJob>;
 
-    /// The job with this id, if any.
+    /// The job with this id, if any, with its queue position when pending.
     async fn get(&self, id: JobId) -> DomainResult<Option<GenerationJob>>;
 
     /// Replaces the parameters if the job is still pending. `None` if it does not exist;
@@ -95,4 +95,8 @@ pub trait JobRepository: Send + Sync {
 
     /// Number of pending and of running jobs.
     async fn queue_counts(&self) -> DomainResult<(i64, i64)>;
+
+    /// Cancels a pending or running job atomically (event `cancelled`): a pending job never
+    /// starts, a running job's worker loses its lease. Finished jobs are left alone.
+    async fn cancel(&self, id: JobId, now: Timestamp) -> DomainResult<crate::model::CancelOutcome>;
 }

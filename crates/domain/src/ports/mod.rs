@@ -7,16 +7,20 @@
 
 mod clock;
 mod content;
+mod generation;
 mod interactions;
 mod jobs;
+mod queue;
 mod recommendations;
 mod system;
 mod users;
 
 pub use clock::*;
 pub use content::*;
+pub use generation::*;
 pub use interactions::*;
 pub use jobs::*;
+pub use queue::*;
 pub use recommendations::*;
 pub use system::*;
 pub use users::*;
@@ -38,4 +42,8 @@ pub struct Repositories {
     pub jobs: Arc<dyn JobRepository>,
     /// Store-wide facts (health, counters).
     pub system: Arc<dyn SystemRepository>,
+    /// The worker side of the job queue.
+    pub queue: Arc<dyn JobQueue>,
+    /// Jobs' event logs.
+    pub job_events: Arc<dyn JobEventLog>,
 }

@@ -2,9 +2,15 @@ use std::sync::Arc;
 
 use crate::error::{DomainError, DomainResult, Entity};
 use crate::ids::{ContentId, JobId, UserId};
-use crate::model::{GenerationJob, JobQuery, JobStats, JobStatus, JobType, JsonObject, NewJob, Timestamp};
+use crate::model::{
+    CancelOutcome, GenerationJob, JobEvent, JobQuery, JobStats, JobStatus, JobType, JsonObject, NewJob,
+    Timestamp,
+};
 use crate::page::{Page, PageRequest};
-use crate::ports::{Clock, ContentRepository, JobOrder, JobRepository, JobState};
+use crate::ports::{
+    Clock, ContentRepository, JobDispatch, JobEventLog, JobEventSource, JobOrder, JobRepository, JobState,
+    JobSubscription,
+};
 use crate::services::{UserService, days_ago};
 use crate::values::non_blank;
 
@@ -49,24 +55,31 @@ impl StatusChange {
 #[derive(Clone)]
 pub struct JobService {
     jobs: Arc<dyn JobRepository>,
+    events: Arc<dyn JobEventLog>,
     content: Arc<dyn ContentRepository>,
     users: UserService,
     clock: Arc<dyn Clock>,
+    pub(crate) dispatch: Option<Arc<dyn JobDispatch>>,
+    pub(crate) live: Option<Arc<dyn JobEventSource>>,
 }
 
 impl JobService {
     /// A service over `jobs`.
     pub fn new(
         jobs: Arc<dyn JobRepository>,
+        events: Arc<dyn JobEventLog>,
         content: Arc<dyn ContentRepository>,
         users: UserService,
         clock: Arc<dyn Clock>,
     ) -> Self {
         JobService {
             jobs,
+            events,
             content,
             users,
             clock,
+            dispatch: None,
+            live: None,
         }
     }
 
@@ -314,5 +327,36 @@ impl JobService {
     /// Number of pending and running jobs.
     pub async fn queue_counts(&self) -> DomainResult<(i64, i64)> {
         self.jobs.queue_counts().await
+    }
+
+    /// Cancels a pending or running job; a finished one is a rule error.
+    pub async fn cancel(&self, id: JobId) -> DomainResult<GenerationJob> {
+        match self.jobs.cancel(id, self.clock.now()).await? {
+            CancelOutcome::Cancelled(job) => Ok(*job),
+            CancelOutcome::AlreadyFinished(status) => Err(DomainError::rule(format!(
+                "Cannot cancel a finished job (status: {status})"
+            ))),
+            CancelOutcome::NotFound => Err(DomainError::not_found(Entity::GenerationJob, id)),
+        }
+    }
+
+    /// Takes up to `max` pending jobs (oldest first within the highest priority) for
+    /// immediate processing: handed to a worker of this process when there is one, otherwise
+    /// only marked running.
+    pub async fn process_queue(&self, max: i64) -> DomainResult<Vec<GenerationJob>> {
+        match &self.dispatch {
+            Some(dispatch) => dispatch.dispatch(usize::try_from(max).unwrap_or(0)).await,
+            None => self.start_pending(max).await,
+        }
+    }
+
+    /// The events of an existing job after `seq`, oldest first.
+    pub async fn events_since(&self, id: JobId, after: i64) -> DomainResult<Vec<JobEvent>> {
+        self.events.events_since(id, after).await
+    }
+
+    /// A live feed of a job's events, if this process has one.
+    pub fn subscribe(&self, id: JobId) -> Option<Box<dyn JobSubscription>> {
+        self.live.as_ref().map(|live| live.subscribe(id))
     }
 }

@@ -5,6 +5,7 @@
 //! directly.
 
 mod content;
+pub mod generation;
 mod interactions;
 mod jobs;
 mod recommendations;
@@ -21,7 +22,7 @@ pub use users::UserService;
 use std::sync::Arc;
 
 use crate::model::Timestamp;
-use crate::ports::{Clock, Repositories};
+use crate::ports::{Clock, JobDispatch, JobEventSource, Repositories};
 
 /// Every service over one set of repositories (one data store).
 #[derive(Clone)]
@@ -61,6 +62,7 @@ impl Services {
             ),
             jobs: JobService::new(
                 repos.jobs.clone(),
+                repos.job_events.clone(),
                 repos.content.clone(),
                 users.clone(),
                 clock.clone(),
@@ -68,6 +70,20 @@ impl Services {
             system: SystemService::new(repos.system.clone()),
             users,
         }
+    }
+}
+
+impl Services {
+    /// Lets `queue/process` hand claimed jobs to a worker of this process.
+    pub fn with_dispatch(mut self, dispatch: Arc<dyn JobDispatch>) -> Self {
+        self.jobs.dispatch = Some(dispatch);
+        self
+    }
+
+    /// Lets clients follow jobs live (WebSocket).
+    pub fn with_live_events(mut self, events: Arc<dyn JobEventSource>) -> Self {
+        self.jobs.live = Some(events);
+        self
     }
 }
 

@@ -250,6 +250,7 @@ pub async fn content_deletion_cascades_and_detaches_jobs(s: Services) {
             job_type: JobType::Text,
             prompt: "p".into(),
             parameters: JsonObject::new(),
+            priority: 0,
         })
         .await
         .unwrap();
@@ -583,6 +584,7 @@ pub async fn job_lifecycle_rules(s: Services) {
             job_type: JobType::Image,
             prompt: "  ".into(),
             parameters: JsonObject::new(),
+            priority: 0,
         })
         .await
         .unwrap_err();
@@ -594,6 +596,7 @@ pub async fn job_lifecycle_rules(s: Services) {
             job_type: JobType::Image,
             prompt: " cat ".into(),
             parameters: JsonObject::new(),
+            priority: 0,
         })
         .await
         .unwrap();
@@ -692,6 +695,7 @@ pub async fn job_stats_average_processing_time(s: Services) {
             job_type: JobType::Text,
             prompt: "p".into(),
             parameters: JsonObject::new(),
+            priority: 0,
         })
         .await
         .unwrap();

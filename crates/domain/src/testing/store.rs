@@ -2,7 +2,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::json_contains;
 use crate::error::{DomainError, DomainResult};
@@ -18,6 +18,9 @@ struct State {
     interactions: BTreeMap<InteractionId, Interaction>,
     recommendations: BTreeMap<RecommendationId, Recommendation>,
     jobs: BTreeMap<JobId, GenerationJob>,
+    job_events: BTreeMap<JobId, Vec<JobEvent>>,
+    run_after: BTreeMap<JobId, Timestamp>,
+    leases: BTreeMap<JobId, Timestamp>,
     next_id: i64,
 }
 
@@ -26,6 +29,54 @@ impl State {
         self.next_id += 1;
         self.next_id
     }
+
+    /// Appends an event to a job's log (bumping its `event_seq`).
+    fn emit(&mut self, id: JobId, kind: JobEventKind, data: JsonObject, now: Timestamp) {
+        let Some(job) = self.jobs.get_mut(&id) else { return };
+        job.event_seq += 1;
+        let event = JobEvent {
+            job_id: id,
+            seq: job.event_seq,
+            kind,
+            at: now,
+            data,
+        };
+        self.job_events.entry(id).or_default().push(event);
+    }
+
+    fn queue_position(&self, job: &GenerationJob) -> Option<i64> {
+        (job.status == JobStatus::Pending).then(|| {
+            1 + self
+                .jobs
+                .values()
+                .filter(|j| j.status == JobStatus::Pending && queue_order(j) < queue_order(job))
+                .count() as i64
+        })
+    }
+
+    fn held(&self, lease: &Lease) -> bool {
+        self.jobs
+            .get(&lease.job)
+            .is_some_and(|j| j.status == JobStatus::Running && j.attempts == lease.attempt)
+    }
+}
+
+fn queue_order(j: &GenerationJob) -> (i32, Timestamp, JobId) {
+    (-j.priority, j.created_at, j.id)
+}
+
+fn event_for(status: JobStatus) -> JobEventKind {
+    match status {
+        JobStatus::Pending => JobEventKind::Queued,
+        JobStatus::Running => JobEventKind::Started,
+        JobStatus::Completed => JobEventKind::Completed,
+        JobStatus::Failed => JobEventKind::Failed,
+        JobStatus::Cancelled => JobEventKind::Cancelled,
+    }
+}
+
+fn data(v: Value) -> JsonObject {
+    v.as_object().cloned().unwrap_or_default()
 }
 
 /// In-memory implementation of every repository port.
@@ -49,6 +100,8 @@ impl InMemoryStore {
             recommendations: Arc::new(Recommendations(self.clone())),
             jobs: Arc::new(Jobs(self.clone())),
             system: Arc::new(System(self.clone())),
+            queue: Arc::new(Queue(self.clone())),
+            job_events: Arc::new(Jobs(self.clone())),
         }
     }
 
@@ -76,6 +129,7 @@ struct Interactions(InMemoryStore);
 struct Recommendations(InMemoryStore);
 struct Jobs(InMemoryStore);
 struct System(InMemoryStore);
+struct Queue(InMemoryStore);
 
 #[async_trait]
 impl UserRepository for Users {
@@ -759,13 +813,31 @@ impl JobRepository for Jobs {
             completed_at: None,
             error_message: None,
             updated_at: now,
+            priority: job.priority,
+            attempts: 0,
+            max_attempts: 3,
+            progress: 0.0,
+            event_seq: 0,
+            queue_position: None,
         };
-        s.jobs.insert(id, job.clone());
+        s.jobs.insert(id, job);
+        s.run_after.insert(id, now);
+        s.emit(id, JobEventKind::Queued, JsonObject::new(), now);
+        let mut job = s
+            .jobs
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| DomainError::unexpected("insert", "vanished"))?;
+        job.queue_position = s.queue_position(&job);
         Ok(job)
     }
 
     async fn get(&self, id: JobId) -> DomainResult<Option<GenerationJob>> {
-        Ok(self.0.lock().jobs.get(&id).cloned())
+        let s = self.0.lock();
+        Ok(s.jobs.get(&id).map(|j| GenerationJob {
+            queue_position: s.queue_position(j),
+            ..j.clone()
+        }))
     }
 
     async fn update_parameters(
@@ -805,7 +877,8 @@ impl JobRepository for Jobs {
         j.completed_at = state.completed_at;
         j.error_message = state.error_message;
         j.updated_at = now;
-        Ok(Some(j.clone()))
+        s.emit(id, event_for(state.status), JsonObject::new(), now);
+        Ok(s.jobs.get(&id).cloned())
     }
 
     async fn set_result(
@@ -897,6 +970,253 @@ impl JobRepository for Jobs {
         let s = self.0.lock();
         let count = |st: JobStatus| s.jobs.values().filter(|j| j.status == st).count() as i64;
         Ok((count(JobStatus::Pending), count(JobStatus::Running)))
+    }
+
+    async fn cancel(&self, id: JobId, now: Timestamp) -> DomainResult<CancelOutcome> {
+        let mut s = self.0.lock();
+        let Some(j) = s.jobs.get_mut(&id) else {
+            return Ok(CancelOutcome::NotFound);
+        };
+        if j.status.is_terminal() {
+            return Ok(CancelOutcome::AlreadyFinished(j.status));
+        }
+        j.status = JobStatus::Cancelled;
+        j.completed_at = Some(now);
+        j.updated_at = now;
+        s.leases.remove(&id);
+        s.emit(id, JobEventKind::Cancelled, JsonObject::new(), now);
+        Ok(s.jobs
+            .get(&id)
+            .cloned()
+            .map_or(CancelOutcome::NotFound, |j| CancelOutcome::Cancelled(Box::new(j))))
+    }
+}
+
+#[async_trait]
+impl JobEventLog for Jobs {
+    async fn events_since(&self, job: JobId, after: i64) -> DomainResult<Vec<JobEvent>> {
+        let s = self.0.lock();
+        Ok(s.job_events
+            .get(&job)
+            .map(|e| e.iter().filter(|e| e.seq > after).cloned().collect())
+            .unwrap_or_default())
+    }
+}
+
+fn add(now: Timestamp, d: std::time::Duration) -> Timestamp {
+    now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+#[async_trait]
+impl JobQueue for Queue {
+    async fn claim(
+        &self,
+        _worker: &str,
+        max: usize,
+        lease: std::time::Duration,
+        now: Timestamp,
+    ) -> DomainResult<Vec<GenerationJob>> {
+        let mut s = self.0.lock();
+        let mut runnable: Vec<GenerationJob> = s
+            .jobs
+            .values()
+            .filter(|j| j.status == JobStatus::Pending && s.run_after.get(&j.id).is_none_or(|t| *t <= now))
+            .cloned()
+            .collect();
+        runnable.sort_by_key(queue_order);
+        let mut claimed = Vec::new();
+        for job in runnable.into_iter().take(max) {
+            let Some(j) = s.jobs.get_mut(&job.id) else {
+                continue;
+            };
+            j.status = JobStatus::Running;
+            j.attempts += 1;
+            j.started_at = j.started_at.or(Some(now));
+            j.progress = 0.0;
+            j.updated_at = now;
+            let attempt = j.attempts;
+            s.leases.insert(job.id, add(now, lease));
+            s.emit(
+                job.id,
+                JobEventKind::Started,
+                data(json!({"attempt": attempt})),
+                now,
+            );
+            claimed.extend(s.jobs.get(&job.id).cloned());
+        }
+        Ok(claimed)
+    }
+
+    async fn heartbeat(&self, leases: &[Lease], until: Timestamp) -> DomainResult<Vec<Lease>> {
+        let mut s = self.0.lock();
+        let held: Vec<Lease> = leases.iter().filter(|l| s.held(l)).cloned().collect();
+        for l in &held {
+            s.leases.insert(l.job, until);
+        }
+        Ok(held)
+    }
+
+    async fn progress(&self, lease: &Lease, progress: &Progress, now: Timestamp) -> DomainResult<bool> {
+        let mut s = self.0.lock();
+        if !s.held(lease) {
+            return Ok(false);
+        }
+        if let Some(j) = s.jobs.get_mut(&lease.job) {
+            j.progress = progress.fraction();
+        }
+        let fraction = progress.fraction();
+        s.emit(
+            lease.job,
+            JobEventKind::Progress,
+            data(json!({"progress": fraction, "step": progress.step, "total": progress.total, "message": progress.message})),
+            now,
+        );
+        Ok(true)
+    }
+
+    async fn complete(
+        &self,
+        lease: &Lease,
+        content: NewContent,
+        now: Timestamp,
+    ) -> DomainResult<Option<GenerationJob>> {
+        let mut s = self.0.lock();
+        if !s.held(lease) {
+            return Ok(None);
+        }
+        let id = ContentId(s.next());
+        let item = Content {
+            id,
+            title: content.title,
+            content_type: content.content_type,
+            content_data: content.content_data,
+            item_metadata: content.item_metadata,
+            creator_id: content.creator_id,
+            created_at: now,
+            updated_at: now,
+            tags: content.tags.into_inner(),
+            quality_score: 0.5,
+            is_public: content.is_public,
+            is_private: content.is_private,
+        };
+        s.content.insert(id, item);
+        if let Some(j) = s.jobs.get_mut(&lease.job) {
+            j.status = JobStatus::Completed;
+            j.result_content_id = Some(id);
+            j.completed_at = Some(now);
+            j.progress = 1.0;
+            j.updated_at = now;
+        }
+        s.leases.remove(&lease.job);
+        s.emit(
+            lease.job,
+            JobEventKind::Completed,
+            data(json!({"result_content_id": id.0})),
+            now,
+        );
+        Ok(s.jobs.get(&lease.job).cloned())
+    }
+
+    async fn fail(
+        &self,
+        lease: &Lease,
+        error: &str,
+        retry_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> DomainResult<bool> {
+        let mut s = self.0.lock();
+        if !s.held(lease) {
+            return Ok(false);
+        }
+        let retry_at = retry_at.filter(|_| {
+            s.jobs
+                .get(&lease.job)
+                .is_some_and(|j| j.attempts < j.max_attempts)
+        });
+        if let Some(j) = s.jobs.get_mut(&lease.job) {
+            j.error_message = Some(error.to_owned());
+            j.updated_at = now;
+            match retry_at {
+                Some(_) => j.status = JobStatus::Pending,
+                None => {
+                    j.status = JobStatus::Failed;
+                    j.completed_at = Some(now);
+                }
+            }
+        }
+        s.leases.remove(&lease.job);
+        match retry_at {
+            Some(at) => {
+                s.run_after.insert(lease.job, at);
+                s.emit(
+                    lease.job,
+                    JobEventKind::Retrying,
+                    data(json!({"attempt": lease.attempt, "error_message": error})),
+                    now,
+                );
+            }
+            None => s.emit(
+                lease.job,
+                JobEventKind::Failed,
+                data(json!({"error_message": error})),
+                now,
+            ),
+        }
+        Ok(true)
+    }
+
+    async fn release(&self, lease: &Lease, now: Timestamp) -> DomainResult<bool> {
+        let mut s = self.0.lock();
+        if !s.held(lease) {
+            return Ok(false);
+        }
+        if let Some(j) = s.jobs.get_mut(&lease.job) {
+            j.status = JobStatus::Pending;
+            j.attempts -= 1;
+            j.updated_at = now;
+        }
+        s.leases.remove(&lease.job);
+        s.run_after.insert(lease.job, now);
+        s.emit(lease.job, JobEventKind::Queued, JsonObject::new(), now);
+        Ok(true)
+    }
+
+    async fn reap(&self, now: Timestamp, retry: &RetryPolicy) -> DomainResult<usize> {
+        let mut s = self.0.lock();
+        let expired: Vec<JobId> = s
+            .leases
+            .iter()
+            .filter(|(_, until)| **until < now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &expired {
+            s.leases.remove(id);
+            let Some(j) = s.jobs.get_mut(id) else { continue };
+            j.updated_at = now;
+            j.error_message = Some("lease expired".into());
+            if j.attempts < j.max_attempts {
+                j.status = JobStatus::Pending;
+                let at = add(now, retry.delay(j.attempts));
+                let attempt = j.attempts;
+                s.run_after.insert(*id, at);
+                s.emit(
+                    *id,
+                    JobEventKind::Retrying,
+                    data(json!({"attempt": attempt, "error_message": "lease expired"})),
+                    now,
+                );
+            } else {
+                j.status = JobStatus::Failed;
+                j.completed_at = Some(now);
+                s.emit(
+                    *id,
+                    JobEventKind::Failed,
+                    data(json!({"error_message": "lease expired"})),
+                    now,
+                );
+            }
+        }
+        Ok(expired.len())
     }
 }
 

@@ -52,6 +52,14 @@ pub struct JobOut {
     #[serde(serialize_with = "timestamp")]
     #[schemars(with = "String")]
     pub updated_at: NaiveDateTime,
+    /// Progress of the current attempt, 0.0–1.0.
+    pub progress: f64,
+    /// Attempts started so far.
+    pub attempts: i32,
+    /// Position in the queue (1 = next) while pending; null otherwise.
+    pub queue_position: Option<i64>,
+    /// Queue priority (higher runs first).
+    pub priority: i32,
 }
 
 impl JobOut {
@@ -59,7 +67,8 @@ impl JobOut {
         json!({"id": 5, "user_id": 1, "job_type": "image_generation", "prompt": "a lighthouse at dusk",
                "parameters": {"width": 512}, "status": "pending", "result_content_id": null,
                "created_at": "2025-09-19T23:52:25.364437", "started_at": null, "completed_at": null,
-               "error_message": null, "updated_at": "2025-09-19T23:52:25.364437"})
+               "error_message": null, "updated_at": "2025-09-19T23:52:25.364437", "progress": 0.0, "attempts": 0,
+               "queue_position": 1, "priority": 0})
     }
 }
 
@@ -78,6 +87,10 @@ impl From<GenerationJob> for JobOut {
             completed_at: j.completed_at,
             error_message: j.error_message,
             updated_at: j.updated_at,
+            progress: j.progress,
+            attempts: j.attempts,
+            queue_position: j.queue_position,
+            priority: j.priority,
         }
     }
 }
@@ -124,8 +137,13 @@ pub struct JobCreate {
     /// Prompt, 1–10000 characters, not blank; stored trimmed.
     #[schemars(length(min = 1, max = 10000))]
     pub prompt: String,
-    /// Generator parameters (`null` = `{}`).
+    /// Generator parameters (`null` = `{}`). The offline generator reads `seed`, `width`,
+    /// `height`, `duration`, `frames`, `paragraphs` and `step_delay_ms`.
     pub parameters: Option<JsonObject>,
+    /// Queue priority, −1000…1000 (higher runs first; FIFO within a priority).
+    #[serde(default)]
+    #[schemars(range(min = -1000, max = 1000))]
+    pub priority: i64,
 }
 
 impl JobCreate {
@@ -141,11 +159,13 @@ impl Input for JobCreate {
         let job_type = read_job_type(f, true);
         let prompt = f.string("prompt").min_len(1).max_len(10_000).required();
         let parameters = f.object("parameters").optional();
+        let priority = f.int("priority").ge(-1000).le(1000).or(0);
         Some(JobCreate {
             user_id: user_id?,
             job_type: job_type?,
             prompt: prompt?,
             parameters,
+            priority,
         })
     }
 }
@@ -157,6 +177,7 @@ impl From<JobCreate> for NewJob {
             job_type: b.job_type,
             prompt: b.prompt,
             parameters: b.parameters.unwrap_or_default(),
+            priority: i32::try_from(b.priority).unwrap_or(0),
         }
     }
 }

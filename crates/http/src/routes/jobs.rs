@@ -325,9 +325,10 @@ pub async fn user_stats(db: Tenant, p: Path<UserIdPath>) -> Result<Json<JobStats
     Ok(Json(JobStatsOut::new(Some(p.0.user_id), stats)))
 }
 
-/// Start pending jobs
+/// Process queued jobs now
 ///
-/// Moves up to `max_jobs` pending jobs (oldest first) to `running` and returns them.
+/// Claims up to `max_jobs` pending jobs (highest priority first, FIFO within a priority) for
+/// this process's job runner, which starts them at once; returns them as claimed (`running`).
 #[api_operation(
     operation_id = "jobs_process",
     tag = "generation-jobs",
@@ -337,7 +338,7 @@ pub async fn user_stats(db: Tenant, p: Path<UserIdPath>) -> Result<Json<JobStats
 )]
 pub async fn process(db: Tenant, q: Query<ProcessQuery>) -> Result<Json<Page<JobOut>>> {
     Ok(Json(Page::everything(
-        db.services.jobs.start_pending(q.0.max_jobs).await?,
+        db.services.jobs.process_queue(q.0.max_jobs).await?,
     )))
 }
 
@@ -354,4 +355,20 @@ pub async fn queue_stats(db: Tenant) -> Result<Json<QueueStatsOut>> {
         pending_jobs,
         running_jobs,
     }))
+}
+
+/// Cancel a job
+///
+/// A pending job never starts; a running job's generator is told to stop. Answers the job with
+/// status `cancelled`; a job that already finished is a 422.
+#[api_operation(
+    operation_id = "jobs_cancel",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn cancel(db: Tenant, p: Path<JobIdPath>) -> Result<Json<JobOut>> {
+    Ok(Json(db.services.jobs.cancel(JobId(p.0.job_id)).await?.into()))
 }

@@ -7,6 +7,7 @@ pub mod jobs;
 pub mod recommendations;
 pub mod system;
 pub mod users;
+pub mod ws;
 
 use apistos::web::{Scope, delete, get, post, put, resource, scope};
 
@@ -152,4 +153,5 @@ fn jobs() -> Scope {
         )
         .service(resource("/{job_id}/status").route(put().to(j::status)))
         .service(resource("/{job_id}/result").route(put().to(j::result)))
+        .service(resource("/{job_id}/cancel").route(post().to(j::cancel)))
 }

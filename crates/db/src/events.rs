@@ -1,0 +1,300 @@
+//! Job events across processes: emitted with PostgreSQL NOTIFY in the writing transaction,
+//! received by one LISTEN connection per process ([`EventHub`]) and fanned out to this
+//! process's subscribers (WebSocket clients) and idle workers.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::NaiveDateTime;
+use futures_util::StreamExt;
+use genonaut_domain::ids::JobId;
+use genonaut_domain::model::{JobEvent, JobEventKind};
+use genonaut_domain::ports::{JobEventSource, JobSubscription, QueueSignal, SubscriptionItem};
+use serde_json::Value;
+use tokio::sync::{Notify, mpsc, watch};
+
+use crate::pool::parse_config;
+use crate::schema_name::SchemaName;
+
+/// The NOTIFY channel of job events.
+pub const CHANNEL: &str = "genonaut_job_events";
+/// `application_name` of the LISTEN connection (to find it in `pg_stat_activity`).
+pub const LISTENER_APPLICATION: &str = "genonaut-listener";
+/// Events a subscriber may have buffered before it is told to re-read the log.
+const SUBSCRIBER_BUFFER: usize = 256;
+
+/// Formats an event time as the API prints timestamps.
+pub(crate) fn timestamp_text(t: NaiveDateTime) -> String {
+    let text = t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
+    text.strip_suffix(".000000").map(str::to_owned).unwrap_or(text)
+}
+
+struct Slot {
+    tx: mpsc::Sender<SubscriptionItem>,
+    lagged: AtomicBool,
+    wake: Notify,
+}
+
+/// Subscribers per (schema, job id).
+type Subscribers = HashMap<(String, i32), Vec<Arc<Slot>>>;
+
+#[derive(Default)]
+struct Inner {
+    subscribers: Mutex<Subscribers>,
+    work: Option<watch::Sender<u64>>,
+    generation: AtomicU64,
+    connected: AtomicBool,
+}
+
+/// One process's receiver of job events.
+#[derive(Clone)]
+pub struct EventHub {
+    inner: Arc<Inner>,
+    work: watch::Receiver<u64>,
+}
+
+impl EventHub {
+    /// Starts listening on `database_url` (reconnecting forever, with backoff) until the
+    /// returned hub and every clone of it are dropped.
+    pub fn start(database_url: &str) -> Result<EventHub, crate::DbError> {
+        let mut config = parse_config(database_url)?;
+        config.application_name(LISTENER_APPLICATION);
+        config.connect_timeout(Duration::from_secs(5));
+        let (work_tx, work_rx) = watch::channel(0u64);
+        let inner = Arc::new(Inner {
+            work: Some(work_tx),
+            ..Inner::default()
+        });
+        tokio::spawn(listen(config, Arc::downgrade(&inner)));
+        Ok(EventHub { inner, work: work_rx })
+    }
+
+    /// Live events of one schema's jobs.
+    pub fn source(&self, schema: &SchemaName) -> Arc<dyn JobEventSource> {
+        Arc::new(SchemaEvents {
+            hub: self.clone(),
+            schema: schema.to_string(),
+        })
+    }
+
+    /// A signal that wakes idle workers when a job is queued anywhere.
+    pub fn signal(&self) -> Arc<dyn QueueSignal> {
+        Arc::new(WorkSignal {
+            rx: tokio::sync::Mutex::new(self.work.clone()),
+        })
+    }
+
+    /// Whether the LISTEN connection is currently up.
+    pub fn is_connected(&self) -> bool {
+        self.inner.connected.load(Ordering::Relaxed)
+    }
+
+    fn subscribe(&self, schema: &str, job: JobId) -> Box<dyn JobSubscription> {
+        let (tx, rx) = mpsc::channel(SUBSCRIBER_BUFFER);
+        let slot = Arc::new(Slot {
+            tx,
+            lagged: AtomicBool::new(false),
+            wake: Notify::new(),
+        });
+        let key = (schema.to_owned(), i32::try_from(job.0).unwrap_or(0));
+        if let Ok(mut subs) = self.inner.subscribers.lock() {
+            subs.entry(key.clone()).or_default().push(slot.clone());
+        }
+        Box::new(Subscription {
+            rx,
+            slot,
+            hub: Arc::downgrade(&self.inner),
+            key,
+        })
+    }
+}
+
+impl Inner {
+    fn dispatch(&self, payload: &str) {
+        let Ok(Value::Object(mut fields)) = serde_json::from_str::<Value>(payload) else {
+            return;
+        };
+        let schema = fields
+            .remove("schema")
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let job_id = fields
+            .remove("job_id")
+            .and_then(|v| v.as_i64())
+            .unwrap_or_default();
+        let seq = fields.remove("seq").and_then(|v| v.as_i64()).unwrap_or_default();
+        let kind = fields
+            .remove("type")
+            .and_then(|v| v.as_str().and_then(JobEventKind::parse));
+        let at = fields.remove("timestamp").and_then(|v| {
+            v.as_str()
+                .and_then(|t| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").ok())
+        });
+        let Some(kind) = kind else { return };
+        if matches!(kind, JobEventKind::Queued | JobEventKind::Retrying)
+            && let Some(work) = &self.work
+        {
+            work.send_replace(self.generation.fetch_add(1, Ordering::Relaxed) + 1);
+        }
+        let truncated = fields.remove("truncated").is_some();
+        let event = JobEvent {
+            job_id: JobId(job_id),
+            seq,
+            kind,
+            at: at.unwrap_or_default(),
+            data: fields,
+        };
+        let key = (schema, i32::try_from(job_id).unwrap_or(0));
+        let Ok(mut subs) = self.subscribers.lock() else {
+            return;
+        };
+        if let Some(slots) = subs.get_mut(&key) {
+            slots.retain(|slot| {
+                let item = if truncated {
+                    SubscriptionItem::Resync
+                } else {
+                    SubscriptionItem::Event(event.clone())
+                };
+                match slot.tx.try_send(item) {
+                    Ok(()) => true,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        slot.lagged.store(true, Ordering::Relaxed);
+                        slot.wake.notify_one();
+                        true
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => false,
+                }
+            });
+        }
+    }
+
+    /// After a reconnect nothing tells what was missed: every subscriber re-reads its log and
+    /// every worker looks for work.
+    fn resync_all(&self) {
+        if let Ok(subs) = self.subscribers.lock() {
+            for slot in subs.values().flatten() {
+                slot.lagged.store(true, Ordering::Relaxed);
+                slot.wake.notify_one();
+            }
+        }
+        if let Some(work) = &self.work {
+            work.send_replace(self.generation.fetch_add(1, Ordering::Relaxed) + 1);
+        }
+    }
+}
+
+async fn listen(config: tokio_postgres::Config, hub: Weak<Inner>) {
+    let mut backoff = Duration::from_millis(100);
+    let mut first = true;
+    loop {
+        if hub.strong_count() == 0 {
+            return;
+        }
+        match config.connect(tokio_postgres::NoTls).await {
+            Ok((client, mut connection)) => {
+                let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                let statement = format!("LISTEN {CHANNEL}");
+                let listen = client.batch_execute(&statement);
+                // The LISTEN completes only while the connection is polled.
+                let listened = tokio::select! {
+                    r = listen => r.is_ok(),
+                    _ = messages.next() => false,
+                };
+                if listened {
+                    backoff = Duration::from_millis(100);
+                    let Some(inner) = hub.upgrade() else { return };
+                    inner.connected.store(true, Ordering::Relaxed);
+                    if !first {
+                        tracing::info!("job event listener reconnected");
+                        inner.resync_all();
+                    }
+                    first = false;
+                    drop(inner);
+                    while let Some(message) = messages.next().await {
+                        let Some(inner) = hub.upgrade() else { return };
+                        match message {
+                            Ok(tokio_postgres::AsyncMessage::Notification(n)) => inner.dispatch(n.payload()),
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!(error = %e, "job event listener connection failed");
+                                break;
+                            }
+                        }
+                    }
+                    drop(client);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %crate::admin::pg_message(&e), "job event listener cannot connect")
+            }
+        }
+        if let Some(inner) = hub.upgrade() {
+            inner.connected.store(false, Ordering::Relaxed);
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+struct SchemaEvents {
+    hub: EventHub,
+    schema: String,
+}
+
+impl JobEventSource for SchemaEvents {
+    fn subscribe(&self, job: JobId) -> Box<dyn JobSubscription> {
+        self.hub.subscribe(&self.schema, job)
+    }
+}
+
+struct Subscription {
+    rx: mpsc::Receiver<SubscriptionItem>,
+    slot: Arc<Slot>,
+    hub: Weak<Inner>,
+    key: (String, i32),
+}
+
+#[async_trait]
+impl JobSubscription for Subscription {
+    async fn next(&mut self) -> Option<SubscriptionItem> {
+        loop {
+            if self.slot.lagged.swap(false, Ordering::Relaxed) {
+                return Some(SubscriptionItem::Resync);
+            }
+            tokio::select! {
+                item = self.rx.recv() => return item,
+                _ = self.slot.wake.notified() => {}
+            }
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let Some(hub) = self.hub.upgrade() else { return };
+        let Ok(mut subs) = hub.subscribers.lock() else {
+            return;
+        };
+        if let Some(slots) = subs.get_mut(&self.key) {
+            slots.retain(|s| !Arc::ptr_eq(s, &self.slot));
+            if slots.is_empty() {
+                subs.remove(&self.key);
+            }
+        }
+    }
+}
+
+struct WorkSignal {
+    rx: tokio::sync::Mutex<watch::Receiver<u64>>,
+}
+
+#[async_trait]
+impl QueueSignal for WorkSignal {
+    async fn wait(&self, timeout: Duration) {
+        let mut rx = self.rx.lock().await;
+        let _ = tokio::time::timeout(timeout, rx.changed()).await;
+    }
+}

@@ -1,0 +1,293 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Double, Integer, Jsonb, Nullable, Text, Timestamp as SqlTimestamp};
+use diesel_async::RunQueryDsl;
+use genonaut_domain::model::{GenerationJob, NewContent, Progress, Timestamp};
+use genonaut_domain::ports::{JobQueue, Lease, RetryPolicy};
+use genonaut_domain::{DomainError, DomainResult};
+use serde_json::{Value, json};
+
+use super::emit::{emitting, emitting_after};
+use crate::PgPool;
+use crate::error::db;
+use crate::events::timestamp_text;
+use crate::rows::{JobRow, convert, key};
+
+/// The generation-job queue in PostgreSQL, for workers.
+#[derive(Clone)]
+pub struct PgJobQueue {
+    pool: PgPool,
+}
+
+impl PgJobQueue {
+    /// Adapter over `pool`.
+    pub fn new(pool: PgPool) -> Self {
+        PgJobQueue { pool }
+    }
+
+    fn emit_query(
+        &self,
+        sql: String,
+        now: Timestamp,
+    ) -> diesel::query_builder::BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery> {
+        diesel::sql_query(sql)
+            .into_boxed::<Pg>()
+            .bind::<SqlTimestamp, _>(now)
+            .bind::<Text, _>(self.pool.schema().to_string())
+            .bind::<Text, _>(timestamp_text(now))
+    }
+}
+
+fn plus(now: Timestamp, d: Duration) -> Timestamp {
+    now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::days(365))
+}
+
+/// The guard of every worker write: the lease's job, in the lease's attempt, still running.
+const HELD: &str = "id = $4 AND attempts = $5 AND status = 'running'";
+
+#[derive(QueryableByName)]
+struct LeaseRow {
+    #[diesel(sql_type = Integer)]
+    id: i32,
+    #[diesel(sql_type = Integer)]
+    attempts: i32,
+}
+
+#[async_trait]
+impl JobQueue for PgJobQueue {
+    async fn claim(
+        &self,
+        worker: &str,
+        max: usize,
+        lease: Duration,
+        now: Timestamp,
+    ) -> DomainResult<Vec<GenerationJob>> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.pool.get().await?;
+        // Highest priority first, FIFO within a priority; jobs locked by another claimer are
+        // skipped, so concurrent workers never take the same job.
+        let sql = emitting(
+            "UPDATE generation_jobs g SET status = 'running', attempts = g.attempts + 1, \
+             started_at = coalesce(g.started_at, $1), lease_expires_at = $6, worker_id = $7, progress = 0, \
+             completed_at = NULL, error_message = NULL, event_seq = g.event_seq + 1, updated_at = $1 \
+             FROM (SELECT id FROM generation_jobs WHERE status = 'pending' AND run_after <= $1 \
+                   ORDER BY priority DESC, created_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) picked \
+             WHERE g.id = picked.id AND $4",
+            "g.*",
+            "'started'",
+            "jsonb_build_object('attempt', job.attempts)",
+        );
+        let rows: Vec<JobRow> = self
+            .emit_query(sql, now)
+            .bind::<diesel::sql_types::Bool, _>(true)
+            .bind::<diesel::sql_types::BigInt, _>(i64::try_from(max).unwrap_or(i64::MAX))
+            .bind::<SqlTimestamp, _>(plus(now, lease))
+            .bind::<Text, _>(worker.chars().take(100).collect::<String>())
+            .load(&mut conn)
+            .await
+            .map_err(db("claiming jobs"))?;
+        let mut jobs: Vec<GenerationJob> = convert(rows)?;
+        jobs.sort_by(|a, b| {
+            b.priority
+                .cmp(&a.priority)
+                .then(a.created_at.cmp(&b.created_at))
+                .then(a.id.cmp(&b.id))
+        });
+        Ok(jobs)
+    }
+
+    async fn heartbeat(&self, leases: &[Lease], until: Timestamp) -> DomainResult<Vec<Lease>> {
+        let (ids, attempts): (Vec<i32>, Vec<i32>) = leases
+            .iter()
+            .filter_map(|l| Some((key(l.job.0)?, l.attempt)))
+            .unzip();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.pool.get().await?;
+        let held: Vec<LeaseRow> = diesel::sql_query(
+            "UPDATE generation_jobs g SET lease_expires_at = $1 FROM unnest($2::int4[], $3::int4[]) AS l(id, attempt) \
+             WHERE g.id = l.id AND g.attempts = l.attempt AND g.status = 'running' RETURNING g.id, g.attempts",
+        )
+        .bind::<SqlTimestamp, _>(until)
+        .bind::<Array<Integer>, _>(ids)
+        .bind::<Array<Integer>, _>(attempts)
+        .load(&mut conn)
+        .await
+        .map_err(db("renewing leases"))?;
+        Ok(held
+            .into_iter()
+            .map(|r| Lease {
+                job: r.id.into(),
+                attempt: r.attempts,
+            })
+            .collect())
+    }
+
+    async fn progress(&self, lease: &Lease, progress: &Progress, now: Timestamp) -> DomainResult<bool> {
+        let Some(id) = key(lease.job.0) else {
+            return Ok(false);
+        };
+        let mut conn = self.pool.get().await?;
+        let sql = emitting(
+            &format!(
+                "UPDATE generation_jobs SET progress = $6, event_seq = event_seq + 1, updated_at = $1 WHERE {HELD}"
+            ),
+            "generation_jobs.*",
+            "'progress'",
+            "jsonb_build_object('progress', job.progress, 'step', $7::int4, 'total', $8::int4, 'message', $9::text)",
+        );
+        let rows: Vec<JobRow> = self
+            .emit_query(sql, now)
+            .bind::<Integer, _>(id)
+            .bind::<Integer, _>(lease.attempt)
+            .bind::<Double, _>(progress.fraction())
+            .bind::<Integer, _>(i32::try_from(progress.step).unwrap_or(i32::MAX))
+            .bind::<Integer, _>(i32::try_from(progress.total).unwrap_or(i32::MAX))
+            .bind::<Nullable<Text>, _>(progress.message.clone())
+            .load(&mut conn)
+            .await
+            .map_err(db("recording progress"))?;
+        Ok(!rows.is_empty())
+    }
+
+    async fn complete(
+        &self,
+        lease: &Lease,
+        content: NewContent,
+        now: Timestamp,
+    ) -> DomainResult<Option<GenerationJob>> {
+        let Some(id) = key(lease.job.0) else {
+            return Ok(None);
+        };
+        let creator = key(content.creator_id.0).ok_or_else(|| DomainError::rule("Creator not found"))?;
+        let mut conn = self.pool.get().await?;
+        // One statement: the content is stored only if the lease is still held, and the job
+        // points at it; a worker that lost its lease writes nothing.
+        let sql = emitting_after(
+            &format!(
+                "held AS (SELECT id FROM generation_jobs WHERE {HELD} FOR UPDATE), \
+                 item AS (INSERT INTO content_items (title, content_type, content_data, item_metadata, creator_id, \
+                          created_at, tags, quality_score, is_public, is_private, updated_at) \
+                          SELECT $6, $7, $8, $9, $10, $1, $11, 0.5, $12, $13, $1 FROM held RETURNING id)"
+            ),
+            "UPDATE generation_jobs g SET status = 'completed', result_content_id = item.id, completed_at = $1, \
+             progress = 1, lease_expires_at = NULL, worker_id = NULL, event_seq = g.event_seq + 1, updated_at = $1 \
+             FROM item WHERE g.id = $4",
+            "g.*",
+            "'completed'",
+            "jsonb_build_object('result_content_id', job.result_content_id)",
+        );
+        let rows: Vec<JobRow> = self
+            .emit_query(sql, now)
+            .bind::<Integer, _>(id)
+            .bind::<Integer, _>(lease.attempt)
+            .bind::<Text, _>(content.title)
+            .bind::<Text, _>(content.content_type.as_str())
+            .bind::<Text, _>(content.content_data)
+            .bind::<Jsonb, _>(Value::Object(content.item_metadata))
+            .bind::<Integer, _>(creator)
+            .bind::<Jsonb, _>(json!(content.tags.into_inner()))
+            .bind::<diesel::sql_types::Bool, _>(content.is_public)
+            .bind::<diesel::sql_types::Bool, _>(content.is_private)
+            .load(&mut conn)
+            .await
+            .map_err(db("completing a job"))?;
+        rows.into_iter().next().map(GenerationJob::try_from).transpose()
+    }
+
+    async fn fail(
+        &self,
+        lease: &Lease,
+        error: &str,
+        retry_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> DomainResult<bool> {
+        let Some(id) = key(lease.job.0) else {
+            return Ok(false);
+        };
+        let mut conn = self.pool.get().await?;
+        // Retry (back to pending at $7) while attempts remain, else fail for good.
+        let sql = emitting(
+            &format!(
+                "UPDATE generation_jobs SET error_message = $6, updated_at = $1, event_seq = event_seq + 1, \
+                 lease_expires_at = NULL, worker_id = NULL, \
+                 status = CASE WHEN $7::timestamp IS NOT NULL AND attempts < max_attempts THEN 'pending' ELSE 'failed' END, \
+                 run_after = coalesce($7, $1), \
+                 completed_at = CASE WHEN $7::timestamp IS NOT NULL AND attempts < max_attempts THEN NULL ELSE $1 END \
+                 WHERE {HELD}"
+            ),
+            "generation_jobs.*",
+            "CASE job.status WHEN 'pending' THEN 'retrying' ELSE 'failed' END",
+            "CASE job.status WHEN 'pending' THEN jsonb_build_object('attempt', job.attempts, 'error_message', job.error_message, \
+             'retry_at', to_char(job.run_after, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')) \
+             ELSE jsonb_build_object('error_message', job.error_message) END",
+        );
+        let rows: Vec<JobRow> = self
+            .emit_query(sql, now)
+            .bind::<Integer, _>(id)
+            .bind::<Integer, _>(lease.attempt)
+            .bind::<Text, _>(error.chars().take(2000).collect::<String>())
+            .bind::<Nullable<SqlTimestamp>, _>(retry_at)
+            .load(&mut conn)
+            .await
+            .map_err(db("failing a job"))?;
+        Ok(!rows.is_empty())
+    }
+
+    async fn release(&self, lease: &Lease, now: Timestamp) -> DomainResult<bool> {
+        let Some(id) = key(lease.job.0) else {
+            return Ok(false);
+        };
+        let mut conn = self.pool.get().await?;
+        let sql = emitting(
+            &format!(
+                "UPDATE generation_jobs SET status = 'pending', attempts = attempts - 1, run_after = $1, progress = 0, \
+                 lease_expires_at = NULL, worker_id = NULL, event_seq = event_seq + 1, updated_at = $1 WHERE {HELD}"
+            ),
+            "generation_jobs.*",
+            "'queued'",
+            "'{}'::jsonb",
+        );
+        let rows: Vec<JobRow> = self
+            .emit_query(sql, now)
+            .bind::<Integer, _>(id)
+            .bind::<Integer, _>(lease.attempt)
+            .load(&mut conn)
+            .await
+            .map_err(db("releasing a job"))?;
+        Ok(!rows.is_empty())
+    }
+
+    async fn reap(&self, now: Timestamp, retry: &RetryPolicy) -> DomainResult<usize> {
+        let mut conn = self.pool.get().await?;
+        let sql = emitting(
+            "UPDATE generation_jobs g SET lease_expires_at = NULL, worker_id = NULL, updated_at = $1, \
+             event_seq = g.event_seq + 1, error_message = 'lease expired (worker stopped responding)', \
+             status = CASE WHEN g.attempts >= g.max_attempts THEN 'failed' ELSE 'pending' END, \
+             completed_at = CASE WHEN g.attempts >= g.max_attempts THEN $1 ELSE NULL END, \
+             run_after = $1 + least($4 * power(2, greatest(g.attempts - 1, 0)), $5) * interval '1 second' \
+             FROM (SELECT id FROM generation_jobs WHERE status = 'running' AND lease_expires_at < $1 \
+                   FOR UPDATE SKIP LOCKED) expired WHERE g.id = expired.id",
+            "g.*",
+            "CASE job.status WHEN 'pending' THEN 'retrying' ELSE 'failed' END",
+            "jsonb_build_object('attempt', job.attempts, 'error_message', job.error_message)",
+        );
+        let rows: Vec<JobRow> = self
+            .emit_query(sql, now)
+            .bind::<Double, _>(retry.base.as_secs_f64())
+            .bind::<Double, _>(retry.max.as_secs_f64())
+            .load(&mut conn)
+            .await
+            .map_err(db("reaping expired leases"))?;
+        if !rows.is_empty() {
+            tracing::warn!(jobs = ?rows.iter().map(|r| r.id).collect::<Vec<_>>(), "rescued jobs whose lease expired");
+        }
+        Ok(rows.len())
+    }
+}

@@ -1,0 +1,439 @@
+//! The PostgreSQL job queue: claims, leases, fencing, retries, cancellation, events, LISTEN.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use genonaut_db::EventHub;
+use genonaut_db::testing::TestDb;
+use genonaut_domain::ids::{JobId, UserId};
+use genonaut_domain::model::*;
+use genonaut_domain::ports::{Clock, Lease, Repositories, RetryPolicy, SubscriptionItem, SystemClock};
+use genonaut_domain::values::{Email, Tags, Username};
+
+fn now() -> NaiveDateTime {
+    SystemClock.now()
+}
+
+async fn with_user(db: &TestDb) -> (Repositories, UserId) {
+    let repos = db.repositories();
+    let user = repos
+        .users
+        .insert(
+            NewUser {
+                username: Username::parse("worker").unwrap(),
+                email: Email::parse("w@example.com").unwrap(),
+                preferences: JsonObject::new(),
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+    (repos, user.id)
+}
+
+async fn enqueue(repos: &Repositories, user: UserId, prompt: &str, priority: i32) -> GenerationJob {
+    let new = NewJob {
+        user_id: user,
+        job_type: JobType::Text,
+        prompt: prompt.into(),
+        parameters: JsonObject::new(),
+        priority,
+    };
+    repos.jobs.insert(new, now()).await.unwrap()
+}
+
+fn content(user: UserId) -> NewContent {
+    NewContent {
+        title: "out".into(),
+        content_type: ContentType::Text,
+        content_data: "generated".into(),
+        creator_id: user,
+        item_metadata: JsonObject::new(),
+        tags: Tags::default(),
+        is_public: true,
+        is_private: false,
+    }
+}
+
+const LEASE: Duration = Duration::from_secs(30);
+
+#[tokio::test]
+async fn claims_follow_priority_then_fifo_and_respect_run_after() {
+    let db = TestDb::new().await;
+    let (repos, user) = with_user(&db).await;
+    let a = enqueue(&repos, user, "a", 0).await;
+    let b = enqueue(&repos, user, "b", 5).await;
+    let c = enqueue(&repos, user, "c", 0).await;
+    assert_eq!(
+        (a.queue_position, b.queue_position, c.queue_position),
+        (Some(1), Some(1), Some(3))
+    );
+    assert_eq!(
+        repos.jobs.get(a.id).await.unwrap().unwrap().queue_position,
+        Some(2),
+        "b jumped ahead"
+    );
+    let claimed = repos.queue.claim("w1", 2, LEASE, now()).await.unwrap();
+    assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![b.id, a.id]);
+    assert!(
+        claimed
+            .iter()
+            .all(|j| j.status == JobStatus::Running && j.attempts == 1 && j.started_at.is_some())
+    );
+    // A failed attempt with a future retry time is not claimable before it.
+    let lease = Lease::of(&claimed[0]);
+    let later = now() + chrono::Duration::seconds(60);
+    assert!(
+        repos
+            .queue
+            .fail(&lease, "busy", Some(later), now())
+            .await
+            .unwrap()
+    );
+    let next = repos.queue.claim("w1", 5, LEASE, now()).await.unwrap();
+    assert_eq!(next.iter().map(|j| j.id).collect::<Vec<_>>(), vec![c.id]);
+    let events = repos.job_events.events_since(b.id, 0).await.unwrap();
+    let kinds: Vec<JobEventKind> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            JobEventKind::Queued,
+            JobEventKind::Started,
+            JobEventKind::Retrying
+        ]
+    );
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(events[1].data["attempt"], serde_json::json!(1));
+    assert_eq!(events[2].data["error_message"], serde_json::json!("busy"));
+}
+
+#[tokio::test]
+async fn concurrent_claimers_never_take_the_same_job() {
+    let db = TestDb::new().await;
+    let (repos, user) = with_user(&db).await;
+    for i in 0..200 {
+        enqueue(&repos, user, &format!("job {i}"), 0).await;
+    }
+    let claimers = (0..4).map(|w| {
+        let queue = repos.queue.clone();
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = queue.claim(&format!("w{w}"), 7, LEASE, now()).await.unwrap();
+                if batch.is_empty() {
+                    return mine;
+                }
+                mine.extend(batch.into_iter().map(|j| j.id));
+            }
+        })
+    });
+    let mut all = Vec::new();
+    for c in claimers {
+        all.extend(c.await.unwrap());
+    }
+    let distinct: HashSet<JobId> = all.iter().copied().collect();
+    assert_eq!((all.len(), distinct.len()), (200, 200));
+}
+
+#[tokio::test]
+async fn a_worker_that_lost_its_lease_cannot_write() {
+    let db = TestDb::new().await;
+    let (repos, user) = with_user(&db).await;
+    let job = enqueue(&repos, user, "fenced", 0).await;
+    let short = Duration::from_millis(1);
+    let first = repos
+        .queue
+        .claim("dead", 1, short, now())
+        .await
+        .unwrap()
+        .remove(0);
+    let stale = Lease::of(&first);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let retry = RetryPolicy {
+        base: Duration::ZERO,
+        max: Duration::ZERO,
+    };
+    assert_eq!(repos.queue.reap(now(), &retry).await.unwrap(), 1);
+    let rescued = repos
+        .queue
+        .claim("alive", 1, LEASE, now())
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(rescued.attempts, 2);
+    // The dead worker wakes up: every write is refused, nothing is stored.
+    assert!(
+        repos
+            .queue
+            .heartbeat(std::slice::from_ref(&stale), now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !repos
+            .queue
+            .progress(
+                &stale,
+                &Progress {
+                    step: 1,
+                    total: 2,
+                    message: None
+                },
+                now()
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        repos
+            .queue
+            .complete(&stale, content(user), now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!repos.queue.fail(&stale, "late", None, now()).await.unwrap());
+    assert!(!repos.queue.release(&stale, now()).await.unwrap());
+    let stats = repos.content.stats().await.unwrap();
+    assert_eq!(stats.total, 0, "the stale completion stored no content");
+    // The rescuer completes exactly once.
+    let done = repos
+        .queue
+        .complete(&Lease::of(&rescued), content(user), now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.status, JobStatus::Completed);
+    assert!(done.result_content_id.is_some());
+    assert_eq!(repos.content.stats().await.unwrap().total, 1);
+    let again = repos
+        .queue
+        .complete(&Lease::of(&rescued), content(user), now())
+        .await
+        .unwrap();
+    assert!(again.is_none(), "completing twice stores nothing");
+    assert_eq!(
+        repos.jobs.get(job.id).await.unwrap().unwrap().status,
+        JobStatus::Completed
+    );
+}
+
+#[tokio::test]
+async fn the_reaper_fails_jobs_that_used_every_attempt_and_heartbeats_keep_leases() {
+    let db = TestDb::new().await;
+    let (repos, user) = with_user(&db).await;
+    let job = enqueue(&repos, user, "doomed", 0).await;
+    let retry = RetryPolicy {
+        base: Duration::ZERO,
+        max: Duration::ZERO,
+    };
+    for attempt in 1..=3 {
+        let claimed = repos
+            .queue
+            .claim("w", 1, Duration::from_millis(1), now())
+            .await
+            .unwrap();
+        assert_eq!(claimed[0].attempts, attempt);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(repos.queue.reap(now(), &retry).await.unwrap(), 1);
+    }
+    let failed = repos.jobs.get(job.id).await.unwrap().unwrap();
+    assert_eq!(failed.status, JobStatus::Failed);
+    assert!(failed.error_message.unwrap().contains("lease expired"));
+    // A renewed lease is not reaped.
+    let kept = enqueue(&repos, user, "kept", 0).await;
+    let claimed = repos
+        .queue
+        .claim("w", 1, Duration::from_millis(50), now())
+        .await
+        .unwrap()
+        .remove(0);
+    let held = repos
+        .queue
+        .heartbeat(&[Lease::of(&claimed)], now() + chrono::Duration::seconds(30))
+        .await
+        .unwrap();
+    assert_eq!(held, vec![Lease::of(&claimed)]);
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    assert_eq!(repos.queue.reap(now(), &retry).await.unwrap(), 0);
+    assert_eq!(
+        repos.jobs.get(kept.id).await.unwrap().unwrap().status,
+        JobStatus::Running
+    );
+}
+
+#[tokio::test]
+async fn release_requeues_without_counting_the_attempt_and_retries_back_off() {
+    let db = TestDb::new().await;
+    let (repos, user) = with_user(&db).await;
+    let job = enqueue(&repos, user, "released", 0).await;
+    let claimed = repos.queue.claim("w", 1, LEASE, now()).await.unwrap().remove(0);
+    assert!(repos.queue.release(&Lease::of(&claimed), now()).await.unwrap());
+    let back = repos.jobs.get(job.id).await.unwrap().unwrap();
+    assert_eq!(
+        (back.status, back.attempts, back.queue_position),
+        (JobStatus::Pending, 0, Some(1))
+    );
+    let retry = RetryPolicy {
+        base: Duration::from_secs(10),
+        max: Duration::from_secs(60),
+    };
+    let claimed = repos
+        .queue
+        .claim("w", 1, Duration::from_millis(1), now())
+        .await
+        .unwrap()
+        .remove(0);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    repos.queue.reap(now(), &retry).await.unwrap();
+    assert!(
+        repos.queue.claim("w", 1, LEASE, now()).await.unwrap().is_empty(),
+        "backing off"
+    );
+    let soon = now() + chrono::Duration::seconds(11);
+    let again = repos.queue.claim("w", 1, LEASE, soon).await.unwrap();
+    assert_eq!(again[0].attempts, claimed.attempts + 1);
+}
+
+#[tokio::test]
+async fn cancellation_races() {
+    let db = TestDb::new().await;
+    let (repos, user) = with_user(&db).await;
+    // Pending: cancelled at once, never claimed.
+    let pending = enqueue(&repos, user, "pending", 0).await;
+    assert!(
+        matches!(repos.jobs.cancel(pending.id, now()).await.unwrap(), CancelOutcome::Cancelled(j) if j.status == JobStatus::Cancelled)
+    );
+    assert!(repos.queue.claim("w", 5, LEASE, now()).await.unwrap().is_empty());
+    // Running, cancelled before it finishes: the completion is refused, nothing stored.
+    let running = enqueue(&repos, user, "running", 0).await;
+    let claimed = repos.queue.claim("w", 1, LEASE, now()).await.unwrap().remove(0);
+    assert!(matches!(
+        repos.jobs.cancel(running.id, now()).await.unwrap(),
+        CancelOutcome::Cancelled(_)
+    ));
+    assert!(
+        repos
+            .queue
+            .complete(&Lease::of(&claimed), content(user), now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(repos.content.stats().await.unwrap().total, 0);
+    // Finished before the cancel lands: stays completed.
+    let finished = enqueue(&repos, user, "finished", 0).await;
+    let claimed = repos.queue.claim("w", 1, LEASE, now()).await.unwrap().remove(0);
+    repos
+        .queue
+        .complete(&Lease::of(&claimed), content(user), now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        repos.jobs.cancel(finished.id, now()).await.unwrap(),
+        CancelOutcome::AlreadyFinished(JobStatus::Completed)
+    );
+    assert_eq!(
+        repos.jobs.get(finished.id).await.unwrap().unwrap().status,
+        JobStatus::Completed
+    );
+    assert_eq!(
+        repos.jobs.cancel(JobId(999_999), now()).await.unwrap(),
+        CancelOutcome::NotFound
+    );
+}
+
+async fn next_event(sub: &mut Box<dyn genonaut_domain::ports::JobSubscription>) -> SubscriptionItem {
+    tokio::time::timeout(Duration::from_secs(10), sub.next())
+        .await
+        .expect("an event within 10 s")
+        .expect("feed open")
+}
+
+async fn connected(hub: &EventHub) {
+    for _ in 0..200 {
+        if hub.is_connected() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the listener never connected");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_reach_subscribers_and_survive_a_dropped_listener() {
+    let db = TestDb::new().await;
+    let (repos, user) = with_user(&db).await;
+    let hub = EventHub::start(&db.url).unwrap();
+    connected(&hub).await;
+    let job = enqueue(&repos, user, "watched", 0).await;
+    let mut sub = hub.source(&db.schema).subscribe(job.id);
+    let claimed = repos.queue.claim("w", 1, LEASE, now()).await.unwrap().remove(0);
+    let SubscriptionItem::Event(started) = next_event(&mut sub).await else {
+        panic!("expected an event")
+    };
+    assert_eq!(
+        (started.kind, started.seq, started.job_id),
+        (JobEventKind::Started, 2, job.id)
+    );
+    // Kill the listener's connection: it reconnects and tells subscribers to re-sync.
+    let client = db.client().await;
+    let killed = client
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()",
+            &[&genonaut_db::events::LISTENER_APPLICATION],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert!(killed >= 1);
+    let mut resynced = false;
+    for _ in 0..3 {
+        if next_event(&mut sub).await == SubscriptionItem::Resync {
+            resynced = true;
+            break;
+        }
+    }
+    assert!(
+        resynced,
+        "subscribers are told to re-read the log after a reconnect"
+    );
+    connected(&hub).await;
+    repos
+        .queue
+        .progress(
+            &Lease::of(&claimed),
+            &Progress {
+                step: 1,
+                total: 2,
+                message: None,
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+    repos
+        .queue
+        .complete(&Lease::of(&claimed), content(user), now())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut kinds = Vec::new();
+    while kinds.last() != Some(&JobEventKind::Completed) {
+        if let SubscriptionItem::Event(e) = next_event(&mut sub).await {
+            kinds.push(e.kind);
+        }
+    }
+    assert_eq!(
+        kinds,
+        [JobEventKind::Progress, JobEventKind::Completed],
+        "events resume after the reconnect"
+    );
+    let other = hub.source(&db.schema).subscribe(JobId(424_242));
+    drop(other);
+    let _ = Arc::new(());
+}

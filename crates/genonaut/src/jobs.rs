@@ -1,0 +1,72 @@
+//! Wiring of the job runner: generator, media store, queues and live events of every schema.
+
+use std::sync::Arc;
+
+use genonaut_db::{EventHub, PgPool};
+use genonaut_domain::ports::{Generator, QueueSignal, RetryPolicy, SystemClock};
+use genonaut_jobs::media::FsMediaStore;
+use genonaut_jobs::offline::{NoopGenerator, OfflineGenerator};
+use genonaut_jobs::openai::{OpenAiConfig, OpenAiGenerator};
+use genonaut_jobs::runner::{Runner, RunnerConfig, Tenant};
+use secrecy::ExposeSecret;
+
+use crate::config::{GeneratorKind, JobsConfig};
+
+/// The configured generator.
+pub fn generator(config: &JobsConfig) -> Arc<dyn Generator> {
+    let offline: Arc<dyn Generator> = Arc::new(OfflineGenerator::new(config.step_delay));
+    match config.generator {
+        GeneratorKind::Offline => offline,
+        GeneratorKind::Noop => Arc::new(NoopGenerator),
+        GeneratorKind::Openai => Arc::new(OpenAiGenerator::new(
+            OpenAiConfig {
+                base_url: config.openai.base_url.clone(),
+                api_key: config
+                    .openai
+                    .api_key
+                    .as_ref()
+                    .map(|k| k.expose_secret().to_owned()),
+                text_model: config.openai.model.clone(),
+                image_model: config.openai.image_model.clone(),
+                timeout: config.openai.timeout,
+                max_retries: config.openai.max_retries,
+                retry_base: std::time::Duration::from_secs(1),
+            },
+            offline,
+        )),
+    }
+}
+
+/// A runner over every schema's queue (not started).
+pub fn runner(config: &JobsConfig, pools: &[PgPool], hub: &EventHub) -> Arc<Runner> {
+    let tenants = pools
+        .iter()
+        .map(|pool| Tenant {
+            name: pool.schema().to_string(),
+            queue: genonaut_db::repositories(pool).queue,
+            events: Some(hub.source(pool.schema())),
+        })
+        .collect();
+    let hub = hub.clone();
+    let signals = Arc::new(move || hub.signal() as Arc<dyn QueueSignal>);
+    let runner_config = RunnerConfig {
+        workers: config.workers,
+        lease: config.lease,
+        heartbeat: config.lease / 3,
+        retry: RetryPolicy {
+            base: config.retry_base,
+            ..RetryPolicy::default()
+        },
+        reap_every: config.lease / 2,
+        shutdown_grace: config.shutdown_grace,
+        ..RunnerConfig::default()
+    };
+    Runner::new(
+        tenants,
+        generator(config),
+        Arc::new(FsMediaStore::new(&config.media_dir)),
+        Arc::new(SystemClock),
+        signals,
+        runner_config,
+    )
+}

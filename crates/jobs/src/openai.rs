@@ -1,0 +1,253 @@
+//! Generation through OpenAI-compatible HTTP servers (vLLM, Ollama, llama.cpp server, hosted
+//! APIs): chat completions for text, image generation for images. Audio and video, which that
+//! API does not cover, go to a fallback generator (the offline one by default).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use genonaut_domain::model::{ContentType, JobType, JsonObject, Progress};
+use genonaut_domain::ports::{
+    Artifact, GenerationControl, GenerationError, GenerationRequest, Generator, MediaFile, Output,
+};
+use serde_json::{Value, json};
+
+/// Where and how to reach the server.
+#[derive(Clone)]
+pub struct OpenAiConfig {
+    /// Base URL including the version prefix, e.g. `http://127.0.0.1:11434/v1`.
+    pub base_url: String,
+    /// Bearer token, if the server wants one (never logged).
+    pub api_key: Option<String>,
+    /// Model for chat completions.
+    pub text_model: String,
+    /// Model for image generation (`None`: images go to the fallback).
+    pub image_model: Option<String>,
+    /// Time limit of one HTTP request.
+    pub timeout: Duration,
+    /// Retries of one request on 429, 5xx and network errors.
+    pub max_retries: u32,
+    /// First backoff between retries (doubles each time; `Retry-After` wins).
+    pub retry_base: Duration,
+}
+
+impl std::fmt::Debug for OpenAiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "***"))
+            .field("text_model", &self.text_model)
+            .field("image_model", &self.image_model)
+            .finish()
+    }
+}
+
+/// The HTTP generator.
+pub struct OpenAiGenerator {
+    config: OpenAiConfig,
+    agent: ureq::Agent,
+    fallback: Arc<dyn Generator>,
+}
+
+impl OpenAiGenerator {
+    /// A generator for `config`, handing unsupported job types to `fallback`.
+    pub fn new(config: OpenAiConfig, fallback: Arc<dyn Generator>) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(config.timeout))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        OpenAiGenerator {
+            config,
+            agent,
+            fallback,
+        }
+    }
+
+    /// POSTs `body` to `path`, retrying on 429/5xx/network errors; returns the JSON answer.
+    async fn post(
+        &self,
+        path: &str,
+        body: Value,
+        control: &dyn GenerationControl,
+    ) -> Result<Value, GenerationError> {
+        let url = format!("{}/{}", self.config.base_url.trim_end_matches('/'), path);
+        let mut delay = self.config.retry_base;
+        for attempt in 0..=self.config.max_retries {
+            if control.should_stop() {
+                return Err(GenerationError::Stopped);
+            }
+            let agent = self.agent.clone();
+            let key = self.config.api_key.clone();
+            let (url, body) = (url.clone(), body.clone());
+            let call = tokio::task::spawn_blocking(move || {
+                let mut request = agent.post(&url).header("Content-Type", "application/json");
+                if let Some(key) = &key {
+                    request = request.header("Authorization", &format!("Bearer {key}"));
+                }
+                let mut response = request.send_json(&body)?;
+                let status = response.status().as_u16();
+                let retry_after = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok());
+                let text = response
+                    .body_mut()
+                    .with_config()
+                    .limit(64 * 1024 * 1024)
+                    .read_to_string()?;
+                Ok::<_, ureq::Error>((status, retry_after, text))
+            });
+            let outcome = match call.await {
+                Ok(r) => r,
+                Err(e) => return Err(GenerationError::Transient(format!("request task failed: {e}"))),
+            };
+            let retryable = match outcome {
+                Ok((status, _, text)) if (200..300).contains(&status) => {
+                    return serde_json::from_str(&text).map_err(|e| {
+                        GenerationError::Transient(format!("unreadable answer from {path}: {e}"))
+                    });
+                }
+                Ok((status, retry_after, text)) if status == 429 || status >= 500 => {
+                    if let Some(secs) = retry_after {
+                        delay = Duration::from_secs(secs.min(60));
+                    }
+                    format!("{path} answered {status}: {}", snippet(&text))
+                }
+                Ok((status, _, text)) => {
+                    return Err(GenerationError::Permanent(format!(
+                        "{path} answered {status}: {}",
+                        snippet(&text)
+                    )));
+                }
+                Err(e) => format!("{path} failed: {e}"),
+            };
+            if attempt == self.config.max_retries {
+                return Err(GenerationError::Transient(retryable));
+            }
+            tracing::warn!(%retryable, attempt, "retrying the generation request");
+            tokio::time::sleep(delay).await;
+            delay = delay.saturating_mul(2);
+        }
+        Err(GenerationError::Transient(format!("{path}: retries exhausted")))
+    }
+}
+
+fn snippet(text: &str) -> String {
+    text.chars().take(200).collect()
+}
+
+#[async_trait]
+impl Generator for OpenAiGenerator {
+    fn name(&self) -> &str {
+        "openai"
+    }
+
+    async fn generate(
+        &self,
+        request: &GenerationRequest,
+        control: &dyn GenerationControl,
+    ) -> Result<Artifact, GenerationError> {
+        let options = |key: &str| request.parameters.get(key).cloned();
+        match (request.job_type, &self.config.image_model) {
+            (JobType::Text, _) => {
+                control
+                    .progress(Progress {
+                        step: 1,
+                        total: 2,
+                        message: Some("request sent".into()),
+                    })
+                    .await;
+                let mut body = json!({
+                    "model": self.config.text_model,
+                    "messages": [
+                        {"role": "system", "content": "You are a creative writer. Answer with the requested text only."},
+                        {"role": "user", "content": request.prompt},
+                    ],
+                    "seed": request.seed() % (1 << 31),
+                });
+                for key in ["max_tokens", "temperature", "top_p"] {
+                    if let Some(v) = options(key) {
+                        body[key] = v;
+                    }
+                }
+                let answer = self.post("chat/completions", body, control).await?;
+                let text = answer["choices"][0]["message"]["content"]
+                    .as_str()
+                    .filter(|t| !t.trim().is_empty())
+                    .ok_or_else(|| GenerationError::Transient("the answer holds no text".into()))?
+                    .to_owned();
+                control
+                    .progress(Progress {
+                        step: 2,
+                        total: 2,
+                        message: Some("text received".into()),
+                    })
+                    .await;
+                let mut metadata = JsonObject::new();
+                metadata.insert(
+                    "model".into(),
+                    answer
+                        .get("model")
+                        .cloned()
+                        .unwrap_or_else(|| json!(self.config.text_model)),
+                );
+                if let Some(usage) = answer.get("usage") {
+                    metadata.insert("usage".into(), usage.clone());
+                }
+                Ok(Artifact {
+                    content_type: ContentType::Text,
+                    output: Output::Text(text),
+                    metadata,
+                })
+            }
+            (JobType::Image, Some(model)) => {
+                control
+                    .progress(Progress {
+                        step: 1,
+                        total: 2,
+                        message: Some("request sent".into()),
+                    })
+                    .await;
+                let size = options("size")
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "512x512".into());
+                let body = json!({"model": model, "prompt": request.prompt, "n": 1, "size": size, "response_format": "b64_json"});
+                let answer = self.post("images/generations", body, control).await?;
+                let encoded = answer["data"][0]["b64_json"]
+                    .as_str()
+                    .ok_or_else(|| GenerationError::Transient("the answer holds no image".into()))?;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(encoded)
+                    .map_err(|e| GenerationError::Transient(format!("undecodable image: {e}")))?;
+                let (extension, mime) = if bytes.starts_with(&[0xFF, 0xD8]) {
+                    ("jpg", "image/jpeg")
+                } else {
+                    ("png", "image/png")
+                };
+                control
+                    .progress(Progress {
+                        step: 2,
+                        total: 2,
+                        message: Some("image received".into()),
+                    })
+                    .await;
+                let mut metadata = JsonObject::new();
+                metadata.insert("model".into(), json!(model));
+                metadata.insert("size".into(), json!(size));
+                Ok(Artifact {
+                    content_type: ContentType::Image,
+                    output: Output::Media(MediaFile {
+                        bytes,
+                        extension,
+                        mime,
+                    }),
+                    metadata,
+                })
+            }
+            _ => self.fallback.generate(request, control).await,
+        }
+    }
+}

@@ -1,0 +1,512 @@
+//! The job runner: workers claim jobs from every served schema's queue, run them through the
+//! generator while renewing their leases, and record the outcome — all writes guarded by the
+//! lease, so a worker that lost its job (reaped, cancelled) can never overwrite it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use genonaut_domain::DomainResult;
+use genonaut_domain::ids::JobId;
+use genonaut_domain::model::{GenerationJob, JobEventKind, Progress};
+use genonaut_domain::ports::{
+    Clock, GenerationControl, GenerationError, GenerationRequest, Generator, JobDispatch, JobEventSource,
+    JobQueue, Lease, MediaStore, Output, QueueSignal, RetryPolicy, SubscriptionItem,
+};
+use genonaut_domain::services::generation::{Timings, content_for};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// One served schema's queue.
+#[derive(Clone)]
+pub struct Tenant {
+    /// Schema name (for logs).
+    pub name: String,
+    /// Its queue.
+    pub queue: Arc<dyn JobQueue>,
+    /// Its live events (lets a worker stop a cancelled job at once instead of at the next
+    /// heartbeat).
+    pub events: Option<Arc<dyn JobEventSource>>,
+}
+
+/// Runner settings.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Concurrent workers in this process.
+    pub workers: usize,
+    /// Lease length; a worker that stops renewing loses its job after this long.
+    pub lease: Duration,
+    /// How often leases are renewed.
+    pub heartbeat: Duration,
+    /// Longest idle wait between looking for work when no notification arrives.
+    pub poll: Duration,
+    /// Jobs claimed at once by one worker.
+    pub batch: usize,
+    /// Backoff between attempts.
+    pub retry: RetryPolicy,
+    /// How often expired leases are reaped.
+    pub reap_every: Duration,
+    /// How long running jobs may take to finish on shutdown before their leases are released.
+    pub shutdown_grace: Duration,
+    /// Prefix of worker ids (`<host>-<pid>` by default).
+    pub name: String,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        RunnerConfig {
+            workers: 2,
+            lease: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(10),
+            poll: Duration::from_secs(5),
+            batch: 1,
+            retry: RetryPolicy::default(),
+            reap_every: Duration::from_secs(15),
+            shutdown_grace: Duration::from_secs(10),
+            name: default_name(),
+        }
+    }
+}
+
+fn default_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    format!(
+        "{}-{}",
+        if host.is_empty() { "worker" } else { &host },
+        std::process::id()
+    )
+}
+
+/// Creates one wake-up signal per worker.
+pub type SignalFactory = Arc<dyn Fn() -> Arc<dyn QueueSignal> + Send + Sync>;
+
+/// A signal that never fires: workers poll.
+pub struct Polling;
+
+#[async_trait]
+impl QueueSignal for Polling {
+    async fn wait(&self, timeout: Duration) {
+        tokio::time::sleep(timeout).await;
+    }
+}
+
+/// The runner of one process.
+pub struct Runner {
+    tenants: Vec<Tenant>,
+    generator: Arc<dyn Generator>,
+    media: Arc<dyn MediaStore>,
+    clock: Arc<dyn Clock>,
+    signals: SignalFactory,
+    config: RunnerConfig,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+/// Jobs a worker holds, with the token that stops each one.
+type Hand = Arc<Mutex<HashMap<JobId, (Lease, CancellationToken)>>>;
+
+impl Runner {
+    /// A runner over `tenants`; nothing runs until [`start`](Self::start) or a dispatch.
+    pub fn new(
+        tenants: Vec<Tenant>,
+        generator: Arc<dyn Generator>,
+        media: Arc<dyn MediaStore>,
+        clock: Arc<dyn Clock>,
+        signals: SignalFactory,
+        config: RunnerConfig,
+    ) -> Arc<Runner> {
+        Arc::new(Runner {
+            tenants,
+            generator,
+            media,
+            clock,
+            signals,
+            config,
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        })
+    }
+
+    /// Starts the configured number of workers and the reaper.
+    pub fn start(self: &Arc<Self>) {
+        for index in 0..self.config.workers {
+            let runner = self.clone();
+            self.tasks.spawn(async move { runner.work(index).await });
+        }
+        if !self.tenants.is_empty() {
+            let runner = self.clone();
+            self.tasks.spawn(async move { runner.reap_loop().await });
+        }
+        tracing::info!(
+            workers = self.config.workers,
+            schemas = self.tenants.len(),
+            "job runner started"
+        );
+    }
+
+    /// Stops claiming, lets running jobs finish within the grace period, releases every lease
+    /// still held, and waits for all tasks.
+    pub async fn shutdown(&self) {
+        self.shutdown.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+
+    /// A dispatcher that claims from tenant `index` and runs the claimed jobs at once.
+    pub fn dispatcher(self: &Arc<Self>, index: usize) -> Arc<dyn JobDispatch> {
+        Arc::new(Dispatcher {
+            runner: self.clone(),
+            tenant: index,
+        })
+    }
+
+    async fn work(self: Arc<Self>, index: usize) {
+        let worker = format!("{}-w{index}", self.config.name);
+        let signal = (self.signals)();
+        let mut next = index % self.tenants.len().max(1);
+        while !self.shutdown.is_cancelled() {
+            let mut claimed = false;
+            for k in 0..self.tenants.len() {
+                let at = (next + k) % self.tenants.len();
+                let tenant = &self.tenants[at];
+                match tenant
+                    .queue
+                    .claim(&worker, self.config.batch, self.config.lease, self.clock.now())
+                    .await
+                {
+                    Ok(jobs) if !jobs.is_empty() => {
+                        next = (at + 1) % self.tenants.len();
+                        claimed = true;
+                        self.run_batch(tenant, jobs).await;
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(schema = %tenant.name, error = %Chain(&e), "claiming jobs failed");
+                        self.pause(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+            if !claimed {
+                tokio::select! {
+                    () = signal.wait(self.config.poll) => {}
+                    () = self.shutdown.cancelled() => {}
+                }
+            }
+        }
+    }
+
+    async fn pause(&self, d: Duration) {
+        tokio::select! {
+            () = tokio::time::sleep(d) => {}
+            () = self.shutdown.cancelled() => {}
+        }
+    }
+
+    async fn reap_loop(self: Arc<Self>) {
+        while !self.shutdown.is_cancelled() {
+            for tenant in &self.tenants {
+                if let Err(e) = tenant.queue.reap(self.clock.now(), &self.config.retry).await {
+                    tracing::warn!(schema = %tenant.name, error = %Chain(&e), "reaping expired leases failed");
+                }
+            }
+            self.pause(self.config.reap_every).await;
+        }
+    }
+
+    /// Runs claimed jobs one after the other, renewing the leases of all of them meanwhile.
+    async fn run_batch(&self, tenant: &Tenant, jobs: Vec<GenerationJob>) {
+        let hand: Hand = Arc::new(Mutex::new(
+            jobs.iter()
+                .map(|j| (j.id, (Lease::of(j), CancellationToken::new())))
+                .collect(),
+        ));
+        let beats = CancellationToken::new();
+        let heartbeat = tokio::spawn(heartbeat_loop(
+            tenant.queue.clone(),
+            hand.clone(),
+            self.clock.clone(),
+            self.config.clone(),
+            beats.clone(),
+        ));
+        for job in jobs {
+            let stop = hand
+                .lock()
+                .ok()
+                .and_then(|h| h.get(&job.id).map(|(_, t)| t.clone()));
+            let Some(stop) = stop else { continue };
+            if self.shutdown.is_cancelled() {
+                release(tenant, &job, self.clock.now()).await;
+            } else if !stop.is_cancelled() {
+                self.execute(tenant, job.clone(), stop).await;
+            }
+            if let Ok(mut h) = hand.lock() {
+                h.remove(&job.id);
+            }
+        }
+        beats.cancel();
+        let _ = heartbeat.await;
+    }
+
+    /// One attempt of one job.
+    async fn execute(&self, tenant: &Tenant, job: GenerationJob, stop: CancellationToken) {
+        let lease = Lease::of(&job);
+        let started = Instant::now();
+        let request = GenerationRequest {
+            job_id: job.id.0,
+            job_type: job.job_type,
+            prompt: job.prompt.clone(),
+            parameters: job.parameters.clone(),
+        };
+        let control = Control {
+            queue: tenant.queue.clone(),
+            lease: lease.clone(),
+            stop: stop.clone(),
+            clock: self.clock.clone(),
+        };
+        let watcher = tenant.events.as_ref().map(|events| {
+            let mut subscription = events.subscribe(job.id);
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                while let Some(item) = subscription.next().await {
+                    if let SubscriptionItem::Event(e) = item
+                        && e.kind == JobEventKind::Cancelled
+                    {
+                        stop.cancel();
+                        break;
+                    }
+                }
+            })
+        });
+        let grace = async {
+            self.shutdown.cancelled().await;
+            tokio::time::sleep(self.config.shutdown_grace).await;
+        };
+        let outcome = tokio::select! {
+            r = self.generator.generate(&request, &control) => Some(r),
+            () = stop.cancelled() => None,
+            () = grace => {
+                release(tenant, &job, self.clock.now()).await;
+                return abort(watcher);
+            }
+        };
+        abort(watcher);
+        let generation_ms = started.elapsed().as_millis() as i64;
+        let now = self.clock.now();
+        let result = match outcome {
+            None | Some(Err(GenerationError::Stopped)) => {
+                tracing::info!(schema = %tenant.name, job = %job.id, "job stopped (cancelled or lease lost)");
+                return;
+            }
+            Some(Ok(artifact)) => {
+                let content_data = match &artifact.output {
+                    Output::Text(text) => Ok(text.clone()),
+                    Output::Media(file) => {
+                        self.media
+                            .save(&format!("job{}_a{}", job.id, job.attempts), file)
+                            .await
+                    }
+                };
+                match content_data {
+                    Ok(content_data) => {
+                        let queued_ms = job
+                            .started_at
+                            .map_or(0, |s| (s - job.created_at).num_milliseconds());
+                        let timings = Timings {
+                            queued_ms,
+                            generation_ms,
+                        };
+                        let content = content_for(
+                            &job,
+                            &artifact,
+                            content_data.clone(),
+                            self.generator.name(),
+                            timings,
+                        );
+                        match tenant.queue.complete(&lease, content, now).await {
+                            Ok(Some(done)) => {
+                                tracing::info!(schema = %tenant.name, job = %job.id, content = ?done.result_content_id,
+                                    generation_ms, "job completed");
+                                Ok(())
+                            }
+                            Ok(None) => {
+                                if matches!(artifact.output, Output::Media(_)) {
+                                    self.media.remove(&content_data).await;
+                                }
+                                tracing::info!(schema = %tenant.name, job = %job.id, "result discarded: lease lost");
+                                Ok(())
+                            }
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Err(message) => {
+                        let retry_at = self.retry_at(&job, now);
+                        tenant
+                            .queue
+                            .fail(&lease, &format!("storing media failed: {message}"), retry_at, now)
+                            .await
+                            .map(drop)
+                    }
+                }
+            }
+            Some(Err(GenerationError::Transient(message))) => {
+                tracing::warn!(schema = %tenant.name, job = %job.id, %message, attempt = job.attempts, "attempt failed");
+                tenant
+                    .queue
+                    .fail(&lease, &message, self.retry_at(&job, now), now)
+                    .await
+                    .map(drop)
+            }
+            Some(Err(GenerationError::Permanent(message))) => {
+                tracing::warn!(schema = %tenant.name, job = %job.id, %message, "job failed");
+                tenant.queue.fail(&lease, &message, None, now).await.map(drop)
+            }
+        };
+        if let Err(e) = result {
+            // The lease stays until it expires; the reaper then retries the job.
+            tracing::error!(schema = %tenant.name, job = %job.id, error = %Chain(&e), "recording the outcome failed");
+        }
+    }
+
+    fn retry_at(
+        &self,
+        job: &GenerationJob,
+        now: genonaut_domain::model::Timestamp,
+    ) -> Option<genonaut_domain::model::Timestamp> {
+        let delay = chrono::Duration::from_std(self.config.retry.delay(job.attempts)).ok()?;
+        Some(now + delay)
+    }
+}
+
+fn abort(watcher: Option<tokio::task::JoinHandle<()>>) {
+    if let Some(w) = watcher {
+        w.abort();
+    }
+}
+
+async fn release(tenant: &Tenant, job: &GenerationJob, now: genonaut_domain::model::Timestamp) {
+    match tenant.queue.release(&Lease::of(job), now).await {
+        Ok(true) => tracing::info!(schema = %tenant.name, job = %job.id, "lease released for shutdown"),
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!(schema = %tenant.name, job = %job.id, error = %Chain(&e), "releasing a lease failed")
+        }
+    }
+}
+
+async fn heartbeat_loop(
+    queue: Arc<dyn JobQueue>,
+    hand: Hand,
+    clock: Arc<dyn Clock>,
+    config: RunnerConfig,
+    done: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(config.heartbeat) => {}
+            () = done.cancelled() => return,
+        }
+        let leases: Vec<Lease> = hand
+            .lock()
+            .map(|h| h.values().map(|(l, _)| l.clone()).collect())
+            .unwrap_or_default();
+        if leases.is_empty() {
+            continue;
+        }
+        let until =
+            clock.now() + chrono::Duration::from_std(config.lease).unwrap_or(chrono::Duration::seconds(30));
+        match queue.heartbeat(&leases, until).await {
+            Ok(held) => {
+                if let Ok(h) = hand.lock() {
+                    for (lease, stop) in h.values() {
+                        if !held.contains(lease) {
+                            stop.cancel();
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %Chain(&e), "renewing leases failed"),
+        }
+    }
+}
+
+/// What the generator talks to while it runs.
+struct Control {
+    queue: Arc<dyn JobQueue>,
+    lease: Lease,
+    stop: CancellationToken,
+    clock: Arc<dyn Clock>,
+}
+
+#[async_trait]
+impl GenerationControl for Control {
+    async fn progress(&self, progress: Progress) -> bool {
+        if self.stop.is_cancelled() {
+            return false;
+        }
+        match self
+            .queue
+            .progress(&self.lease, &progress, self.clock.now())
+            .await
+        {
+            Ok(true) => true,
+            Ok(false) => {
+                self.stop.cancel();
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %Chain(&e), "recording progress failed");
+                true
+            }
+        }
+    }
+
+    fn should_stop(&self) -> bool {
+        self.stop.is_cancelled()
+    }
+}
+
+struct Dispatcher {
+    runner: Arc<Runner>,
+    tenant: usize,
+}
+
+#[async_trait]
+impl JobDispatch for Dispatcher {
+    async fn dispatch(&self, max: usize) -> DomainResult<Vec<GenerationJob>> {
+        let Some(tenant) = self.runner.tenants.get(self.tenant).cloned() else {
+            return Ok(Vec::new());
+        };
+        let worker = format!("{}-dispatch", self.runner.config.name);
+        let jobs = tenant
+            .queue
+            .claim(&worker, max, self.runner.config.lease, self.runner.clock.now())
+            .await?;
+        if !jobs.is_empty() {
+            let runner = self.runner.clone();
+            let batch = jobs.clone();
+            self.runner
+                .tasks
+                .spawn(async move { runner.run_batch(&tenant, batch).await });
+        }
+        Ok(jobs)
+    }
+}
+
+/// Displays an error with its sources (`a: b: c`), for logs.
+struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}

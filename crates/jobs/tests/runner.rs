@@ -1,0 +1,436 @@
+//! The runner against the in-memory queue: outcomes, retries, cancellation, shutdown.
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use genonaut_domain::ids::JobId;
+use genonaut_domain::model::{ContentType, JobStatus, JobType, JsonObject, NewJob, NewUser};
+use genonaut_domain::ports::{
+    Artifact, GenerationControl, GenerationError, GenerationRequest, Generator, Output, RetryPolicy,
+    SystemClock,
+};
+use genonaut_domain::services::Services;
+use genonaut_domain::testing::InMemoryStore;
+use genonaut_domain::values::{Email, Username};
+use genonaut_jobs::media::FsMediaStore;
+use genonaut_jobs::offline::OfflineGenerator;
+use genonaut_jobs::runner::{Polling, Runner, RunnerConfig, Tenant};
+
+fn config() -> RunnerConfig {
+    RunnerConfig {
+        workers: 2,
+        lease: Duration::from_secs(5),
+        heartbeat: Duration::from_millis(50),
+        poll: Duration::from_millis(10),
+        batch: 1,
+        retry: RetryPolicy {
+            base: Duration::from_millis(20),
+            max: Duration::from_millis(100),
+        },
+        reap_every: Duration::from_millis(50),
+        shutdown_grace: Duration::from_millis(100),
+        name: "test".into(),
+    }
+}
+
+struct Setup {
+    services: Services,
+    store: InMemoryStore,
+    media_dir: std::path::PathBuf,
+}
+
+async fn setup() -> Setup {
+    let store = InMemoryStore::new();
+    let services = Services::new(store.repositories(), Arc::new(SystemClock));
+    services
+        .users
+        .create(NewUser {
+            username: Username::parse("maker").unwrap(),
+            email: Email::parse("maker@example.com").unwrap(),
+            preferences: JsonObject::new(),
+        })
+        .await
+        .unwrap();
+    let media_dir = std::env::temp_dir().join(format!(
+        "genonaut-jobs-test-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    Setup {
+        services,
+        store,
+        media_dir,
+    }
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+fn runner(setup: &Setup, generator: Arc<dyn Generator>, config: RunnerConfig) -> Arc<Runner> {
+    let tenant = Tenant {
+        name: "app".into(),
+        queue: setup.store.repositories().queue,
+        events: None,
+    };
+    Runner::new(
+        vec![tenant],
+        generator,
+        Arc::new(FsMediaStore::new(&setup.media_dir)),
+        Arc::new(SystemClock),
+        Arc::new(|| Arc::new(Polling) as Arc<_>),
+        config,
+    )
+}
+
+async fn job(setup: &Setup, job_type: JobType, prompt: &str, parameters: serde_json::Value) -> JobId {
+    let parameters = parameters.as_object().cloned().unwrap_or_default();
+    let new = NewJob {
+        user_id: 1.into(),
+        job_type,
+        prompt: prompt.into(),
+        parameters,
+        priority: 0,
+    };
+    setup.services.jobs.create(new).await.unwrap().id
+}
+
+async fn wait_for(setup: &Setup, id: JobId, status: JobStatus) -> genonaut_domain::model::GenerationJob {
+    for _ in 0..500 {
+        let job = setup.services.jobs.get(id).await.unwrap();
+        if job.status == status {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!(
+        "job {id} never reached {status}: {:?}",
+        setup.services.jobs.get(id).await.unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn jobs_of_every_type_complete_with_their_content() {
+    let setup = setup().await;
+    let runner = runner(&setup, Arc::new(OfflineGenerator::new(Duration::ZERO)), config());
+    let text = job(
+        &setup,
+        JobType::Text,
+        "a lighthouse keeper and her clockwork fox",
+        serde_json::json!({"seed": 7}),
+    )
+    .await;
+    let image = job(
+        &setup,
+        JobType::Image,
+        "sunset over the dunes",
+        serde_json::json!({"width": 64, "height": 48}),
+    )
+    .await;
+    let audio = job(
+        &setup,
+        JobType::Audio,
+        "a calm morning",
+        serde_json::json!({"duration": 2}),
+    )
+    .await;
+    let video = job(
+        &setup,
+        JobType::Video,
+        "night sky",
+        serde_json::json!({"frames": 4, "width": 32, "height": 32}),
+    )
+    .await;
+    runner.start();
+    for (id, kind, prefix) in [
+        (text, ContentType::Text, ""),
+        (image, ContentType::Image, "/media/"),
+        (audio, ContentType::Audio, "/media/"),
+        (video, ContentType::Video, "/media/"),
+    ] {
+        let done = wait_for(&setup, id, JobStatus::Completed).await;
+        assert_eq!(done.progress, 1.0);
+        let content = setup
+            .services
+            .content
+            .get(done.result_content_id.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(content.content_type, kind);
+        assert_eq!(content.creator_id, 1.into());
+        assert_eq!(content.item_metadata["job_id"], serde_json::json!(id.0));
+        assert_eq!(content.item_metadata["generator"], serde_json::json!("offline"));
+        assert!(content.item_metadata["timings"]["generation_ms"].is_i64());
+        assert!(content.content_data.starts_with(prefix));
+    }
+    let story = setup
+        .services
+        .content
+        .get(
+            wait_for(&setup, text, JobStatus::Completed)
+                .await
+                .result_content_id
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        story.content_data.contains("lighthouse") || story.content_data.contains("clockwork"),
+        "{}",
+        story.content_data
+    );
+    assert_eq!(story.title, "A lighthouse keeper and her clockwork fox");
+    let events = setup.services.jobs.events_since(text, 0).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"queued"));
+    assert_eq!(kinds.last(), Some(&"completed"));
+    assert!(kinds.contains(&"started") && kinds.contains(&"progress"));
+    assert!(
+        events.windows(2).all(|w| w[1].seq == w[0].seq + 1),
+        "gap-free sequence"
+    );
+    runner.shutdown().await;
+    let _ = std::fs::remove_dir_all(&setup.media_dir);
+}
+
+/// Fails with a transient error `failures` times, then succeeds.
+struct Flaky {
+    failures: u32,
+    calls: AtomicU32,
+}
+
+#[async_trait]
+impl Generator for Flaky {
+    fn name(&self) -> &str {
+        "flaky"
+    }
+    async fn generate(
+        &self,
+        r: &GenerationRequest,
+        _: &dyn GenerationControl,
+    ) -> Result<Artifact, GenerationError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
+            return Err(GenerationError::Transient("model overloaded".into()));
+        }
+        Ok(Artifact {
+            content_type: r.job_type.content_type(),
+            output: Output::Text("ok".into()),
+            metadata: JsonObject::new(),
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transient_failures_are_retried_with_backoff_then_succeed() {
+    let setup = setup().await;
+    let flaky = Arc::new(Flaky {
+        failures: 2,
+        calls: AtomicU32::new(0),
+    });
+    let runner = runner(&setup, flaky.clone(), config());
+    let id = job(&setup, JobType::Text, "retry me", serde_json::json!({})).await;
+    runner.start();
+    let done = wait_for(&setup, id, JobStatus::Completed).await;
+    assert_eq!((done.attempts, flaky.calls.load(Ordering::SeqCst)), (3, 3));
+    let kinds: Vec<String> = setup
+        .services
+        .jobs
+        .events_since(id, 0)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.kind.to_string())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "retrying").count(), 2, "{kinds:?}");
+    runner.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn jobs_fail_for_good_after_max_attempts() {
+    let setup = setup().await;
+    let runner = runner(
+        &setup,
+        Arc::new(Flaky {
+            failures: 99,
+            calls: AtomicU32::new(0),
+        }),
+        config(),
+    );
+    let id = job(&setup, JobType::Text, "never works", serde_json::json!({})).await;
+    runner.start();
+    let failed = wait_for(&setup, id, JobStatus::Failed).await;
+    assert_eq!(failed.attempts, 3);
+    assert_eq!(failed.error_message.as_deref(), Some("model overloaded"));
+    assert!(failed.result_content_id.is_none());
+    runner.shutdown().await;
+}
+
+/// Runs until told to stop, recording that it was stopped.
+struct Endless {
+    stopped: Arc<Mutex<bool>>,
+}
+
+#[async_trait]
+impl Generator for Endless {
+    fn name(&self) -> &str {
+        "endless"
+    }
+    async fn generate(
+        &self,
+        _: &GenerationRequest,
+        control: &dyn GenerationControl,
+    ) -> Result<Artifact, GenerationError> {
+        let mut step = 0;
+        loop {
+            step += 1;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let progress = genonaut_domain::model::Progress {
+                step,
+                total: 1000,
+                message: None,
+            };
+            if !control.progress(progress).await {
+                *self.stopped.lock().unwrap() = true;
+                return Err(GenerationError::Stopped);
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancelling_a_running_job_stops_its_generator() {
+    let setup = setup().await;
+    let stopped = Arc::new(Mutex::new(false));
+    let runner = runner(
+        &setup,
+        Arc::new(Endless {
+            stopped: stopped.clone(),
+        }),
+        config(),
+    );
+    let id = job(&setup, JobType::Text, "forever", serde_json::json!({})).await;
+    runner.start();
+    wait_for(&setup, id, JobStatus::Running).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let cancelled = setup.services.jobs.cancel(id).await.unwrap();
+    assert_eq!(cancelled.status, JobStatus::Cancelled);
+    for _ in 0..200 {
+        if *stopped.lock().unwrap() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(*stopped.lock().unwrap(), "the generator was told to stop");
+    assert_eq!(
+        setup.services.jobs.get(id).await.unwrap().status,
+        JobStatus::Cancelled
+    );
+    let again = setup.services.jobs.cancel(id).await.unwrap_err();
+    assert_eq!(
+        again.to_string(),
+        "Cannot cancel a finished job (status: cancelled)"
+    );
+    runner.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_pending_job_never_starts() {
+    let setup = setup().await;
+    let flaky = Arc::new(Flaky {
+        failures: 0,
+        calls: AtomicU32::new(0),
+    });
+    let runner = runner(&setup, flaky.clone(), config());
+    let id = job(&setup, JobType::Text, "never", serde_json::json!({})).await;
+    setup.services.jobs.cancel(id).await.unwrap();
+    runner.start();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(flaky.calls.load(Ordering::SeqCst), 0);
+    assert_eq!(setup.services.jobs.get(id).await.unwrap().attempts, 0);
+    runner.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shutdown_releases_the_lease_of_an_unfinished_job() {
+    let setup = setup().await;
+    let runner = runner(
+        &setup,
+        Arc::new(Endless {
+            stopped: Arc::new(Mutex::new(false)),
+        }),
+        config(),
+    );
+    let id = job(&setup, JobType::Text, "long", serde_json::json!({})).await;
+    runner.start();
+    wait_for(&setup, id, JobStatus::Running).await;
+    runner.shutdown().await;
+    let job = setup.services.jobs.get(id).await.unwrap();
+    assert_eq!(
+        (job.status, job.attempts),
+        (JobStatus::Pending, 0),
+        "back in the queue, attempt not counted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn higher_priority_runs_first_and_fifo_within_a_priority() {
+    let setup = setup().await;
+    let order = Arc::new(Mutex::new(Vec::new()));
+    struct Recorder(Arc<Mutex<Vec<i64>>>);
+    #[async_trait]
+    impl Generator for Recorder {
+        fn name(&self) -> &str {
+            "recorder"
+        }
+        async fn generate(
+            &self,
+            r: &GenerationRequest,
+            _: &dyn GenerationControl,
+        ) -> Result<Artifact, GenerationError> {
+            self.0.lock().unwrap().push(r.job_id);
+            Ok(Artifact {
+                content_type: ContentType::Text,
+                output: Output::Text("x".into()),
+                metadata: JsonObject::new(),
+            })
+        }
+    }
+    let mut cfg = config();
+    cfg.workers = 1;
+    let runner = runner(&setup, Arc::new(Recorder(order.clone())), cfg);
+    let mut ids = Vec::new();
+    for (prompt, priority) in [("low a", 0), ("high", 5), ("low b", 0), ("mid", 1)] {
+        let new = NewJob {
+            user_id: 1.into(),
+            job_type: JobType::Text,
+            prompt: prompt.into(),
+            parameters: JsonObject::new(),
+            priority,
+        };
+        ids.push(setup.services.jobs.create(new).await.unwrap().id.0);
+    }
+    runner.start();
+    wait_for(&setup, JobId(ids[2]), JobStatus::Completed).await;
+    runner.shutdown().await;
+    assert_eq!(*order.lock().unwrap(), vec![ids[1], ids[3], ids[0], ids[2]]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dispatch_claims_and_runs_now() {
+    let setup = setup().await;
+    let mut cfg = config();
+    cfg.workers = 0;
+    let runner = runner(&setup, Arc::new(OfflineGenerator::new(Duration::ZERO)), cfg);
+    let id = job(&setup, JobType::Text, "dispatched", serde_json::json!({})).await;
+    let claimed = runner.dispatcher(0).dispatch(5).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].status, JobStatus::Running);
+    wait_for(&setup, id, JobStatus::Completed).await;
+    runner.shutdown().await;
+}

@@ -1,0 +1,15 @@
+DROP TABLE job_events;
+DROP INDEX ix_generation_jobs_lease;
+DROP INDEX ix_generation_jobs_queue;
+ALTER TABLE generation_jobs
+    DROP CONSTRAINT generation_jobs_priority_range,
+    DROP CONSTRAINT generation_jobs_attempts_valid,
+    DROP CONSTRAINT generation_jobs_progress_range,
+    DROP COLUMN event_seq,
+    DROP COLUMN progress,
+    DROP COLUMN worker_id,
+    DROP COLUMN lease_expires_at,
+    DROP COLUMN run_after,
+    DROP COLUMN max_attempts,
+    DROP COLUMN attempts,
+    DROP COLUMN priority;
