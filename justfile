@@ -37,3 +37,7 @@ schema url="postgres://postgres@127.0.0.1:5432/genonaut_schemagen":
 # Build the API documentation of every crate.
 docs:
     cargo doc --workspace --no-deps
+
+# Benchmark the generation-job queue: throughput at 1/2/4 workers, enqueue→WebSocket latency.
+bench-queue jobs="3000" samples="100":
+    cargo run --release -p genonaut-tests --bin bench-queue -- {{jobs}} {{samples}}

@@ -120,8 +120,15 @@ async fn unknown_paths_wrong_methods_and_head() {
         app.get("/api/v1/content/1/quality").await.expect(405),
         json!({"detail": "Method Not Allowed"})
     );
-    let head = app.send(Method::HEAD, "/api/v1/health", None, &[]).await;
+    let head = app.send(Method::HEAD, "/api/v1/users", None, &[]).await;
     assert_eq!((head.status.as_u16(), head.text.as_str()), (200, ""));
+    let get = app.send(Method::GET, "/api/v1/users", None, &[]).await;
+    assert_eq!(
+        head.headers.get("content-length"),
+        get.headers.get("content-length"),
+        "HEAD announces the length GET sends"
+    );
+    assert_ne!(get.text.len(), 0);
 }
 
 #[actix_web::test]

@@ -30,19 +30,14 @@ pub fn method_not_allowed<B>(res: ServiceResponse<B>) -> actix_web::Result<Error
     ))
 }
 
-/// Answers `HEAD` on every `GET` route: routed as `GET`, sent without a body.
+/// Answers `HEAD` on every `GET` route: routed as `GET`; the HTTP/1 codec, which remembers the
+/// request was `HEAD`, sends the GET's headers (with its `Content-Length`) and no body.
 pub async fn head_as_get(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let head = req.method() == Method::HEAD;
-    if head {
+    if req.method() == Method::HEAD {
         req.head_mut().method = Method::GET;
     }
-    let res = next.call(req).await?;
-    Ok(if head {
-        res.map_body(|_, _| BoxBody::new(()))
-    } else {
-        res.map_into_boxed_body()
-    })
+    Ok(next.call(req).await?.map_into_boxed_body())
 }

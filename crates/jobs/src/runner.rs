@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use genonaut_domain::DomainResult;
 use genonaut_domain::ids::JobId;
-use genonaut_domain::model::{GenerationJob, JobEventKind, Progress};
+use genonaut_domain::model::{GenerationJob, JobEventKind, NewContent, Progress};
 use genonaut_domain::ports::{
     Clock, GenerationControl, GenerationError, GenerationRequest, Generator, JobDispatch, JobEventSource,
     JobQueue, Lease, MediaStore, Output, QueueSignal, RetryPolicy, SubscriptionItem,
@@ -41,7 +41,8 @@ pub struct RunnerConfig {
     pub heartbeat: Duration,
     /// Longest idle wait between looking for work when no notification arrives.
     pub poll: Duration,
-    /// Jobs claimed at once by one worker.
+    /// Most jobs one worker claims at once (claims start at one job and grow while
+    /// generations are instant).
     pub batch: usize,
     /// Backoff between attempts.
     pub retry: RetryPolicy,
@@ -60,7 +61,7 @@ impl Default for RunnerConfig {
             lease: Duration::from_secs(30),
             heartbeat: Duration::from_secs(10),
             poll: Duration::from_secs(5),
-            batch: 1,
+            batch: 32,
             retry: RetryPolicy::default(),
             reap_every: Duration::from_secs(15),
             shutdown_grace: Duration::from_secs(10),
@@ -103,6 +104,24 @@ pub struct Runner {
     config: RunnerConfig,
     shutdown: CancellationToken,
     tasks: TaskTracker,
+}
+
+/// Generations faster than this are stored together with the next ones…
+const COALESCE_BELOW_MS: i64 = 5;
+/// …but none waits longer than this to be stored.
+const COALESCE_WAIT: Duration = Duration::from_millis(10);
+
+/// How long a generator told to stop may take to return before it is dropped.
+const STOP_GRACE: Duration = Duration::from_secs(1);
+
+/// A successful attempt whose result is not stored yet.
+struct Finished {
+    lease: Lease,
+    content: NewContent,
+    /// The stored media file, removed again if the lease turns out lost.
+    media: Option<String>,
+    generation_ms: i64,
+    at: Instant,
 }
 
 /// Jobs a worker holds, with the token that stops each one.
@@ -167,6 +186,10 @@ impl Runner {
         let worker = format!("{}-w{index}", self.config.name);
         let signal = (self.signals)();
         let mut next = index % self.tenants.len().max(1);
+        // Claims grow (doubling up to `config.batch`) while generations are instant and shrink
+        // to one job as soon as one takes time: fast queues amortise round trips, slow jobs
+        // stay spread over every worker.
+        let mut batch = 1;
         while !self.shutdown.is_cancelled() {
             let mut claimed = false;
             for k in 0..self.tenants.len() {
@@ -174,13 +197,17 @@ impl Runner {
                 let tenant = &self.tenants[at];
                 match tenant
                     .queue
-                    .claim(&worker, self.config.batch, self.config.lease, self.clock.now())
+                    .claim(&worker, batch, self.config.lease, self.clock.now())
                     .await
                 {
                     Ok(jobs) if !jobs.is_empty() => {
                         next = (at + 1) % self.tenants.len();
                         claimed = true;
-                        self.run_batch(tenant, jobs).await;
+                        batch = if self.run_batch(tenant, jobs).await {
+                            (batch * 2).min(self.config.batch.max(1))
+                        } else {
+                            1
+                        };
                         break;
                     }
                     Ok(_) => {}
@@ -217,8 +244,10 @@ impl Runner {
         }
     }
 
-    /// Runs claimed jobs one after the other, renewing the leases of all of them meanwhile.
-    async fn run_batch(&self, tenant: &Tenant, jobs: Vec<GenerationJob>) {
+    /// Runs claimed jobs one after the other, renewing the leases of all of them meanwhile;
+    /// `true` if every generation was instant.
+    async fn run_batch(&self, tenant: &Tenant, jobs: Vec<GenerationJob>) -> bool {
+        let mut all_fast = true;
         let hand: Hand = Arc::new(Mutex::new(
             jobs.iter()
                 .map(|j| (j.id, (Lease::of(j), CancellationToken::new())))
@@ -232,27 +261,126 @@ impl Runner {
             self.config.clone(),
             beats.clone(),
         ));
+        // Results of fast generations wait (a few milliseconds at most) to be stored together:
+        // one commit for many jobs. Slow generations are stored at once.
+        let mut finished: Vec<Finished> = Vec::new();
         for job in jobs {
             let stop = hand
                 .lock()
                 .ok()
                 .and_then(|h| h.get(&job.id).map(|(_, t)| t.clone()));
             let Some(stop) = stop else { continue };
+            let id = job.id;
+            let mut held = false;
             if self.shutdown.is_cancelled() {
                 release(tenant, &job, self.clock.now()).await;
-            } else if !stop.is_cancelled() {
-                self.execute(tenant, job.clone(), stop).await;
+            } else if !stop.is_cancelled()
+                && let Some(done) = self
+                    .execute_storing(tenant, job, stop, &mut finished, &hand)
+                    .await
+            {
+                let fast = done.generation_ms < COALESCE_BELOW_MS;
+                all_fast &= fast;
+                finished.push(done);
+                held = true;
+                let waited = finished[0].at.elapsed() >= COALESCE_WAIT;
+                if !fast || waited || finished.len() >= self.config.batch.max(1) {
+                    self.store(tenant, std::mem::take(&mut finished), &hand).await;
+                }
             }
-            if let Ok(mut h) = hand.lock() {
-                h.remove(&job.id);
+            if !held {
+                all_fast = false;
+            }
+            if !held && let Ok(mut h) = hand.lock() {
+                h.remove(&id);
             }
         }
+        self.store(tenant, finished, &hand).await;
         beats.cancel();
         let _ = heartbeat.await;
+        all_fast
     }
 
-    /// One attempt of one job.
-    async fn execute(&self, tenant: &Tenant, job: GenerationJob, stop: CancellationToken) {
+    /// [`execute`](Self::execute), meanwhile storing the waiting results once they waited long
+    /// enough.
+    async fn execute_storing(
+        &self,
+        tenant: &Tenant,
+        job: GenerationJob,
+        stop: CancellationToken,
+        finished: &mut Vec<Finished>,
+        hand: &Hand,
+    ) -> Option<Finished> {
+        let execution = self.execute(tenant, job, stop);
+        let Some(first) = finished.first() else {
+            return execution.await;
+        };
+        let deadline = tokio::time::Instant::from_std(first.at + COALESCE_WAIT);
+        tokio::pin!(execution);
+        tokio::select! {
+            done = &mut execution => done,
+            () = tokio::time::sleep_until(deadline) => {
+                let waiting = std::mem::take(finished);
+                tokio::join!(execution, self.store(tenant, waiting, hand)).0
+            }
+        }
+    }
+
+    /// Stores finished jobs' results (their leases stay renewed until then).
+    async fn store(&self, tenant: &Tenant, finished: Vec<Finished>, hand: &Hand) {
+        if finished.is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        let completions = finished
+            .iter()
+            .map(|f| (f.lease.clone(), f.content.clone()))
+            .collect();
+        let outcomes = match tenant.queue.complete_many(completions, now).await {
+            Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+            // One bad result must not sink the others: store them one by one.
+            Err(e) if finished.len() > 1 => {
+                tracing::warn!(schema = %tenant.name, error = %Chain(&e), "storing results together failed; storing one by one");
+                let mut outcomes = Vec::with_capacity(finished.len());
+                for f in &finished {
+                    outcomes.push(tenant.queue.complete(&f.lease, f.content.clone(), now).await);
+                }
+                outcomes
+            }
+            Err(e) => vec![Err(e)],
+        };
+        for (f, outcome) in finished.iter().zip(outcomes) {
+            match outcome {
+                Ok(Some(done)) => {
+                    tracing::info!(schema = %tenant.name, job = %f.lease.job, content = ?done.result_content_id,
+                        generation_ms = f.generation_ms, "job completed");
+                }
+                Ok(None) => {
+                    if let Some(file) = &f.media {
+                        self.media.remove(file).await;
+                    }
+                    tracing::info!(schema = %tenant.name, job = %f.lease.job, "result discarded: lease lost");
+                }
+                // The lease stays until it expires; the reaper then retries the job.
+                Err(e) => {
+                    tracing::error!(schema = %tenant.name, job = %f.lease.job, error = %Chain(&e), "storing the result failed");
+                }
+            }
+        }
+        if let Ok(mut h) = hand.lock() {
+            for f in &finished {
+                h.remove(&f.lease.job);
+            }
+        }
+    }
+
+    /// One attempt of one job; a successful one returns its result, still to be stored.
+    async fn execute(
+        &self,
+        tenant: &Tenant,
+        job: GenerationJob,
+        stop: CancellationToken,
+    ) -> Option<Finished> {
         let lease = Lease::of(&job);
         let started = Instant::now();
         let request = GenerationRequest {
@@ -285,12 +413,19 @@ impl Runner {
             self.shutdown.cancelled().await;
             tokio::time::sleep(self.config.shutdown_grace).await;
         };
+        let generation = self.generator.generate(&request, &control);
+        tokio::pin!(generation);
         let outcome = tokio::select! {
-            r = self.generator.generate(&request, &control) => Some(r),
-            () = stop.cancelled() => None,
+            r = &mut generation => Some(r),
+            () = stop.cancelled() => {
+                // Told to stop: a moment to wind down (it sees `should_stop`), then dropped.
+                let _ = tokio::time::timeout(STOP_GRACE, &mut generation).await;
+                None
+            }
             () = grace => {
                 release(tenant, &job, self.clock.now()).await;
-                return abort(watcher);
+                abort(watcher);
+                return None;
             }
         };
         abort(watcher);
@@ -299,14 +434,14 @@ impl Runner {
         let result = match outcome {
             None | Some(Err(GenerationError::Stopped)) => {
                 tracing::info!(schema = %tenant.name, job = %job.id, "job stopped (cancelled or lease lost)");
-                return;
+                return None;
             }
             Some(Ok(artifact)) => {
                 let content_data = match &artifact.output {
                     Output::Text(text) => Ok(text.clone()),
                     Output::Media(file) => {
                         self.media
-                            .save(&format!("job{}_a{}", job.id, job.attempts), file)
+                            .save(&format!("{}-job{}-a{}", tenant.name, job.id, job.attempts), file)
                             .await
                     }
                 };
@@ -326,21 +461,13 @@ impl Runner {
                             self.generator.name(),
                             timings,
                         );
-                        match tenant.queue.complete(&lease, content, now).await {
-                            Ok(Some(done)) => {
-                                tracing::info!(schema = %tenant.name, job = %job.id, content = ?done.result_content_id,
-                                    generation_ms, "job completed");
-                                Ok(())
-                            }
-                            Ok(None) => {
-                                if matches!(artifact.output, Output::Media(_)) {
-                                    self.media.remove(&content_data).await;
-                                }
-                                tracing::info!(schema = %tenant.name, job = %job.id, "result discarded: lease lost");
-                                Ok(())
-                            }
-                            Err(e) => Err(e),
-                        }
+                        return Some(Finished {
+                            lease,
+                            content,
+                            media: matches!(artifact.output, Output::Media(_)).then_some(content_data),
+                            generation_ms,
+                            at: Instant::now(),
+                        });
                     }
                     Err(message) => {
                         let retry_at = self.retry_at(&job, now);
@@ -369,6 +496,7 @@ impl Runner {
             // The lease stays until it expires; the reaper then retries the job.
             tracing::error!(schema = %tenant.name, job = %job.id, error = %Chain(&e), "recording the outcome failed");
         }
+        None
     }
 
     fn retry_at(
@@ -488,9 +616,9 @@ impl JobDispatch for Dispatcher {
         if !jobs.is_empty() {
             let runner = self.runner.clone();
             let batch = jobs.clone();
-            self.runner
-                .tasks
-                .spawn(async move { runner.run_batch(&tenant, batch).await });
+            self.runner.tasks.spawn(async move {
+                let _all_fast = runner.run_batch(&tenant, batch).await;
+            });
         }
         Ok(jobs)
     }

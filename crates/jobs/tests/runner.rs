@@ -6,17 +6,21 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use genonaut_domain::DomainResult;
 use genonaut_domain::ids::JobId;
-use genonaut_domain::model::{ContentType, JobStatus, JobType, JsonObject, NewJob, NewUser};
+use genonaut_domain::model::{
+    ContentType, GenerationJob, JobStatus, JobType, JsonObject, NewContent, NewJob, NewUser, Progress,
+    Timestamp,
+};
 use genonaut_domain::ports::{
-    Artifact, GenerationControl, GenerationError, GenerationRequest, Generator, Output, RetryPolicy,
-    SystemClock,
+    Artifact, GenerationControl, GenerationError, GenerationRequest, Generator, JobQueue, Lease, Output,
+    RetryPolicy, SystemClock,
 };
 use genonaut_domain::services::Services;
 use genonaut_domain::testing::InMemoryStore;
 use genonaut_domain::values::{Email, Username};
 use genonaut_jobs::media::FsMediaStore;
-use genonaut_jobs::offline::OfflineGenerator;
+use genonaut_jobs::offline::{NoopGenerator, OfflineGenerator};
 use genonaut_jobs::runner::{Polling, Runner, RunnerConfig, Tenant};
 
 fn config() -> RunnerConfig {
@@ -432,5 +436,148 @@ async fn dispatch_claims_and_runs_now() {
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].status, JobStatus::Running);
     wait_for(&setup, id, JobStatus::Completed).await;
+    runner.shutdown().await;
+}
+
+/// The in-memory queue, counting how results are stored.
+struct Counting {
+    inner: Arc<dyn JobQueue>,
+    batches: Mutex<Vec<usize>>,
+}
+
+#[async_trait]
+impl JobQueue for Counting {
+    async fn claim(
+        &self,
+        worker: &str,
+        max: usize,
+        lease: Duration,
+        now: Timestamp,
+    ) -> DomainResult<Vec<GenerationJob>> {
+        self.inner.claim(worker, max, lease, now).await
+    }
+    async fn heartbeat(&self, leases: &[Lease], until: Timestamp) -> DomainResult<Vec<Lease>> {
+        self.inner.heartbeat(leases, until).await
+    }
+    async fn progress(&self, lease: &Lease, progress: &Progress, now: Timestamp) -> DomainResult<bool> {
+        self.inner.progress(lease, progress, now).await
+    }
+    async fn complete(
+        &self,
+        lease: &Lease,
+        content: NewContent,
+        now: Timestamp,
+    ) -> DomainResult<Option<GenerationJob>> {
+        self.batches.lock().unwrap().push(1);
+        self.inner.complete(lease, content, now).await
+    }
+    async fn complete_many(
+        &self,
+        completions: Vec<(Lease, NewContent)>,
+        now: Timestamp,
+    ) -> DomainResult<Vec<Option<GenerationJob>>> {
+        self.batches.lock().unwrap().push(completions.len());
+        self.inner.complete_many(completions, now).await
+    }
+    async fn fail(
+        &self,
+        lease: &Lease,
+        error: &str,
+        retry_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> DomainResult<bool> {
+        self.inner.fail(lease, error, retry_at, now).await
+    }
+    async fn release(&self, lease: &Lease, now: Timestamp) -> DomainResult<bool> {
+        self.inner.release(lease, now).await
+    }
+    async fn reap(&self, now: Timestamp, retry: &RetryPolicy) -> DomainResult<usize> {
+        self.inner.reap(now, retry).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fast_results_are_stored_together() {
+    let setup = setup().await;
+    let queue = Arc::new(Counting {
+        inner: setup.store.repositories().queue,
+        batches: Mutex::new(Vec::new()),
+    });
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(job(&setup, JobType::Text, &format!("n{i}"), serde_json::json!({})).await);
+    }
+    let runner = Runner::new(
+        vec![Tenant {
+            name: "app".into(),
+            queue: queue.clone(),
+            events: None,
+        }],
+        Arc::new(NoopGenerator),
+        Arc::new(FsMediaStore::new(&setup.media_dir)),
+        Arc::new(SystemClock),
+        Arc::new(|| Arc::new(Polling) as Arc<_>),
+        RunnerConfig {
+            workers: 1,
+            batch: 10,
+            ..config()
+        },
+    );
+    runner.start();
+    for id in &ids {
+        wait_for(&setup, *id, JobStatus::Completed).await;
+    }
+    runner.shutdown().await;
+    let batches = queue.batches.lock().unwrap().clone();
+    assert_eq!(batches.iter().sum::<usize>(), 20, "{batches:?}");
+    assert!(batches.len() < 20, "results were stored together: {batches:?}");
+}
+
+/// Instant for prompts starting with `fast`, a second otherwise.
+struct Mixed;
+
+#[async_trait]
+impl Generator for Mixed {
+    fn name(&self) -> &str {
+        "mixed"
+    }
+    async fn generate(
+        &self,
+        r: &GenerationRequest,
+        _: &dyn GenerationControl,
+    ) -> Result<Artifact, GenerationError> {
+        if !r.prompt.starts_with("fast") {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        Ok(Artifact {
+            content_type: r.job_type.content_type(),
+            output: Output::Text("ok".into()),
+            metadata: JsonObject::new(),
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fast_result_is_not_held_back_by_a_slow_generation_after_it() {
+    let setup = setup().await;
+    let fast = job(&setup, JobType::Text, "fast one", serde_json::json!({})).await;
+    let slow = job(&setup, JobType::Text, "slow one", serde_json::json!({})).await;
+    let runner = runner(
+        &setup,
+        Arc::new(Mixed),
+        RunnerConfig {
+            workers: 1,
+            batch: 2,
+            ..config()
+        },
+    );
+    runner.start();
+    wait_for(&setup, fast, JobStatus::Completed).await;
+    assert_eq!(
+        setup.services.jobs.get(slow).await.unwrap().status,
+        JobStatus::Running,
+        "the fast job was stored while the slow one still ran"
+    );
+    wait_for(&setup, slow, JobStatus::Completed).await;
     runner.shutdown().await;
 }

@@ -201,6 +201,72 @@ impl JobQueue for PgJobQueue {
         rows.into_iter().next().map(GenerationJob::try_from).transpose()
     }
 
+    async fn complete_many(
+        &self,
+        completions: Vec<(Lease, NewContent)>,
+        now: Timestamp,
+    ) -> DomainResult<Vec<Option<GenerationJob>>> {
+        if completions.len() < 2 {
+            let mut out = Vec::new();
+            for (lease, content) in completions {
+                out.push(self.complete(&lease, content, now).await?);
+            }
+            return Ok(out);
+        }
+        let order: Vec<Option<i32>> = completions.iter().map(|(l, _)| key(l.job.0)).collect();
+        let mut columns = Columns::default();
+        for (lease, content) in completions {
+            let (Some(id), Some(creator)) = (key(lease.job.0), key(content.creator_id.0)) else {
+                continue;
+            };
+            columns.push(id, lease.attempt, creator, content);
+        }
+        let mut conn = self.pool.get().await?;
+        // One statement for the lot: every job still held gets its content item (ids drawn up
+        // front so each job can point at its own) and is completed; lost leases write nothing.
+        let sql = emitting_after(
+            "input AS (SELECT * FROM unnest($4::int4[], $5::int4[], $6::text[], $7::text[], $8::text[], \
+                       $9::jsonb[], $10::int4[], $11::jsonb[], $12::bool[], $13::bool[]) WITH ORDINALITY \
+                       AS i(id, attempt, title, ctype, cdata, meta, creator, tags, pub, priv, ord)), \
+             held AS (SELECT i.*, nextval(pg_get_serial_sequence('content_items', 'id'))::int4 AS cid \
+                      FROM input i JOIN generation_jobs g ON g.id = i.id AND g.attempts = i.attempt \
+                      AND g.status = 'running' ORDER BY i.ord FOR UPDATE OF g), \
+             item AS (INSERT INTO content_items (id, title, content_type, content_data, item_metadata, creator_id, \
+                      created_at, tags, quality_score, is_public, is_private, updated_at) \
+                      SELECT cid, title, ctype, cdata, meta, creator, $1, tags, 0.5, pub, priv, $1 FROM held \
+                      ORDER BY ord RETURNING id)",
+            "UPDATE generation_jobs g SET status = 'completed', result_content_id = held.cid, completed_at = $1, \
+             progress = 1, lease_expires_at = NULL, worker_id = NULL, event_seq = g.event_seq + 1, updated_at = $1 \
+             FROM held WHERE g.id = held.id",
+            "g.*",
+            "'completed'",
+            "jsonb_build_object('result_content_id', job.result_content_id)",
+        );
+        let rows: Vec<JobRow> = self
+            .emit_query(sql, now)
+            .bind::<Array<Integer>, _>(columns.ids)
+            .bind::<Array<Integer>, _>(columns.attempts)
+            .bind::<Array<Text>, _>(columns.titles)
+            .bind::<Array<Text>, _>(columns.types)
+            .bind::<Array<Text>, _>(columns.data)
+            .bind::<Array<Jsonb>, _>(columns.metadata)
+            .bind::<Array<Integer>, _>(columns.creators)
+            .bind::<Array<Jsonb>, _>(columns.tags)
+            .bind::<Array<diesel::sql_types::Bool>, _>(columns.public)
+            .bind::<Array<diesel::sql_types::Bool>, _>(columns.private)
+            .load(&mut conn)
+            .await
+            .map_err(db("completing jobs"))?;
+        let mut done: std::collections::HashMap<i32, GenerationJob> = rows
+            .into_iter()
+            .map(|r| Ok((r.id, GenerationJob::try_from(r)?)))
+            .collect::<DomainResult<_>>()?;
+        Ok(order
+            .into_iter()
+            .map(|id| id.and_then(|id| done.remove(&id)))
+            .collect())
+    }
+
     async fn fail(
         &self,
         lease: &Lease,
@@ -289,5 +355,35 @@ impl JobQueue for PgJobQueue {
             tracing::warn!(jobs = ?rows.iter().map(|r| r.id).collect::<Vec<_>>(), "rescued jobs whose lease expired");
         }
         Ok(rows.len())
+    }
+}
+
+/// Completions as columns, for `unnest`.
+#[derive(Default)]
+struct Columns {
+    ids: Vec<i32>,
+    attempts: Vec<i32>,
+    titles: Vec<String>,
+    types: Vec<&'static str>,
+    data: Vec<String>,
+    metadata: Vec<Value>,
+    creators: Vec<i32>,
+    tags: Vec<Value>,
+    public: Vec<bool>,
+    private: Vec<bool>,
+}
+
+impl Columns {
+    fn push(&mut self, id: i32, attempt: i32, creator: i32, content: NewContent) {
+        self.ids.push(id);
+        self.attempts.push(attempt);
+        self.titles.push(content.title);
+        self.types.push(content.content_type.as_str());
+        self.data.push(content.content_data);
+        self.metadata.push(Value::Object(content.item_metadata));
+        self.creators.push(creator);
+        self.tags.push(json!(content.tags.into_inner()));
+        self.public.push(content.is_public);
+        self.private.push(content.is_private);
     }
 }

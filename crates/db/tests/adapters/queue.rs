@@ -222,6 +222,55 @@ async fn a_worker_that_lost_its_lease_cannot_write() {
 }
 
 #[tokio::test]
+async fn completing_many_links_each_job_to_its_own_item_and_skips_lost_leases() {
+    let db = TestDb::new().await;
+    let (repos, user) = with_user(&db).await;
+    for i in 0..4 {
+        enqueue(&repos, user, &format!("p{i}"), 0).await;
+    }
+    let claimed = repos.queue.claim("w", 4, LEASE, now()).await.unwrap();
+    assert_eq!(claimed.len(), 4);
+    let mut completions: Vec<(Lease, NewContent)> = claimed
+        .iter()
+        .map(|job| {
+            let mut c = content(user);
+            c.title = format!("result of {}", job.prompt);
+            (Lease::of(job), c)
+        })
+        .collect();
+    completions[1].0.attempt += 1; // a lease this worker does not hold
+    let done = repos.queue.complete_many(completions, now()).await.unwrap();
+    assert_eq!(
+        done.iter().map(Option::is_some).collect::<Vec<_>>(),
+        [true, false, true, true]
+    );
+    for (job, result) in claimed.iter().zip(&done) {
+        let Some(result) = result else { continue };
+        assert_eq!(result.id, job.id, "results come back in input order");
+        assert_eq!(result.status, JobStatus::Completed);
+        let item = repos
+            .content
+            .get(result.result_content_id.unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(item.title, format!("result of {}", job.prompt));
+        let events = repos.job_events.events_since(job.id, 0).await.unwrap();
+        assert_eq!(events.last().unwrap().kind, JobEventKind::Completed);
+        assert_eq!(events.last().unwrap().seq, result.event_seq);
+    }
+    assert_eq!(
+        repos.content.stats().await.unwrap().total,
+        3,
+        "the lost lease stored nothing"
+    );
+    assert_eq!(
+        repos.jobs.get(claimed[1].id).await.unwrap().unwrap().status,
+        JobStatus::Running
+    );
+}
+
+#[tokio::test]
 async fn the_reaper_fails_jobs_that_used_every_attempt_and_heartbeats_keep_leases() {
     let db = TestDb::new().await;
     let (repos, user) = with_user(&db).await;

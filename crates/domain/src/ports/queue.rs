@@ -86,6 +86,22 @@ pub trait JobQueue: Send + Sync {
         now: Timestamp,
     ) -> DomainResult<Option<GenerationJob>>;
 
+    /// Completes many held leases at once: like [`complete`](Self::complete) for each,
+    /// returning, in input order, the completed job or `None` for a lease that was lost. Lets
+    /// fast workers amortise commits; the default completes them one by one, a database
+    /// adapter should do all in one transaction.
+    async fn complete_many(
+        &self,
+        completions: Vec<(Lease, NewContent)>,
+        now: Timestamp,
+    ) -> DomainResult<Vec<Option<GenerationJob>>> {
+        let mut out = Vec::with_capacity(completions.len());
+        for (lease, content) in completions {
+            out.push(self.complete(&lease, content, now).await?);
+        }
+        Ok(out)
+    }
+
     /// Fails the attempt of a held lease: back to pending at `retry_at` (event `retrying`) if
     /// given, else `failed` for good. `false` if the lease is lost.
     async fn fail(
