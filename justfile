@@ -41,3 +41,7 @@ docs:
 # Benchmark the generation-job queue: throughput at 1/2/4 workers, enqueue→WebSocket latency.
 bench-queue jobs="3000" samples="100":
     cargo run --release -p genonaut-tests --bin bench-queue -- {{jobs}} {{samples}}
+
+# Benchmark the recommender at scale: full build time and memory, generate/read latency.
+bench-recs users="10000" items="100000" interactions="1000000" samples="300":
+    cargo run --release -p genonaut-tests --bin bench-recs -- {{users}} {{items}} {{interactions}} {{samples}}

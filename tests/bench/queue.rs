@@ -66,6 +66,7 @@ async fn throughput(jobs: usize, workers: usize, batch: usize) -> f64 {
         name: db.schema.to_string(),
         queue: repos.queue.clone(),
         events: None,
+        recommender: None,
     };
     let signal_hub = hub.clone();
     let runner = Runner::new(

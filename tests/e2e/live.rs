@@ -286,6 +286,7 @@ async fn four_workers_run_a_thousand_jobs_each_exactly_once() {
         name: app.schema().to_string(),
         queue: repos.queue.clone(),
         events: None,
+        recommender: None,
     };
     let runner = Runner::new(
         vec![tenant],

@@ -7,6 +7,7 @@ mod jobs;
 mod live;
 mod openapi;
 mod recommendations;
+mod recommender;
 mod system;
 mod users;
 mod workflows;

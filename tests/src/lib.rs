@@ -132,6 +132,8 @@ impl TestApp {
                     timeout: Duration::from_secs(1),
                     max_retries: 0,
                 },
+                recs_refresh: None,
+                recs_check: Duration::from_millis(50),
             },
         }
     }

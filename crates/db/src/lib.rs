@@ -43,5 +43,7 @@ pub fn repositories(pool: &PgPool) -> Repositories {
         system: Arc::new(repos::PgSystem::new(pool.clone())),
         queue: Arc::new(repos::PgJobQueue::new(pool.clone())),
         job_events: Arc::new(repos::PgJobs::new(pool.clone())),
+        recommender: Arc::new(repos::PgRecommender::new(pool.clone())),
+        recommender_builds: Arc::new(repos::PgRecommender::new(pool.clone())),
     }
 }

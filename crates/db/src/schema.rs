@@ -48,6 +48,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    item_stats (item_id) {
+        item_id -> Int4,
+        popularity -> Float8,
+        interactions -> Int4,
+        users -> Int4,
+        neighbor_ids -> Array<Nullable<Int4>>,
+        neighbor_scores -> Array<Nullable<Float4>>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     job_events (job_id, seq) {
         job_id -> Int4,
         seq -> Int8,
@@ -70,6 +82,38 @@ diesel::table! {
         is_served -> Bool,
         rec_metadata -> Jsonb,
         served_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    recommender_state (id) {
+        id -> Int2,
+        built_at -> Nullable<Timestamp>,
+        epoch -> Nullable<Timestamp>,
+        watermark -> Int8,
+        items -> Int8,
+        users -> Int8,
+        signals -> Int8,
+        pairs -> Int8,
+        full_build -> Bool,
+        millis -> Int8,
+        requested_at -> Nullable<Timestamp>,
+        requested_full -> Bool,
+        locked_by -> Nullable<Text>,
+        locked_at -> Nullable<Timestamp>,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tag_stats (tag) {
+        tag -> Text,
+        items -> Int4,
+        top_ids -> Array<Nullable<Int4>>,
+        top_scores -> Array<Nullable<Float8>>,
+        updated_at -> Timestamp,
     }
 }
 
@@ -104,6 +148,7 @@ diesel::table! {
 diesel::joinable!(content_items -> users (creator_id));
 diesel::joinable!(generation_jobs -> content_items (result_content_id));
 diesel::joinable!(generation_jobs -> users (user_id));
+diesel::joinable!(item_stats -> content_items (item_id));
 diesel::joinable!(job_events -> generation_jobs (job_id));
 diesel::joinable!(recommendations -> content_items (content_item_id));
 diesel::joinable!(recommendations -> users (user_id));
@@ -113,8 +158,11 @@ diesel::joinable!(user_interactions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     content_items,
     generation_jobs,
+    item_stats,
     job_events,
     recommendations,
+    recommender_state,
+    tag_stats,
     user_interactions,
     users,
 );

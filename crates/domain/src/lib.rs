@@ -12,6 +12,8 @@
 //! * [`ports`] — the traits adapters implement (one repository per aggregate, a clock);
 //! * [`services`] — the use cases with the business rules and the exact error messages of the
 //!   Genonaut HTTP API;
+//! * [`recommender`] — the recommendation algorithms, their derived state and their offline
+//!   evaluation;
 //! * [`synthetic`] — deterministic data sets with planted structure (demo seed, offline
 //!   evaluation);
 //! * [`DomainError`] — the single error type every port and service speaks.
@@ -55,6 +57,7 @@ pub mod ids;
 pub mod model;
 mod page;
 pub mod ports;
+pub mod recommender;
 pub mod services;
 pub mod synthetic;
 #[cfg(feature = "test-util")]

@@ -1,12 +1,15 @@
-//! The command line: `serve` (default), `migrate`, `db init`, `seed`.
+//! The command line: `serve` (default), `worker`, `migrate`, `db init`, `seed`, `eval`, `recs`.
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use genonaut_db::{SchemaName, admin};
 use secrecy::ExposeSecret;
 
+use genonaut_domain::recommender::eval::Split;
+
 use crate::app::{Application, prepare_database, seed_demo};
 use crate::config::{Config, DatabaseArgs, DatabaseConfig, JobsArgs, JobsConfig, LogFormat, ServeArgs};
+use crate::recs;
 
 /// Genonaut: recommendations and content generation over PostgreSQL.
 ///
@@ -35,8 +38,18 @@ pub enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
-    /// Load the demo data set into a schema.
+    /// Load the demo data set into a schema, or with `--synthetic` a generated data set of any
+    /// size with planted structure (for offline evaluation and benchmarks).
     Seed(SeedArgs),
+    /// Evaluate every recommendation algorithm offline on a schema's data: hide each user's
+    /// last taste (or the newest interactions), rank the whole catalogue, and print
+    /// precision, recall, NDCG, hit rate and coverage at k against popularity and random.
+    Eval(EvalArgs),
+    /// The recommender's derived state (popularity, item neighbours, tag statistics).
+    Recs {
+        #[command(subcommand)]
+        command: RecsCommand,
+    },
     /// Run generation-job workers only (no HTTP). Any number of worker processes, on any
     /// number of machines, share the queue through PostgreSQL.
     Worker(WorkerArgs),
@@ -75,9 +88,96 @@ pub enum DbCommand {
 pub struct SeedArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
-    /// Schema to load into (must be served).
+    /// Schema to load into (created and migrated if missing; the demo set needs a served one).
     #[arg(long, default_value = "demo")]
     pub schema: String,
+    /// Load a generated data set of the given size instead of the demo set (the schema must
+    /// be empty).
+    #[arg(long)]
+    pub synthetic: bool,
+    /// Users of the synthetic set.
+    #[arg(long, default_value_t = 5_000, requires = "synthetic")]
+    pub users: usize,
+    /// Items of the synthetic set.
+    #[arg(long, default_value_t = 20_000, requires = "synthetic")]
+    pub items: usize,
+    /// Interactions of the synthetic set.
+    #[arg(long, default_value_t = 500_000, requires = "synthetic")]
+    pub interactions: usize,
+    /// Seed of the synthetic set (same seed, same data).
+    #[arg(long, default_value_t = 42, requires = "synthetic")]
+    pub seed: u64,
+}
+
+/// How `eval` hides data.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SplitArg {
+    /// Each user's most recent liked item.
+    Last,
+    /// Everything after a cut-off time (see `--test-fraction`).
+    Time,
+}
+
+/// `eval` options.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Schema to evaluate on (default: GENONAUT_DEFAULT_SCHEMA).
+    #[arg(long)]
+    pub schema: Option<String>,
+    /// Length of the recommendation lists.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// What to hide.
+    #[arg(long, value_enum, default_value = "last")]
+    pub split: SplitArg,
+    /// With `--split time`: the newest fraction of interactions hidden.
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    /// Evaluate a deterministic sample of this many users (0 = all).
+    #[arg(long, default_value_t = 0)]
+    pub users: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `recs` sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum RecsCommand {
+    /// Build the derived state now (incremental unless `--full`); waits for the result.
+    Rebuild(RecsArgs),
+    /// Show the last build, staleness and any pending or running build.
+    Status(RecsArgs),
+}
+
+/// `recs` options.
+#[derive(Debug, Args)]
+pub struct RecsArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Schema (default: GENONAUT_DEFAULT_SCHEMA).
+    #[arg(long)]
+    pub schema: Option<String>,
+    /// Recompute everything instead of only items with new interactions.
+    #[arg(long)]
+    pub full: bool,
+}
+
+/// The database configuration narrowed to one schema (any valid name), prepared and migrated.
+async fn one_schema(
+    args: DatabaseArgs,
+    schema: Option<&str>,
+) -> anyhow::Result<(DatabaseConfig, SchemaName)> {
+    let mut config = DatabaseConfig::try_from(args)?;
+    let schema = match schema {
+        Some(name) => SchemaName::parse(name)?,
+        None => config.default_schema.clone(),
+    };
+    config.schemas = vec![schema.clone()];
+    prepare_database(&mut config, true).await?;
+    Ok((config, schema))
 }
 
 fn served(config: &DatabaseConfig, name: &str) -> anyhow::Result<SchemaName> {
@@ -128,6 +228,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Worker(args)) => worker(args).await,
+        Some(Command::Seed(args)) if args.synthetic => {
+            let size = recs::SyntheticSize {
+                users: args.users,
+                items: args.items,
+                interactions: args.interactions,
+                seed: args.seed,
+            };
+            let (config, schema) = one_schema(args.database, Some(&args.schema)).await?;
+            recs::seed_synthetic(&config, &schema, size).await
+        }
         Some(Command::Seed(args)) => {
             let mut config = DatabaseConfig::try_from(args.database)?;
             let schema = served(&config, &args.schema)?;
@@ -137,6 +247,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{schema}: demo data present");
             Ok(())
         }
+        Some(Command::Eval(args)) => {
+            let options = recs::EvalOptions {
+                k: args.k.max(1),
+                split: match args.split {
+                    SplitArg::Last => Split::LeaveLastOut,
+                    SplitArg::Time => Split::Time(args.test_fraction.clamp(0.01, 0.99)),
+                },
+                users: args.users,
+                json: args.json,
+            };
+            let (config, schema) = one_schema(args.database, args.schema.as_deref()).await?;
+            recs::eval(&config, &schema, options).await
+        }
+        Some(Command::Recs { command }) => match command {
+            RecsCommand::Rebuild(args) => {
+                let (config, schema) = one_schema(args.database, args.schema.as_deref()).await?;
+                recs::rebuild(&config, &schema, args.full).await
+            }
+            RecsCommand::Status(args) => {
+                let (config, schema) = one_schema(args.database, args.schema.as_deref()).await?;
+                recs::status(&config, &schema).await
+            }
+        },
     }
 }
 
@@ -210,8 +343,25 @@ mod tests {
             vec!["genonaut", "migrate"],
             vec!["genonaut", "db", "init"],
             vec!["genonaut", "seed", "--schema", "demo"],
+            vec![
+                "genonaut",
+                "seed",
+                "--synthetic",
+                "--users",
+                "10",
+                "--schema",
+                "eval1",
+            ],
+            vec!["genonaut", "eval", "--schema", "demo", "--k", "5", "--json"],
+            vec!["genonaut", "eval", "--split", "time", "--test-fraction", "0.1"],
+            vec!["genonaut", "recs", "rebuild", "--full"],
+            vec!["genonaut", "recs", "status", "--schema", "demo"],
         ] {
             assert!(super::Cli::try_parse_from(&args).is_ok(), "{args:?}");
         }
+        assert!(
+            super::Cli::try_parse_from(["genonaut", "seed", "--users", "10"]).is_err(),
+            "sizes only with --synthetic"
+        );
     }
 }

@@ -122,6 +122,10 @@ pub struct JobsArgs {
     /// Retries of one request on 429, 5xx and network errors.
     #[arg(long, env = "OPENAI_MAX_RETRIES", default_value_t = 3)]
     pub openai_max_retries: u32,
+    /// Seconds after which the recommender's derived state is refreshed when interactions
+    /// arrived since its last build (0 disables scheduled builds; requested ones still run).
+    #[arg(long, env = "GENONAUT_RECS_REFRESH_SECS", default_value_t = 300)]
+    pub recs_refresh_secs: u64,
 }
 
 /// Validated job runner configuration.
@@ -143,6 +147,10 @@ pub struct JobsConfig {
     pub media_dir: PathBuf,
     /// OpenAI settings.
     pub openai: OpenAiSettings,
+    /// Scheduled refresh of the recommender's derived state (`None`: only on request).
+    pub recs_refresh: Option<Duration>,
+    /// How often workers check for a requested or due recommender build.
+    pub recs_check: Duration,
 }
 
 /// OpenAI-compatible server settings.
@@ -184,6 +192,8 @@ impl JobsConfig {
                 timeout: Duration::from_secs(a.openai_timeout_secs.max(1)),
                 max_retries: a.openai_max_retries,
             },
+            recs_refresh: (a.recs_refresh_secs > 0).then(|| Duration::from_secs(a.recs_refresh_secs)),
+            recs_check: Duration::from_secs(5),
         })
     }
 }

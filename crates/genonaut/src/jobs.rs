@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use genonaut_db::{EventHub, PgPool};
-use genonaut_domain::ports::{Generator, QueueSignal, RetryPolicy, SystemClock};
+use genonaut_domain::ports::{Generator, QueueSignal, RecommenderBuildStore, RetryPolicy, SystemClock};
+use genonaut_domain::services::{MaintenanceConfig, RecommenderService};
 use genonaut_jobs::media::FsMediaStore;
 use genonaut_jobs::offline::{NoopGenerator, OfflineGenerator};
 use genonaut_jobs::openai::{OpenAiConfig, OpenAiGenerator};
@@ -37,14 +38,30 @@ pub fn generator(config: &JobsConfig) -> Arc<dyn Generator> {
     }
 }
 
+/// The recommender's maintenance over one schema's store.
+pub fn recommender(config: &JobsConfig, store: Arc<dyn RecommenderBuildStore>) -> RecommenderService {
+    RecommenderService::new(
+        store,
+        Arc::new(SystemClock),
+        MaintenanceConfig {
+            refresh: config.recs_refresh,
+            ..MaintenanceConfig::default()
+        },
+    )
+}
+
 /// A runner over every schema's queue (not started).
 pub fn runner(config: &JobsConfig, pools: &[PgPool], hub: &EventHub) -> Arc<Runner> {
     let tenants = pools
         .iter()
-        .map(|pool| Tenant {
-            name: pool.schema().to_string(),
-            queue: genonaut_db::repositories(pool).queue,
-            events: Some(hub.source(pool.schema())),
+        .map(|pool| {
+            let repos = genonaut_db::repositories(pool);
+            Tenant {
+                name: pool.schema().to_string(),
+                queue: repos.queue,
+                events: Some(hub.source(pool.schema())),
+                recommender: Some(recommender(config, repos.recommender_builds)),
+            }
         })
         .collect();
     let hub = hub.clone();
@@ -58,6 +75,7 @@ pub fn runner(config: &JobsConfig, pools: &[PgPool], hub: &EventHub) -> Arc<Runn
             ..RetryPolicy::default()
         },
         reap_every: config.lease / 2,
+        maintenance_every: config.recs_check,
         shutdown_grace: config.shutdown_grace,
         ..RunnerConfig::default()
     };

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod jobs;
 pub mod postgres;
+pub mod recs;
 pub mod telemetry;
 
 pub use app::Application;

@@ -50,6 +50,10 @@ pub fn spec() -> Spec {
                 "Stored recommendations, generation, serving and feedback.",
             ),
             tag("generation-jobs", "Content generation jobs and their queue."),
+            tag(
+                "admin",
+                "Operations: the recommender's derived state and its builds.",
+            ),
         ],
         ..Default::default()
     }

@@ -14,6 +14,7 @@ use genonaut_domain::ports::{
     Clock, GenerationControl, GenerationError, GenerationRequest, Generator, JobDispatch, JobEventSource,
     JobQueue, Lease, MediaStore, Output, QueueSignal, RetryPolicy, SubscriptionItem,
 };
+use genonaut_domain::services::RecommenderService;
 use genonaut_domain::services::generation::{Timings, content_for};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -28,6 +29,9 @@ pub struct Tenant {
     /// Its live events (lets a worker stop a cancelled job at once instead of at the next
     /// heartbeat).
     pub events: Option<Arc<dyn JobEventSource>>,
+    /// Its recommender's maintenance: builds of the derived state run here when requested or
+    /// due.
+    pub recommender: Option<RecommenderService>,
 }
 
 /// Runner settings.
@@ -48,6 +52,8 @@ pub struct RunnerConfig {
     pub retry: RetryPolicy,
     /// How often expired leases are reaped.
     pub reap_every: Duration,
+    /// How often each schema is checked for a due recommender build.
+    pub maintenance_every: Duration,
     /// How long running jobs may take to finish on shutdown before their leases are released.
     pub shutdown_grace: Duration,
     /// Prefix of worker ids (`<host>-<pid>` by default).
@@ -64,6 +70,7 @@ impl Default for RunnerConfig {
             batch: 32,
             retry: RetryPolicy::default(),
             reap_every: Duration::from_secs(15),
+            maintenance_every: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(10),
             name: default_name(),
         }
@@ -159,6 +166,10 @@ impl Runner {
             let runner = self.clone();
             self.tasks.spawn(async move { runner.reap_loop().await });
         }
+        if self.tenants.iter().any(|t| t.recommender.is_some()) {
+            let runner = self.clone();
+            self.tasks.spawn(async move { runner.maintenance_loop().await });
+        }
         tracing::info!(
             workers = self.config.workers,
             schemas = self.tenants.len(),
@@ -241,6 +252,42 @@ impl Runner {
                 }
             }
             self.pause(self.config.reap_every).await;
+        }
+    }
+
+    /// Runs the recommender builds that are due (requested, or stale and old enough), one
+    /// schema at a time; builds are exclusive across processes.
+    async fn maintenance_loop(self: Arc<Self>) {
+        let worker = format!("{}-maintenance", self.config.name);
+        while !self.shutdown.is_cancelled() {
+            for tenant in &self.tenants {
+                let Some(recommender) = &tenant.recommender else {
+                    continue;
+                };
+                let build = recommender.run_due(&worker);
+                let outcome = tokio::select! {
+                    outcome = build => outcome,
+                    () = self.shutdown.cancelled() => {
+                        // Interrupted: free the lock now rather than when its lease expires.
+                        if let Err(e) = recommender.abandon(&worker).await {
+                            tracing::warn!(schema = %tenant.name, error = %Chain(&e), "releasing the build lock failed");
+                        }
+                        return;
+                    }
+                };
+                match outcome {
+                    Ok(Some(report)) => tracing::info!(
+                        schema = %tenant.name, full = report.info.full, millis = report.info.millis,
+                        interactions = report.info.signals, items = report.rows_written, tags = report.tags_written,
+                        pairs = report.info.pairs, "recommender state rebuilt"
+                    ),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(schema = %tenant.name, error = %Chain(&e), "recommender build failed")
+                    }
+                }
+            }
+            self.pause(self.config.maintenance_every).await;
         }
     }
 

@@ -35,6 +35,7 @@ fn config() -> RunnerConfig {
             max: Duration::from_millis(100),
         },
         reap_every: Duration::from_millis(50),
+        maintenance_every: Duration::from_millis(20),
         shutdown_grace: Duration::from_millis(100),
         name: "test".into(),
     }
@@ -82,6 +83,7 @@ fn runner(setup: &Setup, generator: Arc<dyn Generator>, config: RunnerConfig) ->
         name: "app".into(),
         queue: setup.store.repositories().queue,
         events: None,
+        recommender: None,
     };
     Runner::new(
         vec![tenant],
@@ -512,6 +514,7 @@ async fn fast_results_are_stored_together() {
             name: "app".into(),
             queue: queue.clone(),
             events: None,
+            recommender: None,
         }],
         Arc::new(NoopGenerator),
         Arc::new(FsMediaStore::new(&setup.media_dir)),
@@ -580,4 +583,77 @@ async fn a_fast_result_is_not_held_back_by_a_slow_generation_after_it() {
     );
     wait_for(&setup, slow, JobStatus::Completed).await;
     runner.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requested_recommender_builds_run_in_the_runner() {
+    let setup = setup().await;
+    let repos = setup.store.repositories();
+    let item = setup
+        .services
+        .content
+        .create(genonaut_domain::model::NewContent {
+            title: "a".into(),
+            content_type: ContentType::Text,
+            content_data: "a".into(),
+            creator_id: 1.into(),
+            item_metadata: JsonObject::new(),
+            tags: genonaut_domain::values::Tags::default(),
+            is_public: true,
+            is_private: false,
+        })
+        .await
+        .unwrap();
+    setup
+        .services
+        .interactions
+        .record(genonaut_domain::model::NewInteraction {
+            user_id: 1.into(),
+            content_item_id: item.id,
+            interaction_type: genonaut_domain::model::InteractionType::Like,
+            rating: None,
+            duration: None,
+            metadata: JsonObject::new(),
+        })
+        .await
+        .unwrap();
+    let recommender = genonaut_domain::services::RecommenderService::new(
+        repos.recommender_builds.clone(),
+        Arc::new(SystemClock),
+        genonaut_domain::services::MaintenanceConfig {
+            refresh: None,
+            ..Default::default()
+        },
+    );
+    recommender.request_rebuild(true).await.unwrap();
+    let runner = Runner::new(
+        vec![Tenant {
+            name: "app".into(),
+            queue: repos.queue.clone(),
+            events: None,
+            recommender: Some(recommender.clone()),
+        }],
+        Arc::new(NoopGenerator),
+        Arc::new(FsMediaStore::new(&setup.media_dir)),
+        Arc::new(SystemClock),
+        Arc::new(|| Arc::new(Polling) as Arc<_>),
+        RunnerConfig {
+            workers: 0,
+            ..config()
+        },
+    );
+    runner.start();
+    let mut built = None;
+    for _ in 0..200 {
+        built = recommender.status().await.unwrap().last;
+        if built.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    runner.shutdown().await;
+    let built = built.expect("the requested build ran");
+    assert!(built.full && built.signals == 1, "{built:?}");
+    let status = recommender.status().await.unwrap();
+    assert!(status.requested_at.is_none() && status.running_on.is_none());
 }

@@ -175,6 +175,21 @@ impl ContentRepository for PgContent {
         row.map(Content::try_from).transpose()
     }
 
+    async fn get_many(&self, ids: &[ContentId]) -> DomainResult<Vec<Content>> {
+        let ids = keys(ids.iter().map(|i| i.0));
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.pool.get().await?;
+        let rows: Vec<ContentRow> = content_items::table
+            .filter(content_items::id.eq_any(ids))
+            .select(ContentRow::as_select())
+            .load(&mut conn)
+            .await
+            .map_err(db("reading content"))?;
+        convert(rows)
+    }
+
     async fn existing(&self, ids: &[ContentId]) -> DomainResult<Vec<ContentId>> {
         let ids = keys(ids.iter().map(|i| i.0));
         if ids.is_empty() {

@@ -6,6 +6,7 @@ mod interactions;
 mod jobs;
 mod queue;
 mod recommendations;
+mod recommender;
 mod system;
 mod users;
 
@@ -14,6 +15,7 @@ pub use interactions::PgInteractions;
 pub use jobs::PgJobs;
 pub use queue::PgJobQueue;
 pub use recommendations::PgRecommendations;
+pub use recommender::PgRecommender;
 pub use system::PgSystem;
 pub use users::PgUsers;
 

@@ -282,6 +282,7 @@ impl RecommendationRepository for PgRecommendations {
         id: RecommendationId,
         metadata: JsonObject,
         interaction: Option<NewInteraction>,
+        reject: bool,
         now: Timestamp,
     ) -> DomainResult<Option<Recommendation>> {
         let Some(id) = key(id.0) else { return Ok(None) };
@@ -305,7 +306,33 @@ impl RecommendationRepository for PgRecommendations {
                         .execute(conn)
                         .await?;
                 }
-                Ok(row)
+                let Some(row) = row else { return Ok(None) };
+                if !reject {
+                    return Ok(Some(row));
+                }
+                // Negative feedback: out of the unserved lists, with its duplicates.
+                diesel::delete(
+                    recommendations::table
+                        .filter(recommendations::user_id.eq(row.user_id))
+                        .filter(recommendations::content_item_id.eq(row.content_item_id))
+                        .filter(recommendations::id.ne(row.id))
+                        .filter(recommendations::is_served.eq(false))
+                        .filter(recommendations::served_at.is_null()),
+                )
+                .execute(conn)
+                .await?;
+                if row.is_served {
+                    return Ok(Some(row));
+                }
+                diesel::update(recommendations::table.find(id))
+                    .set((
+                        recommendations::is_served.eq(true),
+                        recommendations::served_at.eq(now),
+                    ))
+                    .returning(RecommendationRow::as_returning())
+                    .get_result(conn)
+                    .await
+                    .map(Some)
             })
             .await
             .map_err(db("recording feedback"))?;

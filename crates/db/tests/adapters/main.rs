@@ -23,4 +23,5 @@ async fn postgres() -> (Services, TestDb) {
 genonaut_domain::service_scenarios!(postgres());
 
 mod queue;
+mod recommender;
 mod specific;

@@ -78,7 +78,7 @@ async fn schema_rs_matches_a_freshly_migrated_schema() {
     let rows = client
         .query(
             "SELECT table_name::text, column_name::text, data_type::text, is_nullable::text, \
-                    character_maximum_length \
+                    character_maximum_length, udt_name::text \
              FROM information_schema.columns WHERE table_schema = $1 \
                AND table_name <> '__diesel_schema_migrations' \
              ORDER BY table_name, ordinal_position",
@@ -90,7 +90,19 @@ async fn schema_rs_matches_a_freshly_migrated_schema() {
     for row in rows {
         let (table, column, data_type, nullable, max_len): (String, String, String, String, Option<i32>) =
             (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+        let udt: String = row.get(5);
+        let element = |udt: &str| match udt {
+            "_int4" => "Int4",
+            "_float4" => "Float4",
+            "_float8" => "Float8",
+            other => panic!("unmapped array type {other}"),
+        };
+        let array;
         let base = match data_type.as_str() {
+            "ARRAY" => {
+                array = format!("Array<Nullable<{}>>", element(&udt));
+                array.as_str()
+            }
             "integer" => "Int4",
             "bigint" => "Int8",
             "character varying" => "Varchar",

@@ -15,6 +15,9 @@ pub trait ContentRepository: Send + Sync {
     /// The item with this id, if any.
     async fn get(&self, id: ContentId) -> DomainResult<Option<Content>>;
 
+    /// The items with these ids that exist, in any order.
+    async fn get_many(&self, ids: &[ContentId]) -> DomainResult<Vec<Content>>;
+
     /// Which of these ids exist.
     async fn existing(&self, ids: &[ContentId]) -> DomainResult<Vec<ContentId>>;
 

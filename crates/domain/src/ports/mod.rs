@@ -12,6 +12,7 @@ mod interactions;
 mod jobs;
 mod queue;
 mod recommendations;
+mod recommender;
 mod system;
 mod users;
 
@@ -22,6 +23,7 @@ pub use interactions::*;
 pub use jobs::*;
 pub use queue::*;
 pub use recommendations::*;
+pub use recommender::*;
 pub use system::*;
 pub use users::*;
 
@@ -46,4 +48,8 @@ pub struct Repositories {
     pub queue: Arc<dyn JobQueue>,
     /// Jobs' event logs.
     pub job_events: Arc<dyn JobEventLog>,
+    /// What the recommender reads at request time.
+    pub recommender: Arc<dyn RecommenderData>,
+    /// The recommender's derived state and its builds.
+    pub recommender_builds: Arc<dyn RecommenderBuildStore>,
 }

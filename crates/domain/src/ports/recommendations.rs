@@ -55,13 +55,16 @@ pub trait RecommendationRepository: Send + Sync {
     async fn mark_served(&self, ids: &[RecommendationId], now: Timestamp) -> DomainResult<u64>;
 
     /// Records feedback atomically: replaces the recommendation's metadata and, when given,
-    /// records the matching interaction in the same transaction. `None` if the
-    /// recommendation does not exist (then nothing is written).
+    /// records the matching interaction in the same transaction. With `reject` (negative
+    /// feedback) the recommendation is also marked served (if it was not) and the user's other
+    /// unserved recommendations of the same item are deleted. `None` if the recommendation
+    /// does not exist (then nothing is written).
     async fn record_feedback(
         &self,
         id: RecommendationId,
         metadata: crate::model::JsonObject,
         interaction: Option<crate::model::NewInteraction>,
+        reject: bool,
         now: Timestamp,
     ) -> DomainResult<Option<Recommendation>>;
 

@@ -9,6 +9,7 @@ pub mod generation;
 mod interactions;
 mod jobs;
 mod recommendations;
+mod recommender;
 mod system;
 mod users;
 
@@ -16,6 +17,7 @@ pub use content::ContentService;
 pub use interactions::{ContentInteractionStats, InteractionService, InteractionTypeCounts};
 pub use jobs::{JobService, StatusChange};
 pub use recommendations::{GenerateRequest, RecommendationService};
+pub use recommender::{MaintenanceConfig, RecommenderService};
 pub use system::SystemService;
 pub use users::UserService;
 
@@ -37,6 +39,8 @@ pub struct Services {
     pub recommendations: RecommendationService,
     /// Generation jobs.
     pub jobs: JobService,
+    /// The recommender's maintenance (derived-state builds).
+    pub recommender: RecommenderService,
     /// Health and counters.
     pub system: SystemService,
 }
@@ -56,9 +60,14 @@ impl Services {
             recommendations: RecommendationService::new(
                 repos.recommendations.clone(),
                 repos.content.clone(),
-                repos.interactions.clone(),
+                repos.recommender.clone(),
                 users.clone(),
                 clock.clone(),
+            ),
+            recommender: RecommenderService::new(
+                repos.recommender_builds.clone(),
+                clock.clone(),
+                MaintenanceConfig::default(),
             ),
             jobs: JobService::new(
                 repos.jobs.clone(),

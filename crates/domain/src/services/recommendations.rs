@@ -6,12 +6,12 @@ use serde_json::{Value, json};
 use crate::error::{DomainError, DomainResult, Entity};
 use crate::ids::{ContentId, RecommendationId, UserId};
 use crate::model::{
-    ContentQuery, ContentType, Feedback, InteractionQuery, InteractionType, JsonObject, NewInteraction,
-    NewRecommendation, Recommendation, RecommendationChanges, RecommendationOrder, RecommendationQuery,
-    RecommendationStats,
+    Content, Feedback, InteractionType, JsonObject, NewInteraction, NewRecommendation, Recommendation,
+    RecommendationChanges, RecommendationOrder, RecommendationQuery, RecommendationStats,
 };
 use crate::page::{Page, PageRequest};
-use crate::ports::{Clock, ContentRepository, InteractionRepository, RecommendationRepository};
+use crate::ports::{Clock, ContentRepository, RecommendationRepository, RecommenderData};
+use crate::recommender::{Algorithm, ItemFacts, recommend, similar};
 use crate::services::{UserService, days_ago};
 use crate::values::non_blank;
 
@@ -34,7 +34,7 @@ pub struct GenerateRequest {
 pub struct RecommendationService {
     recommendations: Arc<dyn RecommendationRepository>,
     content: Arc<dyn ContentRepository>,
-    interactions: Arc<dyn InteractionRepository>,
+    recommender: Arc<dyn RecommenderData>,
     users: UserService,
     clock: Arc<dyn Clock>,
 }
@@ -44,14 +44,14 @@ impl RecommendationService {
     pub fn new(
         recommendations: Arc<dyn RecommendationRepository>,
         content: Arc<dyn ContentRepository>,
-        interactions: Arc<dyn InteractionRepository>,
+        recommender: Arc<dyn RecommenderData>,
         users: UserService,
         clock: Arc<dyn Clock>,
     ) -> Self {
         RecommendationService {
             recommendations,
             content,
-            interactions,
+            recommender,
             users,
             clock,
         }
@@ -247,8 +247,10 @@ impl RecommendationService {
         self.recommendations.stats(None).await
     }
 
-    /// Records a user's feedback on a recommendation; positive feedback also records the
-    /// matching interaction, atomically.
+    /// Records a user's feedback on a recommendation, atomically: positive feedback also
+    /// records the matching interaction; negative feedback (`disliked`, `dismissed`) takes the
+    /// recommendation out of the unserved lists (marks it served, deletes unserved duplicates)
+    /// and makes future generations exclude the item and demote items like it.
     pub async fn feedback(
         &self,
         id: RecommendationId,
@@ -290,19 +292,59 @@ impl RecommendationService {
             json!({ "type": feedback.as_str(), "at": at, "metadata": Value::Object(details) }),
         );
         self.recommendations
-            .record_feedback(id, metadata, interaction, now)
+            .record_feedback(id, metadata, interaction, !feedback.is_positive(), now)
             .await?
             .ok_or_else(|| DomainError::not_found(Entity::Recommendation, id))
     }
 
-    /// Generates and stores fresh recommendations for an existing, active user, best first.
+    /// Generates and stores fresh recommendations for an existing, active user, best first,
+    /// with the algorithm the label names (the default for labels naming none — the stored
+    /// explanation says so). Stored under the label as sent (trimmed, at most 50 characters).
     ///
-    /// When no candidate content exists, falls back to the user's existing unserved
-    /// recommendations, then to all of them, so the endpoint never returns less than before.
+    /// When no candidate exists, falls back to the user's existing unserved recommendations,
+    /// then to all of them, so the endpoint never returns less than before.
     pub async fn generate(&self, request: GenerateRequest) -> DomainResult<Vec<Recommendation>> {
         self.users.get_active(request.user_id, INACTIVE_READ).await?;
-        let fresh = self.score_candidates(&request).await?;
-        if !fresh.is_empty() {
+        let named = Algorithm::from_label(&request.algorithm_version);
+        let algorithm = named.unwrap_or(Algorithm::DEFAULT);
+        let limit = usize::try_from(request.limit).unwrap_or(0);
+        let outcome = recommend(
+            self.recommender.as_ref(),
+            request.user_id,
+            algorithm,
+            limit,
+            self.clock.now(),
+        )
+        .await?;
+        if !outcome.items.is_empty() {
+            let label: String = match request.algorithm_version.trim() {
+                "" => algorithm.as_str().to_owned(),
+                label => label.chars().take(50).collect(),
+            };
+            let fresh = outcome
+                .items
+                .into_iter()
+                .map(|r| {
+                    let mut metadata = r.explanation;
+                    if named.is_none() {
+                        metadata.insert(
+                            "note".into(),
+                            json!(format!(
+                                "'{}' names no algorithm; used the default ({})",
+                                request.algorithm_version,
+                                Algorithm::DEFAULT
+                            )),
+                        );
+                    }
+                    NewRecommendation {
+                        user_id: request.user_id,
+                        content_item_id: r.item,
+                        score: r.score,
+                        algorithm_version: label.clone(),
+                        metadata,
+                    }
+                })
+                .collect();
             let mut stored = self.recommendations.insert_many(fresh, self.clock.now()).await?;
             stored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
             return Ok(stored);
@@ -320,71 +362,33 @@ impl RecommendationService {
             .await
     }
 
-    /// Baseline scorer: recent public items the user neither created nor interacted with,
-    /// scored by quality, affinity to the content types the user engages with, and recency.
-    async fn score_candidates(&self, request: &GenerateRequest) -> DomainResult<Vec<NewRecommendation>> {
-        const CANDIDATES: i64 = 200;
-        let history = self
-            .interactions
-            .fetch(
-                &InteractionQuery {
-                    user_id: Some(request.user_id),
-                    ..InteractionQuery::default()
-                },
-                PageRequest::first(1000),
-            )
-            .await?;
-        let seen: HashSet<ContentId> = history.iter().map(|i| i.content_item_id).collect();
-        let candidates = self
+    /// Items similar to an existing item, best first, with their similarity, and which source
+    /// answered (`item-knn` neighbours, or `tags` when the item has none).
+    pub async fn similar(
+        &self,
+        id: ContentId,
+        limit: i64,
+    ) -> DomainResult<(Vec<(Content, f64)>, &'static str)> {
+        let item = self
             .content
-            .fetch(
-                &ContentQuery {
-                    public_only: true,
-                    ..ContentQuery::default()
-                },
-                PageRequest::first(CANDIDATES),
-            )
-            .await?;
-        let favorites = self
-            .interactions
-            .favorite_content_types(request.user_id, 4)
-            .await?;
-        let affinity_of = |t: ContentType| {
-            favorites
-                .iter()
-                .position(|f| *f == t)
-                .map_or(0.0, |rank| 1.0 - 0.25 * rank as f64)
-        };
-        let n = candidates.len().max(1) as f64;
-        let mut scored: Vec<(f64, &crate::model::Content)> = candidates
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.creator_id != request.user_id && !seen.contains(&c.id))
-            .map(|(rank, c)| {
-                let affinity = affinity_of(c.content_type);
-                let recency = 1.0 - rank as f64 / n;
-                let score = 0.5 * c.quality_score + 0.3 * affinity + 0.2 * recency;
-                ((score.clamp(0.0, 1.0) * 1000.0).round() / 1000.0, c)
-            })
-            .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
-        let limit = usize::try_from(request.limit).unwrap_or(0);
-        Ok(scored
+            .get(id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(Entity::ContentItem, id))?;
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let (found, source) = similar(self.recommender.as_ref(), &ItemFacts::of(&item), limit).await?;
+        let ids: Vec<ContentId> = found.iter().map(|(id, _)| *id).collect();
+        let mut items: HashMap<ContentId, Content> = self
+            .content
+            .get_many(&ids)
+            .await?
             .into_iter()
-            .take(limit)
-            .map(|(score, c)| {
-                let mut metadata = JsonObject::new();
-                metadata.insert("algorithm".into(), json!("baseline"));
-                metadata.insert("components".into(), json!({ "quality": c.quality_score }));
-                NewRecommendation {
-                    user_id: request.user_id,
-                    content_item_id: c.id,
-                    score,
-                    algorithm_version: request.algorithm_version.clone(),
-                    metadata,
-                }
-            })
-            .collect())
+            .map(|c| (c.id, c))
+            .collect();
+        let out = found
+            .into_iter()
+            .filter_map(|(id, score)| items.remove(&id).map(|c| (c, score)))
+            .collect();
+        Ok((out, source))
     }
 
     async fn unserved(&self, user: UserId, limit: i64) -> DomainResult<Vec<Recommendation>> {

@@ -732,3 +732,176 @@ pub async fn job_stats_average_processing_time(s: Services) {
         "User with id 50 not found"
     );
 }
+
+async fn tagged(s: &Services, creator: UserId, title: &str, tags: &[&str]) -> Content {
+    let mut new = new_content(creator, title);
+    new.tags = Tags::parse(tags.iter().copied()).unwrap();
+    s.content.create(new).await.unwrap()
+}
+
+async fn like(s: &Services, user: UserId, item: ContentId) {
+    s.interactions
+        .record(NewInteraction {
+            user_id: user,
+            content_item_id: item,
+            interaction_type: InteractionType::Like,
+            rating: None,
+            duration: None,
+            metadata: JsonObject::new(),
+        })
+        .await
+        .unwrap();
+}
+
+async fn generate(s: &Services, user: UserId, label: &str) -> Vec<Recommendation> {
+    s.recommendations
+        .generate(GenerateRequest {
+            user_id: user,
+            algorithm_version: label.into(),
+            limit: 10,
+        })
+        .await
+        .unwrap()
+}
+
+/// A small world: three fans of A and B, a cook, and alice who liked A.
+struct World {
+    alice: UserId,
+    a: ContentId,
+    b: ContentId,
+    e: ContentId,
+}
+
+async fn world(s: &Services) -> World {
+    let maker = user(s, "maker").await;
+    let a = tagged(s, maker.id, "A", &["space", "sci-fi"]).await;
+    let b = tagged(s, maker.id, "B", &["space", "sci-fi"]).await;
+    let c = tagged(s, maker.id, "C", &["cooking"]).await;
+    let d = tagged(s, maker.id, "D", &["cooking", "baking"]).await;
+    let e = tagged(s, maker.id, "E", &["space"]).await;
+    for name in ["fan1", "fan2", "fan3"] {
+        let fan = user(s, name).await;
+        like(s, fan.id, a.id).await;
+        like(s, fan.id, b.id).await;
+    }
+    let cook = user(s, "cook").await;
+    like(s, cook.id, c.id).await;
+    like(s, cook.id, d.id).await;
+    let alice = user(s, "alice").await;
+    like(s, alice.id, a.id).await;
+    World {
+        alice: alice.id,
+        a: a.id,
+        b: b.id,
+        e: e.id,
+    }
+}
+
+/// Scenario: recommendations_learn_from_interactions_and_explain_themselves.
+pub async fn recommendations_learn_from_interactions_and_explain_themselves(s: Services) {
+    let w = world(&s).await;
+    // No build yet: answers anyway, and says why it could not do better.
+    let early = generate(&s, w.alice, "hybrid").await;
+    assert!(!early.is_empty());
+    assert!(
+        early.iter().all(|r| r.content_item_id != w.a),
+        "never what she already liked"
+    );
+    assert!(
+        early[0].metadata["notes"].to_string().contains("not built yet"),
+        "{:?}",
+        early[0].metadata
+    );
+    let report = s.recommender.rebuild_now("test", true).await.unwrap();
+    assert!(
+        report.info.full && report.info.pairs > 0 && report.info.items >= 4,
+        "{report:?}"
+    );
+
+    let knn = generate(&s, w.alice, "item-knn").await;
+    assert_eq!(knn[0].content_item_id, w.b, "fans of A also like B");
+    assert_eq!(knn[0].metadata["algorithm"], json!("item-knn"));
+    assert_eq!(knn[0].metadata["because_items"], json!([w.a.0]));
+    assert!(knn[0].score > 0.0 && knn[0].score <= 1.0);
+    assert_eq!(knn[0].algorithm_version, "item-knn");
+
+    let popular = generate(&s, w.alice, "popularity").await;
+    assert_eq!(
+        popular[0].content_item_id, w.b,
+        "the most liked item she has not seen"
+    );
+    assert!(popular.iter().all(|r| r.content_item_id != w.a));
+
+    let content = generate(&s, w.alice, "content-based").await;
+    assert!([w.b, w.e].contains(&content[0].content_item_id), "{content:?}");
+    assert!(content[0].metadata["because_tags"].to_string().contains("space"));
+
+    let unknown = generate(&s, w.alice, "test_v1.0").await;
+    assert_eq!(unknown[0].algorithm_version, "test_v1.0");
+    assert_eq!(unknown[0].metadata["algorithm"], json!("hybrid"));
+    assert!(
+        unknown[0].metadata["note"]
+            .to_string()
+            .contains("names no algorithm")
+    );
+
+    let (similar, source) = s.recommendations.similar(w.a, 5).await.unwrap();
+    assert_eq!((similar[0].0.id, source), (w.b, "item-knn"));
+    let (by_tags, source) = s.recommendations.similar(w.e, 5).await.unwrap();
+    assert_eq!(source, "tags", "E has no interactions, so no neighbours");
+    assert!(by_tags.iter().any(|(c, _)| c.id == w.a) && by_tags.iter().all(|(c, _)| c.id != w.e));
+    let missing = s.recommendations.similar(ContentId(999), 5).await.unwrap_err();
+    assert_eq!(message(missing), "ContentItem with id 999 not found");
+}
+
+/// Scenario: negative_feedback_removes_and_demotes.
+pub async fn negative_feedback_removes_and_demotes(s: Services) {
+    let w = world(&s).await;
+    s.recommender.rebuild_now("test", true).await.unwrap();
+    let first = generate(&s, w.alice, "hybrid").await;
+    let rec_b = first.iter().find(|r| r.content_item_id == w.b).unwrap().clone();
+    let dismissed = s
+        .recommendations
+        .feedback(rec_b.id, Feedback::Dismissed, JsonObject::new())
+        .await
+        .unwrap();
+    assert!(dismissed.is_served, "out of the unserved list");
+    let unserved = s.recommendations.unserved_for_user(w.alice, 100).await.unwrap();
+    assert!(unserved.iter().all(|r| r.content_item_id != w.b));
+    let again = generate(&s, w.alice, "hybrid").await;
+    assert!(again.iter().all(|r| r.content_item_id != w.b), "never again");
+    let e = again.iter().find(|r| r.content_item_id == w.e);
+    assert!(
+        e.is_some_and(|r| r.metadata.get("demoted").is_some()),
+        "E looks like the dismissed B: {again:?}"
+    );
+}
+
+/// Scenario: builds_run_when_requested_or_stale_and_incrementally.
+pub async fn builds_run_when_requested_or_stale_and_incrementally(s: Services) {
+    let status = s.recommender.status().await.unwrap();
+    assert!(status.last.is_none() && !status.is_stale());
+    assert!(
+        s.recommender.run_due("w1").await.unwrap().is_none(),
+        "nothing to learn from"
+    );
+    let w = world(&s).await;
+    let first = s.recommender.run_due("w1").await.unwrap().expect("data arrived");
+    assert!(first.info.full, "the first build is full");
+    assert!(s.recommender.run_due("w1").await.unwrap().is_none(), "up to date");
+    like(&s, w.alice, w.e).await;
+    let status = s.recommender.status().await.unwrap();
+    assert!(status.is_stale());
+    assert!(
+        s.recommender.run_due("w1").await.unwrap().is_none(),
+        "stale, but refreshed too recently"
+    );
+    let requested = s.recommender.request_rebuild(false).await.unwrap();
+    assert!(requested.requested_at.is_some());
+    let second = s.recommender.run_due("w2").await.unwrap().expect("requested");
+    assert!(!second.info.full);
+    assert_eq!(second.rows_written, 1, "only the touched item is rewritten");
+    assert!(second.info.watermark > first.info.watermark);
+    let status = s.recommender.status().await.unwrap();
+    assert!(!status.is_stale() && status.requested_at.is_none() && status.running_on.is_none());
+}

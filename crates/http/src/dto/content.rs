@@ -439,3 +439,57 @@ impl From<ContentStats> for ContentStatsOut {
         }
     }
 }
+
+/// Query of `GET /api/v1/content/{content_id}/similar`.
+#[derive(Debug, Clone, Copy, JsonSchema, ApiComponent)]
+pub struct SimilarQuery {
+    /// Maximum number of items (1…100).
+    #[serde(default = "crate::dto::defaults::n_10")]
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: i64,
+}
+
+impl Input for SimilarQuery {
+    fn parse(f: &mut Fields<'_>) -> Option<Self> {
+        Some(SimilarQuery {
+            limit: f.int("limit").ge(1).le(100).or(10),
+        })
+    }
+}
+
+/// A similar item: the content with its similarity.
+#[derive(Debug, Serialize, JsonSchema, ApiComponent)]
+pub struct SimilarItemOut {
+    /// The item.
+    #[serde(flatten)]
+    pub content: ContentOut,
+    /// Similarity to the item asked about, 0…1.
+    pub score: f64,
+}
+
+/// `GET /api/v1/content/{content_id}/similar`: the list envelope plus where the answer came from.
+#[derive(Debug, Serialize, JsonSchema, ApiComponent)]
+#[schemars(example = SimilarOut::example())]
+pub struct SimilarOut {
+    /// Similar items, most similar first (public, not private, never the item itself).
+    pub items: Vec<SimilarItemOut>,
+    /// Number of items.
+    pub total: i64,
+    /// Always 0.
+    pub skip: i64,
+    /// Echo of `limit`.
+    pub limit: i64,
+    /// `item-knn` (neighbours learned from interactions) or `tags` (shared tags, for items
+    /// without neighbours yet).
+    pub source: &'static str,
+}
+
+impl SimilarOut {
+    fn example() -> serde_json::Value {
+        json!({"items": [{"id": 9, "title": "Starship Dawn", "content_type": "image", "content_data": "/media/9.png",
+               "item_metadata": {"genre": "space opera"}, "creator_id": 4, "created_at": "2025-09-19T23:52:25.364437",
+               "tags": ["space", "sci-fi"], "quality_score": 0.8,
+               "is_public": true, "is_private": false, "score": 0.4127}],
+               "total": 1, "skip": 0, "limit": 10, "source": "item-knn"})
+    }
+}

@@ -4,6 +4,7 @@
 //! reported) and derive `JsonSchema` for the documentation; response DTOs derive `Serialize`.
 //! They convert to and from domain types; they never reach the database.
 
+pub mod admin;
 pub mod common;
 pub mod content;
 pub mod interactions;

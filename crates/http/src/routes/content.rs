@@ -94,6 +94,42 @@ pub async fn delete(db: Tenant, p: Path<ContentIdPath>) -> Result<Json<Success>>
     Ok(Json(Success::new(format!("Content {id} deleted successfully"))))
 }
 
+/// Similar content
+///
+/// Items like this one, most similar first: its nearest neighbours learned from interactions
+/// (item-to-item collaborative filtering, `source: "item-knn"`), or — for items nobody has
+/// interacted with yet — items sharing its tags (`source: "tags"`). Only public, non-private
+/// items; `score` is the similarity (0…1). 404 for an unknown item.
+#[api_operation(
+    operation_id = "content_similar",
+    tag = "content",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn similar(db: Tenant, p: Path<ContentIdPath>, q: Query<SimilarQuery>) -> Result<Json<SimilarOut>> {
+    let (items, source) = db
+        .services
+        .recommendations
+        .similar(ContentId(p.0.content_id), q.0.limit)
+        .await?;
+    let items: Vec<SimilarItemOut> = items
+        .into_iter()
+        .map(|(content, score)| SimilarItemOut {
+            content: content.into(),
+            score,
+        })
+        .collect();
+    Ok(Json(SimilarOut {
+        total: items.len() as i64,
+        skip: 0,
+        limit: q.0.limit,
+        source,
+        items,
+    }))
+}
+
 /// Set the quality score
 #[api_operation(
     operation_id = "content_quality",

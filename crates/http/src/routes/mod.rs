@@ -1,6 +1,7 @@
 //! The route table: every path of the contract, in an order where literal segments win over
 //! parameters at the same position (contract §6, item 6).
 
+pub mod admin;
 pub mod content;
 pub mod interactions;
 pub mod jobs;
@@ -31,6 +32,14 @@ pub fn api_v1() -> Scope {
         .service(interactions())
         .service(recommendations())
         .service(jobs())
+        .service(admin())
+}
+
+fn admin() -> Scope {
+    use admin as a;
+    scope("/admin")
+        .service(resource("/recommender").route(get().to(a::recommender_status)))
+        .service(resource("/recommender/rebuild").route(post().to(a::recommender_rebuild)))
 }
 
 fn users() -> Scope {
@@ -79,6 +88,7 @@ fn content() -> Scope {
                 .route(delete().to(c::delete)),
         )
         .service(resource("/{content_id}/quality").route(put().to(c::quality)))
+        .service(resource("/{content_id}/similar").route(get().to(c::similar)))
 }
 
 fn interactions() -> Scope {

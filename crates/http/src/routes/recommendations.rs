@@ -372,8 +372,14 @@ pub async fn served(db: Tenant, body: Body<ServedBody>) -> Result<Json<ServedOut
 /// Generate recommendations
 ///
 /// Computes and stores up to `limit` fresh recommendations for an active user, tagged with the
-/// requested `algorithm_version`, and returns them best first. If no candidate exists, returns
-/// the user's existing unserved recommendations (then any), so the answer is never worse.
+/// requested `algorithm_version`, and returns them best first. The label selects the algorithm
+/// — `popularity`, `content` (or `content-based`), `item-knn`, `hybrid` (the default), each
+/// optionally followed by a version such as `hybrid_v2`; any other label uses the default and
+/// the stored `rec_metadata.note` says so. Every recommendation explains itself in
+/// `rec_metadata`: `algorithm`, `rank`, score `components`, `because_items` / `because_tags`,
+/// and `notes` on fallbacks. Never recommends the user's own items, items they already
+/// interacted with or rejected, or private items. If no candidate exists, returns the user's
+/// existing unserved recommendations (then any), so the answer is never worse.
 #[api_operation(
     operation_id = "recommendations_generate",
     tag = "recommendations",

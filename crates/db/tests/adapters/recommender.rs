@@ -1,0 +1,222 @@
+//! The recommender's PostgreSQL adapter: the build lock, stored derived state, candidate lists.
+
+use chrono::Duration;
+use genonaut_db::testing::TestDb;
+use genonaut_domain::ids::{ContentId, UserId};
+use genonaut_domain::model::*;
+use genonaut_domain::ports::{Clock, SystemClock};
+use genonaut_domain::recommender::{BuildInfo, CandidateRequest, ItemRow, TagRow};
+use genonaut_domain::values::{Email, Tags, Username};
+
+fn now() -> Timestamp {
+    SystemClock.now()
+}
+
+fn info(at: Timestamp, full: bool) -> BuildInfo {
+    BuildInfo {
+        built_at: at,
+        epoch: at,
+        watermark: 0,
+        items: 2,
+        users: 1,
+        signals: 2,
+        pairs: 1,
+        full,
+        millis: 1,
+    }
+}
+
+fn row(item: ContentId, popularity: f64, neighbours: Vec<(ContentId, f32)>) -> ItemRow {
+    ItemRow {
+        item,
+        popularity,
+        interactions: 1,
+        users: 1,
+        neighbours,
+    }
+}
+
+async fn items(db: &TestDb, n: usize) -> (UserId, Vec<ContentId>) {
+    let repos = db.repositories();
+    let user = repos
+        .users
+        .insert(
+            NewUser {
+                username: Username::parse("maker").unwrap(),
+                email: Email::parse("maker@example.com").unwrap(),
+                preferences: JsonObject::new(),
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let item = repos
+            .content
+            .insert(
+                NewContent {
+                    title: format!("item {i}"),
+                    content_type: ContentType::Image,
+                    content_data: "/x.png".into(),
+                    creator_id: user.id,
+                    item_metadata: JsonObject::new(),
+                    tags: Tags::parse(["space"]).unwrap(),
+                    is_public: true,
+                    is_private: false,
+                },
+                0.5,
+                now(),
+            )
+            .await
+            .unwrap();
+        ids.push(item.id);
+    }
+    (user.id, ids)
+}
+
+#[tokio::test]
+async fn one_builder_at_a_time_and_an_expired_lock_is_taken_over() {
+    let db = TestDb::new().await;
+    let store = db.repositories().recommender_builds;
+    let t = now();
+    store.request_build(true, t).await.unwrap();
+    let first = store
+        .claim_build("w1", t, t + Duration::minutes(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.map(|c| (c.requested, c.full)),
+        Some((true, true)),
+        "w1 takes the request over"
+    );
+    assert!(
+        store
+            .claim_build("w2", t, t + Duration::minutes(10))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let status = store.status(t).await.unwrap();
+    assert_eq!(status.running_on.as_deref(), Some("w1"));
+    assert!(status.requested_at.is_none());
+    // w1 dies; once its lock expires, w2 may build.
+    let later = t + Duration::minutes(11);
+    assert!(
+        store
+            .claim_build("w2", later, later + Duration::minutes(10))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    store.finish_build("w2", Some("disk full")).await.unwrap();
+    let status = store.status(later).await.unwrap();
+    assert_eq!(
+        (status.running_on, status.last_error.as_deref()),
+        (None, Some("disk full"))
+    );
+    store.finish_build("w1", None).await.unwrap();
+    assert_eq!(
+        store.status(later).await.unwrap().last_error.as_deref(),
+        Some("disk full"),
+        "a stale worker cannot clear another's state"
+    );
+}
+
+#[tokio::test]
+async fn builds_are_stored_replaced_and_read_back_as_candidates() {
+    let db = TestDb::new().await;
+    let repos = db.repositories();
+    let (_, ids) = items(&db, 3).await;
+    let (a, b, c) = (ids[0], ids[1], ids[2]);
+    let lists = repos
+        .recommender
+        .candidates(&CandidateRequest {
+            seeds: vec![a],
+            popular: 10,
+            recent: 2,
+            ..CandidateRequest::default()
+        })
+        .await
+        .unwrap();
+    assert!(lists.built_at.is_none() && lists.popular.is_empty());
+    assert_eq!(lists.recent, vec![c, b], "newest first, even without a build");
+
+    let t = now();
+    let gone = ContentId(999_999);
+    let tags = vec![TagRow {
+        tag: "space".into(),
+        items: 3,
+        top: vec![(b, 2.0), (a, 1.0)],
+    }];
+    repos
+        .recommender_builds
+        .save_build(
+            vec![
+                row(a, 1.0, vec![(b, 0.9), (c, 0.25)]),
+                row(b, 2.0, vec![(a, 0.9)]),
+                row(gone, 5.0, vec![]),
+            ],
+            tags.clone(),
+            info(t, true),
+            true,
+        )
+        .await
+        .unwrap();
+    let lists = repos
+        .recommender
+        .candidates(&CandidateRequest {
+            seeds: vec![a, c],
+            tags: vec!["space".into(), "unknown".into()],
+            per_tag: 1,
+            popular: 10,
+            recent: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(lists.built_at, Some(t));
+    assert_eq!(lists.neighbours, vec![(a, vec![(b, 0.9), (c, 0.25)])]);
+    assert_eq!(
+        lists.popular,
+        vec![(b, 2.0), (a, 1.0)],
+        "the deleted item was skipped"
+    );
+    assert_eq!(lists.tags.len(), 1);
+    assert_eq!(
+        (lists.tags[0].items, lists.tags[0].top.clone()),
+        (3, vec![(b, 2.0)]),
+        "per_tag applies"
+    );
+
+    // Incremental: only listed rows change; full: the rest goes.
+    let t2 = t + Duration::seconds(5);
+    repos
+        .recommender_builds
+        .save_build(vec![row(c, 3.0, vec![])], tags.clone(), info(t2, false), false)
+        .await
+        .unwrap();
+    let popular = |lists: genonaut_domain::recommender::CandidateLists| lists.popular;
+    let request = CandidateRequest {
+        popular: 10,
+        ..CandidateRequest::default()
+    };
+    assert_eq!(
+        popular(repos.recommender.candidates(&request).await.unwrap()),
+        vec![(c, 3.0), (b, 2.0), (a, 1.0)]
+    );
+    let t3 = t2 + Duration::seconds(5);
+    repos
+        .recommender_builds
+        .save_build(vec![row(a, 1.5, vec![])], tags, info(t3, true), true)
+        .await
+        .unwrap();
+    assert_eq!(
+        popular(repos.recommender.candidates(&request).await.unwrap()),
+        vec![(a, 1.5)]
+    );
+    // Deleting an item deletes its derived state.
+    repos.content.delete(a).await.unwrap();
+    assert!(popular(repos.recommender.candidates(&request).await.unwrap()).is_empty());
+    let status = repos.recommender_builds.status(t3).await.unwrap();
+    assert_eq!(status.last.map(|l| (l.built_at, l.full)), Some((t3, true)));
+}

@@ -1,0 +1,615 @@
+//! Request-time recommendation: reads the user and candidate lists through
+//! [`RecommenderData`], scores with the chosen [`Algorithm`], and explains every result.
+//!
+//! * `popularity` — the most popular listed items (forward-decayed, type- and rating-weighted).
+//! * `content` — cosine similarity between the user's profile (tags of the items they engaged
+//!   with, weighted by signal and recency, IDF-weighted; preferred tags, genres and types from
+//!   `preferences`) and each candidate's tags, plus type and genre affinity.
+//! * `item-knn` — `Σ affinity(seed) × similarity(seed, item)` over the user's recent positive
+//!   items and their precomputed neighbours.
+//! * `hybrid` — `0.6·knn + 0.25·content + 0.15·popularity` (components normalised to [0, 1]);
+//!   without collaborative signal `0.65·content + 0.35·popularity`; without any profile,
+//!   popularity. Then a diversity pass (maximal marginal relevance over tags and creators) so the
+//!   top of the list is not near-duplicates.
+//!
+//! Always: only listed (public, not private) items, never the user's own, never items they
+//! already interacted with or rejected; items resembling rejected ones are demoted. Missing
+//! derived state never fails a call: the engine falls back (live popularity, tag search,
+//! another algorithm) and records why in `notes`.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Value, json};
+
+use crate::error::DomainResult;
+use crate::ids::{ContentId, UserId};
+use crate::model::{ContentType, JsonObject, Timestamp};
+use crate::ports::RecommenderData;
+use crate::recommender::signal::{PROFILE_HALF_LIFE_DAYS, type_weights};
+use crate::recommender::{Algorithm, CandidateLists, CandidateRequest, ItemFacts, TagRow, UserState};
+
+/// Interactions of the user read per request.
+const HISTORY: usize = 200;
+/// Positive items whose neighbours are read.
+const SEEDS: usize = 30;
+/// Profile tags whose top items are candidates.
+const PROFILE_TAGS: usize = 8;
+/// Top items read per profile tag.
+const PER_TAG: usize = 60;
+/// Most popular items read.
+const POPULAR: usize = 150;
+/// Newest items read (so new items without interactions can be found).
+const RECENT: usize = 20;
+/// Item-kNN candidates kept.
+const KNN_CANDIDATES: usize = 300;
+/// Live popularity looks this far back when no build exists (days).
+const LIVE_WINDOW_DAYS: i64 = 90;
+/// Weight of relevance against novelty in the diversity pass.
+const DIVERSITY_LAMBDA: f64 = 0.8;
+
+/// One recommended item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recommended {
+    /// The item.
+    pub item: ContentId,
+    /// Score in `[0, 1]`.
+    pub score: f64,
+    /// Why: algorithm, rank, score components, the items and tags that caused it, notes.
+    pub explanation: JsonObject,
+}
+
+/// The result of one call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The algorithm that produced the items (may differ from the requested one on fallback).
+    pub algorithm: Algorithm,
+    /// Fallbacks and other remarks, for the explanations.
+    pub notes: Vec<String>,
+    /// Best first.
+    pub items: Vec<Recommended>,
+}
+
+/// The user's taste as the engine models it.
+#[derive(Debug, Default)]
+struct Profile {
+    seen: HashSet<ContentId>,
+    rejected: HashSet<ContentId>,
+    /// Decayed affinity of positive items, best first.
+    seeds: Vec<(ContentId, f64)>,
+    tags: HashMap<String, f64>,
+    types: HashMap<ContentType, f64>,
+    genres: HashMap<String, f64>,
+}
+
+impl Profile {
+    fn of(state: &UserState, now: Timestamp) -> Profile {
+        let mut profile = Profile {
+            rejected: state.rejected.iter().copied().collect(),
+            ..Profile::default()
+        };
+        let mut affinity: HashMap<ContentId, f64> = HashMap::new();
+        let mut total = 0.0;
+        for (signal, facts) in &state.history {
+            profile.seen.insert(signal.item);
+            let w = signal.decayed(now, PROFILE_HALF_LIFE_DAYS);
+            total += w.abs();
+            *affinity.entry(signal.item).or_default() += w;
+            for tag in &facts.tags {
+                *profile.tags.entry(tag.clone()).or_default() += w;
+            }
+            *profile.types.entry(facts.content_type).or_default() += w;
+            if let Some(genre) = &facts.genre {
+                *profile.genres.entry(genre.to_lowercase()).or_default() += w;
+            }
+        }
+        let mut seeds: Vec<(ContentId, f64)> = affinity.into_iter().filter(|(_, w)| *w > 0.0).collect();
+        seeds.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        seeds.truncate(SEEDS);
+        profile.seeds = seeds;
+        // Stated preferences count like a handful of interactions (everything, for a new user).
+        let stated = (0.1 * total).max(1.0);
+        for tag in strings(&state.preferences, "favorite_tags") {
+            *profile.tags.entry(tag.to_lowercase()).or_default() += stated;
+        }
+        for genre in strings(&state.preferences, "favorite_genres") {
+            *profile.genres.entry(genre.to_lowercase()).or_default() += stated;
+        }
+        for kind in strings(&state.preferences, "content_types") {
+            if let Some(kind) = ContentType::parse(&kind.to_lowercase()) {
+                *profile.types.entry(kind).or_default() += stated;
+            }
+        }
+        profile
+    }
+
+    fn has_taste(&self) -> bool {
+        self.tags.values().any(|w| *w > 0.0) || self.genres.values().any(|w| *w > 0.0)
+    }
+
+    fn top_tags(&self, n: usize) -> Vec<String> {
+        let mut tags: Vec<(&String, &f64)> = self.tags.iter().filter(|(_, w)| **w > 0.0).collect();
+        tags.sort_by(|a, b| b.1.total_cmp(a.1).then(a.0.cmp(b.0)));
+        tags.into_iter().take(n).map(|(t, _)| t.clone()).collect()
+    }
+
+    fn excludes(&self, user: UserId, facts: &ItemFacts) -> bool {
+        !facts.listed
+            || facts.creator == user
+            || self.seen.contains(&facts.id)
+            || self.rejected.contains(&facts.id)
+    }
+}
+
+fn strings<'a>(object: &'a JsonObject, key: &str) -> impl Iterator<Item = &'a str> {
+    object
+        .get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
+/// Content-based relevance of items to a profile.
+struct ContentScorer<'a> {
+    profile: &'a Profile,
+    idf: HashMap<&'a str, f64>,
+    norm: f64,
+    max_type: f64,
+    max_genre: f64,
+}
+
+impl<'a> ContentScorer<'a> {
+    fn new(profile: &'a Profile, tags: &'a [TagRow]) -> Self {
+        let max_df = tags.iter().map(|t| t.items).max().unwrap_or(1).max(1) as f64;
+        let idf: HashMap<&str, f64> = tags
+            .iter()
+            .map(|t| (t.tag.as_str(), (1.0 + 2.0 * max_df / t.items.max(1) as f64).ln()))
+            .collect();
+        let weight = |tag: &str| idf.get(tag).copied().unwrap_or(1.0);
+        let norm = profile
+            .tags
+            .iter()
+            .filter(|(_, w)| **w > 0.0)
+            .map(|(t, w)| (w * weight(t)).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        ContentScorer {
+            profile,
+            norm,
+            max_type: profile.types.values().copied().fold(0.0, f64::max),
+            max_genre: profile.genres.values().copied().fold(0.0, f64::max),
+            idf,
+        }
+    }
+
+    fn idf(&self, tag: &str) -> f64 {
+        self.idf.get(tag).copied().unwrap_or(1.0)
+    }
+
+    /// Score in [0, 1] and the profile tags that matched, strongest first.
+    fn score(&self, facts: &ItemFacts) -> (f64, Vec<String>) {
+        let mut dot = 0.0;
+        let mut item_norm = 0.0;
+        let mut matched: Vec<(f64, &String)> = Vec::new();
+        for tag in &facts.tags {
+            let idf = self.idf(tag);
+            item_norm += idf * idf;
+            if let Some(w) = self.profile.tags.get(tag) {
+                let contribution = w * idf * idf;
+                dot += contribution;
+                if *w > 0.0 {
+                    matched.push((contribution, tag));
+                }
+            }
+        }
+        let tags = if self.norm > 0.0 && item_norm > 0.0 {
+            (dot / (self.norm * item_norm.sqrt())).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let kind = match self.profile.types.get(&facts.content_type) {
+            Some(w) if self.max_type > 0.0 && *w > 0.0 => w / self.max_type,
+            _ => 0.0,
+        };
+        let genre = match facts
+            .genre
+            .as_ref()
+            .and_then(|g| self.profile.genres.get(&g.to_lowercase()))
+        {
+            Some(w) if self.max_genre > 0.0 && *w > 0.0 => w / self.max_genre,
+            _ => 0.0,
+        };
+        matched.sort_by(|a, b| b.0.total_cmp(&a.0));
+        (
+            0.75 * tags + 0.1 * kind + 0.15 * genre,
+            matched.into_iter().take(3).map(|(_, t)| t.clone()).collect(),
+        )
+    }
+}
+
+/// A scored candidate.
+#[derive(Debug, Clone)]
+struct Candidate {
+    facts: ItemFacts,
+    knn: f64,
+    content: f64,
+    popularity: f64,
+    score: f64,
+    because_items: Vec<ContentId>,
+    because_tags: Vec<String>,
+    demoted: bool,
+}
+
+/// Recommends up to `k` items to `user` with `algorithm`.
+pub async fn recommend(
+    data: &dyn RecommenderData,
+    user: UserId,
+    algorithm: Algorithm,
+    k: usize,
+    now: Timestamp,
+) -> DomainResult<Outcome> {
+    let state = data.user_state(user, HISTORY).await?;
+    let profile = Profile::of(&state, now);
+    let mut notes: Vec<String> = Vec::new();
+    let wants_knn = matches!(algorithm, Algorithm::ItemKnn | Algorithm::Hybrid);
+    let wants_content = matches!(algorithm, Algorithm::Content | Algorithm::Hybrid);
+    let request = CandidateRequest {
+        seeds: if wants_knn {
+            profile.seeds.iter().map(|(id, _)| *id).collect()
+        } else {
+            Vec::new()
+        },
+        tags: if wants_content || algorithm == Algorithm::ItemKnn {
+            profile.top_tags(PROFILE_TAGS)
+        } else {
+            Vec::new()
+        },
+        per_tag: PER_TAG,
+        popular: POPULAR.max(k * 3),
+        recent: RECENT.max(k),
+    };
+    let mut lists = data.candidates(&request).await?;
+    if lists.built_at.is_none() {
+        notes.push(
+            "recommender state not built yet: popularity computed live, content candidates found by tag \
+             search, no item neighbours"
+                .into(),
+        );
+        lists = CandidateLists {
+            recent: lists.recent,
+            ..live_lists(data, &request, now).await?
+        };
+    }
+
+    // Collaborative scores.
+    let affinity: HashMap<ContentId, f64> = profile.seeds.iter().copied().collect();
+    let mut knn: HashMap<ContentId, (f64, Vec<(f64, ContentId)>)> = HashMap::new();
+    for (seed, neighbours) in &lists.neighbours {
+        let Some(a) = affinity.get(seed) else { continue };
+        for (item, sim) in neighbours {
+            let entry = knn.entry(*item).or_default();
+            let contribution = a * f64::from(*sim);
+            entry.0 += contribution;
+            entry.1.push((contribution, *seed));
+        }
+    }
+    let mut knn_ranked: Vec<(ContentId, f64)> = knn
+        .iter()
+        .filter(|(id, _)| !profile.seen.contains(id) && !profile.rejected.contains(id))
+        .map(|(id, (s, _))| (*id, *s))
+        .collect();
+    knn_ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    knn_ranked.truncate(KNN_CANDIDATES);
+    let popularity: HashMap<ContentId, f64> = lists.popular.iter().copied().collect();
+    let max_popularity = lists.popular.iter().map(|p| p.1).fold(0.0, f64::max);
+
+    // Which algorithm actually runs.
+    let effective = match algorithm {
+        Algorithm::ItemKnn if knn_ranked.is_empty() => {
+            notes.push(if profile.seeds.is_empty() {
+                "item-knn: no positive interactions yet; used popularity".into()
+            } else {
+                "item-knn: no neighbours for this user's items; used popularity".into()
+            });
+            Algorithm::Popularity
+        }
+        Algorithm::Content if !profile.has_taste() => {
+            notes.push("content: no profile or preferences yet; used popularity".into());
+            Algorithm::Popularity
+        }
+        Algorithm::Hybrid if !profile.has_taste() && knn_ranked.is_empty() => {
+            notes.push("hybrid: cold start without preferences; used popularity".into());
+            Algorithm::Popularity
+        }
+        other => other,
+    };
+
+    // Candidate set.
+    let mut ids: Vec<ContentId> = Vec::new();
+    let add = |id: ContentId, ids: &mut Vec<ContentId>| {
+        if !profile.seen.contains(&id) && !profile.rejected.contains(&id) {
+            ids.push(id);
+        }
+    };
+    match effective {
+        Algorithm::Popularity => lists.popular.iter().for_each(|(id, _)| add(*id, &mut ids)),
+        Algorithm::ItemKnn => knn_ranked.iter().for_each(|(id, _)| add(*id, &mut ids)),
+        Algorithm::Content | Algorithm::Hybrid => {
+            knn_ranked.iter().for_each(|(id, _)| add(*id, &mut ids));
+            for tag in &lists.tags {
+                tag.top.iter().for_each(|(id, _)| add(*id, &mut ids));
+            }
+            lists.popular.iter().for_each(|(id, _)| add(*id, &mut ids));
+        }
+    }
+    // New items have no popularity or neighbours yet; they still deserve a chance to be seen.
+    if effective != Algorithm::ItemKnn {
+        lists.recent.iter().for_each(|id| add(*id, &mut ids));
+    }
+    let mut unique = HashSet::new();
+    ids.retain(|id| unique.insert(*id));
+    let mut wanted = ids.clone();
+    wanted.extend(profile.rejected.iter().copied());
+    let facts: HashMap<ContentId, ItemFacts> = data
+        .facts(&wanted)
+        .await?
+        .into_iter()
+        .map(|f| (f.id, f))
+        .collect();
+    let rejected_tags: Vec<HashSet<&str>> = profile
+        .rejected
+        .iter()
+        .filter_map(|id| facts.get(id))
+        .map(|f| f.tags.iter().map(String::as_str).collect())
+        .filter(|t: &HashSet<&str>| !t.is_empty())
+        .collect();
+
+    let scorer = ContentScorer::new(&profile, &lists.tags);
+    let max_knn = knn_ranked.first().map_or(0.0, |k| k.1);
+    let mut candidates: Vec<Candidate> = ids
+        .iter()
+        .filter_map(|id| facts.get(id))
+        .filter(|f| !profile.excludes(user, f))
+        .map(|f| {
+            let (knn_score, mut because) = knn.get(&f.id).cloned().unwrap_or_default();
+            because.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let (content, because_tags) = if matches!(effective, Algorithm::Content | Algorithm::Hybrid) {
+                scorer.score(f)
+            } else {
+                (0.0, Vec::new())
+            };
+            let item_tags: HashSet<&str> = f.tags.iter().map(String::as_str).collect();
+            let demoted = rejected_tags.iter().any(|r| jaccard(r, &item_tags) >= 0.5);
+            Candidate {
+                knn: if max_knn > 0.0 { knn_score / max_knn } else { 0.0 },
+                content,
+                popularity: if max_popularity > 0.0 {
+                    popularity.get(&f.id).copied().unwrap_or(0.0).max(0.0) / max_popularity
+                } else {
+                    0.0
+                },
+                score: 0.0,
+                because_items: because.into_iter().take(3).map(|(_, id)| id).collect(),
+                because_tags,
+                demoted,
+                facts: f.clone(),
+            }
+        })
+        .collect();
+    let collaborative = !knn_ranked.is_empty();
+    if effective == Algorithm::Hybrid && !collaborative {
+        notes.push("hybrid: no collaborative signal yet; blended content and popularity".into());
+    }
+    for c in &mut candidates {
+        let score = match effective {
+            Algorithm::Popularity => c.popularity,
+            Algorithm::Content => 0.7 * c.content + 0.3 * c.popularity,
+            Algorithm::ItemKnn => c.knn,
+            Algorithm::Hybrid if collaborative => 0.6 * c.knn + 0.25 * c.content + 0.15 * c.popularity,
+            Algorithm::Hybrid => 0.65 * c.content + 0.35 * c.popularity,
+        };
+        // A sliver of quality orders items the blend cannot tell apart (e.g. new ones).
+        let score = 0.98 * score + 0.02 * c.facts.quality.clamp(0.0, 1.0);
+        c.score = if c.demoted { score * 0.5 } else { score };
+    }
+    candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.facts.id.cmp(&b.facts.id)));
+    if effective == Algorithm::Hybrid {
+        candidates = diversify(candidates, k);
+    }
+    candidates.truncate(k);
+
+    let items = candidates
+        .into_iter()
+        .enumerate()
+        .map(|(rank, c)| {
+            let mut explanation = JsonObject::new();
+            explanation.insert("algorithm".into(), json!(effective.as_str()));
+            if effective != algorithm {
+                explanation.insert("requested_algorithm".into(), json!(algorithm.as_str()));
+            }
+            explanation.insert("rank".into(), json!(rank + 1));
+            let mut components = JsonObject::new();
+            if matches!(effective, Algorithm::ItemKnn | Algorithm::Hybrid) {
+                components.insert("item_knn".into(), json!(round(c.knn)));
+            }
+            if matches!(effective, Algorithm::Content | Algorithm::Hybrid) {
+                components.insert("content".into(), json!(round(c.content)));
+            }
+            components.insert("popularity".into(), json!(round(c.popularity)));
+            explanation.insert("components".into(), Value::Object(components));
+            if !c.because_items.is_empty() && effective != Algorithm::Popularity {
+                explanation.insert(
+                    "because_items".into(),
+                    json!(c.because_items.iter().map(|i| i.0).collect::<Vec<_>>()),
+                );
+            }
+            if !c.because_tags.is_empty() {
+                explanation.insert("because_tags".into(), json!(c.because_tags));
+            }
+            if c.demoted {
+                explanation.insert("demoted".into(), json!("resembles an item the user rejected"));
+            }
+            if !notes.is_empty() {
+                explanation.insert("notes".into(), json!(notes));
+            }
+            Recommended {
+                item: c.facts.id,
+                score: round(c.score.clamp(0.0, 1.0)),
+                explanation,
+            }
+        })
+        .collect();
+    Ok(Outcome {
+        algorithm: effective,
+        notes,
+        items,
+    })
+}
+
+/// Candidate lists computed live, for a store that was never built.
+async fn live_lists(
+    data: &dyn RecommenderData,
+    request: &CandidateRequest,
+    now: Timestamp,
+) -> DomainResult<CandidateLists> {
+    let since = now - chrono::Duration::days(LIVE_WINDOW_DAYS);
+    let popular = data.popular_live(since, &type_weights(), request.popular).await?;
+    let tags = if request.tags.is_empty() {
+        Vec::new()
+    } else {
+        let found = data
+            .tagged_live(&request.tags, request.per_tag * request.tags.len())
+            .await?;
+        vec![TagRow {
+            tag: String::new(),
+            items: 0,
+            top: found.into_iter().map(|id| (id, 0.0)).collect(),
+        }]
+    };
+    Ok(CandidateLists {
+        built_at: None,
+        neighbours: Vec::new(),
+        tags,
+        popular,
+        recent: Vec::new(),
+    })
+}
+
+fn jaccard(a: &HashSet<&str>, b: &HashSet<&str>) -> f64 {
+    let union = a.union(b).count();
+    if union == 0 {
+        0.0
+    } else {
+        a.intersection(b).count() as f64 / union as f64
+    }
+}
+
+/// Maximal marginal relevance: repeatedly takes the candidate with the best
+/// `λ·score − (1−λ)·similarity to what is already taken` (tag overlap; same creator counts as
+/// similar), among the best `4k` by score.
+fn diversify(mut ranked: Vec<Candidate>, k: usize) -> Vec<Candidate> {
+    ranked.truncate((4 * k).max(k));
+    let tags: Vec<HashSet<&str>> = ranked
+        .iter()
+        .map(|c| c.facts.tags.iter().map(String::as_str).collect())
+        .collect();
+    let max = ranked.first().map_or(0.0, |c| c.score).max(f64::MIN_POSITIVE);
+    let mut picked: Vec<usize> = Vec::new();
+    let mut left: Vec<usize> = (0..ranked.len()).collect();
+    while picked.len() < k && !left.is_empty() {
+        let (best_at, _) = left
+            .iter()
+            .enumerate()
+            .map(|(at, &i)| {
+                let redundancy = picked
+                    .iter()
+                    .map(|&p| {
+                        let same_creator = if ranked[p].facts.creator == ranked[i].facts.creator {
+                            0.3
+                        } else {
+                            0.0
+                        };
+                        (jaccard(&tags[p], &tags[i]) + same_creator).min(1.0)
+                    })
+                    .fold(0.0, f64::max);
+                (
+                    at,
+                    DIVERSITY_LAMBDA * ranked[i].score / max - (1.0 - DIVERSITY_LAMBDA) * redundancy,
+                )
+            })
+            .fold(
+                (0, f64::NEG_INFINITY),
+                |best, x| if x.1 > best.1 { x } else { best },
+            );
+        picked.push(left.remove(best_at));
+    }
+    let mut slots: Vec<Option<Candidate>> = ranked.into_iter().map(Some).collect();
+    picked.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+fn round(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// Items similar to `item`: its precomputed neighbours, or — when it has none — listed items
+/// sharing its tags (Jaccard). Returns the items, best first, and which source answered.
+pub async fn similar(
+    data: &dyn RecommenderData,
+    item: &ItemFacts,
+    k: usize,
+) -> DomainResult<(Vec<(ContentId, f64)>, &'static str)> {
+    let lists = data
+        .candidates(&CandidateRequest {
+            seeds: vec![item.id],
+            ..CandidateRequest::default()
+        })
+        .await?;
+    let neighbours: Vec<(ContentId, f64)> = lists
+        .neighbours
+        .into_iter()
+        .filter(|(seed, _)| *seed == item.id)
+        .flat_map(|(_, n)| n)
+        .map(|(id, s)| (id, f64::from(s)))
+        .collect();
+    if !neighbours.is_empty() {
+        let ids: Vec<ContentId> = neighbours.iter().map(|n| n.0).collect();
+        let listed: HashSet<ContentId> = data
+            .facts(&ids)
+            .await?
+            .into_iter()
+            .filter(|f| f.listed)
+            .map(|f| f.id)
+            .collect();
+        let found: Vec<(ContentId, f64)> = neighbours
+            .into_iter()
+            .filter(|(id, _)| listed.contains(id) && *id != item.id)
+            .take(k)
+            .map(|(id, s)| (id, round(s.clamp(0.0, 1.0))))
+            .collect();
+        if !found.is_empty() {
+            return Ok((found, "item-knn"));
+        }
+    }
+    if item.tags.is_empty() {
+        return Ok((Vec::new(), "tags"));
+    }
+    let ids = data.tagged_live(&item.tags, 500).await?;
+    let facts = data.facts(&ids).await?;
+    let mine: HashSet<&str> = item.tags.iter().map(String::as_str).collect();
+    let mut scored: Vec<(ContentId, f64)> = facts
+        .iter()
+        .filter(|f| f.listed && f.id != item.id)
+        .map(|f| {
+            let theirs: HashSet<&str> = f.tags.iter().map(String::as_str).collect();
+            let type_bonus = if f.content_type == item.content_type {
+                0.1
+            } else {
+                0.0
+            };
+            (f.id, round((0.9 * jaccard(&mine, &theirs) + type_bonus).min(1.0)))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    scored.truncate(k);
+    Ok((scored, "tags"))
+}

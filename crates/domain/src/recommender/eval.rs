@@ -1,0 +1,419 @@
+//! Offline evaluation: hide each user's most recent taste (or everything after a cut-off
+//! time), build the derived state from what remains, ask every algorithm for its top `k` over
+//! the whole catalogue, and score the lists against what was hidden.
+//!
+//! Metrics, averaged over evaluated users (binary relevance; `R` = hidden items, `L` = list):
+//! precision@k `|L∩R|/k`, recall@k `|L∩R|/|R|`, NDCG@k `Σ_{i: L_i∈R} 1/log2(i+2)` over its
+//! ideal, hit rate (share of users with `L∩R ≠ ∅`), and catalogue coverage (distinct
+//! recommended items / listed items). A random recommender is the floor every algorithm must
+//! clear; popularity is the baseline the others are compared to.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::error::DomainResult;
+use crate::ids::{ContentId, UserId};
+use crate::model::{JsonObject, Timestamp, UserQuery};
+use crate::page::PageRequest;
+use crate::ports::{Clock, RecommenderBuildStore, UserRepository};
+use crate::recommender::build::{BuildConfig, Mode, rebuild};
+use crate::recommender::snapshot::Snapshot;
+use crate::recommender::{Algorithm, ItemFacts, Signal, recommend};
+use crate::synthetic::Rng;
+
+/// A data set to evaluate on.
+#[derive(Debug, Clone, Default)]
+pub struct EvalData {
+    /// Every item.
+    pub items: Vec<ItemFacts>,
+    /// Every interaction.
+    pub signals: Vec<(UserId, Signal)>,
+    /// Users' preferences.
+    pub preferences: HashMap<UserId, JsonObject>,
+}
+
+/// Reads a whole data set through the ports.
+pub async fn load(store: &dyn RecommenderBuildStore, users: &dyn UserRepository) -> DomainResult<EvalData> {
+    const PAGE: usize = 50_000;
+    let mut data = EvalData::default();
+    let mut after = 0;
+    loop {
+        let page = store.signals(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.0;
+        let n = page.len();
+        data.signals.extend(page.into_iter().map(|(_, u, s)| (u, s)));
+        if n < PAGE {
+            break;
+        }
+    }
+    let mut after = ContentId(0);
+    loop {
+        let page = store.items(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        let n = page.len();
+        data.items.extend(page);
+        if n < PAGE {
+            break;
+        }
+    }
+    let mut skip = 0;
+    loop {
+        let page = users
+            .list(&UserQuery::default(), PageRequest { skip, limit: 1000 })
+            .await?;
+        let n = page.items.len() as i64;
+        data.preferences
+            .extend(page.items.into_iter().map(|u| (u.id, u.preferences)));
+        skip += n;
+        if n < 1000 {
+            break;
+        }
+    }
+    Ok(data)
+}
+
+/// How the hidden part is chosen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Split {
+    /// Per user, the item of their most recent positive interaction.
+    LeaveLastOut,
+    /// Everything after the time by which this fraction of interactions remains (e.g. 0.2).
+    Time(f64),
+}
+
+impl std::fmt::Display for Split {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Split::LeaveLastOut => f.write_str("leave-last-out"),
+            Split::Time(fraction) => write!(f, "time split (last {:.0}% hidden)", fraction * 100.0),
+        }
+    }
+}
+
+/// Evaluation settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalConfig {
+    /// List length.
+    pub k: usize,
+    /// What is hidden.
+    pub split: Split,
+    /// Evaluate at most this many users (a deterministic sample); 0 = all.
+    pub max_users: usize,
+    /// Seed of the sample and of the random baseline.
+    pub seed: u64,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        EvalConfig {
+            k: 10,
+            split: Split::LeaveLastOut,
+            max_users: 0,
+            seed: 7,
+        }
+    }
+}
+
+/// Scores of one algorithm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metrics {
+    /// Algorithm name (`random` for the floor).
+    pub algorithm: String,
+    /// Precision@k.
+    pub precision: f64,
+    /// Recall@k.
+    pub recall: f64,
+    /// NDCG@k.
+    pub ndcg: f64,
+    /// Hit rate@k.
+    pub hit_rate: f64,
+    /// Catalogue coverage.
+    pub coverage: f64,
+    /// Mean milliseconds per recommendation call.
+    pub millis_per_user: f64,
+}
+
+/// The result of an evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// List length.
+    pub k: usize,
+    /// The split, described.
+    pub split: String,
+    /// Users evaluated.
+    pub users: usize,
+    /// Listed items (the catalogue).
+    pub catalogue: usize,
+    /// Interactions the models learned from.
+    pub train_signals: usize,
+    /// Duration of building the derived state (ms).
+    pub build_millis: i64,
+    /// Per algorithm: random, then every [`Algorithm`].
+    pub metrics: Vec<Metrics>,
+}
+
+impl Report {
+    /// The metrics of `algorithm`.
+    pub fn of(&self, algorithm: &str) -> Option<&Metrics> {
+        self.metrics.iter().find(|m| m.algorithm == algorithm)
+    }
+}
+
+#[derive(Default)]
+struct Sums {
+    precision: f64,
+    recall: f64,
+    ndcg: f64,
+    hits: f64,
+    recommended: HashSet<ContentId>,
+    millis: f64,
+}
+
+impl Sums {
+    fn add(&mut self, list: &[ContentId], relevant: &HashSet<ContentId>, k: usize) {
+        let hits: Vec<usize> = list
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| relevant.contains(id))
+            .map(|(i, _)| i)
+            .collect();
+        self.precision += hits.len() as f64 / k as f64;
+        self.recall += hits.len() as f64 / relevant.len() as f64;
+        let dcg: f64 = hits.iter().map(|i| 1.0 / (*i as f64 + 2.0).log2()).sum();
+        let ideal: f64 = (0..relevant.len().min(k))
+            .map(|i| 1.0 / (i as f64 + 2.0).log2())
+            .sum();
+        self.ndcg += dcg / ideal;
+        self.hits += f64::from(u8::from(!hits.is_empty()));
+        self.recommended.extend(list.iter().copied());
+    }
+
+    fn metrics(&self, algorithm: &str, users: usize, catalogue: usize) -> Metrics {
+        let n = users.max(1) as f64;
+        Metrics {
+            algorithm: algorithm.to_owned(),
+            precision: self.precision / n,
+            recall: self.recall / n,
+            ndcg: self.ndcg / n,
+            hit_rate: self.hits / n,
+            coverage: self.recommended.len() as f64 / catalogue.max(1) as f64,
+            millis_per_user: self.millis / n,
+        }
+    }
+}
+
+/// Evaluates every algorithm and a random baseline on `data`. `progress(done, total)` is
+/// called as users are evaluated.
+pub async fn evaluate(
+    data: EvalData,
+    config: &EvalConfig,
+    clock: &dyn Clock,
+    progress: &(dyn Fn(usize, usize) + Send + Sync),
+) -> DomainResult<Report> {
+    let k = config.k.max(1);
+    let mut signals = data.signals;
+    signals.sort_by_key(|(_, s)| s.at);
+    let (train, test) = split(&signals, config.split);
+    let now = train
+        .iter()
+        .map(|(_, s)| s.at)
+        .max()
+        .unwrap_or_else(|| clock.now());
+    let train_signals = train.len();
+    let mut users: Vec<UserId> = test.keys().copied().collect();
+    users.sort();
+    let mut rng = Rng::new(config.seed);
+    if config.max_users > 0 && users.len() > config.max_users {
+        for i in 0..config.max_users {
+            let j = i + rng.below(users.len() - i);
+            users.swap(i, j);
+        }
+        users.truncate(config.max_users);
+        users.sort();
+    }
+    let listed: Vec<&ItemFacts> = data.items.iter().filter(|i| i.listed).collect();
+    let catalogue = listed.len();
+    let owners: HashMap<ContentId, UserId> = data.items.iter().map(|i| (i.id, i.creator)).collect();
+    let snapshot = Snapshot::new(data.items.clone(), train).with_preferences(data.preferences);
+    let report = rebuild(&snapshot, Mode::Full, &BuildConfig::default(), clock).await?;
+
+    let mut sums: Vec<(String, Sums)> = std::iter::once("random".to_owned())
+        .chain(Algorithm::ALL.iter().map(|a| a.as_str().to_owned()))
+        .map(|name| (name, Sums::default()))
+        .collect();
+    for (done, user) in users.iter().enumerate() {
+        let relevant = &test[user];
+        let seen: HashSet<ContentId> = snapshot.history(*user).map(|s| s.item).collect();
+        // Random: k listed items the user neither saw nor made.
+        let mut random = Vec::with_capacity(k);
+        let mut tries = 0;
+        while random.len() < k && tries < 50 * k && catalogue > 0 {
+            tries += 1;
+            let item = listed[rng.below(catalogue)].id;
+            if !seen.contains(&item) && owners.get(&item) != Some(user) && !random.contains(&item) {
+                random.push(item);
+            }
+        }
+        sums[0].1.add(&random, relevant, k);
+        for (n, algorithm) in Algorithm::ALL.iter().enumerate() {
+            let started = clock.now();
+            let outcome = recommend(&snapshot, *user, *algorithm, k, now).await?;
+            let list: Vec<ContentId> = outcome.items.iter().map(|r| r.item).collect();
+            let entry = &mut sums[n + 1].1;
+            entry.millis += (clock.now() - started).num_microseconds().unwrap_or(0) as f64 / 1000.0;
+            entry.add(&list, relevant, k);
+        }
+        if done % 100 == 99 || done + 1 == users.len() {
+            progress(done + 1, users.len());
+        }
+    }
+    Ok(Report {
+        k,
+        split: config.split.to_string(),
+        users: users.len(),
+        catalogue,
+        train_signals,
+        build_millis: report.info.millis,
+        metrics: sums
+            .iter()
+            .map(|(name, s)| s.metrics(name, users.len(), catalogue))
+            .collect(),
+    })
+}
+
+type Train = Vec<(UserId, Signal)>;
+type Test = HashMap<UserId, HashSet<ContentId>>;
+
+/// Splits time-ordered signals into what models learn from and what they must find.
+fn split(signals: &[(UserId, Signal)], how: Split) -> (Train, Test) {
+    match how {
+        Split::LeaveLastOut => {
+            let mut last: HashMap<UserId, (Timestamp, ContentId)> = HashMap::new();
+            for (user, s) in signals {
+                if s.weight() > 0.0 {
+                    last.insert(*user, (s.at, s.item));
+                }
+            }
+            let train: Train = signals
+                .iter()
+                .filter(|(user, s)| last.get(user).is_none_or(|(_, item)| *item != s.item))
+                .cloned()
+                .collect();
+            let active: HashSet<UserId> = train.iter().map(|(u, _)| *u).collect();
+            let test = last
+                .into_iter()
+                .filter(|(user, _)| active.contains(user))
+                .map(|(user, (_, item))| (user, HashSet::from([item])))
+                .collect();
+            (train, test)
+        }
+        Split::Time(fraction) => {
+            let keep = ((signals.len() as f64) * (1.0 - fraction.clamp(0.0, 1.0))) as usize;
+            let (train, rest) = signals.split_at(keep.min(signals.len()));
+            let mut seen: HashMap<UserId, HashSet<ContentId>> = HashMap::new();
+            for (user, s) in train {
+                seen.entry(*user).or_default().insert(s.item);
+            }
+            let mut test: Test = HashMap::new();
+            for (user, s) in rest {
+                if s.weight() > 0.0
+                    && let Some(items) = seen.get(user)
+                    && !items.contains(&s.item)
+                {
+                    test.entry(*user).or_default().insert(s.item);
+                }
+            }
+            (train.to_vec(), test)
+        }
+    }
+}
+
+impl EvalData {
+    /// A generated data set, with ids as in a fresh database (index + 1).
+    pub fn from_synthetic(data: &crate::synthetic::Dataset) -> Self {
+        let id = |i: usize| i as i64 + 1;
+        EvalData {
+            items: data
+                .items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| ItemFacts {
+                    id: ContentId(id(i)),
+                    creator: UserId(id(item.creator)),
+                    content_type: item.content_type,
+                    tags: item.tags.clone(),
+                    genre: item
+                        .item_metadata
+                        .get("genre")
+                        .and_then(serde_json::Value::as_str)
+                        .map(str::to_owned),
+                    listed: item.is_public && !item.is_private,
+                    quality: item.quality_score,
+                    created_at: item.created_at,
+                })
+                .collect(),
+            signals: data
+                .interactions
+                .iter()
+                .map(|s| {
+                    (
+                        UserId(id(s.user)),
+                        Signal {
+                            item: ContentId(id(s.item)),
+                            kind: s.interaction_type,
+                            rating: s.rating,
+                            at: s.created_at,
+                        },
+                    )
+                })
+                .collect(),
+            preferences: data
+                .users
+                .iter()
+                .enumerate()
+                .map(|(i, u)| (UserId(id(i)), u.preferences.clone()))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::Clock;
+    use crate::synthetic::{Spec, generate};
+    use crate::testing::FixedClock;
+
+    fn spec(users: usize, items: usize, interactions: usize) -> Spec {
+        Spec {
+            users,
+            items,
+            interactions,
+            seed: 11,
+            noise: 0.15,
+            ..Spec::demo(FixedClock::default().now())
+        }
+    }
+
+    #[tokio::test]
+    async fn learned_tastes_beat_popularity_which_beats_chance() {
+        let data = EvalData::from_synthetic(&generate(&spec(250, 2_000, 25_000)));
+        let report = evaluate(data, &EvalConfig::default(), &FixedClock::default(), &|_, _| {})
+            .await
+            .unwrap();
+        let ndcg = |name: &str| report.of(name).unwrap().ndcg;
+        eprintln!("{report:#?}");
+        assert!(report.users > 200, "{}", report.users);
+        assert!(ndcg("popularity") > 2.0 * ndcg("random"));
+        assert!(ndcg("item-knn") > 1.5 * ndcg("popularity"));
+        assert!(ndcg("hybrid") > 1.8 * ndcg("popularity"));
+        assert!(ndcg("content") > ndcg("popularity"));
+        for m in &report.metrics {
+            assert!(
+                (0.0..=1.0).contains(&m.ndcg) && m.recall >= m.precision && m.coverage > 0.0,
+                "{m:?}"
+            );
+        }
+    }
+}
