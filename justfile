@@ -45,3 +45,13 @@ bench-queue jobs="3000" samples="100":
 # Benchmark the recommender at scale: full build time and memory, generate/read latency.
 bench-recs users="10000" items="100000" interactions="1000000" samples="300":
     cargo run --release -p genonaut-tests --bin bench-recs -- {{users}} {{items}} {{interactions}} {{samples}}
+
+# The API benchmark: our server against the kit's baseline in one run (20,000-item data set,
+# fresh `bench` schema, auth and rate limits off). Prints throughput/p99 ratios and RSS.
+bench:
+    scripts/bench.sh
+
+# The same at scale: 1,000,000 items and 10,000,000 interactions (schema `bench_scale`, kept
+# between runs because loading takes minutes; BENCH_RELOAD=1 reloads).
+bench-scale:
+    scripts/bench.sh scale

@@ -8,6 +8,7 @@ mod live;
 mod openapi;
 mod recommendations;
 mod recommender;
+mod security;
 mod system;
 mod users;
 mod workflows;

@@ -135,6 +135,12 @@ impl TestApp {
                 recs_refresh: None,
                 recs_check: Duration::from_millis(50),
             },
+            auth: false,
+            key_cache: Duration::ZERO,
+            per_key: None,
+            per_ip: None,
+            request_timeout: Duration::from_secs(10),
+            keep_alive: Duration::from_secs(30),
         }
     }
 

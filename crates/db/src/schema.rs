@@ -1,6 +1,34 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    api_keys (id) {
+        id -> Int4,
+        #[max_length = 100]
+        name -> Varchar,
+        #[max_length = 16]
+        prefix -> Varchar,
+        #[max_length = 64]
+        key_hash -> Varchar,
+        #[max_length = 10]
+        scope -> Varchar,
+        #[max_length = 63]
+        schema_name -> Nullable<Varchar>,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    content_counts (content_type, listed) {
+        #[max_length = 50]
+        content_type -> Varchar,
+        listed -> Bool,
+        n -> Int8,
+    }
+}
+
+diesel::table! {
     content_items (id) {
         id -> Int4,
         #[max_length = 255]
@@ -156,6 +184,8 @@ diesel::joinable!(user_interactions -> content_items (content_item_id));
 diesel::joinable!(user_interactions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    api_keys,
+    content_counts,
     content_items,
     generation_jobs,
     item_stats,

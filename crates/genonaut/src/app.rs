@@ -10,9 +10,10 @@ use anyhow::Context;
 use chrono::{SubsecRound, Utc};
 use genonaut_db::{EventHub, PgPool, SchemaName, migrate, seed};
 use genonaut_domain::ports::SystemClock;
+use genonaut_domain::services::KeyService;
 use genonaut_domain::services::Services;
 use genonaut_domain::synthetic;
-use genonaut_http::{ApiState, HttpSettings, Tenant};
+use genonaut_http::{Access, AccessSettings, ApiState, HttpSettings, Metrics, Tenant};
 use genonaut_jobs::runner::Runner;
 use secrecy::ExposeSecret;
 
@@ -73,6 +74,68 @@ pub async fn seed_demo(config: &DatabaseConfig, schema: &SchemaName) -> anyhow::
     Ok(())
 }
 
+/// The API keys, kept in the default schema.
+pub fn key_service(pools: &[PgPool], config: &DatabaseConfig) -> anyhow::Result<KeyService> {
+    let pool = pools
+        .iter()
+        .find(|p| p.schema() == &config.default_schema)
+        .context("default schema is not served")?;
+    Ok(KeyService::new(
+        Arc::new(genonaut_db::repos::PgApiKeys::new(pool.clone())),
+        Arc::new(SystemClock),
+    ))
+}
+
+/// With authentication on and no usable admin key, creates one and prints it once — on the
+/// terminal (stderr), never in the logs.
+async fn announce_first_admin_key(keys: &KeyService) -> anyhow::Result<()> {
+    if keys.has_admin().await? {
+        return Ok(());
+    }
+    let created = keys
+        .create("initial admin", genonaut_domain::model::Scope::Admin, None, None)
+        .await?;
+    tracing::warn!(prefix = %created.key.prefix, "no admin API key existed: created one (shown once on stderr)");
+    eprintln!(
+        "\n  Created the first admin API key (shown only now; store it safely):\n\n    {}\n\n  \
+         Use it as `Authorization: Bearer <key>`; create others with `genonaut keys create`.\n",
+        created.secret
+    );
+    Ok(())
+}
+
+/// The metrics registry: HTTP metrics, pool usage per schema, and the job runner's metrics.
+fn metrics(pools: &[PgPool], runner: &Arc<Runner>) -> Metrics {
+    use prometheus_client::metrics::family::Family;
+    use prometheus_client::metrics::gauge::Gauge;
+    let pools = pools.to_vec();
+    let runner = runner.clone();
+    Metrics::new(move |registry| {
+        let connections = Family::<Vec<(&'static str, String)>, Gauge>::default();
+        registry.register(
+            "db_pool_connections",
+            "Pool connections per schema and state (in_use, idle, waiting = requests waiting, max)",
+            connections.clone(),
+        );
+        runner.register_metrics(registry);
+        Some(Arc::new(move || {
+            for pool in &pools {
+                let usage = pool.usage();
+                let schema = pool.schema().to_string();
+                let set = |state: &'static str, n: usize| {
+                    connections
+                        .get_or_create(&vec![("schema", schema.clone()), ("state", state.to_owned())])
+                        .set(i64::try_from(n).unwrap_or(i64::MAX));
+                };
+                set("in_use", usage.size.saturating_sub(usage.available));
+                set("idle", usage.available);
+                set("waiting", usage.waiting);
+                set("max", usage.max_size);
+            }
+        }))
+    })
+}
+
 /// A built server: listening, not yet running.
 pub struct Application {
     port: u16,
@@ -113,16 +176,34 @@ impl Application {
             ApiState::new(tenants, config.database.default_schema.as_str())
                 .context("default schema is not served")?,
         );
+        // Generated media are served from here; it must exist before the file service starts.
+        std::fs::create_dir_all(&config.jobs.media_dir)
+            .with_context(|| format!("creating the media directory {}", config.jobs.media_dir.display()))?;
+        let keys = key_service(&pools, &config.database)?;
+        if config.auth {
+            announce_first_admin_key(&keys).await?;
+        } else {
+            tracing::warn!("API_AUTH=off: every route is open to anyone who can reach the server");
+        }
         let settings = HttpSettings {
             body_limit: config.body_limit,
             cors_origins: config.cors_origins.clone(),
             media_dir: Some(config.jobs.media_dir.clone()),
+            access: Access::new(AccessSettings {
+                keys: config.auth.then_some(keys),
+                cache_ttl: config.key_cache,
+                per_key: config.per_key,
+                per_ip: config.per_ip,
+            }),
+            metrics: Arc::new(metrics(&pools, &runner)),
         };
         let listener = TcpListener::bind((config.host.as_str(), config.port))
             .with_context(|| format!("binding {}:{}", config.host, config.port))?;
         let port = listener.local_addr()?.port();
         let mut server = HttpServer::new(move || genonaut_http::app(state.clone(), settings.clone()))
             .shutdown_timeout(config.shutdown_timeout.as_secs())
+            .client_request_timeout(config.request_timeout)
+            .keep_alive(config.keep_alive)
             .listen(listener)?;
         if let Some(workers) = config.workers {
             server = server.workers(workers);

@@ -50,6 +50,11 @@ pub enum Command {
         #[command(subcommand)]
         command: RecsCommand,
     },
+    /// API keys (stored in the default schema; shown once on creation, kept only as a hash).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Run generation-job workers only (no HTTP). Any number of worker processes, on any
     /// number of machines, share the queue through PostgreSQL.
     Worker(WorkerArgs),
@@ -143,6 +148,64 @@ pub struct EvalArgs {
     pub json: bool,
 }
 
+/// `keys` sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it (the only time it is shown).
+    Create(KeyCreateArgs),
+    /// List keys: prefix, name, scope, schema, created, expires, revoked.
+    List(KeyListArgs),
+    /// Revoke a key by its prefix (or the whole key). Takes effect within API_KEY_CACHE_SECS.
+    Revoke(KeyRevokeArgs),
+}
+
+/// What a key may do.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ScopeArg {
+    /// GET and HEAD.
+    Read,
+    /// Every request except administration.
+    Write,
+    /// Everything, including keys, queue processing, job status overrides, recommender builds.
+    Admin,
+}
+
+/// `keys create` options.
+#[derive(Debug, Args)]
+pub struct KeyCreateArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Who or what uses the key.
+    #[arg(long)]
+    pub name: String,
+    /// What the key may do.
+    #[arg(long, value_enum)]
+    pub scope: ScopeArg,
+    /// Restrict the key to one schema.
+    #[arg(long)]
+    pub schema: Option<String>,
+    /// Expiry: a duration (`90d`, `12h`, `30m`) or a UTC date/time (`2027-01-31`,
+    /// `2027-01-31T12:00:00`).
+    #[arg(long)]
+    pub expires: Option<String>,
+}
+
+/// `keys list` options.
+#[derive(Debug, Args)]
+pub struct KeyListArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// `keys revoke` options.
+#[derive(Debug, Args)]
+pub struct KeyRevokeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The key's prefix (as `keys list` shows it) or the whole key.
+    pub key: String,
+}
+
 /// `recs` sub-commands.
 #[derive(Debug, Subcommand)]
 pub enum RecsCommand {
@@ -228,6 +291,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Worker(args)) => worker(args).await,
+        Some(Command::Keys { command }) => crate::keys::run(command).await,
         Some(Command::Seed(args)) if args.synthetic => {
             let size = recs::SyntheticSize {
                 users: args.users,

@@ -1,12 +1,14 @@
 //! Configuration: one typed struct, read from the environment (and `.env`), overridable by
 //! command-line flags. `genonaut --help` lists every variable; `.env.example` documents them.
 
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{ArgAction, Args, ValueEnum};
 use genonaut_db::{PoolSettings, SchemaName};
+use genonaut_http::Rate;
 use secrecy::{ExposeSecret, SecretString};
 
 /// Whether to start a private PostgreSQL when none answers at `DATABASE_URL`.
@@ -237,6 +239,30 @@ pub struct ServeArgs {
     /// Seconds to let in-flight requests finish on shutdown.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,
+    /// Require API keys (`on`/`off`). With `off` every route is open (local demos, benchmarks).
+    #[arg(long, env = "API_AUTH", default_value = "on", value_parser = clap::builder::BoolishValueParser::new(), action = ArgAction::Set)]
+    pub auth: bool,
+    /// Seconds a verified API key is remembered (revocations take effect within this).
+    #[arg(long, env = "API_KEY_CACHE_SECS", default_value_t = 5)]
+    pub key_cache_secs: u64,
+    /// Requests per second allowed per API key (0 = unlimited).
+    #[arg(long, env = "RATE_LIMIT_PER_KEY", default_value_t = 100)]
+    pub rate_per_key: u32,
+    /// Requests allowed at once per API key (burst).
+    #[arg(long, env = "RATE_LIMIT_KEY_BURST", default_value_t = 200)]
+    pub burst_per_key: u32,
+    /// Requests per second allowed per client IP without a key (0 = unlimited).
+    #[arg(long, env = "RATE_LIMIT_PER_IP", default_value_t = 20)]
+    pub rate_per_ip: u32,
+    /// Requests allowed at once per client IP without a key (burst).
+    #[arg(long, env = "RATE_LIMIT_IP_BURST", default_value_t = 40)]
+    pub burst_per_ip: u32,
+    /// Seconds a client may take to send a request's headers.
+    #[arg(long, env = "API_REQUEST_TIMEOUT_SECS", default_value_t = 10)]
+    pub request_timeout_secs: u64,
+    /// Seconds an idle keep-alive connection stays open.
+    #[arg(long, env = "API_KEEP_ALIVE_SECS", default_value_t = 30)]
+    pub keep_alive_secs: u64,
 }
 
 /// Validated database configuration.
@@ -337,6 +363,27 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Job runner.
     pub jobs: JobsConfig,
+    /// Require API keys.
+    pub auth: bool,
+    /// How long verified keys are cached.
+    pub key_cache: Duration,
+    /// Rate limit per key.
+    pub per_key: Option<Rate>,
+    /// Rate limit per IP (requests without a key).
+    pub per_ip: Option<Rate>,
+    /// Time to receive a request's headers.
+    pub request_timeout: Duration,
+    /// Idle keep-alive time.
+    pub keep_alive: Duration,
+}
+
+/// A rate from `per_second` and `burst`; 0 per second = unlimited.
+fn rate(per_second: u32, burst: u32) -> Option<Rate> {
+    let per_second = NonZeroU32::new(per_second)?;
+    Some(Rate {
+        per_second,
+        burst: NonZeroU32::new(burst).unwrap_or(per_second),
+    })
 }
 
 impl TryFrom<ServeArgs> for Config {
@@ -372,6 +419,12 @@ impl TryFrom<ServeArgs> for Config {
             seed_demo,
             shutdown_timeout: Duration::from_secs(a.shutdown_timeout_secs),
             jobs,
+            auth: a.auth,
+            key_cache: Duration::from_secs(a.key_cache_secs),
+            per_key: rate(a.rate_per_key, a.burst_per_key),
+            per_ip: rate(a.rate_per_ip, a.burst_per_ip),
+            request_timeout: Duration::from_secs(a.request_timeout_secs.max(1)),
+            keep_alive: Duration::from_secs(a.keep_alive_secs),
         })
     }
 }

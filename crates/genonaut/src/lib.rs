@@ -8,6 +8,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod jobs;
+pub mod keys;
 pub mod postgres;
 pub mod recs;
 pub mod telemetry;

@@ -38,6 +38,8 @@ fn genonaut(db: &TestDb, data: &std::path::Path, args: &[&str], env: &[(&str, St
         .env("GENONAUT_DATA_DIR", data)
         .env("RUST_LOG", "warn")
         .env("API_WORKERS", "1")
+        .env("API_AUTH", "off")
+        .env("RATE_LIMIT_PER_IP", "0")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());

@@ -4,8 +4,9 @@
 //! wire-compatible with the previous service (paths, fields, statuses, error bodies), plus the
 //! OpenAPI document (`/openapi.json`) and docs UI (`/docs`).
 //!
-//! Request path: [`NormalizePath`](actix_web::middleware::NormalizePath) (both trailing-slash
-//! spellings are served) → CORS → route → extractors ([`state::Tenant`] picks the schema from
+//! Request path: [`observe`] (request id, log line, metrics, security headers) →
+//! [`NormalizePath`](actix_web::middleware::NormalizePath) (both trailing-slash spellings are
+//! served) → CORS → [`guard`] (API keys, scopes, rate limits) → route → extractors ([`state::Tenant`] picks the schema from
 //! `X-Genonaut-Schema`; [`extract::Body`], [`extract::Query`], [`extract::Path`] validate input
 //! with contract-compatible 422 lists) → handler (calls one domain service) → DTO → JSON.
 //! Every failure goes through [`error::ApiError`].
@@ -13,8 +14,10 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod input;
 mod middleware;
+pub mod observe;
 mod openapi;
 pub mod routes;
 pub mod state;
@@ -28,6 +31,8 @@ use apistos::app::{BuildConfig, OpenApiWrapper};
 use apistos::{RedocConfig, SwaggerUIConfig};
 
 pub use extract::{BodyLimit, DEFAULT_BODY_LIMIT};
+pub use guard::{Access, AccessSettings, Rate};
+pub use observe::{Metrics, Sampler};
 pub use state::{ApiState, SCHEMA_HEADER, Tenant};
 
 /// HTTP settings of the application.
@@ -39,6 +44,10 @@ pub struct HttpSettings {
     pub cors_origins: Option<Vec<String>>,
     /// Directory of generated media, served under `/media/` (with range requests).
     pub media_dir: Option<std::path::PathBuf>,
+    /// Authentication and rate limits (shared by every worker).
+    pub access: std::sync::Arc<Access>,
+    /// The metrics registry (shared by every worker).
+    pub metrics: std::sync::Arc<Metrics>,
 }
 
 impl Default for HttpSettings {
@@ -47,6 +56,8 @@ impl Default for HttpSettings {
             body_limit: DEFAULT_BODY_LIMIT,
             cors_origins: None,
             media_dir: None,
+            access: Access::open(),
+            metrics: std::sync::Arc::new(Metrics::default()),
         }
     }
 }
@@ -69,10 +80,14 @@ pub fn app(
         .app_data(state)
         .app_data(BodyLimit(settings.body_limit))
         .app_data(web::PayloadConfig::new(settings.body_limit))
+        .app_data(web::Data::from(settings.access.clone()))
+        .app_data(web::Data::from(settings.metrics.clone()))
         .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, middleware::method_not_allowed))
+        .wrap(actix_web::middleware::from_fn(guard::check))
         .wrap(middleware::cors(settings.cors_origins.as_deref()))
         .wrap(actix_web::middleware::from_fn(middleware::head_as_get))
-        .wrap(NormalizePath::new(TrailingSlash::Trim));
+        .wrap(NormalizePath::new(TrailingSlash::Trim))
+        .wrap(actix_web::middleware::from_fn(observe::observe));
     for resource in routes::root() {
         app = app.service(resource);
     }
@@ -85,6 +100,7 @@ pub fn app(
                 .with_ui(RedocConfig::new(&"/redoc")),
         )
         .route("/ws/generation/{job_id}", web::get().to(routes::ws::generation))
+        .route("/metrics", web::get().to(observe::metrics))
         .configure(move |cfg| {
             if let Some(dir) = media_dir {
                 // Content type from the extension; Range requests for audio and video.

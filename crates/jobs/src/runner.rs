@@ -2,6 +2,10 @@
 //! generator while renewing their leases, and record the outcome — all writes guarded by the
 //! lease, so a worker that lost its job (reaped, cancelled) can never overwrite it.
 
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -111,6 +115,34 @@ pub struct Runner {
     config: RunnerConfig,
     shutdown: CancellationToken,
     tasks: TaskTracker,
+    metrics: JobMetrics,
+}
+
+/// Outcome counters and generation durations, for `/metrics`.
+#[derive(Clone)]
+struct JobMetrics {
+    outcomes: Family<Vec<(&'static str, String)>, Counter>,
+    generation: Histogram,
+}
+
+impl Default for JobMetrics {
+    fn default() -> Self {
+        JobMetrics {
+            outcomes: Family::default(),
+            generation: Histogram::new([0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0]),
+        }
+    }
+}
+
+impl JobMetrics {
+    fn outcome(&self, schema: &str, outcome: &str) {
+        self.outcomes
+            .get_or_create(&vec![
+                ("schema", schema.to_owned()),
+                ("outcome", outcome.to_owned()),
+            ])
+            .inc();
+    }
 }
 
 /// Generations faster than this are stored together with the next ones…
@@ -135,6 +167,20 @@ struct Finished {
 type Hand = Arc<Mutex<HashMap<JobId, (Lease, CancellationToken)>>>;
 
 impl Runner {
+    /// Registers the job metrics (outcomes per schema, generation durations) in `registry`.
+    pub fn register_metrics(&self, registry: &mut Registry) {
+        registry.register(
+            "job_outcomes",
+            "Job attempts by schema and outcome (completed, retrying, failed, stopped, discarded)",
+            self.metrics.outcomes.clone(),
+        );
+        registry.register(
+            "job_generation_seconds",
+            "Time generators took for completed jobs",
+            self.metrics.generation.clone(),
+        );
+    }
+
     /// A runner over `tenants`; nothing runs until [`start`](Self::start) or a dispatch.
     pub fn new(
         tenants: Vec<Tenant>,
@@ -153,6 +199,7 @@ impl Runner {
             config,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            metrics: JobMetrics::default(),
         })
     }
 
@@ -399,6 +446,8 @@ impl Runner {
         for (f, outcome) in finished.iter().zip(outcomes) {
             match outcome {
                 Ok(Some(done)) => {
+                    self.metrics.outcome(&tenant.name, "completed");
+                    self.metrics.generation.observe(f.generation_ms as f64 / 1000.0);
                     tracing::info!(schema = %tenant.name, job = %f.lease.job, content = ?done.result_content_id,
                         generation_ms = f.generation_ms, "job completed");
                 }
@@ -406,6 +455,7 @@ impl Runner {
                     if let Some(file) = &f.media {
                         self.media.remove(file).await;
                     }
+                    self.metrics.outcome(&tenant.name, "discarded");
                     tracing::info!(schema = %tenant.name, job = %f.lease.job, "result discarded: lease lost");
                 }
                 // The lease stays until it expires; the reaper then retries the job.
@@ -480,6 +530,7 @@ impl Runner {
         let now = self.clock.now();
         let result = match outcome {
             None | Some(Err(GenerationError::Stopped)) => {
+                self.metrics.outcome(&tenant.name, "stopped");
                 tracing::info!(schema = %tenant.name, job = %job.id, "job stopped (cancelled or lease lost)");
                 return None;
             }
@@ -518,6 +569,10 @@ impl Runner {
                     }
                     Err(message) => {
                         let retry_at = self.retry_at(&job, now);
+                        self.metrics.outcome(
+                            &tenant.name,
+                            if retry_at.is_some() { "retrying" } else { "failed" },
+                        );
                         tenant
                             .queue
                             .fail(&lease, &format!("storing media failed: {message}"), retry_at, now)
@@ -528,14 +583,16 @@ impl Runner {
             }
             Some(Err(GenerationError::Transient(message))) => {
                 tracing::warn!(schema = %tenant.name, job = %job.id, %message, attempt = job.attempts, "attempt failed");
-                tenant
-                    .queue
-                    .fail(&lease, &message, self.retry_at(&job, now), now)
-                    .await
-                    .map(drop)
+                let retry_at = self.retry_at(&job, now);
+                self.metrics.outcome(
+                    &tenant.name,
+                    if retry_at.is_some() { "retrying" } else { "failed" },
+                );
+                tenant.queue.fail(&lease, &message, retry_at, now).await.map(drop)
             }
             Some(Err(GenerationError::Permanent(message))) => {
                 tracing::warn!(schema = %tenant.name, job = %job.id, %message, "job failed");
+                self.metrics.outcome(&tenant.name, "failed");
                 tenant.queue.fail(&lease, &message, None, now).await.map(drop)
             }
         };

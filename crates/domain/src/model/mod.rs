@@ -1,11 +1,13 @@
 //! Entities, enumerations and the commands/queries that create and find them.
 
+mod api_key;
 mod content;
 mod interaction;
 mod job;
 mod recommendation;
 mod user;
 
+pub use api_key::*;
 pub use content::*;
 pub use interaction::*;
 pub use job::*;

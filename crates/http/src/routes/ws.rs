@@ -79,7 +79,12 @@ pub async fn generation(
     let job = path.trim().parse::<i64>().ok();
     let since = query.since;
     let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let metrics = req.app_data::<web::Data<crate::Metrics>>().cloned();
     actix_web::rt::spawn(async move {
+        let _open = metrics.map(|m| {
+            m.ws_connections.inc();
+            OpenSocket(m)
+        });
         let reason = match job {
             Some(job) => follow(tenant, JobId(job), since, session.clone(), stream).await,
             None => Some(close_reason(
@@ -230,4 +235,13 @@ async fn terminal(tenant: &Tenant, id: JobId) -> bool {
         .get(id)
         .await
         .is_ok_and(|j| j.status.is_terminal())
+}
+
+/// Counts an open socket until dropped.
+struct OpenSocket(web::Data<crate::Metrics>);
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        self.0.ws_connections.dec();
+    }
 }

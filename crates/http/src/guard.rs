@@ -1,0 +1,334 @@
+//! Who may call what, and how often: API-key authentication, scopes, schema restrictions and
+//! rate limits (contract §7.7).
+//!
+//! * Public (no key): `/`, `/health`, `/api/v1/health`, `/docs`, `/redoc`, `/openapi.json`,
+//!   CORS pre-flights.
+//! * `read`: `GET`/`HEAD`; `write`: other methods; `admin`: `/api/v1/admin/…`,
+//!   `POST /api/v1/generation-jobs/queue/process` and the job status/result overrides.
+//! * A key limited to a schema may only select that schema.
+//! * Keys come in `Authorization: Bearer <key>` or `X-API-Key: <key>`. Missing or invalid →
+//!   401 with `WWW-Authenticate: Bearer`; not allowed → 403; over the rate limit → 429 with
+//!   `Retry-After`. Verified keys are cached for `cache_ttl` (revocation takes effect within it).
+//! * Rate limits (GCRA, `governor`): per key, and per client IP for requests without a key.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, HttpResponse, ResponseError, web};
+use genonaut_domain::model::{ApiKey, Scope};
+use genonaut_domain::services::{KeyRefusal, KeyService, hash_key};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::state::SCHEMA_HEADER;
+
+/// A request rate: `per_second` sustained, `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Sustained requests per second.
+    pub per_second: NonZeroU32,
+    /// Requests allowed at once.
+    pub burst: NonZeroU32,
+}
+
+/// Access settings.
+#[derive(Clone)]
+pub struct AccessSettings {
+    /// Keys checked against this service; `None` = authentication off.
+    pub keys: Option<KeyService>,
+    /// How long a verified (or refused) key is remembered.
+    pub cache_ttl: Duration,
+    /// Limit per API key; `None` = unlimited.
+    pub per_key: Option<Rate>,
+    /// Limit per client IP for requests without a key; `None` = unlimited.
+    pub per_ip: Option<Rate>,
+}
+
+/// The key a request was authenticated with (in the request's extensions), for logs.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The key's public prefix.
+    pub prefix: String,
+    /// Its scope.
+    pub scope: Scope,
+}
+
+type Cached = (Result<ApiKey, KeyRefusal>, Instant);
+
+/// The shared state of the access middleware (one per server, shared by its workers).
+pub struct Access {
+    settings: AccessSettings,
+    cache: Mutex<HashMap<String, Cached>>,
+    keys_limiter: Option<DefaultKeyedRateLimiter<String>>,
+    ip_limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    seen: AtomicU64,
+}
+
+impl Access {
+    /// Access control with `settings`.
+    pub fn new(settings: AccessSettings) -> Arc<Self> {
+        let quota = |r: Rate| Quota::per_second(r.per_second).allow_burst(r.burst);
+        Arc::new(Access {
+            keys_limiter: settings.per_key.map(|r| RateLimiter::keyed(quota(r))),
+            ip_limiter: settings.per_ip.map(|r| RateLimiter::keyed(quota(r))),
+            settings,
+            cache: Mutex::new(HashMap::new()),
+            seen: AtomicU64::new(0),
+        })
+    }
+
+    /// No authentication, no limits.
+    pub fn open() -> Arc<Self> {
+        Access::new(AccessSettings {
+            keys: None,
+            cache_ttl: Duration::ZERO,
+            per_key: None,
+            per_ip: None,
+        })
+    }
+
+    async fn authenticate(&self, presented: &str) -> Result<Result<ApiKey, KeyRefusal>, ApiError> {
+        let Some(keys) = &self.settings.keys else {
+            return Ok(Err(KeyRefusal::Invalid));
+        };
+        let digest = hash_key(presented);
+        let now = Instant::now();
+        if let Some((verdict, at)) = self.lock_cache().get(&digest)
+            && now.duration_since(*at) < self.settings.cache_ttl
+        {
+            return Ok(verdict.clone());
+        }
+        let verdict = keys.authenticate(presented).await?;
+        if !self.settings.cache_ttl.is_zero() {
+            let mut cache = self.lock_cache();
+            if cache.len() > 10_000 {
+                let ttl = self.settings.cache_ttl;
+                cache.retain(|_, (_, at)| now.duration_since(*at) < ttl);
+            }
+            cache.insert(digest, (verdict.clone(), now));
+        }
+        Ok(verdict)
+    }
+
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached>> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Seconds to wait if the request must be throttled.
+    fn throttle(&self, caller: Option<&str>, ip: Option<IpAddr>) -> Option<u64> {
+        // Forget idle buckets now and then so the maps stay small.
+        if self.seen.fetch_add(1, Ordering::Relaxed) % 8192 == 8191 {
+            if let Some(l) = &self.keys_limiter {
+                l.retain_recent();
+            }
+            if let Some(l) = &self.ip_limiter {
+                l.retain_recent();
+            }
+        }
+        let wait = match (caller, ip) {
+            (Some(prefix), _) => self.keys_limiter.as_ref()?.check_key(&prefix.to_owned()).err()?,
+            (None, Some(ip)) => self.ip_limiter.as_ref()?.check_key(&ip).err()?,
+            (None, None) => return None,
+        };
+        let wait = wait.wait_time_from(DefaultClock::default().now());
+        Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+    }
+}
+
+/// The scope a request needs, or `None` for public routes.
+pub fn needed_scope(method: &Method, path: &str) -> Option<Scope> {
+    let public = matches!(path, "" | "/" | "/health" | "/api/v1/health" | "/openapi.json")
+        || path.starts_with("/docs")
+        || path.starts_with("/redoc");
+    if public {
+        return None;
+    }
+    let admin = path.starts_with("/api/v1/admin")
+        || (method == Method::POST && path == "/api/v1/generation-jobs/queue/process")
+        || (method == Method::PUT
+            && path.starts_with("/api/v1/generation-jobs/")
+            && (path.ends_with("/status") || path.ends_with("/result")));
+    Some(if admin {
+        Scope::Admin
+    } else if matches!(*method, Method::GET | Method::HEAD) {
+        Scope::Read
+    } else {
+        Scope::Write
+    })
+}
+
+/// The key presented with a request, if any.
+fn presented_key(req: &ServiceRequest) -> Option<&str> {
+    let headers = req.headers();
+    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let (kind, token) = value.trim().split_once(' ')?;
+        return kind.eq_ignore_ascii_case("bearer").then_some(token.trim());
+    }
+    headers
+        .get("X-API-Key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+fn refuse(status: StatusCode, detail: &str) -> HttpResponse {
+    let mut response = HttpResponse::build(status).json(json!({ "detail": detail }));
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+/// The middleware: authenticates, authorises and rate-limits every request.
+pub async fn check(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let Some(access) = req
+        .app_data::<web::Data<Access>>()
+        .map(|a| a.clone().into_inner())
+    else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let preflight = req.method() == Method::OPTIONS
+        && req.headers().contains_key(header::ORIGIN)
+        && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let needed = if preflight {
+        None
+    } else {
+        needed_scope(req.method(), req.path())
+    };
+    let ip = req.peer_addr().map(|a| a.ip());
+
+    let mut caller = None;
+    if access.settings.keys.is_some() && needed.is_some() {
+        let Some(presented) = presented_key(&req) else {
+            return Ok(req.into_response(refuse(StatusCode::UNAUTHORIZED, "Not authenticated")));
+        };
+        let key = match access.authenticate(presented).await {
+            Ok(Ok(key)) => key,
+            Ok(Err(refusal)) => {
+                return Ok(req.into_response(refuse(StatusCode::UNAUTHORIZED, refusal.message())));
+            }
+            Err(e) => return Ok(req.into_response(e.error_response())),
+        };
+        if let Some(needed) = needed
+            && !key.scope.covers(needed)
+        {
+            let detail = format!("This API key lacks the '{needed}' scope");
+            return Ok(req.into_response(refuse(StatusCode::FORBIDDEN, &detail)));
+        }
+        if let Some(only) = &key.schema {
+            let requested = req.headers().get(SCHEMA_HEADER).and_then(|v| v.to_str().ok());
+            let default = req
+                .app_data::<web::Data<crate::ApiState>>()
+                .map(|s| s.default_tenant().name.to_string());
+            let schema = requested.map(|s| s.trim().to_owned()).or(default);
+            if schema.as_deref() != Some(only.as_str()) {
+                let detail = format!("This API key may only use schema '{only}'");
+                return Ok(req.into_response(refuse(StatusCode::FORBIDDEN, &detail)));
+            }
+        }
+        caller = Some(Caller {
+            prefix: key.prefix,
+            scope: key.scope,
+        });
+    }
+
+    if let Some(wait) = access.throttle(caller.as_ref().map(|c| c.prefix.as_str()), ip) {
+        let mut response = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("Rate limit exceeded; retry in {wait} s"),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait.max(1)));
+        return Ok(req.into_response(response));
+    }
+    if let Some(caller) = caller {
+        req.extensions_mut().insert(caller);
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access")
+            .field("authentication", &self.settings.keys.is_some())
+            .field("per_key", &self.settings.per_key)
+            .field("per_ip", &self.settings.per_ip)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_follow_method_and_path() {
+        assert_eq!(needed_scope(&Method::GET, "/api/v1/health"), None);
+        assert_eq!(needed_scope(&Method::GET, "/docs/"), None);
+        assert_eq!(needed_scope(&Method::GET, "/openapi.json"), None);
+        assert_eq!(needed_scope(&Method::GET, "/api/v1/users"), Some(Scope::Read));
+        assert_eq!(
+            needed_scope(&Method::HEAD, "/api/v1/content/1"),
+            Some(Scope::Read)
+        );
+        assert_eq!(needed_scope(&Method::POST, "/api/v1/users"), Some(Scope::Write));
+        assert_eq!(
+            needed_scope(&Method::DELETE, "/api/v1/content/3"),
+            Some(Scope::Write)
+        );
+        assert_eq!(
+            needed_scope(&Method::GET, "/api/v1/admin/recommender"),
+            Some(Scope::Admin)
+        );
+        assert_eq!(
+            needed_scope(&Method::POST, "/api/v1/generation-jobs/queue/process"),
+            Some(Scope::Admin)
+        );
+        assert_eq!(
+            needed_scope(&Method::PUT, "/api/v1/generation-jobs/4/status"),
+            Some(Scope::Admin)
+        );
+        assert_eq!(
+            needed_scope(&Method::POST, "/api/v1/generation-jobs/4/cancel"),
+            Some(Scope::Write)
+        );
+        assert_eq!(needed_scope(&Method::GET, "/metrics"), Some(Scope::Read));
+    }
+
+    #[test]
+    fn limits_answer_a_wait_once_the_burst_is_spent() {
+        let one = NonZeroU32::MIN;
+        let access = Access::new(AccessSettings {
+            keys: None,
+            cache_ttl: Duration::ZERO,
+            per_key: None,
+            per_ip: Some(Rate {
+                per_second: one,
+                burst: NonZeroU32::new(2).unwrap_or(one),
+            }),
+        });
+        let ip = Some(IpAddr::from([10, 0, 0, 1]));
+        assert_eq!(access.throttle(None, ip), None);
+        assert_eq!(access.throttle(None, ip), None);
+        assert_eq!(access.throttle(None, ip), Some(1));
+        // Another client is not affected; keys are unlimited here.
+        assert_eq!(access.throttle(None, Some(IpAddr::from([10, 0, 0, 2]))), None);
+        assert_eq!(access.throttle(Some("abcd1234"), ip), None);
+    }
+}

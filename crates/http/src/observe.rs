@@ -1,0 +1,296 @@
+//! What every request leaves behind: a request id (`X-Request-Id`, also in 5xx bodies), one
+//! log line, Prometheus metrics, and the security headers.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, HttpResponse, web};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use crate::guard::Caller;
+
+/// The request id header.
+pub const REQUEST_ID: &str = "X-Request-Id";
+
+/// A request's id (in its extensions).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub Arc<str>);
+
+/// Labels of the request counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+/// Labels of the latency histogram.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+/// Labels of the per-schema job gauges.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobLabels {
+    /// Schema.
+    pub schema: String,
+    /// Job status.
+    pub status: String,
+}
+
+/// Refreshes gauges owned elsewhere (pools) right before a scrape.
+pub type Sampler = Arc<dyn Fn() + Send + Sync>;
+
+/// The service's metrics registry and the HTTP-side metrics.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    /// Open WebSocket connections.
+    pub ws_connections: Gauge,
+    /// Generation jobs per schema and status (refreshed on scrape).
+    pub jobs: Family<JobLabels, Gauge>,
+    sampler: Option<Sampler>,
+}
+
+impl Metrics {
+    /// A registry with the HTTP metrics; `extra` registers other components' metrics and may
+    /// return a sampler run before every scrape.
+    pub fn new(extra: impl FnOnce(&mut Registry) -> Option<Sampler>) -> Self {
+        let mut registry = Registry::with_prefix("genonaut");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ])
+        });
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            latency.clone(),
+        );
+        let ws_connections = Gauge::default();
+        registry.register(
+            "ws_connections",
+            "Open WebSocket connections",
+            ws_connections.clone(),
+        );
+        let jobs = Family::<JobLabels, Gauge>::default();
+        registry.register("jobs", "Generation jobs by schema and status", jobs.clone());
+        let sampler = extra(&mut registry);
+        Metrics {
+            registry,
+            requests,
+            latency,
+            ws_connections,
+            jobs,
+            sampler,
+        }
+    }
+
+    fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+            })
+            .observe(seconds);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        if let Some(sampler) = &self.sampler {
+            sampler();
+        }
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new(|_| None)
+    }
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+fn new_request_id() -> String {
+    static BOOT: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let boot = *BOOT.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        nanos ^ std::process::id().rotate_left(16)
+    });
+    let mut id = String::with_capacity(20);
+    let _ = write!(id, "{boot:08x}-{:010x}", NEXT_ID.fetch_add(1, Ordering::Relaxed));
+    id
+}
+
+/// A client's id is kept if it is short and printable; otherwise a new one is made.
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(new_request_id, str::to_owned)
+}
+
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com https://cdn.redoc.ly; \
+     style-src 'self' 'unsafe-inline' https://unpkg.com https://fonts.googleapis.com; \
+     font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https:; connect-src 'self'; \
+     worker-src 'self' blob:; frame-ancestors 'none'";
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+fn security_headers(path: &str, headers: &mut actix_web::http::header::HeaderMap) {
+    let docs = path.starts_with("/docs") || path.starts_with("/redoc");
+    let set = |headers: &mut actix_web::http::header::HeaderMap, name: HeaderName, value: &'static str| {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    };
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(headers, header::REFERRER_POLICY, "no-referrer");
+    set(
+        headers,
+        header::CONTENT_SECURITY_POLICY,
+        if docs { DOCS_CSP } else { API_CSP },
+    );
+}
+
+/// The middleware (outermost): id, security headers, 5xx body id, metrics, one log line.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let started = Instant::now();
+    let id: Arc<str> = request_id(&req).into();
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let mut res = next.call(req).await?.map_into_boxed_body();
+
+    let status = res.status();
+    if status.is_server_error() {
+        res = with_request_id(res, &id).await;
+    }
+    let headers = res.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        headers.insert(HeaderName::from_static("x-request-id"), value);
+    }
+    let path = res.request().path().to_owned();
+    security_headers(&path, res.headers_mut());
+
+    let route = res.request().match_pattern();
+    let route = route.as_deref().unwrap_or("unmatched");
+    let method = res.request().method().as_str().to_owned();
+    let elapsed = started.elapsed();
+    if let Some(metrics) = &metrics {
+        metrics.record(&method, route, status.as_u16(), elapsed.as_secs_f64());
+    }
+    let caller = res
+        .request()
+        .extensions()
+        .get::<Caller>()
+        .map(|c| c.prefix.clone());
+    let ms = elapsed.as_micros() as f64 / 1000.0;
+    if status.is_server_error() {
+        tracing::warn!(target: "genonaut::access", request_id = %id, %method, %path, route, status = status.as_u16(), ms, key = caller.as_deref(), "request");
+    } else {
+        tracing::info!(target: "genonaut::access", request_id = %id, %method, %path, route, status = status.as_u16(), ms, key = caller.as_deref(), "request");
+    }
+    Ok(res)
+}
+
+/// Adds `"request_id"` to a JSON object body, so a client can quote it.
+async fn with_request_id(res: ServiceResponse<BoxBody>, id: &str) -> ServiceResponse<BoxBody> {
+    let (req, response) = res.into_parts();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return ServiceResponse::new(req, response);
+    }
+    let status = response.status();
+    let headers = response.headers().clone();
+    let Ok(bytes) = actix_web::body::to_bytes(response.into_body()).await else {
+        return ServiceResponse::new(req, HttpResponse::build(status).finish());
+    };
+    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(mut object)) => {
+            object.insert("request_id".into(), serde_json::Value::from(id));
+            serde_json::to_vec(&object).unwrap_or_else(|_| bytes.to_vec())
+        }
+        _ => bytes.to_vec(),
+    };
+    let mut rebuilt = HttpResponse::build(status).body(body);
+    for (name, value) in &headers {
+        if name != header::CONTENT_LENGTH {
+            rebuilt.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    ServiceResponse::new(req, rebuilt)
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(metrics: web::Data<Metrics>, state: web::Data<crate::ApiState>) -> HttpResponse {
+    for tenant in state.tenants() {
+        if let Ok(stats) = tenant.services.jobs.stats(None).await {
+            for status in genonaut_domain::model::JobStatus::ALL {
+                let n = stats
+                    .by_status
+                    .iter()
+                    .find(|(s, _)| s == status)
+                    .map_or(0, |(_, n)| *n);
+                metrics
+                    .jobs
+                    .get_or_create(&JobLabels {
+                        schema: tenant.name.to_string(),
+                        status: status.as_str().to_owned(),
+                    })
+                    .set(n);
+            }
+        }
+    }
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(metrics.encode())
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}

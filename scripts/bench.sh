@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The API benchmark against the baseline (../shared/bench or BENCH_KIT): a freshly migrated
+# `bench` schema loaded with the kit's seed.sql, our release server on it with authentication
+# and rate limits off, then the kit's compare.sh (same-run ratios against the baseline).
+#
+#   scripts/bench.sh                 20,000 items (the kit's default data set)
+#   scripts/bench.sh scale           1,000,000 items, 10,000,000 interactions
+#
+# Knobs: BENCH_KIT, DATABASE_URL, BENCH_PORT (8081), CONNS, DURATION, ENDPOINTS (see the kit).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+KIT=${BENCH_KIT:-$(cd ../shared/bench 2>/dev/null && pwd || true)}
+[ -n "$KIT" ] && [ -x "$KIT/compare.sh" ] || { echo "bench kit not found: set BENCH_KIT" >&2; exit 2; }
+command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)" >&2; exit 2; }
+export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/genonaut}
+PORT=${BENCH_PORT:-8081}
+SCHEMA=bench
+users=1000 items=20000 interactions=100000
+if [ "${1:-}" = scale ]; then
+  SCHEMA=bench_scale users=10000 items=1000000 interactions=10000000
+fi
+export BENCH_SCHEMA=$SCHEMA USER_MAX=$users CONTENT_MAX=$items
+
+cargo build --release --quiet -p genonaut
+bin=target/release/genonaut
+common=(env GENONAUT_SCHEMAS=$SCHEMA GENONAUT_DEFAULT_SCHEMA=$SCHEMA GENONAUT_SEED_DEMO=false)
+
+# Fresh schema unless it already holds exactly this data set (the scale set takes minutes).
+loaded=$(psql "$DATABASE_URL" -Atqc "SELECT count(*) FROM $SCHEMA.content_items" 2>/dev/null || echo 0)
+if [ "$loaded" != "$items" ] || [ -n "${BENCH_RELOAD:-}" ]; then
+  psql "$DATABASE_URL" -qc "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" 2>/dev/null || true
+  "${common[@]}" "$bin" migrate
+  echo "loading seed.sql: $users users, $items items, $interactions interactions into $SCHEMA"
+  time PGOPTIONS=-csearch_path=$SCHEMA psql "$DATABASE_URL" -q -v users=$users -v items=$items \
+    -v interactions=$interactions -f "$KIT/seed.sql"
+  psql "$DATABASE_URL" -qc "VACUUM ANALYZE $SCHEMA.content_items, $SCHEMA.user_interactions, $SCHEMA.recommendations, $SCHEMA.users"
+fi
+
+"${common[@]}" API_AUTH=off RATE_LIMIT_PER_IP=0 RATE_LIMIT_PER_KEY=0 API_PORT=$PORT GENONAUT_WORKERS=0 \
+  RUST_LOG=${RUST_LOG:-info} "$bin" serve >"${TMPDIR:-/tmp}/genonaut-bench-server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/api/v1/health" >/dev/null && break; sleep 0.2; done
+SERVER_PID=$server "$KIT/compare.sh" "http://127.0.0.1:$PORT"

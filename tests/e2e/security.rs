@@ -1,0 +1,283 @@
+//! API keys, scopes, rate limits, security headers, request ids and metrics against a running
+//! server with authentication on.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::Method;
+use genonaut_db::repos::PgApiKeys;
+use genonaut_domain::model::Scope;
+use genonaut_domain::ports::SystemClock;
+use genonaut_domain::services::KeyService;
+use genonaut_http::Rate;
+use genonaut_tests::TestApp;
+use serde_json::json;
+
+async fn secured(per_key: Option<Rate>) -> (TestApp, KeyService) {
+    let app = TestApp::spawn_with(Box::new(move |c| {
+        c.auth = true;
+        c.key_cache = Duration::ZERO;
+        c.per_key = per_key;
+    }))
+    .await;
+    let keys = KeyService::new(
+        Arc::new(PgApiKeys::new(app.db.pool.clone())),
+        Arc::new(SystemClock),
+    );
+    (app, keys)
+}
+
+fn bearer(key: &str) -> String {
+    format!("Bearer {key}")
+}
+
+#[actix_web::test]
+async fn every_mutating_route_refuses_missing_wrong_revoked_expired_and_underscoped_keys() {
+    let (app, keys) = secured(None).await;
+    // Start-up created the first admin key (printed once, not logged).
+    assert!(keys.has_admin().await.unwrap());
+    let read = keys
+        .create("reader", Scope::Read, None, None)
+        .await
+        .unwrap()
+        .secret;
+    let write = keys
+        .create("writer", Scope::Write, None, None)
+        .await
+        .unwrap()
+        .secret;
+    let admin = keys
+        .create("admin", Scope::Admin, None, None)
+        .await
+        .unwrap()
+        .secret;
+    let revoked = keys.create("gone", Scope::Admin, None, None).await.unwrap();
+    keys.revoke(&revoked.key.prefix).await.unwrap();
+    let soon = chrono::Utc::now().naive_utc() + chrono::Duration::milliseconds(300);
+    let expiring = keys
+        .create("brief", Scope::Admin, None, Some(soon))
+        .await
+        .unwrap()
+        .secret;
+    let other_schema = keys
+        .create("elsewhere", Scope::Admin, Some("some_other".into()), None)
+        .await
+        .unwrap()
+        .secret;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    let user = json!({"username": "kim", "email": "kim@example.com"});
+    let routes: Vec<(Method, &str, Option<serde_json::Value>)> = vec![
+        (Method::POST, "/api/v1/users/", Some(user.clone())),
+        (Method::PUT, "/api/v1/users/1", Some(json!({"username": "k2"}))),
+        (Method::DELETE, "/api/v1/users/1", None),
+        (
+            Method::POST,
+            "/api/v1/content/",
+            Some(json!({"title": "t", "content_type": "text", "content_data": "x", "creator_id": 1})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/interactions/",
+            Some(json!({"user_id": 1, "content_item_id": 1, "interaction_type": "view"})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/recommendations/generate",
+            Some(json!({"user_id": 1})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/generation-jobs/",
+            Some(json!({"user_id": 1, "job_type": "text", "prompt": "p"})),
+        ),
+    ];
+    let wrong = "gnt_00000000_0000000000000000000000000000000000000000";
+    for (method, path, body) in &routes {
+        let no_key = app.send(method.clone(), path, body.as_ref(), &[]).await;
+        assert_eq!(no_key.status.as_u16(), 401, "{method} {path} without a key");
+        assert_eq!(
+            no_key.headers.get("www-authenticate").map(|v| v.as_bytes()),
+            Some(&b"Bearer"[..])
+        );
+        assert_eq!(no_key.body["detail"], "Not authenticated");
+        for (key, status, detail) in [
+            (wrong, 401, "Invalid API key"),
+            ("not-a-key", 401, "Invalid API key"),
+            (revoked.secret.as_str(), 401, "API key has been revoked"),
+            (expiring.as_str(), 401, "API key has expired"),
+            (read.as_str(), 403, "This API key lacks the 'write' scope"),
+            (
+                other_schema.as_str(),
+                403,
+                "This API key may only use schema 'some_other'",
+            ),
+        ] {
+            let auth = bearer(key);
+            let reply = app
+                .send(method.clone(), path, body.as_ref(), &[("Authorization", &auth)])
+                .await;
+            assert_eq!(reply.status.as_u16(), status, "{method} {path} with {detail}");
+            assert_eq!(reply.body["detail"], detail);
+        }
+    }
+    // Reads need a key too; health and the documentation do not.
+    app.send(Method::GET, "/api/v1/users/", None, &[])
+        .await
+        .expect(401);
+    app.send(Method::GET, "/api/v1/users/", None, &[("X-API-Key", &read)])
+        .await
+        .expect(200);
+    app.send(Method::GET, "/api/v1/health", None, &[])
+        .await
+        .expect(200);
+    app.send(Method::GET, "/openapi.json", None, &[])
+        .await
+        .expect(200);
+    app.send(Method::GET, "/", None, &[]).await.expect(200);
+
+    // The right scope passes: write creates, admin administers, write may not administer.
+    app.send(
+        Method::POST,
+        "/api/v1/users/",
+        Some(&user),
+        &[("Authorization", &bearer(&write))],
+    )
+    .await
+    .expect(201);
+    app.send(
+        Method::GET,
+        "/api/v1/admin/recommender",
+        None,
+        &[("Authorization", &bearer(&write))],
+    )
+    .await
+    .expect(403);
+    app.send(
+        Method::GET,
+        "/api/v1/admin/recommender",
+        None,
+        &[("Authorization", &bearer(&admin))],
+    )
+    .await
+    .expect(200);
+    app.send(
+        Method::POST,
+        "/api/v1/generation-jobs/queue/process",
+        None,
+        &[("X-API-Key", &write)],
+    )
+    .await
+    .expect(403);
+    // Nothing was written by the refused requests: one user, the one created above.
+    let users = app
+        .send(Method::GET, "/api/v1/users/", None, &[("X-API-Key", &read)])
+        .await
+        .expect(200);
+    assert_eq!(users["total"], 1);
+}
+
+#[actix_web::test]
+async fn over_the_limit_is_429_with_retry_after_per_key() {
+    let rate = Rate {
+        per_second: NonZeroU32::MIN,
+        burst: NonZeroU32::new(3).unwrap(),
+    };
+    let (app, keys) = secured(Some(rate)).await;
+    let a = keys.create("a", Scope::Read, None, None).await.unwrap().secret;
+    let b = keys.create("b", Scope::Read, None, None).await.unwrap().secret;
+    for _ in 0..3 {
+        app.send(Method::GET, "/api/v1/users/", None, &[("X-API-Key", &a)])
+            .await
+            .expect(200);
+    }
+    let limited = app
+        .send(Method::GET, "/api/v1/users/", None, &[("X-API-Key", &a)])
+        .await;
+    assert_eq!(limited.status.as_u16(), 429);
+    let retry: u64 = limited
+        .headers
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    assert!(
+        limited.body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Rate limit exceeded")
+    );
+    // Another key has its own budget.
+    app.send(Method::GET, "/api/v1/users/", None, &[("X-API-Key", &b)])
+        .await
+        .expect(200);
+}
+
+#[actix_web::test]
+async fn responses_carry_request_ids_and_security_headers_and_metrics_count_requests() {
+    let app = TestApp::spawn().await;
+    let reply = app.send(Method::GET, "/api/v1/users/", None, &[]).await;
+    let id = reply
+        .headers
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(id.len() >= 8, "{id}");
+    assert_eq!(reply.headers.get("x-content-type-options").unwrap(), "nosniff");
+    assert_eq!(reply.headers.get("x-frame-options").unwrap(), "DENY");
+    assert_eq!(reply.headers.get("referrer-policy").unwrap(), "no-referrer");
+    assert!(
+        reply
+            .headers
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    let docs = app.send(Method::GET, "/docs", None, &[]).await;
+    assert!(
+        docs.headers
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("https://unpkg.com")
+    );
+    // A client's own id is echoed.
+    let mine = app
+        .send(
+            Method::GET,
+            "/api/v1/health",
+            None,
+            &[("X-Request-Id", "trace-42")],
+        )
+        .await;
+    assert_eq!(mine.headers.get("x-request-id").unwrap(), "trace-42");
+
+    app.send(Method::GET, "/api/v1/users/999", None, &[])
+        .await
+        .expect(404);
+    let metrics = app.send(Method::GET, "/metrics", None, &[]).await;
+    assert_eq!(metrics.status.as_u16(), 200);
+    let text = metrics.text;
+    assert!(
+        text.contains(
+            r#"genonaut_http_requests_total{method="GET",route="/api/v1/users/{user_id}",status="404"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("genonaut_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(text.contains("genonaut_db_pool_connections{schema="), "{text}");
+    assert!(text.contains(r#"status="pending"} 0"#), "{text}");
+    assert!(text.contains("genonaut_ws_connections 0"), "{text}");
+}
