@@ -107,7 +107,7 @@ impl TryFrom<ContentRow> for Content {
     }
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = user_interactions, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct InteractionRow {
     pub id: i32,

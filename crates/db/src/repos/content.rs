@@ -16,7 +16,7 @@ use super::like_pattern;
 use crate::PgPool;
 use crate::error::db;
 use crate::rows::{ContentRow, convert, key, keys};
-use crate::schema::{content_items, generation_jobs, recommendations, user_interactions};
+use crate::schema::{content_counts, content_items, generation_jobs, recommendations, user_interactions};
 
 /// Content items in PostgreSQL.
 #[derive(Clone)]
@@ -121,16 +121,50 @@ fn filtered(query: &ContentQuery) -> content_items::BoxedQuery<'static, Pg> {
 impl PgContent {
     async fn page(&self, query: &ContentQuery, page: PageRequest) -> DomainResult<Vec<Content>> {
         let mut conn = self.pool.get().await?;
+        Self::page_on(&mut conn, query, page).await
+    }
+
+    async fn page_on(
+        conn: &mut crate::PgConn,
+        query: &ContentQuery,
+        page: PageRequest,
+    ) -> DomainResult<Vec<Content>> {
+        if is_unfiltered(query) {
+            // A fixed statement (prepared once per connection), on the ordering index.
+            let rows: Vec<ContentRow> = content_items::table
+                .order((content_items::created_at.desc(), content_items::id.desc()))
+                .offset(page.skip)
+                .limit(page.limit)
+                .select(ContentRow::as_select())
+                .load(conn)
+                .await
+                .map_err(db("listing content"))?;
+            return convert(rows);
+        }
         let rows: Vec<ContentRow> = filtered(query)
             .order((content_items::created_at.desc(), content_items::id.desc()))
             .offset(page.skip)
             .limit(page.limit)
             .select(ContentRow::as_select())
-            .load(&mut conn)
+            .load(conn)
             .await
             .map_err(db("listing content"))?;
         convert(rows)
     }
+}
+
+/// No filter at all.
+fn is_unfiltered(query: &ContentQuery) -> bool {
+    query.content_type.is_none() && !query.public_only && is_counted(query)
+}
+
+/// Filtered at most by type and visibility, whose totals `content_counts` keeps.
+fn is_counted(query: &ContentQuery) -> bool {
+    query.search_term.as_deref().is_none_or(|t| t.trim().is_empty())
+        && query.creator_id.is_none()
+        && query.tags.is_empty()
+        && query.metadata.is_empty()
+        && query.created_since.is_none()
 }
 
 #[async_trait]
@@ -272,13 +306,32 @@ impl ContentRepository for PgContent {
     }
 
     async fn list(&self, query: &ContentQuery, page: PageRequest) -> DomainResult<Page<Content>> {
-        let items = self.page(query, page).await?;
         let mut conn = self.pool.get().await?;
-        let total: i64 = filtered(query)
-            .select(count_star())
-            .get_result(&mut conn)
-            .await
-            .map_err(db("counting content"))?;
+        let items = Self::page_on(&mut conn, query, page).await?;
+        let total: i64 = if is_counted(query) {
+            // Exact, from the counters the triggers of migration `content_counts` keep.
+            let sum = || content_counts::table.select(sql::<BigInt>("coalesce(sum(n), 0)::bigint"));
+            let listed = content_counts::listed.eq(true);
+            let result = match (query.content_type, query.public_only) {
+                (None, false) => sum().get_result(&mut conn).await,
+                (None, true) => sum().filter(listed).get_result(&mut conn).await,
+                (Some(t), false) => {
+                    let of_type = content_counts::content_type.eq(t.as_str());
+                    sum().filter(of_type).get_result(&mut conn).await
+                }
+                (Some(t), true) => {
+                    let of_type = content_counts::content_type.eq(t.as_str());
+                    sum().filter(of_type).filter(listed).get_result(&mut conn).await
+                }
+            };
+            result.map_err(db("counting content"))?
+        } else {
+            filtered(query)
+                .select(count_star())
+                .get_result(&mut conn)
+                .await
+                .map_err(db("counting content"))?
+        };
         Ok(Page { items, total })
     }
 

@@ -132,6 +132,37 @@ impl InteractionRepository for PgInteractions {
         row.try_into()
     }
 
+    async fn insert_if_active(
+        &self,
+        interaction: NewInteraction,
+        now: genonaut_domain::model::Timestamp,
+    ) -> DomainResult<Option<Interaction>> {
+        // An id the column cannot hold names no user (→ None) or no item (→ the FK's rule error).
+        let Some(user_id) = key(interaction.user_id.0) else {
+            return Ok(None);
+        };
+        let content_id = key(interaction.content_item_id.0).unwrap_or(0);
+        let mut conn = self.pool.get().await?;
+        let row: Option<InteractionRow> = diesel::sql_query(
+            "INSERT INTO user_interactions \
+               (user_id, content_item_id, interaction_type, rating, duration, created_at, interaction_metadata) \
+             SELECT u.id, $2, $3, $4, $5, $6, $7 FROM users u WHERE u.id = $1 AND u.is_active \
+             RETURNING id, user_id, content_item_id, interaction_type, rating, duration, created_at, interaction_metadata",
+        )
+        .bind::<Integer, _>(user_id)
+        .bind::<Integer, _>(content_id)
+        .bind::<Text, _>(interaction.interaction_type.as_str())
+        .bind::<Nullable<Integer>, _>(interaction.rating)
+        .bind::<Nullable<Integer>, _>(interaction.duration)
+        .bind::<Timestamp, _>(now)
+        .bind::<diesel::sql_types::Jsonb, _>(Value::Object(interaction.metadata))
+        .get_result(&mut conn)
+        .await
+        .optional()
+        .map_err(db("recording an interaction"))?;
+        row.map(Interaction::try_from).transpose()
+    }
+
     async fn get(&self, id: InteractionId) -> DomainResult<Option<Interaction>> {
         let Some(id) = key(id.0) else { return Ok(None) };
         let mut conn = self.pool.get().await?;

@@ -110,6 +110,14 @@ impl PgRecommendations {
         page: PageRequest,
     ) -> DomainResult<Vec<Recommendation>> {
         let mut conn = self.pool.get().await?;
+        Self::page_on(&mut conn, query, page).await
+    }
+
+    async fn page_on(
+        conn: &mut crate::PgConn,
+        query: &RecommendationQuery,
+        page: PageRequest,
+    ) -> DomainResult<Vec<Recommendation>> {
         let q = filtered(query);
         let q = match query.order {
             RecommendationOrder::ScoreDesc => q.order((
@@ -124,7 +132,7 @@ impl PgRecommendations {
             .offset(page.skip)
             .limit(page.limit)
             .select(RecommendationRow::as_select())
-            .load(&mut conn)
+            .load(conn)
             .await
             .map_err(db("listing recommendations"))?;
         Ok(rows.into_iter().map(Recommendation::from).collect())
@@ -225,8 +233,8 @@ impl RecommendationRepository for PgRecommendations {
         query: &RecommendationQuery,
         page: PageRequest,
     ) -> DomainResult<Page<Recommendation>> {
-        let items = self.page(query, page).await?;
         let mut conn = self.pool.get().await?;
+        let items = Self::page_on(&mut conn, query, page).await?;
         let total: i64 = filtered(query)
             .select(count_star())
             .get_result(&mut conn)

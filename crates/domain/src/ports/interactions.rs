@@ -14,6 +14,15 @@ pub trait InteractionRepository: Send + Sync {
     /// user or item → `DomainError::Rule`).
     async fn insert(&self, interaction: NewInteraction, now: Timestamp) -> DomainResult<Interaction>;
 
+    /// Records an interaction at `now` if its user exists and is active, in one step (the hot
+    /// path of the API). `None` if the user is missing or inactive (nothing written); a missing
+    /// item → `DomainError::Rule("Content not found")`.
+    async fn insert_if_active(
+        &self,
+        interaction: NewInteraction,
+        now: Timestamp,
+    ) -> DomainResult<Option<Interaction>>;
+
     /// The interaction with this id, if any.
     async fn get(&self, id: InteractionId) -> DomainResult<Option<Interaction>>;
 

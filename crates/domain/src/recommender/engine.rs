@@ -31,17 +31,17 @@ use crate::recommender::{Algorithm, CandidateLists, CandidateRequest, ItemFacts,
 /// Interactions of the user read per request.
 const HISTORY: usize = 200;
 /// Positive items whose neighbours are read.
-const SEEDS: usize = 30;
+const SEEDS: usize = 20;
 /// Profile tags whose top items are candidates.
 const PROFILE_TAGS: usize = 8;
 /// Top items read per profile tag.
-const PER_TAG: usize = 60;
+const PER_TAG: usize = 40;
 /// Most popular items read.
-const POPULAR: usize = 150;
+const POPULAR: usize = 100;
 /// Newest items read (so new items without interactions can be found).
 const RECENT: usize = 20;
 /// Item-kNN candidates kept.
-const KNN_CANDIDATES: usize = 300;
+const KNN_CANDIDATES: usize = 200;
 /// Live popularity looks this far back when no build exists (days).
 const LIVE_WINDOW_DAYS: i64 = 90;
 /// Weight of relevance against novelty in the diversity pass.

@@ -55,16 +55,15 @@ impl InteractionService {
 
     /// Records an interaction. Order: user exists, user active, content exists (all 422).
     pub async fn record(&self, new: NewInteraction) -> DomainResult<Interaction> {
-        let Some(user) = self.users.find(new.user_id).await? else {
-            return Err(DomainError::rule("User not found"));
-        };
-        if !user.is_active {
-            return Err(DomainError::rule("Cannot record interactions for inactive users"));
+        let user = new.user_id;
+        // One statement on the hot path; the reason is looked up only when nothing was written.
+        match self.interactions.insert_if_active(new, self.clock.now()).await? {
+            Some(recorded) => Ok(recorded),
+            None => match self.users.find(user).await? {
+                None => Err(DomainError::rule("User not found")),
+                Some(_) => Err(DomainError::rule("Cannot record interactions for inactive users")),
+            },
         }
-        if self.content.get(new.content_item_id).await?.is_none() {
-            return Err(DomainError::rule("Content not found"));
-        }
-        self.interactions.insert(new, self.clock.now()).await
     }
 
     /// The interaction, or `NotFound`.

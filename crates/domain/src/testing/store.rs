@@ -591,6 +591,18 @@ impl InteractionRepository for Interactions {
         store_interaction(&mut self.0.lock(), interaction, now)
     }
 
+    async fn insert_if_active(
+        &self,
+        interaction: NewInteraction,
+        now: Timestamp,
+    ) -> DomainResult<Option<Interaction>> {
+        let mut s = self.0.lock();
+        if !s.users.get(&interaction.user_id).is_some_and(|u| u.is_active) {
+            return Ok(None);
+        }
+        store_interaction(&mut s, interaction, now).map(Some)
+    }
+
     async fn get(&self, id: InteractionId) -> DomainResult<Option<Interaction>> {
         Ok(self.0.lock().interactions.get(&id).cloned())
     }
