@@ -31,8 +31,12 @@ if [ "$loaded" != "$items" ] || [ -n "${BENCH_RELOAD:-}" ]; then
   psql "$DATABASE_URL" -qc "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" 2>/dev/null || true
   "${common[@]}" "$bin" migrate
   echo "loading seed.sql: $users users, $items items, $interactions interactions into $SCHEMA"
+  # The kit's item generator computes `g * 7919` in integers, which overflows past ~271,000
+  # items; counting items in bigint makes the same rows at any size.
+  seed=${TMPDIR:-/tmp}/genonaut-seed.sql
+  sed 's/generate_series(1, :items) g) s/generate_series(1::bigint, :items) g) s/' "$KIT/seed.sql" >"$seed"
   time PGOPTIONS=-csearch_path=$SCHEMA psql "$DATABASE_URL" -q -v users=$users -v items=$items \
-    -v interactions=$interactions -f "$KIT/seed.sql"
+    -v interactions=$interactions -f "$seed"
   psql "$DATABASE_URL" -qc "VACUUM ANALYZE $SCHEMA.content_items, $SCHEMA.user_interactions, $SCHEMA.recommendations, $SCHEMA.users"
 fi
 

@@ -26,3 +26,6 @@ command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 
 cargo nextest run --workspace --profile ci "$@"
 cargo test --workspace --doc --quiet
+
+# Property-based tests of the HTTP API against its own OpenAPI document.
+scripts/schemathesis.sh

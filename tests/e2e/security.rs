@@ -281,3 +281,48 @@ async fn responses_carry_request_ids_and_security_headers_and_metrics_count_requ
     assert!(text.contains(r#"status="pending"} 0"#), "{text}");
     assert!(text.contains("genonaut_ws_connections 0"), "{text}");
 }
+
+#[actix_web::test]
+async fn nul_characters_anywhere_in_input_are_422_not_500() {
+    let app = TestApp::spawn().await;
+    let user = app
+        .send(
+            Method::POST,
+            "/api/v1/users/",
+            Some(&json!({"username": "nul", "email": "nul@example.com"})),
+            &[],
+        )
+        .await
+        .expect(201);
+    let id = user["id"].as_i64().unwrap();
+    let prefs = json!({"preferences": {"a\u{0}b": 1}});
+    let reply = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/users/{id}/preferences"),
+            Some(&prefs),
+            &[],
+        )
+        .await;
+    let body = reply.expect(422);
+    assert_eq!(
+        body["detail"][0]["loc"],
+        json!(["body", "preferences", "a\u{0}b"])
+    );
+    let content = json!({"title": "t", "content_type": "text", "content_data": "x", "creator_id": id,
+                         "item_metadata": {"k": ["fine", "bad\u{0}"]}});
+    let body = app
+        .send(Method::POST, "/api/v1/content/", Some(&content), &[])
+        .await
+        .expect(422);
+    assert_eq!(body["detail"][0]["loc"], json!(["body", "item_metadata", "k", 1]));
+    app.send(Method::GET, "/api/v1/content/?search_term=a%00b", None, &[])
+        .await
+        .expect(422);
+    // Nothing was written.
+    let listed = app
+        .send(Method::GET, "/api/v1/content/", None, &[])
+        .await
+        .expect(200);
+    assert_eq!(listed["total"], 0);
+}

@@ -8,7 +8,7 @@ async fn main() -> std::process::ExitCode {
     // `.env` is optional; real environment variables win.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    genonaut::telemetry::init(cli.log_format);
+    let _flush_logs = genonaut::telemetry::init(cli.log_format);
     match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

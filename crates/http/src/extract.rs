@@ -131,6 +131,9 @@ async fn read_body<T: Input>(req: HttpRequest, mut payload: Payload, optional: b
             )
         })?
     };
+    if let Some(loc) = find_nul(&value, body_loc()) {
+        return Err(ApiError::Validation(vec![nul_error(loc)]));
+    }
     let Value::Object(object) = &value else {
         return Err(body_error(FieldError::at(
             body_loc(),
@@ -140,6 +143,38 @@ async fn read_body<T: Input>(req: HttpRequest, mut payload: Payload, optional: b
         )));
     };
     parse_object(object, &value, body_loc()).map_err(ApiError::Validation)
+}
+
+/// Where a string (or object key) holds a NUL character, which PostgreSQL cannot store in text
+/// or JSONB.
+fn find_nul(value: &Value, loc: Vec<LocPart>) -> Option<Vec<LocPart>> {
+    match value {
+        Value::String(text) => text.contains('\0').then_some(loc),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+            let mut at = loc.clone();
+            at.push(LocPart::Index(i));
+            find_nul(v, at)
+        }),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let mut at = loc.clone();
+            at.push(LocPart::Key(k.clone()));
+            if k.contains('\0') {
+                Some(at)
+            } else {
+                find_nul(v, at)
+            }
+        }),
+        _ => None,
+    }
+}
+
+fn nul_error(loc: Vec<LocPart>) -> FieldError {
+    FieldError::at(
+        loc,
+        "value_error",
+        "Value error, text may not contain NUL (\\u0000) characters",
+        Value::Null,
+    )
 }
 
 impl<T: Input + 'static> FromRequest for Body<T> {
@@ -179,6 +214,15 @@ impl<T: Input> FromRequest for Query<T> {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let (last, all) = query_values(req.query_string());
+        if let Some((key, _)) = last
+            .iter()
+            .find(|(_, v)| v.as_str().is_some_and(|t| t.contains('\0')))
+        {
+            return ready(Err(ApiError::Validation(vec![nul_error(vec![
+                "query".into(),
+                LocPart::Key(key.clone()),
+            ])])));
+        }
         let mut fields = Fields::query(&last, &all, &Value::Null);
         let parsed = T::parse(&mut fields);
         ready(match parsed {
@@ -198,6 +242,9 @@ impl<T: Input> FromRequest for Path<T> {
             .iter()
             .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
             .collect();
+        if let Some(loc) = find_nul(&Value::Object(values.clone()), vec!["path".into()]) {
+            return ready(Err(ApiError::Validation(vec![nul_error(loc)])));
+        }
         ready(
             parse_object(&values, &Value::Null, vec!["path".into()])
                 .map(Path)

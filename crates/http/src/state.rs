@@ -51,16 +51,18 @@ impl ApiState {
 
     /// The schema a request selects.
     pub fn select(&self, requested: Option<&str>) -> Result<&Tenant, ApiError> {
-        match requested {
-            None => Ok(self.default_tenant()),
-            Some(name) => self
-                .tenants
-                .iter()
-                .find(|t| &*t.name == name.trim())
-                .ok_or_else(|| ApiError::UnknownSchema {
-                    requested: name.to_owned(),
-                    available: self.tenants.iter().map(|t| t.name.to_string()).collect(),
-                }),
+        match requested.map(str::trim) {
+            // An empty header is no choice: the default.
+            None | Some("") => Ok(self.default_tenant()),
+            Some(name) => {
+                self.tenants
+                    .iter()
+                    .find(|t| &*t.name == name)
+                    .ok_or_else(|| ApiError::UnknownSchema {
+                        requested: name.to_owned(),
+                        available: self.tenants.iter().map(|t| t.name.to_string()).collect(),
+                    })
+            }
         }
     }
 }

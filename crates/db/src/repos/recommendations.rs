@@ -103,6 +103,17 @@ fn filtered(query: &RecommendationQuery) -> recommendations::BoxedQuery<'static,
     q
 }
 
+/// The user id, when the query asks for exactly one user's recommendations by score.
+fn only_user(query: &RecommendationQuery) -> Option<i32> {
+    let plain = query.content_item_id.is_none()
+        && query.algorithm_version.is_none()
+        && query.min_score.is_none()
+        && !query.unserved_only
+        && query.since.is_none()
+        && query.order == RecommendationOrder::ScoreDesc;
+    query.user_id.filter(|_| plain).map(|u| key(u.0).unwrap_or(0))
+}
+
 impl PgRecommendations {
     async fn page(
         &self,
@@ -118,6 +129,22 @@ impl PgRecommendations {
         query: &RecommendationQuery,
         page: PageRequest,
     ) -> DomainResult<Vec<Recommendation>> {
+        if let Some(user) = only_user(query) {
+            // A user's recommendations, best first: a fixed (prepared once) statement.
+            let rows: Vec<RecommendationRow> = recommendations::table
+                .filter(recommendations::user_id.eq(user))
+                .order((
+                    recommendations::recommendation_score.desc(),
+                    recommendations::id.asc(),
+                ))
+                .offset(page.skip)
+                .limit(page.limit)
+                .select(RecommendationRow::as_select())
+                .load(conn)
+                .await
+                .map_err(db("listing recommendations"))?;
+            return Ok(rows.into_iter().map(Recommendation::from).collect());
+        }
         let q = filtered(query);
         let q = match query.order {
             RecommendationOrder::ScoreDesc => q.order((
@@ -235,11 +262,17 @@ impl RecommendationRepository for PgRecommendations {
     ) -> DomainResult<Page<Recommendation>> {
         let mut conn = self.pool.get().await?;
         let items = Self::page_on(&mut conn, query, page).await?;
-        let total: i64 = filtered(query)
-            .select(count_star())
-            .get_result(&mut conn)
-            .await
-            .map_err(db("counting recommendations"))?;
+        let total: i64 = match only_user(query) {
+            Some(user) => {
+                recommendations::table
+                    .filter(recommendations::user_id.eq(user))
+                    .select(count_star())
+                    .get_result(&mut conn)
+                    .await
+            }
+            None => filtered(query).select(count_star()).get_result(&mut conn).await,
+        }
+        .map_err(db("counting recommendations"))?;
         Ok(Page { items, total })
     }
 

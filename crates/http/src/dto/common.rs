@@ -275,17 +275,18 @@ id_path!(
     JobIdPath { job_id }
 );
 
-/// Schema-only mirror of the content type enumeration.
+/// Schema-only mirror of the content type enumeration (a plain `enum` in the document:
+/// OpenAPI 3.0 has no `const`, so per-value descriptions would make it ambiguous).
 #[derive(JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ContentTypeDoc {
-    /// Text.
+    // Text.
     Text,
-    /// Image.
+    // Image.
     Image,
-    /// Video.
+    // Video.
     Video,
-    /// Audio.
+    // Audio.
     Audio,
 }
 
@@ -293,19 +294,19 @@ pub enum ContentTypeDoc {
 #[derive(JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum InteractionTypeDoc {
-    /// Viewed.
+    // Viewed.
     View,
-    /// Liked.
+    // Liked.
     Like,
-    /// Shared.
+    // Shared.
     Share,
-    /// Downloaded.
+    // Downloaded.
     Download,
-    /// Bookmarked.
+    // Bookmarked.
     Bookmark,
-    /// Commented.
+    // Commented.
     Comment,
-    /// Rated.
+    // Rated.
     Rate,
 }
 
@@ -313,13 +314,13 @@ pub enum InteractionTypeDoc {
 #[derive(JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobTypeDoc {
-    /// Text.
+    // Text.
     TextGeneration,
-    /// Image.
+    // Image.
     ImageGeneration,
-    /// Video.
+    // Video.
     VideoGeneration,
-    /// Audio.
+    // Audio.
     AudioGeneration,
 }
 
@@ -327,15 +328,15 @@ pub enum JobTypeDoc {
 #[derive(JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatusDoc {
-    /// Queued.
+    // Queued.
     Pending,
-    /// Running.
+    // Running.
     Running,
-    /// Finished with a result.
+    // Finished with a result.
     Completed,
-    /// Finished with an error.
+    // Finished with an error.
     Failed,
-    /// Stopped on request.
+    // Stopped on request.
     Cancelled,
 }
 

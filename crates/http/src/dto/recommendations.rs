@@ -413,15 +413,15 @@ pub struct FeedbackBody {
 #[derive(JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FeedbackDoc {
-    /// Opened it (records a `view`).
+    // Opened it (records a `view`).
     Clicked,
-    /// Liked it (records a `like`).
+    // Liked it (records a `like`).
     Liked,
-    /// Disliked it.
+    // Disliked it.
     Disliked,
-    /// Dismissed it.
+    // Dismissed it.
     Dismissed,
-    /// Acted on it (records a `download`).
+    // Acted on it (records a `download`).
     Converted,
 }
 
