@@ -55,3 +55,7 @@ bench:
 # between runs because loading takes minutes; BENCH_RELOAD=1 reloads).
 bench-scale:
     scripts/bench.sh scale
+
+# Criterion benchmarks of hot pure code: recommender build and scoring, list-page serialisation.
+bench-criterion:
+    cargo bench -p genonaut-domain -p genonaut-http

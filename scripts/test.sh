@@ -29,3 +29,10 @@ cargo test --workspace --doc --quiet
 
 # Property-based tests of the HTTP API against its own OpenAPI document.
 scripts/schemathesis.sh
+
+# Fault injection on a private PostgreSQL cluster: restart under writes, pool exhaustion.
+if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  scripts/fault.sh
+else
+  echo "skipping scripts/fault.sh: PostgreSQL server binaries (initdb) are not installed" >&2
+fi

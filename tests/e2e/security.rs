@@ -326,3 +326,43 @@ async fn nul_characters_anywhere_in_input_are_422_not_500() {
         .expect(200);
     assert_eq!(listed["total"], 0);
 }
+
+#[actix_web::test]
+async fn numbers_too_large_to_read_back_are_422() {
+    let app = TestApp::spawn().await;
+    let user = app
+        .send(
+            Method::POST,
+            "/api/v1/users/",
+            Some(&json!({"username": "big", "email": "big@example.com"})),
+            &[],
+        )
+        .await
+        .expect(201);
+    let id = user["id"].as_i64().unwrap();
+    let prefs = json!({"preferences": {"a": 1.797_693_134_862_315_7e308}});
+    let body = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/users/{id}/preferences"),
+            Some(&prefs),
+            &[],
+        )
+        .await
+        .expect(422);
+    assert_eq!(body["detail"][0]["loc"], json!(["body", "preferences", "a"]));
+    let fine = json!({"preferences": {"a": -7.092_866_123_166_797e16, "b": 1e300}});
+    app.send(
+        Method::PUT,
+        &format!("/api/v1/users/{id}/preferences"),
+        Some(&fine),
+        &[],
+    )
+    .await
+    .expect(200);
+    let read = app
+        .send(Method::GET, &format!("/api/v1/users/{id}"), None, &[])
+        .await
+        .expect(200);
+    assert_eq!(read["preferences"]["a"], json!(-70_928_661_231_667_970_i64));
+}

@@ -145,11 +145,14 @@ async fn read_body<T: Input>(req: HttpRequest, mut payload: Payload, optional: b
     parse_object(object, &value, body_loc()).map_err(ApiError::Validation)
 }
 
-/// Where a string (or object key) holds a NUL character, which PostgreSQL cannot store in text
-/// or JSONB.
+/// Where a value cannot be stored and read back: a string (or object key) with a NUL
+/// character, which PostgreSQL rejects, or a number beyond ±1e300.
 fn find_nul(value: &Value, loc: Vec<LocPart>) -> Option<Vec<LocPart>> {
     match value {
         Value::String(text) => text.contains('\0').then_some(loc),
+        // PostgreSQL prints huge JSONB numbers as long digit strings that JSON parsers (ours
+        // included) cannot read back as numbers; nothing legitimate is that large.
+        Value::Number(n) => n.as_f64().is_some_and(|x| x.abs() > 1e300).then_some(loc),
         Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
             let mut at = loc.clone();
             at.push(LocPart::Index(i));
@@ -172,7 +175,7 @@ fn nul_error(loc: Vec<LocPart>) -> FieldError {
     FieldError::at(
         loc,
         "value_error",
-        "Value error, text may not contain NUL (\\u0000) characters",
+        "Value error, text may not contain NUL (\\u0000) characters and numbers must be within ±1e300",
         Value::Null,
     )
 }

@@ -141,8 +141,22 @@ impl PgContent {
                 .map_err(db("listing content"))?;
             return convert(rows);
         }
-        let rows: Vec<ContentRow> = filtered(query)
-            .order((content_items::created_at.desc(), content_items::id.desc()))
+        let q = filtered(query);
+        // With a text, tag or metadata filter the matches come from GIN indexes; ordering by an
+        // expression keeps the planner from walking the whole `created_at` index hoping to meet
+        // 20 matches early (seconds at a million rows when few match). Top-N sort of the matches
+        // instead.
+        let gin_filtered = query.search_term.as_deref().is_some_and(|t| !t.trim().is_empty())
+            || !query.tags.is_empty()
+            || !query.metadata.is_empty();
+        let q = if gin_filtered {
+            q.order(sql::<diesel::sql_types::Timestamp>(
+                "created_at + interval '0 seconds' DESC, id DESC",
+            ))
+        } else {
+            q.order((content_items::created_at.desc(), content_items::id.desc()))
+        };
+        let rows: Vec<ContentRow> = q
             .offset(page.skip)
             .limit(page.limit)
             .select(ContentRow::as_select())
