@@ -55,6 +55,7 @@ for w in 1 2 3 4; do writer $w & writers+=($!); done
 sleep 3
 pgctl stop -m fast
 down_health=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$api/health")
+down_ready=$(curl -s -m 5 -o /dev/null -w "%{http_code}" "http://127.0.0.1:$port/ready")
 sleep 3
 pgctl start
 for _ in $(seq 50); do [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$api/health")" = 200 ] && break; sleep 0.2; done
@@ -65,8 +66,8 @@ total=$(wc -l <"$work/codes"); ok=$(wc -l <"$work/ok")
 unavailable=$(grep -c '^503$' "$work/codes" || true)
 other=$(grep -vcE '^(201|503)$' "$work/codes" || true)
 stored=$(psql "$url" -Atc "SELECT count(*) FROM app.users WHERE username = ANY(string_to_array('$(paste -sd, "$work/ok")', ','))")
-echo "restart: $total writes, $ok 201, $unavailable 503, $other other; health while down $down_health, after $up_health; $stored of $ok acknowledged writes stored"
-[ "$down_health" = 503 ] && [ "$up_health" = 200 ] && [ "$stored" = "$ok" ] && [ "$other" = 0 ] && [ "$unavailable" -gt 0 ] \
+echo "restart: $total writes, $ok 201, $unavailable 503, $other other; health while down $down_health (ready $down_ready), after $up_health; $stored of $ok acknowledged writes stored"
+[ "$down_health" = 503 ] && [ "$down_ready" = 503 ] && [ "$up_health" = 200 ] && [ "$stored" = "$ok" ] && [ "$other" = 0 ] && [ "$unavailable" -gt 0 ] \
   || { echo "FAIL: restart"; exit 1; }
 
 # 2. Pool exhaustion --------------------------------------------------------------------------

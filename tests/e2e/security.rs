@@ -264,6 +264,11 @@ async fn responses_carry_request_ids_and_security_headers_and_metrics_count_requ
     app.send(Method::GET, "/api/v1/users/999", None, &[])
         .await
         .expect(404);
+    // Readiness: database, event listener and the queue of every schema.
+    let ready = app.send(Method::GET, "/ready", None, &[]).await.expect(200);
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["listener"]["status"], "connected");
+    assert_eq!(ready["queue"][app.schema().as_str()]["pending"], 0);
     let metrics = app.send(Method::GET, "/metrics", None, &[]).await;
     assert_eq!(metrics.status.as_u16(), 200);
     let text = metrics.text;

@@ -196,6 +196,10 @@ impl Application {
                 per_ip: config.per_ip,
             }),
             metrics: Arc::new(metrics(&pools, &runner)),
+            listener: Some({
+                let hub = hub.clone();
+                genonaut_http::observe::ListenerProbe(Arc::new(move || hub.is_connected()))
+            }),
         };
         let listener = TcpListener::bind((config.host.as_str(), config.port))
             .with_context(|| format!("binding {}:{}", config.host, config.port))?;

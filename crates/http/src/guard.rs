@@ -1,7 +1,7 @@
 //! Who may call what, and how often: API-key authentication, scopes, schema restrictions and
 //! rate limits (contract §7.7).
 //!
-//! * Public (no key): `/`, `/health`, `/api/v1/health`, `/docs`, `/redoc`, `/openapi.json`,
+//! * Public (no key): `/`, `/health`, `/api/v1/health`, `/ready`, `/docs`, `/redoc`, `/openapi.json`,
 //!   CORS pre-flights.
 //! * `read`: `GET`/`HEAD`; `write`: other methods; `admin`: `/api/v1/admin/…`,
 //!   `POST /api/v1/generation-jobs/queue/process` and the job status/result overrides.
@@ -148,8 +148,10 @@ impl Access {
 
 /// The scope a request needs, or `None` for public routes.
 pub fn needed_scope(method: &Method, path: &str) -> Option<Scope> {
-    let public = matches!(path, "" | "/" | "/health" | "/api/v1/health" | "/openapi.json")
-        || path.starts_with("/docs")
+    let public = matches!(
+        path,
+        "" | "/" | "/health" | "/api/v1/health" | "/ready" | "/openapi.json"
+    ) || path.starts_with("/docs")
         || path.starts_with("/redoc");
     if public {
         return None;

@@ -48,6 +48,8 @@ pub struct HttpSettings {
     pub access: std::sync::Arc<Access>,
     /// The metrics registry (shared by every worker).
     pub metrics: std::sync::Arc<Metrics>,
+    /// Reports whether the job-event listener is connected (for `/ready`).
+    pub listener: Option<observe::ListenerProbe>,
 }
 
 impl Default for HttpSettings {
@@ -58,6 +60,7 @@ impl Default for HttpSettings {
             media_dir: None,
             access: Access::open(),
             metrics: std::sync::Arc::new(Metrics::default()),
+            listener: None,
         }
     }
 }
@@ -82,6 +85,7 @@ pub fn app(
         .app_data(web::PayloadConfig::new(settings.body_limit))
         .app_data(web::Data::from(settings.access.clone()))
         .app_data(web::Data::from(settings.metrics.clone()))
+        .app_data(settings.listener.clone().map(web::Data::new))
         .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, middleware::method_not_allowed))
         .wrap(actix_web::middleware::from_fn(guard::check))
         .wrap(middleware::cors(settings.cors_origins.as_deref()))
@@ -101,6 +105,7 @@ pub fn app(
         )
         .route("/ws/generation/{job_id}", web::get().to(routes::ws::generation))
         .route("/metrics", web::get().to(observe::metrics))
+        .route("/ready", web::get().to(observe::ready))
         .configure(move |cfg| {
             if let Some(dir) = media_dir {
                 // Content type from the extension; Range requests for audio and video.

@@ -294,3 +294,48 @@ impl std::fmt::Debug for Metrics {
         f.debug_struct("Metrics").finish_non_exhaustive()
     }
 }
+
+/// Whether the job-event listener (LISTEN/NOTIFY) is connected; supplied by the binary.
+#[derive(Clone)]
+pub struct ListenerProbe(pub Arc<dyn Fn() -> bool + Send + Sync>);
+
+impl std::fmt::Debug for ListenerProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ListenerProbe")
+    }
+}
+
+/// `GET /ready`: 200 when the default schema's database answers and the event listener
+/// is connected, 503 otherwise; with the queue's pending and running jobs per schema.
+pub async fn ready(
+    state: web::Data<crate::ApiState>,
+    probe: Option<web::Data<ListenerProbe>>,
+) -> HttpResponse {
+    let tenant = state.default_tenant();
+    let database = tokio::time::timeout(std::time::Duration::from_secs(3), tenant.services.system.ping())
+        .await
+        .is_ok_and(|r| r.is_ok());
+    let listener = probe.is_none_or(|p| (p.get_ref().0)());
+    let mut queue = serde_json::Map::new();
+    for tenant in state.tenants() {
+        if let Ok((pending, running)) = tenant.services.jobs.queue_counts().await {
+            queue.insert(
+                tenant.name.to_string(),
+                serde_json::json!({"pending": pending, "running": running}),
+            );
+        }
+    }
+    let ok = database && listener;
+    let status = |up: bool| if up { "connected" } else { "disconnected" };
+    let body = serde_json::json!({
+        "status": if ok { "ready" } else { "not_ready" },
+        "database": {"status": status(database)},
+        "listener": {"status": status(listener)},
+        "queue": queue,
+    });
+    if ok {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
