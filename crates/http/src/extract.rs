@@ -158,17 +158,22 @@ fn find_nul(value: &Value, loc: Vec<LocPart>) -> Option<Vec<LocPart>> {
             at.push(LocPart::Index(i));
             find_nul(v, at)
         }),
-        Value::Object(map) => map.iter().find_map(|(k, v)| {
-            let mut at = loc.clone();
-            at.push(LocPart::Key(k.clone()));
-            if k.contains('\0') {
-                Some(at)
-            } else {
-                find_nul(v, at)
-            }
-        }),
+        Value::Object(map) => find_nul_in(map, loc),
         _ => None,
     }
+}
+
+/// [`find_nul`] over the keys and values of an object.
+fn find_nul_in(map: &Map<String, Value>, loc: Vec<LocPart>) -> Option<Vec<LocPart>> {
+    map.iter().find_map(|(k, v)| {
+        let mut at = loc.clone();
+        at.push(LocPart::Key(k.clone()));
+        if k.contains('\0') {
+            Some(at)
+        } else {
+            find_nul(v, at)
+        }
+    })
 }
 
 fn nul_error(loc: Vec<LocPart>) -> FieldError {
@@ -245,7 +250,7 @@ impl<T: Input> FromRequest for Path<T> {
             .iter()
             .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
             .collect();
-        if let Some(loc) = find_nul(&Value::Object(values.clone()), vec!["path".into()]) {
+        if let Some(loc) = find_nul_in(&values, vec!["path".into()]) {
             return ready(Err(ApiError::Validation(vec![nul_error(loc)])));
         }
         ready(

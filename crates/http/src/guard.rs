@@ -233,12 +233,12 @@ pub async fn check(
             return Ok(req.into_response(refuse(StatusCode::FORBIDDEN, &detail)));
         }
         if let Some(only) = &key.schema {
+            // The schema the request will use, resolved as the `Tenant` extractor resolves it.
             let requested = req.headers().get(SCHEMA_HEADER).and_then(|v| v.to_str().ok());
-            let default = req
+            let allowed = req
                 .app_data::<web::Data<crate::ApiState>>()
-                .map(|s| s.default_tenant().name.to_string());
-            let schema = requested.map(|s| s.trim().to_owned()).or(default);
-            if schema.as_deref() != Some(only.as_str()) {
+                .is_some_and(|state| state.select(requested).is_ok_and(|t| &*t.name == only));
+            if !allowed {
                 let detail = format!("This API key may only use schema '{only}'");
                 return Ok(req.into_response(refuse(StatusCode::FORBIDDEN, &detail)));
             }

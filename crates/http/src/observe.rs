@@ -312,9 +312,9 @@ pub async fn ready(
     probe: Option<web::Data<ListenerProbe>>,
 ) -> HttpResponse {
     let tenant = state.default_tenant();
-    let database = tokio::time::timeout(std::time::Duration::from_secs(3), tenant.services.system.ping())
+    let database = crate::routes::system::tokio_timeout(tenant.services.system.ping())
         .await
-        .is_ok_and(|r| r.is_ok());
+        .is_ok();
     let listener = probe.is_none_or(|p| (p.get_ref().0)());
     let mut queue = serde_json::Map::new();
     for tenant in state.tenants() {

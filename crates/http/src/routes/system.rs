@@ -122,7 +122,10 @@ pub async fn health(db: Tenant) -> Health {
     })
 }
 
-async fn tokio_timeout(ping: impl Future<Output = genonaut_domain::DomainResult<()>>) -> Result<(), String> {
+/// Runs a database ping within the health check's time limit; `Err` says why it failed.
+pub(crate) async fn tokio_timeout(
+    ping: impl Future<Output = genonaut_domain::DomainResult<()>>,
+) -> Result<(), String> {
     match actix_web::rt::time::timeout(HEALTH_TIMEOUT, ping).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(genonaut_domain::DomainError::Unavailable(m))) => Err(format!("database unavailable: {m}")),
