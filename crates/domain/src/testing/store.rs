@@ -414,22 +414,8 @@ impl ContentRepository for Contents {
         if !s.users.contains_key(&content.creator_id) {
             return Err(DomainError::rule("Creator not found"));
         }
-        let id = ContentId(s.next());
-        let item = Content {
-            id,
-            title: content.title,
-            content_type: content.content_type,
-            content_data: content.content_data,
-            item_metadata: content.item_metadata,
-            creator_id: content.creator_id,
-            created_at: now,
-            updated_at: now,
-            tags: content.tags.into_inner(),
-            quality_score,
-            is_public: content.is_public,
-            is_private: content.is_private,
-        };
-        s.content.insert(id, item.clone());
+        let item = stored_content(ContentId(s.next()), content, quality_score, now);
+        s.content.insert(item.id, item.clone());
         Ok(item)
     }
 
@@ -560,6 +546,24 @@ impl Interactions {
             .collect();
         items.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
         items
+    }
+}
+
+/// The stored form of a new item, as both content creation and job completion store it.
+fn stored_content(id: ContentId, content: NewContent, quality_score: f64, now: Timestamp) -> Content {
+    Content {
+        id,
+        title: content.title,
+        content_type: content.content_type,
+        content_data: content.content_data,
+        item_metadata: content.item_metadata,
+        creator_id: content.creator_id,
+        created_at: now,
+        updated_at: now,
+        tags: content.tags.into_inner(),
+        quality_score,
+        is_public: content.is_public,
+        is_private: content.is_private,
     }
 }
 
@@ -1231,21 +1235,7 @@ impl JobQueue for Queue {
             return Ok(None);
         }
         let id = ContentId(s.next());
-        let item = Content {
-            id,
-            title: content.title,
-            content_type: content.content_type,
-            content_data: content.content_data,
-            item_metadata: content.item_metadata,
-            creator_id: content.creator_id,
-            created_at: now,
-            updated_at: now,
-            tags: content.tags.into_inner(),
-            quality_score: 0.5,
-            is_public: content.is_public,
-            is_private: content.is_private,
-        };
-        s.content.insert(id, item);
+        s.content.insert(id, stored_content(id, content, 0.5, now));
         if let Some(j) = s.jobs.get_mut(&lease.job) {
             j.status = JobStatus::Completed;
             j.result_content_id = Some(id);
