@@ -8,7 +8,13 @@ async fn main() -> std::process::ExitCode {
     // `.env` is optional; real environment variables win.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    let _flush_logs = genonaut::telemetry::init(cli.log_format);
+    let _flush_logs = match genonaut::telemetry::init(cli.log_format) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("genonaut: starting the log writer: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
