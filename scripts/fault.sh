@@ -72,7 +72,7 @@ echo "restart: $total writes, $ok 201, $unavailable 503, $other other; health wh
 
 # 2. Pool exhaustion --------------------------------------------------------------------------
 kill "$server"; wait "$server" 2>/dev/null || true
-start_server DB_POOL_SIZE=1 DB_POOL_TIMEOUT_MS=300
+start_server API_WORKERS=1 DB_POOL_SIZE=1 DB_POOL_TIMEOUT_MS=300
 ( psql "$url" -qc "BEGIN; LOCK TABLE app.users IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT;" >/dev/null ) &
 locker=$!
 sleep 0.5

@@ -29,7 +29,7 @@ use genonaut_domain::ports::Repositories;
 
 pub use error::DbError;
 pub use events::EventHub;
-pub use pool::{PgConn, PgPool, PoolSettings, PoolUsage};
+pub use pool::{PgConn, PgPool, PoolSettings, PoolUsage, pin_thread};
 pub use schema_name::{InvalidSchemaName, SchemaName};
 
 /// Every repository adapter over one pool (one schema).

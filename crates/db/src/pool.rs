@@ -1,5 +1,15 @@
-//! One deadpool pool of diesel-async connections per PostgreSQL schema.
+//! One deadpool pool of diesel-async connections per PostgreSQL schema — split, in a server,
+//! into one share per HTTP worker thread.
+//!
+//! Why the split: a tokio-postgres connection is driven by a task on the runtime that opened
+//! it. actix-web runs one single-threaded runtime per worker, so with one shared pool about
+//! half the requests used a connection driven by the *other* worker: every query then crossed
+//! threads twice (two wake-ups, two context switches). Measured on the health route: 31.7 µs of
+//! server CPU per request with two workers sharing, 24.7 µs with one worker (docs/performance.md).
+//! With [`PoolSettings::workers`] > 1 the pool keeps one share per worker (a worker thread
+//! declares its index with [`pin_thread`]) and one for every other thread (job runner, CLI).
 
+use std::cell::Cell;
 use std::time::Duration;
 
 use diesel::ConnectionError;
@@ -23,6 +33,9 @@ pub struct PoolSettings {
     pub connect_timeout: Duration,
     /// Server-side limit for every statement (`statement_timeout`).
     pub statement_timeout: Duration,
+    /// HTTP worker threads that get their own share of the connections (1 = one shared pool).
+    /// `max_size` is divided between them and one share for all other threads.
+    pub workers: usize,
 }
 
 impl Default for PoolSettings {
@@ -32,14 +45,27 @@ impl Default for PoolSettings {
             wait_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(15),
+            workers: 1,
         }
     }
+}
+
+thread_local! {
+    /// The worker index of this thread (see [`pin_thread`]).
+    static WORKER: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Declares the calling thread to be HTTP worker `index`: from now on it takes connections
+/// from that worker's share of every pool (and they are driven on this thread).
+pub fn pin_thread(index: usize) {
+    WORKER.with(|w| w.set(Some(index)));
 }
 
 /// A pool whose connections all have `search_path = <schema>, public`.
 #[derive(Clone)]
 pub struct PgPool {
-    pool: Pool<AsyncPgConnection>,
+    /// One share per worker, then the share of every other thread; or a single shared pool.
+    shares: std::sync::Arc<[Pool<AsyncPgConnection>]>,
     schema: SchemaName,
 }
 
@@ -49,6 +75,30 @@ pub type PgConn = Object<AsyncPgConnection>;
 impl PgPool {
     /// Builds the pool (connections open lazily, on first use).
     pub fn new(database_url: &str, schema: &SchemaName, settings: &PoolSettings) -> Result<Self, DbError> {
+        let count = if settings.workers > 1 {
+            settings.workers + 1
+        } else {
+            1
+        };
+        let shares = (0..count)
+            .map(|i| {
+                // `max_size` split as evenly as it goes; every share can hold a connection.
+                let size = (settings.max_size / count + usize::from(i < settings.max_size % count)).max(1);
+                Self::share(database_url, schema, settings, size)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(PgPool {
+            shares: shares.into(),
+            schema: schema.clone(),
+        })
+    }
+
+    fn share(
+        database_url: &str,
+        schema: &SchemaName,
+        settings: &PoolSettings,
+        max_size: usize,
+    ) -> Result<Pool<AsyncPgConnection>, DbError> {
         let base = parse_config(database_url)?;
         let statement_timeout_ms = settings.statement_timeout.as_millis();
         let connect_timeout = settings.connect_timeout;
@@ -72,23 +122,29 @@ impl PgPool {
         });
         let manager =
             AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
-        let pool = Pool::builder(manager)
-            .max_size(settings.max_size)
+        Pool::builder(manager)
+            .max_size(max_size)
             .wait_timeout(Some(settings.wait_timeout))
             .create_timeout(Some(settings.connect_timeout))
             .recycle_timeout(Some(settings.connect_timeout))
             .runtime(deadpool::Runtime::Tokio1)
             .build()
-            .map_err(|e| DbError::Config(format!("database pool: {e}")))?;
-        Ok(PgPool {
-            pool,
-            schema: schema.clone(),
-        })
+            .map_err(|e| DbError::Config(format!("database pool: {e}")))
+    }
+
+    /// The share the calling thread takes its connections from.
+    fn mine(&self) -> &Pool<AsyncPgConnection> {
+        let last = self.shares.len() - 1;
+        let index = match WORKER.with(Cell::get) {
+            Some(worker) if last > 0 => worker % last,
+            _ => last,
+        };
+        &self.shares[index]
     }
 
     /// Checks out a connection; an unreachable database or exhausted pool is `Unavailable`.
     pub async fn get(&self) -> DomainResult<PgConn> {
-        self.pool.get().await.map_err(map_pool)
+        self.mine().get().await.map_err(map_pool)
     }
 
     /// The schema this pool serves.
@@ -96,20 +152,29 @@ impl PgPool {
         &self.schema
     }
 
-    /// Connections in use and requests waiting for one.
+    /// Connections in use and requests waiting for one (all shares together).
     pub fn usage(&self) -> PoolUsage {
-        let status = self.pool.status();
-        PoolUsage {
-            size: status.size,
-            available: status.available,
-            waiting: status.waiting,
-            max_size: status.max_size,
-        }
+        self.shares.iter().map(Pool::status).fold(
+            PoolUsage {
+                size: 0,
+                available: 0,
+                waiting: 0,
+                max_size: 0,
+            },
+            |sum, s| PoolUsage {
+                size: sum.size + s.size,
+                available: sum.available + s.available,
+                waiting: sum.waiting + s.waiting,
+                max_size: sum.max_size + s.max_size,
+            },
+        )
     }
 
     /// Closes the pool (idle connections are dropped; further checkouts fail).
     pub fn close(&self) {
-        self.pool.close();
+        for share in self.shares.iter() {
+            share.close();
+        }
     }
 }
 

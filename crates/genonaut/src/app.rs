@@ -154,6 +154,11 @@ impl Application {
         if let Some(demo) = &config.seed_demo {
             seed_demo(&config.database, demo).await?;
         }
+        // Each HTTP worker thread gets its own share of every pool (genonaut_db::pin_thread).
+        let workers = config
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+        config.database.pool.workers = workers;
         let pools = pools(&config.database)?;
         let hub = EventHub::start(config.database.url.expose_secret())?;
         let runner = crate::jobs::runner(&config.jobs, &pools, &hub);
@@ -204,14 +209,18 @@ impl Application {
         let listener = TcpListener::bind((config.host.as_str(), config.port))
             .with_context(|| format!("binding {}:{}", config.host, config.port))?;
         let port = listener.local_addr()?.port();
-        let mut server = HttpServer::new(move || genonaut_http::app(state.clone(), settings.clone()))
-            .shutdown_timeout(config.shutdown_timeout.as_secs())
-            .client_request_timeout(config.request_timeout)
-            .keep_alive(config.keep_alive)
-            .listen(listener)?;
-        if let Some(workers) = config.workers {
-            server = server.workers(workers);
-        }
+        // The factory runs once on each worker thread as it starts: that thread becomes worker
+        // `n` of the pools, so its requests use connections driven on the same thread.
+        let started_workers = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let server = HttpServer::new(move || {
+            genonaut_db::pin_thread(started_workers.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+            genonaut_http::app(state.clone(), settings.clone())
+        })
+        .workers(workers)
+        .shutdown_timeout(config.shutdown_timeout.as_secs())
+        .client_request_timeout(config.request_timeout)
+        .keep_alive(config.keep_alive)
+        .listen(listener)?;
         tracing::info!(
             address = %format!("http://{}:{port}", config.host),
             schemas = ?config.database.schemas.iter().map(SchemaName::as_str).collect::<Vec<_>>(),

@@ -333,6 +333,70 @@ async fn an_exhausted_pool_fails_fast_with_unavailable() {
     assert!(pool.get().await.is_ok());
 }
 
+/// Checks out a connection on a new thread that declared itself HTTP worker `worker`
+/// (`None`: an undeclared thread) and reports whether it got one within the wait timeout.
+fn checkout_on_thread(pool: &PgPool, worker: Option<usize>) -> bool {
+    let pool = pool.clone();
+    std::thread::spawn(move || {
+        if let Some(w) = worker {
+            genonaut_db::pin_thread(w);
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async { pool.get().await.is_ok() })
+    })
+    .join()
+    .unwrap()
+}
+
+#[tokio::test]
+async fn each_worker_thread_has_its_own_share_of_the_pool() {
+    let db = TestDb::new().await;
+    let settings = PoolSettings {
+        max_size: 3,
+        workers: 2,
+        wait_timeout: Duration::from_millis(100),
+        ..PoolSettings::default()
+    };
+    let pool = PgPool::new(&db.url, &db.schema, &settings).unwrap();
+    assert_eq!(pool.usage().max_size, 3, "the shares add up to max_size");
+    // This thread is worker 0: its share (one connection) is exhausted by one checkout…
+    genonaut_db::pin_thread(0);
+    let held = pool.get().await.unwrap();
+    let err = pool.get().await.err().unwrap();
+    assert!(matches!(err, DomainError::Unavailable(_)), "{err:?}");
+    assert!(
+        !checkout_on_thread(&pool, Some(2)),
+        "worker 2 of 2 wraps round to share 0"
+    );
+    // …while worker 1 and threads that are no worker (job runner, CLI) have their own.
+    assert!(checkout_on_thread(&pool, Some(1)));
+    assert!(checkout_on_thread(&pool, None));
+    assert_eq!(pool.usage().size, 3);
+    drop(held);
+    assert!(pool.get().await.is_ok());
+}
+
+#[test]
+fn a_pool_is_split_evenly_and_every_share_can_hold_a_connection() {
+    let schema = SchemaName::parse("app").unwrap();
+    let url = "postgres://postgres@127.0.0.1:1/genonaut";
+    let size = |max_size, workers| {
+        let settings = PoolSettings {
+            max_size,
+            workers,
+            ..PoolSettings::default()
+        };
+        PgPool::new(url, &schema, &settings).unwrap().usage().max_size
+    };
+    assert_eq!(size(16, 1), 16);
+    assert_eq!(size(16, 2), 16);
+    assert_eq!(size(16, 4), 16);
+    assert_eq!(size(2, 4), 5, "five shares of at least one connection");
+}
+
 #[tokio::test]
 async fn an_unreachable_database_is_unavailable_not_a_crash() {
     let schema = SchemaName::parse("app").unwrap();
