@@ -15,6 +15,7 @@ mod error;
 pub mod events;
 pub mod migrate;
 mod pool;
+mod prepared;
 pub mod repos;
 mod rows;
 mod schema;

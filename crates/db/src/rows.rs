@@ -68,7 +68,7 @@ impl From<UserRow> for User {
     }
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = content_items, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct ContentRow {
     pub id: i32,
@@ -138,7 +138,7 @@ impl TryFrom<InteractionRow> for Interaction {
     }
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = recommendations, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct RecommendationRow {
     pub id: i32,

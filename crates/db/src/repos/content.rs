@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use super::like_pattern;
 use crate::PgPool;
 use crate::error::db;
+use crate::prepared::Prepared;
 use crate::rows::{ContentRow, convert, key, keys};
 use crate::schema::{content_counts, content_items, generation_jobs, recommendations, user_interactions};
 
@@ -213,13 +214,17 @@ impl ContentRepository for PgContent {
     async fn get(&self, id: ContentId) -> DomainResult<Option<Content>> {
         let Some(id) = key(id.0) else { return Ok(None) };
         let mut conn = self.pool.get().await?;
-        let row: Option<ContentRow> = content_items::table
-            .find(id)
-            .select(ContentRow::as_select())
-            .first(&mut conn)
-            .await
-            .optional()
-            .map_err(db("reading content"))?;
+        let row: Option<ContentRow> = Prepared(
+            diesel::sql_query(
+                "SELECT id, title, content_type, content_data, item_metadata, creator_id, created_at, \
+                 tags, quality_score, is_public, is_private, updated_at FROM content_items WHERE id = $1",
+            )
+            .bind::<diesel::sql_types::Integer, _>(id),
+        )
+        .get_result(&mut conn)
+        .await
+        .optional()
+        .map_err(db("reading content"))?;
         row.map(Content::try_from).transpose()
     }
 
@@ -324,21 +329,22 @@ impl ContentRepository for PgContent {
         let items = Self::page_on(&mut conn, query, page).await?;
         let total: i64 = if is_counted(query) {
             // Exact, from the counters the triggers of migration `content_counts` keep.
-            let sum = || content_counts::table.select(sql::<BigInt>("coalesce(sum(n), 0)::bigint"));
+            // Summed here: a DSL statement (prepared once), where `sum(n)` needs raw SQL.
+            let counts = || content_counts::table.select(content_counts::n);
             let listed = content_counts::listed.eq(true);
-            let result = match (query.content_type, query.public_only) {
-                (None, false) => sum().get_result(&mut conn).await,
-                (None, true) => sum().filter(listed).get_result(&mut conn).await,
+            let result: QueryResult<Vec<i64>> = match (query.content_type, query.public_only) {
+                (None, false) => counts().load(&mut conn).await,
+                (None, true) => counts().filter(listed).load(&mut conn).await,
                 (Some(t), false) => {
                     let of_type = content_counts::content_type.eq(t.as_str());
-                    sum().filter(of_type).get_result(&mut conn).await
+                    counts().filter(of_type).load(&mut conn).await
                 }
                 (Some(t), true) => {
                     let of_type = content_counts::content_type.eq(t.as_str());
-                    sum().filter(of_type).filter(listed).get_result(&mut conn).await
+                    counts().filter(of_type).filter(listed).load(&mut conn).await
                 }
             };
-            result.map_err(db("counting content"))?
+            result.map_err(db("counting content"))?.iter().sum()
         } else {
             filtered(query)
                 .select(count_star())

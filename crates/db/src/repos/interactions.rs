@@ -15,8 +15,9 @@ use serde_json::Value;
 
 use crate::PgPool;
 use crate::error::db;
+use crate::prepared::Prepared;
 use crate::rows::{InteractionRow, convert, key};
-use crate::schema::{content_items, user_interactions, users};
+use crate::schema::{content_items, user_interactions};
 
 /// Interactions in PostgreSQL.
 #[derive(Clone)]
@@ -143,31 +144,22 @@ impl InteractionRepository for PgInteractions {
         };
         let content_id = key(interaction.content_item_id.0).unwrap_or(0);
         let mut conn = self.pool.get().await?;
-        // Built with the DSL (not raw SQL) so the statement is prepared once per connection.
-        let source = users::table
-            .filter(users::id.eq(user_id))
-            .filter(users::is_active.eq(true))
-            .select((
-                users::id,
-                content_id.into_sql::<Integer>(),
-                interaction.interaction_type.as_str().into_sql::<Text>(),
-                interaction.rating.into_sql::<Nullable<Integer>>(),
-                interaction.duration.into_sql::<Nullable<Integer>>(),
-                now.into_sql::<Timestamp>(),
-                Value::Object(interaction.metadata).into_sql::<diesel::sql_types::Jsonb>(),
-            ));
-        let row: Option<InteractionRow> = diesel::insert_into(user_interactions::table)
-            .values(source)
-            .into_columns((
-                user_interactions::user_id,
-                user_interactions::content_item_id,
-                user_interactions::interaction_type,
-                user_interactions::rating,
-                user_interactions::duration,
-                user_interactions::created_at,
-                user_interactions::interaction_metadata,
-            ))
-            .returning(InteractionRow::as_returning())
+        // One statement: the row is written only if the user exists and is active.
+        let insert = diesel::sql_query(
+            "INSERT INTO user_interactions (user_id, content_item_id, interaction_type, rating, \
+             duration, created_at, interaction_metadata) \
+             SELECT id, $2, $3, $4, $5, $6, $7 FROM users WHERE id = $1 AND is_active \
+             RETURNING id, user_id, content_item_id, interaction_type, rating, duration, \
+             created_at, interaction_metadata",
+        )
+        .bind::<Integer, _>(user_id)
+        .bind::<Integer, _>(content_id)
+        .bind::<Text, _>(interaction.interaction_type.as_str())
+        .bind::<Nullable<Integer>, _>(interaction.rating)
+        .bind::<Nullable<Integer>, _>(interaction.duration)
+        .bind::<Timestamp, _>(now)
+        .bind::<diesel::sql_types::Jsonb, _>(Value::Object(interaction.metadata));
+        let row: Option<InteractionRow> = Prepared(insert)
             .get_result(&mut conn)
             .await
             .optional()

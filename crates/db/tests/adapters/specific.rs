@@ -398,6 +398,81 @@ fn a_pool_is_split_evenly_and_every_share_can_hold_a_connection() {
 }
 
 #[tokio::test]
+async fn the_hot_fixed_statements_are_prepared_once_per_connection() {
+    use diesel_async::RunQueryDsl;
+
+    #[derive(diesel::QueryableByName)]
+    struct Prepared {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        statement: String,
+    }
+
+    let db = TestDb::new().await;
+    // One connection, so every call below runs on the connection inspected at the end.
+    let settings = PoolSettings {
+        max_size: 1,
+        ..PoolSettings::default()
+    };
+    let pool = PgPool::new(&db.url, &db.schema, &settings).unwrap();
+    let repos = genonaut_db::repositories(&pool);
+    let user = repos.users.insert(new_user("prep"), ts()).await.unwrap();
+    let item = repos
+        .content
+        .insert(new_content(user.id), 0.5, ts())
+        .await
+        .unwrap();
+    let only_user = RecommendationQuery {
+        user_id: Some(user.id),
+        ..Default::default()
+    };
+    for round in 0..3 {
+        assert_eq!(repos.content.get(item.id).await.unwrap().unwrap().id, item.id);
+        let new = NewInteraction {
+            user_id: user.id,
+            content_item_id: item.id,
+            interaction_type: InteractionType::View,
+            rating: Some(round + 1),
+            duration: None,
+            metadata: serde_json::Map::from_iter([("round".to_owned(), json!(round))]),
+        };
+        let at = ts() + chrono::Duration::seconds(i64::from(round));
+        let stored = repos
+            .interactions
+            .insert_if_active(new, at)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (stored.rating, stored.metadata["round"].clone()),
+            (Some(round + 1), json!(round))
+        );
+        let page = repos
+            .recommendations
+            .list(&only_user, genonaut_domain::PageRequest { skip: 0, limit: 10 })
+            .await
+            .unwrap();
+        assert_eq!(page.total, 0);
+    }
+    let mut conn = pool.get().await.unwrap();
+    let statements: Vec<String> = diesel::sql_query("SELECT statement FROM pg_prepared_statements")
+        .load::<Prepared>(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.statement)
+        .collect();
+    for needle in [
+        "FROM content_items WHERE id = $1",
+        "INSERT INTO user_interactions",
+        "FROM recommendations WHERE user_id = $1 ORDER BY",
+        "SELECT count(*) AS n FROM recommendations WHERE user_id = $1",
+    ] {
+        let n = statements.iter().filter(|s| s.contains(needle)).count();
+        assert_eq!(n, 1, "{needle:?} prepared {n} times in {statements:#?}");
+    }
+}
+
+#[tokio::test]
 async fn an_unreachable_database_is_unavailable_not_a_crash() {
     let schema = SchemaName::parse("app").unwrap();
     let settings = PoolSettings {
