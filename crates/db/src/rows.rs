@@ -42,7 +42,7 @@ fn invalid(what: &str, raw: &str) -> DomainError {
     DomainError::unexpected("reading a row", format!("stored {what} '{raw}' is not valid"))
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct UserRow {
     pub id: i32,

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::PgPool;
 use crate::error::db;
+use crate::prepared::Prepared;
 use crate::rows::{UserRow, key, keys};
 use crate::schema::users;
 
@@ -94,13 +95,18 @@ impl UserRepository for PgUsers {
     async fn get(&self, id: UserId) -> DomainResult<Option<User>> {
         let Some(id) = key(id.0) else { return Ok(None) };
         let mut conn = self.pool.get().await?;
-        let row: Option<UserRow> = users::table
-            .find(id)
-            .select(UserRow::as_select())
-            .first(&mut conn)
-            .await
-            .optional()
-            .map_err(db("reading a user"))?;
+        // Read before most requests (existence and active checks): fixed, prepared once.
+        let row: Option<UserRow> = Prepared(
+            diesel::sql_query(
+                "SELECT id, username, email, created_at, updated_at, preferences, is_active \
+                 FROM users WHERE id = $1",
+            )
+            .bind::<Integer, _>(id),
+        )
+        .get_result(&mut conn)
+        .await
+        .optional()
+        .map_err(db("reading a user"))?;
         Ok(row.map(User::from))
     }
 

@@ -452,6 +452,10 @@ async fn the_hot_fixed_statements_are_prepared_once_per_connection() {
             .await
             .unwrap();
         assert_eq!(page.total, 0);
+        assert_eq!(
+            repos.users.get(user.id).await.unwrap().unwrap().username,
+            user.username
+        );
     }
     let mut conn = pool.get().await.unwrap();
     let statements: Vec<String> = diesel::sql_query("SELECT statement FROM pg_prepared_statements")
@@ -466,6 +470,7 @@ async fn the_hot_fixed_statements_are_prepared_once_per_connection() {
         "INSERT INTO user_interactions",
         "FROM recommendations WHERE user_id = $1 ORDER BY",
         "SELECT count(*) AS n FROM recommendations WHERE user_id = $1",
+        "preferences, is_active FROM users WHERE id = $1",
     ] {
         let n = statements.iter().filter(|s| s.contains(needle)).count();
         assert_eq!(n, 1, "{needle:?} prepared {n} times in {statements:#?}");
