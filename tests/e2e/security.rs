@@ -123,19 +123,13 @@ async fn every_mutating_route_refuses_missing_wrong_revoked_expired_and_undersco
         }
     }
     // Reads need a key too; health and the documentation do not.
-    app.send(Method::GET, "/api/v1/users/", None, &[])
-        .await
-        .expect(401);
+    app.get("/api/v1/users/").await.expect(401);
     app.send(Method::GET, "/api/v1/users/", None, &[("X-API-Key", &read)])
         .await
         .expect(200);
-    app.send(Method::GET, "/api/v1/health", None, &[])
-        .await
-        .expect(200);
-    app.send(Method::GET, "/openapi.json", None, &[])
-        .await
-        .expect(200);
-    app.send(Method::GET, "/", None, &[]).await.expect(200);
+    app.get("/api/v1/health").await.expect(200);
+    app.get("/openapi.json").await.expect(200);
+    app.get("/").await.expect(200);
 
     // The right scope passes: write creates, admin administers, write may not administer.
     app.send(
@@ -220,7 +214,7 @@ async fn over_the_limit_is_429_with_retry_after_per_key() {
 #[actix_web::test]
 async fn responses_carry_request_ids_and_security_headers_and_metrics_count_requests() {
     let app = TestApp::spawn().await;
-    let reply = app.send(Method::GET, "/api/v1/users/", None, &[]).await;
+    let reply = app.get("/api/v1/users/").await;
     let id = reply
         .headers
         .get("x-request-id")
@@ -241,7 +235,7 @@ async fn responses_carry_request_ids_and_security_headers_and_metrics_count_requ
             .unwrap()
             .contains("frame-ancestors 'none'")
     );
-    let docs = app.send(Method::GET, "/docs", None, &[]).await;
+    let docs = app.get("/docs").await;
     assert!(
         docs.headers
             .get("content-security-policy")
@@ -261,15 +255,13 @@ async fn responses_carry_request_ids_and_security_headers_and_metrics_count_requ
         .await;
     assert_eq!(mine.headers.get("x-request-id").unwrap(), "trace-42");
 
-    app.send(Method::GET, "/api/v1/users/999", None, &[])
-        .await
-        .expect(404);
+    app.get("/api/v1/users/999").await.expect(404);
     // Readiness: database, event listener and the queue of every schema.
-    let ready = app.send(Method::GET, "/ready", None, &[]).await.expect(200);
+    let ready = app.get("/ready").await.expect(200);
     assert_eq!(ready["status"], "ready");
     assert_eq!(ready["listener"]["status"], "connected");
     assert_eq!(ready["queue"][app.schema().as_str()]["pending"], 0);
-    let metrics = app.send(Method::GET, "/metrics", None, &[]).await;
+    let metrics = app.get("/metrics").await;
     assert_eq!(metrics.status.as_u16(), 200);
     let text = metrics.text;
     assert!(
@@ -290,84 +282,36 @@ async fn responses_carry_request_ids_and_security_headers_and_metrics_count_requ
 #[actix_web::test]
 async fn nul_characters_anywhere_in_input_are_422_not_500() {
     let app = TestApp::spawn().await;
-    let user = app
-        .send(
-            Method::POST,
-            "/api/v1/users/",
-            Some(&json!({"username": "nul", "email": "nul@example.com"})),
-            &[],
-        )
-        .await
-        .expect(201);
-    let id = user["id"].as_i64().unwrap();
+    let id = app.user("nul").await;
     let prefs = json!({"preferences": {"a\u{0}b": 1}});
-    let reply = app
-        .send(
-            Method::PUT,
-            &format!("/api/v1/users/{id}/preferences"),
-            Some(&prefs),
-            &[],
-        )
-        .await;
-    let body = reply.expect(422);
+    let body = app
+        .put(&format!("/api/v1/users/{id}/preferences"), prefs)
+        .await
+        .expect(422);
     assert_eq!(
         body["detail"][0]["loc"],
         json!(["body", "preferences", "a\u{0}b"])
     );
     let content = json!({"title": "t", "content_type": "text", "content_data": "x", "creator_id": id,
                          "item_metadata": {"k": ["fine", "bad\u{0}"]}});
-    let body = app
-        .send(Method::POST, "/api/v1/content/", Some(&content), &[])
-        .await
-        .expect(422);
+    let body = app.post("/api/v1/content/", content).await.expect(422);
     assert_eq!(body["detail"][0]["loc"], json!(["body", "item_metadata", "k", 1]));
-    app.send(Method::GET, "/api/v1/content/?search_term=a%00b", None, &[])
-        .await
-        .expect(422);
+    app.get("/api/v1/content/?search_term=a%00b").await.expect(422);
     // Nothing was written.
-    let listed = app
-        .send(Method::GET, "/api/v1/content/", None, &[])
-        .await
-        .expect(200);
+    let listed = app.get("/api/v1/content/").await.expect(200);
     assert_eq!(listed["total"], 0);
 }
 
 #[actix_web::test]
 async fn numbers_too_large_to_read_back_are_422() {
     let app = TestApp::spawn().await;
-    let user = app
-        .send(
-            Method::POST,
-            "/api/v1/users/",
-            Some(&json!({"username": "big", "email": "big@example.com"})),
-            &[],
-        )
-        .await
-        .expect(201);
-    let id = user["id"].as_i64().unwrap();
+    let id = app.user("big").await;
+    let preferences = format!("/api/v1/users/{id}/preferences");
     let prefs = json!({"preferences": {"a": 1.797_693_134_862_315_7e308}});
-    let body = app
-        .send(
-            Method::PUT,
-            &format!("/api/v1/users/{id}/preferences"),
-            Some(&prefs),
-            &[],
-        )
-        .await
-        .expect(422);
+    let body = app.put(&preferences, prefs).await.expect(422);
     assert_eq!(body["detail"][0]["loc"], json!(["body", "preferences", "a"]));
     let fine = json!({"preferences": {"a": -7.092_866_123_166_797e16, "b": 1e300}});
-    app.send(
-        Method::PUT,
-        &format!("/api/v1/users/{id}/preferences"),
-        Some(&fine),
-        &[],
-    )
-    .await
-    .expect(200);
-    let read = app
-        .send(Method::GET, &format!("/api/v1/users/{id}"), None, &[])
-        .await
-        .expect(200);
+    app.put(&preferences, fine).await.expect(200);
+    let read = app.get(&format!("/api/v1/users/{id}")).await.expect(200);
     assert_eq!(read["preferences"]["a"], json!(-70_928_661_231_667_970_i64));
 }
