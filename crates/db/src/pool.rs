@@ -6,8 +6,11 @@
 //! half the requests used a connection driven by the *other* worker: every query then crossed
 //! threads twice (two wake-ups, two context switches). Measured on the health route: 31.7 µs of
 //! server CPU per request with two workers sharing, 24.7 µs with one worker (docs/performance.md).
-//! With [`PoolSettings::workers`] > 1 the pool keeps one share per worker (a worker thread
-//! declares its index with [`pin_thread`]) and one for every other thread (job runner, CLI).
+//! With [`PoolSettings::workers`] > 0 the pool keeps one share per worker (a worker thread
+//! declares its index with [`pin_thread`]), which split `max_size` between them, and a
+//! separate share of [`PoolSettings::background`] connections for every other thread (job
+//! runner, recommender refresh): background work cannot take the connections requests need,
+//! nor requests those of the jobs.
 
 use std::cell::Cell;
 use std::time::Duration;
@@ -25,7 +28,8 @@ use crate::schema_name::SchemaName;
 /// Connection and pool settings.
 #[derive(Debug, Clone)]
 pub struct PoolSettings {
-    /// Maximum open connections of each schema's pool.
+    /// Maximum open connections of each schema's pool that serve requests (with `workers` > 0,
+    /// split between the workers' shares).
     pub max_size: usize,
     /// How long a request waits for a free connection before failing with 503.
     pub wait_timeout: Duration,
@@ -33,9 +37,12 @@ pub struct PoolSettings {
     pub connect_timeout: Duration,
     /// Server-side limit for every statement (`statement_timeout`).
     pub statement_timeout: Duration,
-    /// HTTP worker threads that get their own share of the connections (1 = one shared pool).
-    /// `max_size` is divided between them and one share for all other threads.
+    /// HTTP worker threads that get their own share of `max_size` (0 = one pool of `max_size`
+    /// for every thread, as the CLI commands use).
     pub workers: usize,
+    /// With `workers` > 0: connections, on top of `max_size`, for every thread that is not a
+    /// worker (at least 1).
+    pub background: usize,
 }
 
 impl Default for PoolSettings {
@@ -45,7 +52,8 @@ impl Default for PoolSettings {
             wait_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(15),
-            workers: 1,
+            workers: 0,
+            background: 1,
         }
     }
 }
@@ -64,7 +72,7 @@ pub fn pin_thread(index: usize) {
 /// A pool whose connections all have `search_path = <schema>, public`.
 #[derive(Clone)]
 pub struct PgPool {
-    /// One share per worker, then the share of every other thread; or a single shared pool.
+    /// One share per worker, then the background share; or a single shared pool.
     shares: std::sync::Arc<[Pool<AsyncPgConnection>]>,
     schema: SchemaName,
 }
@@ -75,17 +83,20 @@ pub type PgConn = Object<AsyncPgConnection>;
 impl PgPool {
     /// Builds the pool (connections open lazily, on first use).
     pub fn new(database_url: &str, schema: &SchemaName, settings: &PoolSettings) -> Result<Self, DbError> {
-        let count = if settings.workers > 1 {
-            settings.workers + 1
+        let workers = settings.workers;
+        let sizes: Vec<usize> = if workers == 0 {
+            vec![settings.max_size]
         } else {
-            1
+            // `max_size` split between the workers as evenly as it goes (each can hold one
+            // connection), then the background share.
+            (0..workers)
+                .map(|i| (settings.max_size / workers + usize::from(i < settings.max_size % workers)).max(1))
+                .chain([settings.background.max(1)])
+                .collect()
         };
-        let shares = (0..count)
-            .map(|i| {
-                // `max_size` split as evenly as it goes; every share can hold a connection.
-                let size = (settings.max_size / count + usize::from(i < settings.max_size % count)).max(1);
-                Self::share(database_url, schema, settings, size)
-            })
+        let shares = sizes
+            .into_iter()
+            .map(|size| Self::share(database_url, schema, settings, size))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(PgPool {
             shares: shares.into(),

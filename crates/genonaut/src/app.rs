@@ -159,6 +159,9 @@ impl Application {
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
         config.database.pool.workers = workers;
+        // Everything else (job runner, recommender refresh) has its own connections: one per
+        // job worker and one for the refresh, so jobs never wait for requests nor the reverse.
+        config.database.pool.background = config.jobs.workers + 1;
         let pools = pools(&config.database)?;
         let hub = EventHub::start(config.database.url.expose_secret())?;
         let runner = crate::jobs::runner(&config.jobs, &pools, &hub);

@@ -333,8 +333,9 @@ impl TryFrom<DatabaseArgs> for DatabaseConfig {
                 wait_timeout: Duration::from_millis(a.pool_timeout_ms),
                 connect_timeout: Duration::from_millis(a.connect_timeout_ms),
                 statement_timeout: Duration::from_millis(a.statement_timeout_ms),
-                // `serve` sets its HTTP worker count; other commands share one pool.
-                workers: 1,
+                // `serve` sets its HTTP worker shares; other commands use one pool.
+                workers: 0,
+                background: 1,
             },
             private_postgres: a.private_postgres,
             data_dir: a.data_dir,

@@ -355,13 +355,18 @@ fn checkout_on_thread(pool: &PgPool, worker: Option<usize>) -> bool {
 async fn each_worker_thread_has_its_own_share_of_the_pool() {
     let db = TestDb::new().await;
     let settings = PoolSettings {
-        max_size: 3,
+        max_size: 2,
         workers: 2,
+        background: 1,
         wait_timeout: Duration::from_millis(100),
         ..PoolSettings::default()
     };
     let pool = PgPool::new(&db.url, &db.schema, &settings).unwrap();
-    assert_eq!(pool.usage().max_size, 3, "the shares add up to max_size");
+    assert_eq!(
+        pool.usage().max_size,
+        3,
+        "the workers' max_size plus the background share"
+    );
     // This thread is worker 0: its share (one connection) is exhausted by one checkout…
     genonaut_db::pin_thread(0);
     let held = pool.get().await.unwrap();
@@ -380,21 +385,23 @@ async fn each_worker_thread_has_its_own_share_of_the_pool() {
 }
 
 #[test]
-fn a_pool_is_split_evenly_and_every_share_can_hold_a_connection() {
+fn request_connections_are_split_between_workers_beside_a_background_share() {
     let schema = SchemaName::parse("app").unwrap();
     let url = "postgres://postgres@127.0.0.1:1/genonaut";
-    let size = |max_size, workers| {
+    let size = |max_size, workers, background| {
         let settings = PoolSettings {
             max_size,
             workers,
+            background,
             ..PoolSettings::default()
         };
         PgPool::new(url, &schema, &settings).unwrap().usage().max_size
     };
-    assert_eq!(size(16, 1), 16);
-    assert_eq!(size(16, 2), 16);
-    assert_eq!(size(16, 4), 16);
-    assert_eq!(size(2, 4), 5, "five shares of at least one connection");
+    assert_eq!(size(16, 0, 3), 16, "no workers: one pool, no background share");
+    assert_eq!(size(16, 1, 3), 19);
+    assert_eq!(size(16, 2, 3), 19, "8 + 8 for the workers, 3 for the rest");
+    assert_eq!(size(16, 4, 0), 17, "the background share holds at least one");
+    assert_eq!(size(2, 4, 1), 5, "every worker's share holds at least one");
 }
 
 #[tokio::test]
