@@ -131,8 +131,11 @@ async fn read_body<T: Input>(req: HttpRequest, mut payload: Payload, optional: b
             )
         })?
     };
-    if let Some(loc) = find_nul(&value, body_loc()) {
-        return Err(ApiError::Validation(vec![nul_error(loc)]));
+    if let Some(below) = unstorable(&value) {
+        return Err(ApiError::Validation(vec![nul_error(with_path(
+            body_loc(),
+            below,
+        ))]));
     }
     let Value::Object(object) = &value else {
         return Err(body_error(FieldError::at(
@@ -145,34 +148,46 @@ async fn read_body<T: Input>(req: HttpRequest, mut payload: Payload, optional: b
     parse_object(object, &value, body_loc()).map_err(ApiError::Validation)
 }
 
-/// Where a value cannot be stored and read back: a string (or object key) with a NUL
-/// character, which PostgreSQL rejects, or a number beyond ±1e300.
-fn find_nul(value: &Value, loc: Vec<LocPart>) -> Option<Vec<LocPart>> {
+/// Where in an object a value cannot be stored and read back ([`unstorable`]), located
+/// below `base`.
+fn find_nul_in(map: &Map<String, Value>, base: Vec<LocPart>) -> Option<Vec<LocPart>> {
+    unstorable_in(map).map(|below| with_path(base, below))
+}
+
+fn with_path(mut base: Vec<LocPart>, mut reversed: Vec<LocPart>) -> Vec<LocPart> {
+    reversed.reverse();
+    base.append(&mut reversed);
+    base
+}
+
+/// The path (innermost first) to the first value that cannot be stored and read back: a
+/// string (or object key) with a NUL character, which PostgreSQL rejects, or a number beyond
+/// ±1e300. Nothing is allocated unless one is found.
+fn unstorable(value: &Value) -> Option<Vec<LocPart>> {
     match value {
-        Value::String(text) => text.contains('\0').then_some(loc),
+        Value::String(text) => text.contains('\0').then(Vec::new),
         // PostgreSQL prints huge JSONB numbers as long digit strings that JSON parsers (ours
         // included) cannot read back as numbers; nothing legitimate is that large.
-        Value::Number(n) => n.as_f64().is_some_and(|x| x.abs() > 1e300).then_some(loc),
+        Value::Number(n) => n.as_f64().is_some_and(|x| x.abs() > 1e300).then(Vec::new),
         Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
-            let mut at = loc.clone();
-            at.push(LocPart::Index(i));
-            find_nul(v, at)
+            let mut path = unstorable(v)?;
+            path.push(LocPart::Index(i));
+            Some(path)
         }),
-        Value::Object(map) => find_nul_in(map, loc),
+        Value::Object(map) => unstorable_in(map),
         _ => None,
     }
 }
 
-/// [`find_nul`] over the keys and values of an object.
-fn find_nul_in(map: &Map<String, Value>, loc: Vec<LocPart>) -> Option<Vec<LocPart>> {
+fn unstorable_in(map: &Map<String, Value>) -> Option<Vec<LocPart>> {
     map.iter().find_map(|(k, v)| {
-        let mut at = loc.clone();
-        at.push(LocPart::Key(k.clone()));
-        if k.contains('\0') {
-            Some(at)
+        let mut path = if k.contains('\0') {
+            Vec::new()
         } else {
-            find_nul(v, at)
-        }
+            unstorable(v)?
+        };
+        path.push(LocPart::Key(k.clone()));
+        Some(path)
     })
 }
 
@@ -321,6 +336,32 @@ mod tests {
         assert_eq!(char_offset("invalid json", 1, 1), 0);
         assert_eq!(char_offset("{\n  \"a\": x}", 2, 8), 9);
         assert_eq!(char_offset("{\"ü\": x", 1, 7), 6);
+    }
+
+    fn find_nul(value: &Value, base: Vec<LocPart>) -> Option<Vec<LocPart>> {
+        unstorable(value).map(|below| with_path(base, below))
+    }
+
+    #[test]
+    fn unstorable_values_are_located_below_the_base() {
+        let body = json!({"a": 1, "b": {"c": [0, "x\0"]}});
+        assert_eq!(
+            find_nul(&body, vec!["body".into()]),
+            Some(vec!["body".into(), "b".into(), "c".into(), LocPart::Index(1)])
+        );
+        let key = json!({"ok": {"k\0": 1}});
+        assert_eq!(
+            find_nul(&key, vec!["body".into()]),
+            Some(vec!["body".into(), "ok".into(), "k\0".into()])
+        );
+        assert_eq!(
+            find_nul(&json!([1, 2e300]), vec![]),
+            Some(vec![LocPart::Index(1)])
+        );
+        assert_eq!(
+            find_nul(&json!({"a": [1, "b", 1e300]}), vec!["body".into()]),
+            None
+        );
     }
 
     #[test]

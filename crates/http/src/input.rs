@@ -9,6 +9,7 @@
 //! A DTO implements [`Input`] by reading all its fields first (each read records its own
 //! errors) and only then combining them, so one request reports all of its problems.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -102,6 +103,14 @@ input_enum!(
     genonaut_domain::model::InteractionType,
     genonaut_domain::model::Feedback
 );
+
+/// `base` followed by field `name`.
+fn field_loc(base: &[LocPart], name: &str) -> Vec<LocPart> {
+    let mut loc = Vec::with_capacity(base.len() + 1);
+    loc.extend_from_slice(base);
+    loc.push(name.into());
+    loc
+}
 
 /// A DTO that can be read from request input.
 pub trait Input: Sized {
@@ -197,14 +206,12 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn field<T>(
-        &mut self,
-        name: &str,
+    fn field<'s, T>(
+        &'s mut self,
+        name: &'s str,
         null: (&'static str, &'static str),
         parse: impl FnOnce(&Value) -> Result<T, Failure>,
-    ) -> Field<'_, T> {
-        let mut loc = self.base.clone();
-        loc.push(name.into());
+    ) -> Field<'s, T> {
         let raw = self.values.get(name);
         let state = match raw {
             None => State::Absent,
@@ -214,7 +221,7 @@ impl<'a> Fields<'a> {
                 Err(f) => {
                     self.errors.push(FieldError {
                         kind: f.kind,
-                        loc: loc.clone(),
+                        loc: field_loc(&self.base, name),
                         msg: f.msg,
                         input: v.clone(),
                         ctx: f.ctx,
@@ -225,8 +232,9 @@ impl<'a> Fields<'a> {
         };
         Field {
             errors: &mut self.errors,
-            loc,
-            raw: raw.cloned(),
+            base: &self.base,
+            name,
+            raw: raw.map(Cow::Borrowed),
             whole: self.whole,
             null,
             state,
@@ -234,32 +242,32 @@ impl<'a> Fields<'a> {
     }
 
     /// A field read by a custom parser (`null` counts as the error `null`).
-    pub fn custom<T>(
-        &mut self,
-        name: &str,
+    pub fn custom<'s, T>(
+        &'s mut self,
+        name: &'s str,
         null: (&'static str, &'static str),
         parse: impl FnOnce(&Value) -> Result<T, Failure>,
-    ) -> Field<'_, T> {
+    ) -> Field<'s, T> {
         self.field(name, null, parse)
     }
 
     /// An integer (JSON integer, integral float, numeric string, boolean).
-    pub fn int(&mut self, name: &str) -> Field<'_, i64> {
+    pub fn int<'s>(&'s mut self, name: &'s str) -> Field<'s, i64> {
         self.field(name, INT_TYPE, coerce_int)
     }
 
     /// A number (JSON number, numeric string, boolean); must be finite.
-    pub fn float(&mut self, name: &str) -> Field<'_, f64> {
+    pub fn float<'s>(&'s mut self, name: &'s str) -> Field<'s, f64> {
         self.field(name, FLOAT_TYPE, coerce_float)
     }
 
     /// A boolean (`true/false`, `1/0`, `yes/no`, `on/off`, `t/f`, `y/n`, any case).
-    pub fn boolean(&mut self, name: &str) -> Field<'_, bool> {
+    pub fn boolean<'s>(&'s mut self, name: &'s str) -> Field<'s, bool> {
         self.field(name, BOOL_TYPE, coerce_bool)
     }
 
     /// A string (must be a JSON string).
-    pub fn string(&mut self, name: &str) -> Field<'_, String> {
+    pub fn string<'s>(&'s mut self, name: &'s str) -> Field<'s, String> {
         self.field(name, STRING_TYPE, |v| match v {
             Value::String(s) => Ok(s.clone()),
             _ => Err(Failure::of(STRING_TYPE)),
@@ -267,7 +275,7 @@ impl<'a> Fields<'a> {
     }
 
     /// A JSON object.
-    pub fn object(&mut self, name: &str) -> Field<'_, Map<String, Value>> {
+    pub fn object<'s>(&'s mut self, name: &'s str) -> Field<'s, Map<String, Value>> {
         self.field(name, DICT_TYPE, |v| match v {
             Value::Object(m) => Ok(m.clone()),
             _ => Err(Failure::of(DICT_TYPE)),
@@ -275,12 +283,15 @@ impl<'a> Fields<'a> {
     }
 
     /// One of a closed set of strings.
-    pub fn enumeration<E: InputEnum>(&mut self, name: &str) -> Field<'_, E> {
-        let expected = E::expected();
-        let failure = move || Failure {
-            kind: "enum",
-            msg: format!("Input should be {expected}"),
-            ctx: Some(json!({ "expected": expected })),
+    pub fn enumeration<'s, E: InputEnum>(&'s mut self, name: &'s str) -> Field<'s, E> {
+        // The list of allowed values is only spelled out for an error.
+        let failure = || {
+            let expected = E::expected();
+            Failure {
+                kind: "enum",
+                msg: format!("Input should be {expected}"),
+                ctx: Some(json!({ "expected": expected })),
+            }
         };
         let null_failure = ("enum", "Input should be one of the allowed values");
         self.field(name, null_failure, move |v| match v {
@@ -290,7 +301,7 @@ impl<'a> Fields<'a> {
     }
 
     /// A list of strings (a JSON array, or every occurrence of a repeated query parameter).
-    pub fn string_list(&mut self, name: &str) -> Field<'_, Vec<String>> {
+    pub fn string_list<'s>(&'s mut self, name: &'s str) -> Field<'s, Vec<String>> {
         self.list(name, |v| match v {
             Value::String(s) => Ok(s.clone()),
             _ => Err(Failure::of(STRING_TYPE)),
@@ -298,19 +309,23 @@ impl<'a> Fields<'a> {
     }
 
     /// A list of integers.
-    pub fn int_list(&mut self, name: &str) -> Field<'_, Vec<i64>> {
+    pub fn int_list<'s>(&'s mut self, name: &'s str) -> Field<'s, Vec<i64>> {
         self.list(name, coerce_int)
     }
 
-    fn list<T>(&mut self, name: &str, item: impl Fn(&Value) -> Result<T, Failure>) -> Field<'_, Vec<T>> {
+    fn list<'s, T>(
+        &'s mut self,
+        name: &'s str,
+        item: impl Fn(&Value) -> Result<T, Failure>,
+    ) -> Field<'s, Vec<T>> {
         let from_query: Option<Value> = self
             .multi
             .and_then(|m| m.get(name))
             .map(|all| Value::Array(all.iter().cloned().map(Value::String).collect()));
-        let mut loc = self.base.clone();
-        loc.push(name.into());
-        let raw = from_query.or_else(|| self.values.get(name).cloned());
-        let state = match &raw {
+        let raw: Option<Cow<'s, Value>> = from_query
+            .map(Cow::Owned)
+            .or_else(|| self.values.get(name).map(Cow::Borrowed));
+        let state = match raw.as_deref() {
             None => State::Absent,
             Some(Value::Null) => State::Null,
             Some(Value::Array(items)) => {
@@ -321,7 +336,7 @@ impl<'a> Fields<'a> {
                         Ok(t) => out.push(t),
                         Err(f) => {
                             failed = true;
-                            let mut item_loc = loc.clone();
+                            let mut item_loc = field_loc(&self.base, name);
                             item_loc.push(LocPart::Index(i));
                             self.errors.push(FieldError {
                                 kind: f.kind,
@@ -338,7 +353,7 @@ impl<'a> Fields<'a> {
             Some(other) => {
                 self.errors.push(FieldError {
                     kind: LIST_TYPE.0,
-                    loc: loc.clone(),
+                    loc: field_loc(&self.base, name),
                     msg: LIST_TYPE.1.into(),
                     input: other.clone(),
                     ctx: None,
@@ -348,7 +363,8 @@ impl<'a> Fields<'a> {
         };
         Field {
             errors: &mut self.errors,
-            loc,
+            base: &self.base,
+            name,
             raw,
             whole: self.whole,
             null: LIST_TYPE,
@@ -573,22 +589,30 @@ enum State<T> {
 
 /// One field being read: constraints apply only to valid values; a finisher says whether the
 /// field is required, optional or defaulted.
+///
+/// It borrows the request's values: the error location and input are only built when a
+/// problem is recorded.
 pub struct Field<'e, T> {
     errors: &'e mut Vec<FieldError>,
-    loc: Vec<LocPart>,
-    raw: Option<Value>,
+    base: &'e [LocPart],
+    name: &'e str,
+    raw: Option<Cow<'e, Value>>,
     whole: &'e Value,
     null: TypeError,
     state: State<T>,
 }
 
 impl<T> Field<'_, T> {
+    fn loc(&self) -> Vec<LocPart> {
+        field_loc(self.base, self.name)
+    }
+
     fn violate(&mut self, kind: &'static str, msg: String, ctx: Option<Value>) {
         self.errors.push(FieldError {
             kind,
-            loc: self.loc.clone(),
+            loc: self.loc(),
             msg,
-            input: self.raw.clone().unwrap_or(Value::Null),
+            input: self.raw.as_deref().cloned().unwrap_or(Value::Null),
             ctx,
         });
         self.state = State::Invalid;
@@ -618,7 +642,7 @@ impl<T> Field<'_, T> {
             State::Absent => {
                 self.errors.push(FieldError {
                     kind: "missing",
-                    loc: self.loc.clone(),
+                    loc: self.loc(),
                     msg: "Field required".into(),
                     input: self.whole.clone(),
                     ctx: None,
