@@ -1,14 +1,50 @@
 //! Shapes shared by every area: timestamps, the list envelope, paging, path ids.
 
 use apistos::{ApiComponent, JsonSchema};
-use chrono::{NaiveDateTime, Timelike};
+use chrono::{Datelike, NaiveDateTime, Timelike};
 use genonaut_domain::Page as DomainPage;
 use serde::{Serialize, Serializer};
 
 use crate::input::{Fields, Input};
 
 /// Timestamps as the contract prints them: UTC without zone, `.ffffff` only when non-zero.
+///
+/// Written digit by digit (every listing prints two per row; chrono's formatter interprets
+/// its pattern each time, ~20 times slower); years outside 0–9999 and leap seconds go
+/// through chrono.
 pub fn timestamp<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+    let (year, nanos) = (t.year(), t.nanosecond());
+    if let (Ok(year @ 0..=9999), 0..=999_999_999) = (u32::try_from(year), nanos) {
+        let mut text = [0u8; 26];
+        let mut put = |at: usize, value: u32, digits: usize| {
+            let mut v = value;
+            for i in (at..at + digits).rev() {
+                text[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, year, 4);
+        put(5, t.month(), 2);
+        put(8, t.day(), 2);
+        put(11, t.hour(), 2);
+        put(14, t.minute(), 2);
+        put(17, t.second(), 2);
+        put(20, nanos / 1_000, 6);
+        for (at, sep) in [
+            (4, b'-'),
+            (7, b'-'),
+            (10, b'T'),
+            (13, b':'),
+            (16, b':'),
+            (19, b'.'),
+        ] {
+            text[at] = sep;
+        }
+        let len = if nanos / 1_000 == 0 { 19 } else { 26 };
+        if let Ok(text) = std::str::from_utf8(&text[..len]) {
+            return s.serialize_str(text);
+        }
+    }
     if t.nanosecond() / 1_000 == 0 {
         s.collect_str(&t.format("%Y-%m-%dT%H:%M:%S"))
     } else {
@@ -364,5 +400,28 @@ mod tests {
         assert_eq!(json(at(364_437)), "\"2025-09-19T23:52:25.364437\"");
         assert_eq!(json(at(0)), "\"2025-09-19T23:52:25\"");
         assert_eq!(json(at(5)), "\"2025-09-19T23:52:25.000005\"");
+        assert_eq!(json(at(999_999)), "\"2025-09-19T23:52:25.999999\"");
+        let odd = |y, mo, d, h, mi, sec, nano| {
+            NaiveDate::from_ymd_opt(y, mo, d)
+                .unwrap()
+                .and_hms_nano_opt(h, mi, sec, nano)
+                .unwrap()
+        };
+        // Digit by digit where it can, chrono elsewhere; both print what chrono prints.
+        for t in [
+            odd(1, 1, 1, 0, 0, 0, 0),
+            odd(9999, 12, 31, 23, 59, 59, 999_999_999),
+            odd(2024, 2, 29, 1, 2, 3, 400),
+            odd(10000, 1, 1, 0, 0, 0, 7_000),
+            odd(-44, 3, 15, 12, 0, 0, 0),
+            odd(2016, 12, 31, 23, 59, 59, 1_500_000_000),
+        ] {
+            let pattern = if t.nanosecond() / 1_000 == 0 {
+                "%Y-%m-%dT%H:%M:%S"
+            } else {
+                "%Y-%m-%dT%H:%M:%S%.6f"
+            };
+            assert_eq!(json(t), format!("\"{}\"", t.format(pattern)), "{t:?}");
+        }
     }
 }
