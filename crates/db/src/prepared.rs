@@ -1,20 +1,47 @@
 //! Fixed SQL statements that the connection prepares once and reuses.
 
+use std::marker::PhantomData;
+
 use diesel::QueryResult;
 use diesel::pg::Pg;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId, SqlQuery};
 
-/// A `diesel::sql_query` (with its binds) whose prepared statement the connection caches by
-/// its SQL text, as it does for DSL queries.
+/// A fixed SQL statement, named by a type of its own (declare one with [`statement!`]).
 ///
 /// For the hottest statements (content by id, a user's recommendations, recording an
 /// interaction). A DSL query is rendered to SQL text three times on every call (binds, cache
 /// check, text) — ~8 % of the server's CPU on `POST /interactions` — while a fixed text is
-/// copied once; and `sql_query` on its own is never cached, so PostgreSQL would parse and plan
-/// it on every call. Only for SQL whose text is the same on every call.
-pub(crate) struct Prepared<Q>(pub Q);
+/// copied once; `sql_query` on its own is never cached, so PostgreSQL would parse and plan it
+/// on every call; and a statement cached by its text is found by hashing the whole text.
+/// A statement's type is its cache key instead (with the SQL types of its binds).
+pub(crate) trait Statement: Sized + 'static {
+    /// The statement's one text.
+    const SQL: &'static str;
 
-impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Prepared<Q> {
+    /// The statement with its parameters: `binds` gets the statement's `sql_query` and binds
+    /// `$1`, `$2`, … in order.
+    fn with_binds<Q>(binds: impl FnOnce(SqlQuery) -> Q) -> Prepared<Q, Self> {
+        Prepared(binds(diesel::sql_query(Self::SQL)), PhantomData)
+    }
+}
+
+/// Declares a [`Statement`]: `statement!(Name = "SELECT …");`.
+macro_rules! statement {
+    ($(#[$doc:meta])* $name:ident = $sql:expr) => {
+        $(#[$doc])*
+        pub(crate) enum $name {}
+
+        impl $crate::prepared::Statement for $name {
+            const SQL: &'static str = $sql;
+        }
+    };
+}
+pub(crate) use statement;
+
+/// Statement `S` with its binds; its prepared statement is cached under `S`.
+pub(crate) struct Prepared<Q, S>(Q, PhantomData<S>);
+
+impl<Q: QueryFragment<Pg>, S> QueryFragment<Pg> for Prepared<Q, S> {
     fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         self.0.walk_ast(pass)
     }
@@ -24,13 +51,14 @@ impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Prepared<Q> {
     }
 }
 
-/// Keyed by SQL text (no static id), like any statement diesel caches by text.
-impl<Q> QueryId for Prepared<Q> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
+/// Keyed by the statement's type and its binds' SQL types: one text per type, so the key
+/// never needs the text itself.
+impl<Q: QueryId, S: Statement> QueryId for Prepared<Q, S> {
+    type QueryId = (S, Q::QueryId);
+    const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl<Q: Query> Query for Prepared<Q> {
+impl<Q: Query, S> Query for Prepared<Q, S> {
     type SqlType = Q::SqlType;
 }
 

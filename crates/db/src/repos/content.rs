@@ -15,9 +15,15 @@ use serde_json::{Value, json};
 use super::like_pattern;
 use crate::PgPool;
 use crate::error::db;
-use crate::prepared::Prepared;
+use crate::prepared::{Statement, statement};
 use crate::rows::{ContentRow, convert, key, keys};
 use crate::schema::{content_counts, content_items, generation_jobs, recommendations, user_interactions};
+
+statement!(
+    /// An item by id.
+    ContentById = "SELECT id, title, content_type, content_data, item_metadata, creator_id, created_at, \
+     tags, quality_score, is_public, is_private, updated_at FROM content_items WHERE id = $1"
+);
 
 /// Content items in PostgreSQL.
 #[derive(Clone)]
@@ -214,17 +220,12 @@ impl ContentRepository for PgContent {
     async fn get(&self, id: ContentId) -> DomainResult<Option<Content>> {
         let Some(id) = key(id.0) else { return Ok(None) };
         let mut conn = self.pool.get().await?;
-        let row: Option<ContentRow> = Prepared(
-            diesel::sql_query(
-                "SELECT id, title, content_type, content_data, item_metadata, creator_id, created_at, \
-                 tags, quality_score, is_public, is_private, updated_at FROM content_items WHERE id = $1",
-            )
-            .bind::<diesel::sql_types::Integer, _>(id),
-        )
-        .get_result(&mut conn)
-        .await
-        .optional()
-        .map_err(db("reading content"))?;
+        let row: Option<ContentRow> =
+            ContentById::with_binds(|q| q.bind::<diesel::sql_types::Integer, _>(id))
+                .get_result(&mut conn)
+                .await
+                .optional()
+                .map_err(db("reading content"))?;
         row.map(Content::try_from).transpose()
     }
 

@@ -15,9 +15,19 @@ use serde_json::Value;
 
 use crate::PgPool;
 use crate::error::db;
-use crate::prepared::Prepared;
+use crate::prepared::{Statement, statement};
 use crate::rows::{InteractionRow, convert, key};
 use crate::schema::{content_items, user_interactions};
+
+statement!(
+    /// Records an interaction if its user exists and is active (one statement: no race
+    /// between the check and the write).
+    InsertIfActive = "INSERT INTO user_interactions (user_id, content_item_id, interaction_type, rating, \
+     duration, created_at, interaction_metadata) \
+     SELECT id, $2, $3, $4, $5, $6, $7 FROM users WHERE id = $1 AND is_active \
+     RETURNING id, user_id, content_item_id, interaction_type, rating, duration, \
+     created_at, interaction_metadata"
+);
 
 /// Interactions in PostgreSQL.
 #[derive(Clone)]
@@ -145,21 +155,16 @@ impl InteractionRepository for PgInteractions {
         let content_id = key(interaction.content_item_id.0).unwrap_or(0);
         let mut conn = self.pool.get().await?;
         // One statement: the row is written only if the user exists and is active.
-        let insert = diesel::sql_query(
-            "INSERT INTO user_interactions (user_id, content_item_id, interaction_type, rating, \
-             duration, created_at, interaction_metadata) \
-             SELECT id, $2, $3, $4, $5, $6, $7 FROM users WHERE id = $1 AND is_active \
-             RETURNING id, user_id, content_item_id, interaction_type, rating, duration, \
-             created_at, interaction_metadata",
-        )
-        .bind::<Integer, _>(user_id)
-        .bind::<Integer, _>(content_id)
-        .bind::<Text, _>(interaction.interaction_type.as_str())
-        .bind::<Nullable<Integer>, _>(interaction.rating)
-        .bind::<Nullable<Integer>, _>(interaction.duration)
-        .bind::<Timestamp, _>(now)
-        .bind::<diesel::sql_types::Jsonb, _>(Value::Object(interaction.metadata));
-        let row: Option<InteractionRow> = Prepared(insert)
+        let insert = InsertIfActive::with_binds(|q| {
+            q.bind::<Integer, _>(user_id)
+                .bind::<Integer, _>(content_id)
+                .bind::<Text, _>(interaction.interaction_type.as_str())
+                .bind::<Nullable<Integer>, _>(interaction.rating)
+                .bind::<Nullable<Integer>, _>(interaction.duration)
+                .bind::<Timestamp, _>(now)
+                .bind::<diesel::sql_types::Jsonb, _>(Value::Object(interaction.metadata))
+        });
+        let row: Option<InteractionRow> = insert
             .get_result(&mut conn)
             .await
             .optional()

@@ -18,9 +18,21 @@ use serde_json::Value;
 use super::interactions::NewInteractionRow;
 use crate::PgPool;
 use crate::error::db;
-use crate::prepared::{Count, Prepared};
+use crate::prepared::{Count, Statement, statement};
+
+statement!(
+    /// How many recommendations a user has.
+    UserRecommendationCount = "SELECT count(*) AS n FROM recommendations WHERE user_id = $1"
+);
 use crate::rows::{RecommendationRow, key};
 use crate::schema::{recommendations, user_interactions};
+
+statement!(
+    /// A page of a user's recommendations, best first.
+    UserRecommendations = "SELECT id, user_id, content_item_id, recommendation_score, algorithm_version, \
+     created_at, is_served, rec_metadata, served_at FROM recommendations \
+     WHERE user_id = $1 ORDER BY recommendation_score DESC, id ASC OFFSET $2 LIMIT $3"
+);
 
 /// Recommendations in PostgreSQL.
 #[derive(Clone)]
@@ -132,16 +144,11 @@ impl PgRecommendations {
     ) -> DomainResult<Vec<Recommendation>> {
         if let Some(user) = only_user(query) {
             // A user's recommendations, best first: a fixed (prepared once) statement.
-            let rows: Vec<RecommendationRow> = Prepared(
-                diesel::sql_query(
-                    "SELECT id, user_id, content_item_id, recommendation_score, algorithm_version, \
-                     created_at, is_served, rec_metadata, served_at FROM recommendations \
-                     WHERE user_id = $1 ORDER BY recommendation_score DESC, id ASC OFFSET $2 LIMIT $3",
-                )
-                .bind::<Integer, _>(user)
-                .bind::<BigInt, _>(page.skip)
-                .bind::<BigInt, _>(page.limit),
-            )
+            let rows: Vec<RecommendationRow> = UserRecommendations::with_binds(|q| {
+                q.bind::<Integer, _>(user)
+                    .bind::<BigInt, _>(page.skip)
+                    .bind::<BigInt, _>(page.limit)
+            })
             .load(conn)
             .await
             .map_err(db("listing recommendations"))?;
@@ -265,13 +272,10 @@ impl RecommendationRepository for PgRecommendations {
         let mut conn = self.pool.get().await?;
         let items = Self::page_on(&mut conn, query, page).await?;
         let total: i64 = match only_user(query) {
-            Some(user) => Prepared(
-                diesel::sql_query("SELECT count(*) AS n FROM recommendations WHERE user_id = $1")
-                    .bind::<Integer, _>(user),
-            )
-            .get_result::<Count>(&mut conn)
-            .await
-            .map(|c| c.n),
+            Some(user) => UserRecommendationCount::with_binds(|q| q.bind::<Integer, _>(user))
+                .get_result::<Count>(&mut conn)
+                .await
+                .map(|c| c.n),
             None => filtered(query).select(count_star()).get_result(&mut conn).await,
         }
         .map_err(db("counting recommendations"))?;

@@ -13,9 +13,15 @@ use serde_json::Value;
 
 use crate::PgPool;
 use crate::error::db;
-use crate::prepared::Prepared;
+use crate::prepared::{Statement, statement};
 use crate::rows::{UserRow, key, keys};
 use crate::schema::users;
+
+statement!(
+    /// A user by id.
+    UserById = "SELECT id, username, email, created_at, updated_at, preferences, is_active \
+     FROM users WHERE id = $1"
+);
 
 /// Users in PostgreSQL.
 #[derive(Clone)]
@@ -96,17 +102,11 @@ impl UserRepository for PgUsers {
         let Some(id) = key(id.0) else { return Ok(None) };
         let mut conn = self.pool.get().await?;
         // Read before most requests (existence and active checks): fixed, prepared once.
-        let row: Option<UserRow> = Prepared(
-            diesel::sql_query(
-                "SELECT id, username, email, created_at, updated_at, preferences, is_active \
-                 FROM users WHERE id = $1",
-            )
-            .bind::<Integer, _>(id),
-        )
-        .get_result(&mut conn)
-        .await
-        .optional()
-        .map_err(db("reading a user"))?;
+        let row: Option<UserRow> = UserById::with_binds(|q| q.bind::<Integer, _>(id))
+            .get_result(&mut conn)
+            .await
+            .optional()
+            .map_err(db("reading a user"))?;
         Ok(row.map(User::from))
     }
 
