@@ -7,6 +7,12 @@ use genonaut_domain::ports::{GlobalStats, StoreInfo, SystemRepository};
 
 use crate::PgPool;
 use crate::error::db;
+use crate::prepared::{Statement, statement};
+
+statement!(
+    /// The health check's round trip.
+    Ping = "SELECT 1"
+);
 
 /// Store-wide queries in PostgreSQL.
 #[derive(Clone)]
@@ -67,7 +73,7 @@ struct SizeRow {
 impl SystemRepository for PgSystem {
     async fn ping(&self) -> DomainResult<()> {
         let mut conn = self.pool.get().await?;
-        diesel::select(1_i32.into_sql::<diesel::sql_types::Integer>())
+        Ping::with_binds(|q| q)
             .execute(&mut conn)
             .await
             .map_err(db("pinging the database"))?;

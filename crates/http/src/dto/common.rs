@@ -8,48 +8,65 @@ use serde::{Serialize, Serializer};
 use crate::input::{Fields, Input};
 
 /// Timestamps as the contract prints them: UTC without zone, `.ffffff` only when non-zero.
-///
-/// Written digit by digit (every listing prints two per row; chrono's formatter interprets
-/// its pattern each time, ~20 times slower); years outside 0–9999 and leap seconds go
-/// through chrono.
 pub fn timestamp<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
-    let (year, nanos) = (t.year(), t.nanosecond());
-    if let (Ok(year @ 0..=9999), 0..=999_999_999) = (u32::try_from(year), nanos) {
-        let mut text = [0u8; 26];
-        let mut put = |at: usize, value: u32, digits: usize| {
-            let mut v = value;
-            for i in (at..at + digits).rev() {
-                text[i] = b'0' + (v % 10) as u8;
-                v /= 10;
-            }
-        };
-        put(0, year, 4);
-        put(5, t.month(), 2);
-        put(8, t.day(), 2);
-        put(11, t.hour(), 2);
-        put(14, t.minute(), 2);
-        put(17, t.second(), 2);
-        put(20, nanos / 1_000, 6);
-        for (at, sep) in [
-            (4, b'-'),
-            (7, b'-'),
-            (10, b'T'),
-            (13, b':'),
-            (16, b':'),
-            (19, b'.'),
-        ] {
-            text[at] = sep;
-        }
-        let len = if nanos / 1_000 == 0 { 19 } else { 26 };
-        if let Ok(text) = std::str::from_utf8(&text[..len]) {
-            return s.serialize_str(text);
-        }
+    let fraction = t.nanosecond() / 1_000 != 0;
+    match digits(t, fraction) {
+        Some((text, len)) => match std::str::from_utf8(&text[..len]) {
+            Ok(text) => s.serialize_str(text),
+            Err(_) => s.collect_str(&t.format(chrono_pattern(fraction))),
+        },
+        None => s.collect_str(&t.format(chrono_pattern(fraction))),
     }
-    if t.nanosecond() / 1_000 == 0 {
-        s.collect_str(&t.format("%Y-%m-%dT%H:%M:%S"))
+}
+
+/// A timestamp always with six fraction digits (the health check's `timestamp`).
+pub fn timestamp_micros(t: &NaiveDateTime) -> String {
+    digits(t, true)
+        .and_then(|(text, len)| String::from_utf8(text[..len].to_vec()).ok())
+        .unwrap_or_else(|| t.format(chrono_pattern(true)).to_string())
+}
+
+fn chrono_pattern(fraction: bool) -> &'static str {
+    if fraction {
+        "%Y-%m-%dT%H:%M:%S%.6f"
     } else {
-        s.collect_str(&t.format("%Y-%m-%dT%H:%M:%S%.6f"))
+        "%Y-%m-%dT%H:%M:%S"
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.ffffff]` written digit by digit (every listing prints two per row;
+/// chrono's formatter interprets its pattern each time, ~20 times slower). `None` for years
+/// outside 0–9999 and leap seconds, which chrono prints.
+fn digits(t: &NaiveDateTime, fraction: bool) -> Option<([u8; 26], usize)> {
+    let (Ok(year @ 0..=9999), nanos @ 0..=999_999_999) = (u32::try_from(t.year()), t.nanosecond()) else {
+        return None;
+    };
+    let mut text = [0u8; 26];
+    let mut put = |at: usize, value: u32, digits: usize| {
+        let mut v = value;
+        for i in (at..at + digits).rev() {
+            text[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, year, 4);
+    put(5, t.month(), 2);
+    put(8, t.day(), 2);
+    put(11, t.hour(), 2);
+    put(14, t.minute(), 2);
+    put(17, t.second(), 2);
+    put(20, nanos / 1_000, 6);
+    for (at, sep) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+    ] {
+        text[at] = sep;
+    }
+    Some((text, if fraction { 26 } else { 19 }))
 }
 
 /// Optional timestamps in the same format.

@@ -100,10 +100,7 @@ impl ApiComponent for Health {
 #[api_operation(operation_id = "system_health", tag = "system")]
 pub async fn health(db: Tenant) -> Health {
     let ping = tokio_timeout(db.services.system.ping()).await;
-    let timestamp = chrono::Utc::now()
-        .naive_utc()
-        .format("%Y-%m-%dT%H:%M:%S%.6f")
-        .to_string();
+    let timestamp = crate::dto::timestamp_micros(&chrono::Utc::now().naive_utc());
     Health(match ping {
         Ok(()) => HealthOut {
             status: "healthy",
