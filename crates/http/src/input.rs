@@ -168,8 +168,7 @@ impl<'a> Fields<'a> {
     /// Records a problem with field `name` (a custom rule).
     pub fn fail(&mut self, name: &str, kind: &'static str, msg: impl Into<String>, ctx: Option<Value>) {
         let input = self.values.get(name).cloned().unwrap_or(Value::Null);
-        let mut loc = self.base.clone();
-        loc.push(name.into());
+        let loc = field_loc(&self.base, name);
         self.errors.push(FieldError {
             kind,
             loc,
@@ -375,8 +374,7 @@ impl<'a> Fields<'a> {
     /// A list of nested objects, each read with `T`'s [`Input`]; problems are located at
     /// `[…, name, index, field]`. `min`/`max` bound the number of items.
     pub fn object_list<T: Input>(&mut self, name: &str, min: usize, max: usize) -> Option<Vec<T>> {
-        let mut loc = self.base.clone();
-        loc.push(name.into());
+        let loc = field_loc(&self.base, name);
         let Some(raw) = self.values.get(name) else {
             self.errors.push(FieldError::at(
                 loc,

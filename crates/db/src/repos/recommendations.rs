@@ -19,11 +19,6 @@ use super::interactions::NewInteractionRow;
 use crate::PgPool;
 use crate::error::db;
 use crate::prepared::{Count, Statement, statement};
-
-statement!(
-    /// How many recommendations a user has.
-    UserRecommendationCount = "SELECT count(*) AS n FROM recommendations WHERE user_id = $1"
-);
 use crate::rows::{RecommendationRow, key};
 use crate::schema::{recommendations, user_interactions};
 
@@ -32,6 +27,11 @@ statement!(
     UserRecommendations = "SELECT id, user_id, content_item_id, recommendation_score, algorithm_version, \
      created_at, is_served, rec_metadata, served_at FROM recommendations \
      WHERE user_id = $1 ORDER BY recommendation_score DESC, id ASC OFFSET $2 LIMIT $3"
+);
+
+statement!(
+    /// How many recommendations a user has.
+    UserRecommendationCount = "SELECT count(*) AS n FROM recommendations WHERE user_id = $1"
 );
 
 /// Recommendations in PostgreSQL.

@@ -10,11 +10,12 @@ use crate::input::{Fields, Input};
 /// Timestamps as the contract prints them: UTC without zone, `.ffffff` only when non-zero.
 pub fn timestamp<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
     let fraction = t.nanosecond() / 1_000 != 0;
-    match digits(t, fraction) {
-        Some((text, len)) => match std::str::from_utf8(&text[..len]) {
-            Ok(text) => s.serialize_str(text),
-            Err(_) => s.collect_str(&t.format(chrono_pattern(fraction))),
-        },
+    let text = digits(t, fraction);
+    match text
+        .as_ref()
+        .and_then(|(text, len)| std::str::from_utf8(&text[..*len]).ok())
+    {
+        Some(text) => s.serialize_str(text),
         None => s.collect_str(&t.format(chrono_pattern(fraction))),
     }
 }
@@ -439,6 +440,11 @@ mod tests {
                 "%Y-%m-%dT%H:%M:%S%.6f"
             };
             assert_eq!(json(t), format!("\"{}\"", t.format(pattern)), "{t:?}");
+            assert_eq!(
+                timestamp_micros(&t),
+                t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+                "{t:?}"
+            );
         }
     }
 }
