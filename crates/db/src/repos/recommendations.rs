@@ -4,14 +4,14 @@ use async_trait::async_trait;
 use diesel::dsl::{count_star, sql};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Integer, Text};
+use diesel::sql_types::{BigInt, Bool, Double, Integer, Text};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use genonaut_domain::ids::{RecommendationId, UserId};
 use genonaut_domain::model::{
     AlgorithmAggregate, JsonObject, NewInteraction, NewRecommendation, Recommendation, RecommendationChanges,
     RecommendationOrder, RecommendationQuery, RecommendationStats, Timestamp,
 };
-use genonaut_domain::ports::RecommendationRepository;
+use genonaut_domain::ports::{ForUser, RecommendationRepository};
 use genonaut_domain::{DomainError, DomainResult, Entity, Page, PageRequest};
 use serde_json::Value;
 
@@ -33,6 +33,42 @@ statement!(
     /// How many recommendations a user has.
     UserRecommendationCount = "SELECT count(*) AS n FROM recommendations WHERE user_id = $1"
 );
+
+statement!(
+    /// A user's state, their recommendation count and a page of them (best first), in one
+    /// statement: no row when the user does not exist; one row with a null recommendation
+    /// when the user is inactive or the page is empty.
+    UserRecommendationPage = "SELECT u.is_active, c.total, r.id, r.user_id, r.content_item_id, \
+     r.recommendation_score, r.algorithm_version, r.created_at, r.is_served, r.rec_metadata, r.served_at \
+     FROM users u \
+     CROSS JOIN (SELECT count(*) AS total FROM recommendations WHERE user_id = $1) c \
+     LEFT JOIN LATERAL (SELECT * FROM recommendations WHERE user_id = u.id \
+       ORDER BY recommendation_score DESC, id ASC OFFSET $2 LIMIT $3) r ON u.is_active \
+     WHERE u.id = $1 ORDER BY r.recommendation_score DESC, r.id ASC"
+);
+
+statement!(
+    /// Whether a user is active (no row: no such user).
+    UserIsActive = "SELECT is_active FROM users WHERE id = $1"
+);
+
+/// A row of [`UserRecommendationPage`].
+#[derive(QueryableByName)]
+struct UserPageRow {
+    #[diesel(sql_type = Bool)]
+    is_active: bool,
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+    #[diesel(embed)]
+    recommendation: Option<RecommendationRow>,
+}
+
+/// A row of [`UserIsActive`].
+#[derive(QueryableByName)]
+struct ActiveRow {
+    #[diesel(sql_type = Bool)]
+    is_active: bool,
+}
 
 /// Recommendations in PostgreSQL.
 #[derive(Clone)]
@@ -128,6 +164,23 @@ fn only_user(query: &RecommendationQuery) -> Option<i32> {
 }
 
 impl PgRecommendations {
+    async fn list_on(
+        conn: &mut crate::PgConn,
+        query: &RecommendationQuery,
+        page: PageRequest,
+    ) -> DomainResult<Page<Recommendation>> {
+        let items = Self::page_on(conn, query, page).await?;
+        let total: i64 = match only_user(query) {
+            Some(user) => UserRecommendationCount::with_binds(|q| q.bind::<Integer, _>(user))
+                .get_result::<Count>(conn)
+                .await
+                .map(|c| c.n),
+            None => filtered(query).select(count_star()).get_result(conn).await,
+        }
+        .map_err(db("counting recommendations"))?;
+        Ok(Page { items, total })
+    }
+
     async fn page(
         &self,
         query: &RecommendationQuery,
@@ -270,16 +323,50 @@ impl RecommendationRepository for PgRecommendations {
         page: PageRequest,
     ) -> DomainResult<Page<Recommendation>> {
         let mut conn = self.pool.get().await?;
-        let items = Self::page_on(&mut conn, query, page).await?;
-        let total: i64 = match only_user(query) {
-            Some(user) => UserRecommendationCount::with_binds(|q| q.bind::<Integer, _>(user))
-                .get_result::<Count>(&mut conn)
-                .await
-                .map(|c| c.n),
-            None => filtered(query).select(count_star()).get_result(&mut conn).await,
+        Self::list_on(&mut conn, query, page).await
+    }
+
+    async fn list_for_user(
+        &self,
+        user: UserId,
+        query: &RecommendationQuery,
+        page: PageRequest,
+    ) -> DomainResult<ForUser<Page<Recommendation>>> {
+        let Some(id) = key(user.0) else {
+            return Ok(ForUser::Missing);
+        };
+        let mut conn = self.pool.get().await?;
+        if only_user(query).is_some() {
+            let rows: Vec<UserPageRow> = UserRecommendationPage::with_binds(|q| {
+                q.bind::<Integer, _>(id)
+                    .bind::<BigInt, _>(page.skip)
+                    .bind::<BigInt, _>(page.limit)
+            })
+            .load(&mut conn)
+            .await
+            .map_err(db("listing recommendations"))?;
+            return Ok(match rows.as_slice().first() {
+                None => ForUser::Missing,
+                Some(row) if !row.is_active => ForUser::Inactive,
+                Some(row) => ForUser::Active(Page {
+                    total: row.total,
+                    items: rows
+                        .into_iter()
+                        .filter_map(|r| r.recommendation.map(Recommendation::from))
+                        .collect(),
+                }),
+            });
         }
-        .map_err(db("counting recommendations"))?;
-        Ok(Page { items, total })
+        let active = UserIsActive::with_binds(|q| q.bind::<Integer, _>(id))
+            .get_result::<ActiveRow>(&mut conn)
+            .await
+            .optional()
+            .map_err(db("reading a user"))?;
+        Ok(match active {
+            None => ForUser::Missing,
+            Some(ActiveRow { is_active: false }) => ForUser::Inactive,
+            Some(_) => ForUser::Active(Self::list_on(&mut conn, query, page).await?),
+        })
     }
 
     async fn fetch(

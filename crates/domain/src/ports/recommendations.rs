@@ -8,6 +8,17 @@ use crate::model::{
 };
 use crate::page::{Page, PageRequest};
 
+/// A result that exists only for an existing, active user.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ForUser<T> {
+    /// There is no such user.
+    Missing,
+    /// The user exists but is inactive.
+    Inactive,
+    /// The user is active.
+    Active(T),
+}
+
 /// Storage of recommendations.
 #[async_trait]
 pub trait RecommendationRepository: Send + Sync {
@@ -41,6 +52,16 @@ pub trait RecommendationRepository: Send + Sync {
         query: &RecommendationQuery,
         page: PageRequest,
     ) -> DomainResult<Page<Recommendation>>;
+
+    /// [`list`](Self::list) for `user` (the query's user filter), with the user's state read
+    /// on the same connection, in the same round trip where the store can: the listing when
+    /// the user exists and is active.
+    async fn list_for_user(
+        &self,
+        user: UserId,
+        query: &RecommendationQuery,
+        page: PageRequest,
+    ) -> DomainResult<ForUser<Page<Recommendation>>>;
 
     /// Like [`list`](Self::list) without counting.
     async fn fetch(

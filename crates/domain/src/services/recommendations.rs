@@ -10,7 +10,7 @@ use crate::model::{
     RecommendationChanges, RecommendationOrder, RecommendationQuery, RecommendationStats,
 };
 use crate::page::{Page, PageRequest};
-use crate::ports::{Clock, ContentRepository, RecommendationRepository, RecommenderData};
+use crate::ports::{Clock, ContentRepository, ForUser, RecommendationRepository, RecommenderData};
 use crate::recommender::{Algorithm, ItemFacts, recommend, similar};
 use crate::services::{UserService, days_ago};
 use crate::values::non_blank;
@@ -143,6 +143,14 @@ impl RecommendationService {
         page: PageRequest,
     ) -> DomainResult<Page<Recommendation>> {
         if let Some(user) = query.user_id {
+            if query.content_item_id.is_none() {
+                // The common case (a user's recommendations): one trip to the store.
+                return match self.recommendations.list_for_user(user, query, page).await? {
+                    ForUser::Active(page) => Ok(page),
+                    ForUser::Inactive => Err(DomainError::rule(INACTIVE_READ)),
+                    ForUser::Missing => Err(DomainError::not_found(Entity::User, user)),
+                };
+            }
             self.users.get_active(user, INACTIVE_READ).await?;
         }
         if let Some(content) = query.content_item_id

@@ -469,6 +469,98 @@ pub async fn bulk_recommendations_name_the_first_bad_item_and_write_nothing(s: S
     assert_eq!(stored[0].algorithm_version, "v2", "trimmed, input order");
 }
 
+/// Scenario: a_users_recommendations_are_listed_best_first_only_for_an_active_user.
+pub async fn a_users_recommendations_are_listed_best_first_only_for_an_active_user(s: Services) {
+    let a = user(&s, "alice").await;
+    let b = user(&s, "bob").await;
+    let c = s.content.create(new_content(a.id, "t")).await.unwrap();
+    let item = |user: UserId, score: f64, label: &str| NewRecommendation {
+        user_id: user,
+        content_item_id: c.id,
+        score,
+        algorithm_version: label.into(),
+        metadata: JsonObject::new(),
+    };
+    s.recommendations
+        .create_bulk(vec![
+            item(a.id, 0.2, "v1"),
+            item(a.id, 0.9, "v2"),
+            item(a.id, 0.5, "v1"),
+            item(b.id, 0.7, "v1"),
+        ])
+        .await
+        .unwrap();
+    let of = |user: UserId| RecommendationQuery {
+        user_id: Some(user),
+        ..RecommendationQuery::default()
+    };
+    let page = s
+        .recommendations
+        .list(&of(a.id), PageRequest { skip: 0, limit: 2 })
+        .await
+        .unwrap();
+    let scores: Vec<f64> = page.items.iter().map(|r| r.score).collect();
+    assert_eq!(
+        (scores, page.total),
+        (vec![0.9, 0.5], 3),
+        "best first, total of all"
+    );
+    assert!(page.items.iter().all(|r| r.user_id == a.id));
+    let past = s
+        .recommendations
+        .list(&of(a.id), PageRequest { skip: 5, limit: 2 })
+        .await
+        .unwrap();
+    assert_eq!(
+        (past.items.len(), past.total),
+        (0, 3),
+        "a page past the end keeps the total"
+    );
+    let none = s
+        .recommendations
+        .list(&of(b.id), PageRequest { skip: 0, limit: 10 })
+        .await
+        .unwrap();
+    assert_eq!(none.total, 1, "only the user's own");
+    let v1 = RecommendationQuery {
+        algorithm_version: Some("v1".into()),
+        ..of(a.id)
+    };
+    let filtered = s
+        .recommendations
+        .list(&v1, PageRequest { skip: 0, limit: 10 })
+        .await
+        .unwrap();
+    let scores: Vec<f64> = filtered.items.iter().map(|r| r.score).collect();
+    assert_eq!(
+        (scores, filtered.total),
+        (vec![0.5, 0.2], 2),
+        "other filters apply too"
+    );
+
+    let missing = s
+        .recommendations
+        .list(&of(UserId(987_654)), PageRequest { skip: 0, limit: 10 })
+        .await
+        .unwrap_err();
+    assert_eq!(message(missing), "User with id 987654 not found");
+    let beyond = s
+        .recommendations
+        .list(&of(UserId(1 << 40)), PageRequest { skip: 0, limit: 10 })
+        .await
+        .unwrap_err();
+    assert_eq!(message(beyond), format!("User with id {} not found", 1_i64 << 40));
+    s.users.set_active(a.id, false).await.unwrap();
+    for query in [of(a.id), v1] {
+        let inactive = s
+            .recommendations
+            .list(&query, PageRequest { skip: 0, limit: 10 })
+            .await
+            .unwrap_err();
+        assert_eq!(message(inactive), "Cannot get recommendations for inactive users");
+    }
+}
+
 /// Scenario: served_marks_all_or_reports_the_first_missing.
 pub async fn served_marks_all_or_reports_the_first_missing(s: Services) {
     let a = user(&s, "alice").await;

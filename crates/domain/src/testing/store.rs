@@ -819,6 +819,20 @@ impl RecommendationRepository for Recommendations {
         Ok(paged(self.matching(query), page))
     }
 
+    async fn list_for_user(
+        &self,
+        user: UserId,
+        query: &RecommendationQuery,
+        page: PageRequest,
+    ) -> DomainResult<ForUser<Page<Recommendation>>> {
+        let active = self.0.lock().users.get(&user).map(|u| u.is_active);
+        Ok(match active {
+            None => ForUser::Missing,
+            Some(false) => ForUser::Inactive,
+            Some(true) => ForUser::Active(paged(self.matching(query), page)),
+        })
+    }
+
     async fn fetch(
         &self,
         query: &RecommendationQuery,
