@@ -146,6 +146,13 @@ async fn both_trailing_slash_spellings_are_served_directly() {
     app.get("/api/v1/users/").await.expect(200);
     app.get(&format!("/api/v1/users/{id}/")).await.expect(200);
     app.get(&format!("/api/v1/users/{id}")).await.expect(200);
+    // Repeated slashes are one; the query string survives the rewrite.
+    let named = app.get(&format!("/api/v1//users//{id}//")).await.expect(200);
+    assert_eq!(named["username"], "slash");
+    let page = app.get("/api/v1/users/?skip=0&limit=1").await.expect(200);
+    assert_eq!(page["limit"], 1);
+    let bad = app.get("/api/v1/users/?limit=0").await.expect(422);
+    assert_eq!(bad["detail"][0]["loc"], json!(["query", "limit"]));
 }
 
 #[actix_web::test]

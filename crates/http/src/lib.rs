@@ -4,9 +4,8 @@
 //! wire-compatible with the previous service (paths, fields, statuses, error bodies), plus the
 //! OpenAPI document (`/openapi.json`) and docs UI (`/docs`).
 //!
-//! Request path: [`observe`] (request id, log line, metrics, security headers) →
-//! [`NormalizePath`](actix_web::middleware::NormalizePath) (both trailing-slash spellings are
-//! served) → CORS → [`guard`] (API keys, scopes, rate limits) → route → extractors ([`state::Tenant`] picks the schema from
+//! Request path: [`observe`] (request id, `HEAD` as `GET`, path normalised so both
+//! trailing-slash spellings are served, log line, metrics, security headers) → CORS → [`guard`] (API keys, scopes, rate limits) → route → extractors ([`state::Tenant`] picks the schema from
 //! `X-Genonaut-Schema`; [`extract::Body`], [`extract::Query`], [`extract::Path`] validate input
 //! with contract-compatible 422 lists) → handler (calls one domain service) → DTO → JSON.
 //! Every failure goes through [`error::ApiError`].
@@ -25,7 +24,7 @@ pub mod state;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::middleware::{ErrorHandlers, NormalizePath, TrailingSlash};
+use actix_web::middleware::ErrorHandlers;
 use actix_web::{App, HttpResponse, web};
 use apistos::app::{BuildConfig, OpenApiWrapper};
 use apistos::{RedocConfig, SwaggerUIConfig};
@@ -89,8 +88,6 @@ pub fn app(
         .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, middleware::method_not_allowed))
         .wrap(actix_web::middleware::from_fn(guard::check))
         .wrap(middleware::cors(settings.cors_origins.as_deref()))
-        .wrap(actix_web::middleware::from_fn(middleware::head_as_get))
-        .wrap(NormalizePath::new(TrailingSlash::Trim))
         .wrap(actix_web::middleware::from_fn(observe::observe));
     for resource in routes::root() {
         app = app.service(resource);

@@ -1,11 +1,9 @@
-//! Cross-cutting request handling: CORS, `HEAD`, and JSON bodies for framework errors.
+//! Cross-cutting request handling: CORS and JSON bodies for framework errors.
 
 use actix_cors::Cors;
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::Method;
-use actix_web::middleware::{ErrorHandlerResponse, Next};
-use actix_web::{Error, HttpResponse};
+use actix_web::HttpResponse;
+use actix_web::dev::ServiceResponse;
+use actix_web::middleware::ErrorHandlerResponse;
 
 /// CORS as the contract describes it (§1.8): any origin, method and header, credentials
 /// allowed, pre-flight cached 600 s — or only the configured origins.
@@ -28,16 +26,4 @@ pub fn method_not_allowed<B>(res: ServiceResponse<B>) -> actix_web::Result<Error
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, body).map_into_right_body(),
     ))
-}
-
-/// Answers `HEAD` on every `GET` route: routed as `GET`; the HTTP/1 codec, which remembers the
-/// request was `HEAD`, sends the GET's headers (with its `Content-Length`) and no body.
-pub async fn head_as_get(
-    mut req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, Error> {
-    if req.method() == Method::HEAD {
-        req.head_mut().method = Method::GET;
-    }
-    Ok(next.call(req).await?.map_into_boxed_body())
 }

@@ -9,6 +9,8 @@ use std::time::Instant;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::uri::PathAndQuery;
+use actix_web::http::{Method, Uri};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse, web};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -173,28 +175,43 @@ const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' ht
 const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
 fn security_headers(path: &str, headers: &mut actix_web::http::header::HeaderMap) {
+    // Built once: `HeaderValue::from_static` checks every byte when it runs.
+    const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
+    const DENY: HeaderValue = HeaderValue::from_static("DENY");
+    const NO_REFERRER: HeaderValue = HeaderValue::from_static("no-referrer");
+    const API: HeaderValue = HeaderValue::from_static(API_CSP);
+    const DOCS: HeaderValue = HeaderValue::from_static(DOCS_CSP);
     let docs = path.starts_with("/docs") || path.starts_with("/redoc");
-    let set = |headers: &mut actix_web::http::header::HeaderMap, name: HeaderName, value: &'static str| {
-        if !headers.contains_key(&name) {
-            headers.insert(name, HeaderValue::from_static(value));
+    let set = [
+        (header::X_CONTENT_TYPE_OPTIONS, NOSNIFF),
+        (header::X_FRAME_OPTIONS, DENY),
+        (header::REFERRER_POLICY, NO_REFERRER),
+        (header::CONTENT_SECURITY_POLICY, if docs { DOCS } else { API }),
+    ];
+    for (name, value) in set {
+        // The documentation pages may bring their own; API responses never do.
+        if !docs || !headers.contains_key(&name) {
+            headers.insert(name, value);
         }
-    };
-    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(headers, header::X_FRAME_OPTIONS, "DENY");
-    set(headers, header::REFERRER_POLICY, "no-referrer");
-    set(
-        headers,
-        header::CONTENT_SECURITY_POLICY,
-        if docs { DOCS_CSP } else { API_CSP },
-    );
+    }
 }
 
-/// The middleware (outermost): id, security headers, 5xx body id, metrics, one log line.
+/// The middleware (outermost), one layer for what every request needs: its id, `HEAD` routed
+/// as `GET`, the path normalised, then (after the inner layers) security headers, the id in
+/// 5xx bodies, metrics and one log line.
 pub async fn observe(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
+    // As the client sent it: a HEAD request is logged and counted as HEAD.
+    let method = req.method().clone();
+    if method == Method::HEAD {
+        // Routed as GET; the HTTP/1 codec, which remembers the request was HEAD, sends the
+        // GET's headers (with its Content-Length) and no body.
+        req.head_mut().method = Method::GET;
+    }
+    normalize_path(&mut req);
     let id: Arc<str> = request_id(&req).into();
     req.extensions_mut().insert(RequestId(id.clone()));
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
@@ -204,32 +221,65 @@ pub async fn observe(
     if status.is_server_error() {
         res = with_request_id(res, &id).await;
     }
+    let request = res.request().clone();
     let headers = res.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {
         headers.insert(HeaderName::from_static("x-request-id"), value);
     }
-    let path = res.request().path().to_owned();
-    security_headers(&path, res.headers_mut());
+    let path = request.path();
+    security_headers(path, headers);
 
-    let route = res.request().match_pattern();
+    let route = request.match_pattern();
     let route = route.as_deref().unwrap_or("unmatched");
-    let method = res.request().method().as_str().to_owned();
     let elapsed = started.elapsed();
     if let Some(metrics) = &metrics {
-        metrics.record(&method, route, status.as_u16(), elapsed.as_secs_f64());
+        metrics.record(method.as_str(), route, status.as_u16(), elapsed.as_secs_f64());
     }
-    let caller = res
-        .request()
-        .extensions()
-        .get::<Caller>()
-        .map(|c| c.prefix.clone());
+    let extensions = request.extensions();
+    let caller = extensions.get::<Caller>().map(|c| c.prefix.as_str());
+    let method = method.as_str();
     let ms = elapsed.as_micros() as f64 / 1000.0;
     if status.is_server_error() {
-        tracing::warn!(target: "genonaut::access", request_id = %id, %method, %path, route, status = status.as_u16(), ms, key = caller.as_deref(), "request");
+        tracing::warn!(target: "genonaut::access", request_id = %id, %method, %path, route, status = status.as_u16(), ms, key = caller, "request");
     } else {
-        tracing::info!(target: "genonaut::access", request_id = %id, %method, %path, route, status = status.as_u16(), ms, key = caller.as_deref(), "request");
+        tracing::info!(target: "genonaut::access", request_id = %id, %method, %path, route, status = status.as_u16(), ms, key = caller, "request");
     }
+    drop(extensions);
     Ok(res)
+}
+
+/// Both trailing-slash spellings are one route (`/api/v1/users/` is `/api/v1/users`) and
+/// repeated slashes are one: the path is rewritten before routing (as actix-web's
+/// `NormalizePath::trim`, without its per-request regex pass over paths that are already
+/// normal).
+fn normalize_path(req: &mut ServiceRequest) {
+    let path = req.path();
+    if path.len() <= 1 || !(path.ends_with('/') || path.contains("//")) {
+        return;
+    }
+    let mut normal = String::with_capacity(path.len());
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        normal.push('/');
+        normal.push_str(segment);
+    }
+    if normal.is_empty() {
+        normal.push('/');
+    }
+    let uri = req.uri();
+    let path_and_query = match uri.query() {
+        Some(query) => format!("{normal}?{query}"),
+        None => normal,
+    };
+    let mut parts = uri.clone().into_parts();
+    let Ok(path_and_query) = PathAndQuery::from_maybe_shared(web::Bytes::from(path_and_query)) else {
+        return;
+    };
+    parts.path_and_query = Some(path_and_query);
+    let Ok(uri) = Uri::from_parts(parts) else {
+        return;
+    };
+    req.match_info_mut().get_mut().update(&uri);
+    req.head_mut().uri = uri;
 }
 
 /// Adds `"request_id"` to a JSON object body, so a client can quote it.
