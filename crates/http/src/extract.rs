@@ -260,8 +260,11 @@ impl<T: Input> FromRequest for Path<T> {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let values: Map<String, Value> = req
-            .match_info()
+        let path = req.match_info();
+        if let Some(plain) = T::plain(&|name| path.get(name)) {
+            return ready(Ok(Path(plain)));
+        }
+        let values: Map<String, Value> = path
             .iter()
             .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
             .collect();

@@ -116,6 +116,21 @@ fn field_loc(base: &[LocPart], name: &str) -> Vec<LocPart> {
 pub trait Input: Sized {
     /// Reads every field from `fields`, recording problems there; `None` if any failed.
     fn parse(fields: &mut Fields<'_>) -> Option<Self>;
+
+    /// A shortcut for plain string input (path segments), given each field's raw value:
+    /// `Some` only where [`parse`](Self::parse) would read exactly the same value; `None` sends
+    /// the input through `parse`, which words any problem.
+    fn plain<'v>(_raw: &dyn Fn(&str) -> Option<&'v str>) -> Option<Self> {
+        None
+    }
+}
+
+/// A string of ASCII digits (at most 18, so it fits an `i64`) as the integer it spells.
+pub fn plain_int(raw: &str) -> Option<i64> {
+    if raw.is_empty() || raw.len() > 18 || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    raw.parse().ok()
 }
 
 /// The fields of one JSON object (a body, a nested object, the query string or the path), with

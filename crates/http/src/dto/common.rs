@@ -277,6 +277,10 @@ macro_rules! id_path {
             fn parse(f: &mut $crate::input::Fields<'_>) -> Option<Self> {
                 Some($name { $field: f.int(stringify!($field)).required()? })
             }
+
+            fn plain<'v>(raw: &dyn Fn(&str) -> Option<&'v str>) -> Option<Self> {
+                Some($name { $field: $crate::input::plain_int(raw(stringify!($field))?)? })
+            }
         }
     };
 }
@@ -401,6 +405,47 @@ pub type JsonObject = serde_json::Map<String, serde_json::Value>;
 mod tests {
     use super::*;
     use chrono::NaiveDate;
+
+    #[test]
+    fn plain_path_ids_read_what_the_field_pass_reads() {
+        use crate::input::{Input, parse_object};
+        use serde_json::{Map, Value};
+        for raw in [
+            "0",
+            "7",
+            "007",
+            "2147483647",
+            "2147483648",
+            "999999999999999999",
+            "9999999999999999999",
+            "99999999999999999999",
+            "",
+            " 5",
+            "5 ",
+            "+5",
+            "-5",
+            "5.0",
+            "1e3",
+            "٣",
+            "0x10",
+            "5\u{0}",
+        ] {
+            let plain = UserIdPath::plain(&|name| (name == "user_id").then_some(raw));
+            let mut values = Map::new();
+            values.insert("user_id".into(), Value::String(raw.into()));
+            let parsed = parse_object::<UserIdPath>(&values, &Value::Null, vec!["path".into()]);
+            if let Some(plain) = plain {
+                // The shortcut may only answer where the full pass accepts the same value.
+                assert_eq!(Some(plain.user_id), parsed.ok().map(|p| p.user_id), "{raw:?}");
+            }
+            let digits = !raw.is_empty() && raw.len() <= 18 && raw.bytes().all(|b| b.is_ascii_digit());
+            assert_eq!(plain.is_some(), digits, "{raw:?}: plain digits take the shortcut");
+        }
+        assert!(
+            UserIdPath::plain(&|_| None).is_none(),
+            "a missing segment takes the full pass"
+        );
+    }
 
     #[test]
     fn timestamps_print_six_digits_or_none() {
