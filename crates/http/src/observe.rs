@@ -1,9 +1,9 @@
 //! What every request leaves behind: a request id (`X-Request-Id`, also in 5xx bodies), one
 //! log line, Prometheus metrics, and the security headers.
 
-use std::fmt::Write as _;
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -53,6 +53,14 @@ pub struct JobLabels {
     pub status: String,
 }
 
+/// What a request's metric handles are cached under.
+#[derive(Hash, PartialEq, Eq)]
+struct RouteKey {
+    method: Method,
+    route: String,
+    status: u16,
+}
+
 /// Refreshes gauges owned elsewhere (pools) right before a scrape.
 pub type Sampler = Arc<dyn Fn() + Send + Sync>;
 
@@ -61,6 +69,8 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
+    /// Handles of `requests` and `latency` already looked up (shared with the families).
+    routes: RwLock<HashMap<RouteKey, (Counter, Histogram)>>,
     /// Open WebSocket connections.
     pub ws_connections: Gauge,
     /// Generation jobs per schema and status (refreshed on scrape).
@@ -102,26 +112,53 @@ impl Metrics {
             registry,
             requests,
             latency,
+            routes: RwLock::default(),
             ws_connections,
             jobs,
             sampler,
         }
     }
 
-    fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        self.requests
+    /// Counts a request and observes its latency. The two label sets are looked up in the
+    /// families once per (method, route, status); after that the handles come from `routes`.
+    /// Gives `route` back.
+    fn record(&self, method: &Method, route: String, status: u16, seconds: f64) -> String {
+        let key = RouteKey {
+            method: method.clone(),
+            route,
+            status,
+        };
+        let cached = self.routes.read().ok().and_then(|routes| {
+            routes.get(&key).map(|(count, latency)| {
+                count.inc();
+                latency.observe(seconds);
+            })
+        });
+        if cached.is_some() {
+            return key.route;
+        }
+        let count = self
+            .requests
             .get_or_create(&RequestLabels {
-                method: method.to_owned(),
-                route: route.to_owned(),
+                method: key.method.as_str().to_owned(),
+                route: key.route.clone(),
                 status,
             })
-            .inc();
-        self.latency
+            .clone();
+        let latency = self
+            .latency
             .get_or_create(&RouteLabels {
-                method: method.to_owned(),
-                route: route.to_owned(),
+                method: key.method.as_str().to_owned(),
+                route: key.route.clone(),
             })
-            .observe(seconds);
+            .clone();
+        count.inc();
+        latency.observe(seconds);
+        let route = key.route.clone();
+        if let Ok(mut routes) = self.routes.write() {
+            routes.insert(key, (count, latency));
+        }
+        route
     }
 
     /// The Prometheus text exposition.
@@ -154,10 +191,19 @@ fn new_request_id() -> String {
             .unwrap_or_default();
         nanos ^ std::process::id().rotate_left(16)
     });
-    let mut id = String::with_capacity(20);
-    let _ = write!(id, "{boot:08x}-{:010x}", NEXT_ID.fetch_add(1, Ordering::Relaxed));
-    id
+    // `{boot:08x}-{n:010x}`, written digit by digit.
+    let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let mut id = [b'-'; 19];
+    for (i, slot) in id[..8].iter_mut().enumerate() {
+        *slot = HEX[(boot >> (28 - 4 * i) & 0xf) as usize];
+    }
+    for (i, slot) in id[9..].iter_mut().enumerate() {
+        *slot = HEX[(n >> (36 - 4 * i) & 0xf) as usize];
+    }
+    String::from_utf8_lossy(&id).into_owned()
 }
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// A client's id is kept if it is short and printable; otherwise a new one is made.
 fn request_id(req: &ServiceRequest) -> String {
@@ -229,12 +275,12 @@ pub async fn observe(
     let path = request.path();
     security_headers(path, headers);
 
-    let route = request.match_pattern();
-    let route = route.as_deref().unwrap_or("unmatched");
+    let mut route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let elapsed = started.elapsed();
     if let Some(metrics) = &metrics {
-        metrics.record(method.as_str(), route, status.as_u16(), elapsed.as_secs_f64());
+        route = metrics.record(&method, route, status.as_u16(), elapsed.as_secs_f64());
     }
+    let route = route.as_str();
     let extensions = request.extensions();
     let caller = extensions.get::<Caller>().map(|c| c.prefix.as_str());
     let method = method.as_str();
@@ -387,5 +433,53 @@ pub async fn ready(
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_handles_count_into_the_registered_families() {
+        let metrics = Metrics::default();
+        let get = Method::GET;
+        let route = "/api/v1/content/{content_id}";
+        assert_eq!(metrics.record(&get, route.into(), 200, 0.002), route);
+        metrics.record(&get, route.into(), 200, 0.2);
+        metrics.record(&get, route.into(), 404, 0.001);
+        metrics.record(&Method::HEAD, route.into(), 200, 0.001);
+        let text = metrics.encode();
+        let line = |needle: &str| text.lines().find(|l| l.starts_with(needle)).map(str::to_owned);
+        assert_eq!(
+            line(r#"genonaut_http_requests_total{method="GET",route="/api/v1/content/{content_id}",status="200"}"#)
+                .as_deref()
+                .and_then(|l| l.rsplit(' ').next()),
+            Some("2")
+        );
+        assert!(line(r#"genonaut_http_requests_total{method="GET",route="/api/v1/content/{content_id}",status="404"} 1"#).is_some());
+        assert!(line(r#"genonaut_http_requests_total{method="HEAD",route="/api/v1/content/{content_id}",status="200"} 1"#).is_some());
+        assert!(
+            line(r#"genonaut_http_request_duration_seconds_count{method="GET",route="/api/v1/content/{content_id}"} 3"#)
+                .is_some(),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn new_request_ids_are_boot_and_counter_in_fixed_width_hex() {
+        let (a, b) = (new_request_id(), new_request_id());
+        for id in [&a, &b] {
+            assert_eq!(id.len(), 19, "{id}");
+            assert_eq!(&id[8..9], "-");
+            assert!(
+                id.bytes()
+                    .enumerate()
+                    .all(|(i, c)| i == 8 || c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            );
+        }
+        assert_eq!(a[..8], b[..8], "same boot part");
+        let n = |id: &str| u64::from_str_radix(&id[9..], 16).unwrap();
+        assert!(n(&b) > n(&a), "{a} then {b}");
     }
 }
