@@ -46,11 +46,11 @@ pub fn init(format: LogFormat) -> std::io::Result<LogGuard> {
 fn plain_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + Send + Sync + 'static {
     use tracing_subscriber::field::MakeExt;
     tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
-        if field.name() == "message" {
-            write!(writer, "{value:?}")
-        } else {
-            write!(writer, "{field}={value:?}")
+        if field.name() != "message" {
+            writer.write_str(field.name())?;
+            writer.write_char('=')?;
         }
+        write!(writer, "{value:?}")
     })
     .delimited(" ")
 }
