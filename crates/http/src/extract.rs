@@ -105,6 +105,23 @@ async fn read_body<T: Input>(req: HttpRequest, mut payload: Payload, optional: b
             Value::String(text),
         )));
     }
+    read_json(&bytes, optional)
+}
+
+/// A JSON body (already read, within the limit) through `T`'s shortcut or its full pass.
+fn read_json<T: Input>(bytes: &[u8], optional: bool) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+        && let Some(plain) = T::plain_json(bytes)
+    {
+        return Ok(plain);
+    }
+    read_json_value(bytes, optional)
+}
+
+/// The full pass: the body as a JSON value, checked for what cannot be stored, then read
+/// field by field with every problem recorded.
+fn read_json_value<T: Input>(bytes: &[u8], optional: bool) -> Result<T, ApiError> {
+    let body_loc = || vec![LocPart::from("body")];
     let value: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         if optional {
             Value::Object(Map::new())
@@ -117,8 +134,8 @@ async fn read_body<T: Input>(req: HttpRequest, mut payload: Payload, optional: b
             )));
         }
     } else {
-        serde_json::from_slice(&bytes).map_err(|e| {
-            let text = String::from_utf8_lossy(&bytes);
+        serde_json::from_slice(bytes).map_err(|e| {
+            let text = String::from_utf8_lossy(bytes);
             let offset = char_offset(&text, e.line(), e.column());
             body_error(
                 FieldError::at(
@@ -179,7 +196,7 @@ fn unstorable(value: &Value) -> Option<Vec<LocPart>> {
     }
 }
 
-fn unstorable_in(map: &Map<String, Value>) -> Option<Vec<LocPart>> {
+pub(crate) fn unstorable_in(map: &Map<String, Value>) -> Option<Vec<LocPart>> {
     map.iter().find_map(|(k, v)| {
         let mut path = if k.contains('\0') {
             Vec::new()
@@ -365,6 +382,49 @@ mod tests {
             find_nul(&json!({"a": [1, "b", 1e300]}), vec!["body".into()]),
             None
         );
+    }
+
+    #[test]
+    fn the_interaction_shortcut_reads_what_the_full_pass_reads() {
+        use crate::dto::interactions::InteractionCreate;
+        let bodies = [
+            r#"{"user_id": 1, "content_item_id": 2, "interaction_type": "view"}"#,
+            r#"{"user_id": 1, "content_item_id": 2, "interaction_type": "like", "rating": 5, "duration": 0, "metadata": {"a": [1, 2.5, "x"], "b": null}}"#,
+            r#"  {"interaction_type": "rate", "rating": null, "duration": null, "metadata": null, "user_id": 3, "content_item_id": 4}"#,
+            r#"{"user_id": 1, "content_item_id": 2, "interaction_type": "view", "duration": 2147483647}"#,
+            r#"{"user_id": 1, "content_item_id": 2, "interaction_type": "view", "duration": 2147483648}"#,
+            r#"{"user_id": 1, "content_item_id": 2, "interaction_type": "view", "rating": 0}"#,
+            r#"{"user_id": 1, "content_item_id": 2, "interaction_type": "view", "rating": 6}"#,
+            r#"{"user_id": 0, "content_item_id": 2, "interaction_type": "view"}"#,
+            r#"{"user_id": -1, "content_item_id": 2, "interaction_type": "view"}"#,
+            r#"{"user_id": 1.0, "content_item_id": 2, "interaction_type": "view"}"#,
+            r#"{"user_id": "1", "content_item_id": 2, "interaction_type": "view"}"#,
+            r#"{"user_id": true, "content_item_id": 2, "interaction_type": "view"}"#,
+            r#"{"user_id": 1, "content_item_id": 2, "interaction_type": "VIEW"}"#,
+            r#"{"user_id": 1, "content_item_id": 2, "interaction_type": "vi\u0065w"}"#,
+            r#"{"user_id": 1, "content_item_id": 2, "interaction_type": "view", "extra": "x\u0000"}"#,
+            r#"{"user_id": 1, "content_item_id": 2, "interaction_type": "view", "user_id": 7}"#,
+            r#"{"user_id": 1, "content_item_id": 2, "interaction_type": "view", "metadata": {"k": "v\u0000"}}"#,
+            r#"{"user_id": 1, "content_item_id": 2, "interaction_type": "view", "metadata": {"n": 1e301}}"#,
+            r#"{"user_id": 1, "content_item_id": 2, "interaction_type": "view", "metadata": [1]}"#,
+            r#"{"user_id": 1, "content_item_id": 2}"#,
+            r#"{"user_id": 1, "content_item_id": 2, "interaction_type": "view"} x"#,
+            r#"{"user_id": 99999999999999999999, "content_item_id": 2, "interaction_type": "view"}"#,
+        ];
+        let mut shortcuts = 0;
+        for body in bodies {
+            let full = read_json_value::<InteractionCreate>(body.as_bytes(), false);
+            let Some(plain) = InteractionCreate::plain_json(body.as_bytes()) else {
+                continue;
+            };
+            shortcuts += 1;
+            let full =
+                full.unwrap_or_else(|e| panic!("shortcut accepted what the pass refuses: {body}: {e:?}"));
+            assert_eq!(format!("{plain:?}"), format!("{full:?}"), "{body}");
+        }
+        assert_eq!(shortcuts, 4, "the four plain bodies take the shortcut");
+        // Through the extractor's entry: a non-object never reaches the shortcut.
+        assert!(read_json::<InteractionCreate>(b"[1, 2, \"view\"]", false).is_err());
     }
 
     #[test]

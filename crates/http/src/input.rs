@@ -123,6 +123,13 @@ pub trait Input: Sized {
     fn plain<'v>(_raw: &dyn Fn(&str) -> Option<&'v str>) -> Option<Self> {
         None
     }
+
+    /// The same shortcut for a JSON object body (`body` starts with `{`): `Some` only where
+    /// `parse` would read exactly the same value and the body has nothing that cannot be
+    /// stored; anything unusual goes through `parse`.
+    fn plain_json(_body: &[u8]) -> Option<Self> {
+        None
+    }
 }
 
 /// A string of ASCII digits (at most 18, so it fits an `i64`) as the integer it spells.

@@ -12,7 +12,8 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{InteractionTypeDoc, JsonObject, MAX_DAYS, read_limit, read_window, text_path, timestamp};
-use crate::input::{Fields, Input};
+use crate::extract::unstorable_in;
+use crate::input::{Fields, Input, InputEnum};
 
 /// A recorded interaction.
 #[derive(Debug, Serialize, JsonSchema, ApiComponent)]
@@ -105,6 +106,20 @@ impl InteractionCreate {
     }
 }
 
+/// The usual body of `POST /interactions`, read directly: integers as JSON integers, no
+/// unknown or repeated keys, no escapes in the type. Anything else takes the field-by-field
+/// pass (which also coerces and words the 422).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlainInteraction<'a> {
+    user_id: i64,
+    content_item_id: i64,
+    interaction_type: &'a str,
+    rating: Option<i64>,
+    duration: Option<i64>,
+    metadata: Option<JsonObject>,
+}
+
 impl Input for InteractionCreate {
     fn parse(f: &mut Fields<'_>) -> Option<Self> {
         let user_id = f.int("user_id").gt(0).required();
@@ -120,6 +135,32 @@ impl Input for InteractionCreate {
             rating,
             duration,
             metadata,
+        })
+    }
+
+    fn plain_json(body: &[u8]) -> Option<Self> {
+        let plain: PlainInteraction<'_> = serde_json::from_slice(body).ok()?;
+        let in_range = |value: Option<i64>, range: std::ops::RangeInclusive<i64>| match value {
+            Some(v) if range.contains(&v) => Some(Some(v as i32)),
+            Some(_) => None,
+            None => Some(None),
+        };
+        if plain.user_id <= 0
+            || plain.content_item_id <= 0
+            || plain
+                .metadata
+                .as_ref()
+                .is_some_and(|m| unstorable_in(m).is_some())
+        {
+            return None;
+        }
+        Some(InteractionCreate {
+            user_id: plain.user_id,
+            content_item_id: plain.content_item_id,
+            interaction_type: InteractionType::parse_input(plain.interaction_type)?,
+            rating: in_range(plain.rating, 1..=5)?,
+            duration: in_range(plain.duration, 0..=MAX_DURATION)?,
+            metadata: plain.metadata,
         })
     }
 }
