@@ -3,7 +3,7 @@ use diesel::dsl::{count_star, sql};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use genonaut_domain::ids::ContentId;
 use genonaut_domain::model::{
     Content, ContentChanges, ContentQuery, ContentStats, ContentType, NewContent, Timestamp,
@@ -127,12 +127,41 @@ fn filtered(query: &ContentQuery) -> content_items::BoxedQuery<'static, Pg> {
 
 impl PgContent {
     async fn page(&self, query: &ContentQuery, page: PageRequest) -> DomainResult<Vec<Content>> {
-        let mut conn = self.pool.get().await?;
-        Self::page_on(&mut conn, query, page).await
+        let conn = self.pool.get().await?;
+        Self::page_on(&conn, query, page).await
     }
 
+    /// The exact number of matches.
+    async fn total_on(mut conn: &AsyncPgConnection, query: &ContentQuery) -> DomainResult<i64> {
+        if !is_counted(query) {
+            return filtered(query)
+                .select(count_star())
+                .get_result(&mut conn)
+                .await
+                .map_err(db("counting content"));
+        }
+        // Exact, from the counters the triggers of migration `content_counts` keep. Summed
+        // here: a DSL statement (prepared once), where `sum(n)` needs raw SQL.
+        let counts = || content_counts::table.select(content_counts::n);
+        let listed = content_counts::listed.eq(true);
+        let result: QueryResult<Vec<i64>> = match (query.content_type, query.public_only) {
+            (None, false) => counts().load(&mut conn).await,
+            (None, true) => counts().filter(listed).load(&mut conn).await,
+            (Some(t), false) => {
+                let of_type = content_counts::content_type.eq(t.as_str());
+                counts().filter(of_type).load(&mut conn).await
+            }
+            (Some(t), true) => {
+                let of_type = content_counts::content_type.eq(t.as_str());
+                counts().filter(of_type).filter(listed).load(&mut conn).await
+            }
+        };
+        Ok(result.map_err(db("counting content"))?.iter().sum())
+    }
+
+    /// A page of matches. Takes the connection shared, so a count can be pipelined with it.
     async fn page_on(
-        conn: &mut crate::PgConn,
+        mut conn: &AsyncPgConnection,
         query: &ContentQuery,
         page: PageRequest,
     ) -> DomainResult<Vec<Content>> {
@@ -143,7 +172,7 @@ impl PgContent {
                 .offset(page.skip)
                 .limit(page.limit)
                 .select(ContentRow::as_select())
-                .load(conn)
+                .load(&mut conn)
                 .await
                 .map_err(db("listing content"))?;
             return convert(rows);
@@ -167,7 +196,7 @@ impl PgContent {
             .offset(page.skip)
             .limit(page.limit)
             .select(ContentRow::as_select())
-            .load(conn)
+            .load(&mut conn)
             .await
             .map_err(db("listing content"))?;
         convert(rows)
@@ -326,33 +355,12 @@ impl ContentRepository for PgContent {
     }
 
     async fn list(&self, query: &ContentQuery, page: PageRequest) -> DomainResult<Page<Content>> {
-        let mut conn = self.pool.get().await?;
-        let items = Self::page_on(&mut conn, query, page).await?;
-        let total: i64 = if is_counted(query) {
-            // Exact, from the counters the triggers of migration `content_counts` keep.
-            // Summed here: a DSL statement (prepared once), where `sum(n)` needs raw SQL.
-            let counts = || content_counts::table.select(content_counts::n);
-            let listed = content_counts::listed.eq(true);
-            let result: QueryResult<Vec<i64>> = match (query.content_type, query.public_only) {
-                (None, false) => counts().load(&mut conn).await,
-                (None, true) => counts().filter(listed).load(&mut conn).await,
-                (Some(t), false) => {
-                    let of_type = content_counts::content_type.eq(t.as_str());
-                    counts().filter(of_type).load(&mut conn).await
-                }
-                (Some(t), true) => {
-                    let of_type = content_counts::content_type.eq(t.as_str());
-                    counts().filter(of_type).filter(listed).load(&mut conn).await
-                }
-            };
-            result.map_err(db("counting content"))?.iter().sum()
-        } else {
-            filtered(query)
-                .select(count_star())
-                .get_result(&mut conn)
-                .await
-                .map_err(db("counting content"))?
-        };
+        let conn = self.pool.get().await?;
+        // The page and the total are sent together (pipelined on the one connection): one
+        // round trip, one wake-up of each side.
+        let items = Self::page_on(&conn, query, page);
+        let total = Self::total_on(&conn, query);
+        let (items, total) = futures_util::future::try_join(items, total).await?;
         Ok(Page { items, total })
     }
 
