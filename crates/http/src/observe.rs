@@ -61,6 +61,10 @@ struct RouteKey {
     status: u16,
 }
 
+/// The metric label of non-standard methods.
+static OTHER_METHOD: std::sync::LazyLock<Method> =
+    std::sync::LazyLock::new(|| Method::from_bytes(b"OTHER").unwrap_or_default());
+
 /// Refreshes gauges owned elsewhere (pools) right before a scrape.
 pub type Sampler = Arc<dyn Fn() + Send + Sync>;
 
@@ -123,8 +127,21 @@ impl Metrics {
     /// families once per (method, route, status); after that the handles come from `routes`.
     /// Gives `route` back.
     fn record(&self, method: &Method, route: String, status: u16, seconds: f64) -> String {
+        // Clients can send any token as a method; only the standard ones get their own label.
+        let method = match *method {
+            Method::GET
+            | Method::POST
+            | Method::PUT
+            | Method::PATCH
+            | Method::DELETE
+            | Method::HEAD
+            | Method::OPTIONS
+            | Method::CONNECT
+            | Method::TRACE => method.clone(),
+            _ => OTHER_METHOD.clone(),
+        };
         let key = RouteKey {
-            method: method.clone(),
+            method,
             route,
             status,
         };
@@ -449,6 +466,14 @@ mod tests {
         metrics.record(&get, route.into(), 200, 0.2);
         metrics.record(&get, route.into(), 404, 0.001);
         metrics.record(&Method::HEAD, route.into(), 200, 0.001);
+        for token in ["BREW", "PROPFIND"] {
+            metrics.record(
+                &Method::from_bytes(token.as_bytes()).unwrap(),
+                "unmatched".into(),
+                404,
+                0.001,
+            );
+        }
         let text = metrics.encode();
         let line = |needle: &str| text.lines().find(|l| l.starts_with(needle)).map(str::to_owned);
         assert_eq!(
@@ -459,6 +484,11 @@ mod tests {
         );
         assert!(line(r#"genonaut_http_requests_total{method="GET",route="/api/v1/content/{content_id}",status="404"} 1"#).is_some());
         assert!(line(r#"genonaut_http_requests_total{method="HEAD",route="/api/v1/content/{content_id}",status="200"} 1"#).is_some());
+        assert!(
+            line(r#"genonaut_http_requests_total{method="OTHER",route="unmatched",status="404"} 2"#)
+                .is_some(),
+            "any other method shares one label: {text}"
+        );
         assert!(
             line(r#"genonaut_http_request_duration_seconds_count{method="GET",route="/api/v1/content/{content_id}"} 3"#)
                 .is_some(),
