@@ -55,13 +55,6 @@ fn plain_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + Se
     .delimited(" ")
 }
 
-/// Log lines collected in memory and written by one background thread every
-/// [`FLUSH_EVERY`] (or sooner once [`WAKE_AT`] bytes wait).
-///
-/// Why not `tracing_appender::non_blocking`: it hands every line to its thread through a
-/// channel, which wakes that thread and costs one `write` per line; with an access line per
-/// request that was ~13 % of the server's throughput under load (docs/performance.md). Here a
-/// request thread only appends to a buffer; the writer makes a few system calls a second.
 /// The default formatter's timestamp (`2026-11-26T21:03:15.168803Z`), with the part up to the
 /// second formatted once per second per thread instead of on every line.
 pub struct UtcMicros;
@@ -98,6 +91,13 @@ impl tracing_subscriber::fmt::time::FormatTime for UtcMicros {
     }
 }
 
+/// Log lines collected in memory and written by one background thread every
+/// [`FLUSH_EVERY`] (or sooner once [`WAKE_AT`] bytes wait).
+///
+/// Why not `tracing_appender::non_blocking`: it hands every line to its thread through a
+/// channel, which wakes that thread and costs one `write` per line; with an access line per
+/// request that was ~13 % of the server's throughput under load (docs/performance.md). Here a
+/// request thread only appends to a buffer; the writer makes a few system calls a second.
 #[derive(Clone)]
 pub struct Batched(Arc<Shared>);
 
