@@ -10,6 +10,7 @@ use genonaut_db::{PgPool, PoolSettings, SchemaName, admin, migrate};
 use genonaut_domain::DomainError;
 use genonaut_domain::ids::*;
 use genonaut_domain::model::*;
+use genonaut_domain::ports::ForUser;
 use genonaut_domain::values::{Email, Tags, Username};
 use serde_json::json;
 
@@ -459,6 +460,22 @@ async fn the_hot_fixed_statements_are_prepared_once_per_connection() {
             .await
             .unwrap();
         assert_eq!(page.total, 0);
+        let for_user = repos
+            .recommendations
+            .list_for_user(
+                user.id,
+                &only_user,
+                genonaut_domain::PageRequest { skip: 0, limit: 10 },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            for_user,
+            ForUser::Active(genonaut_domain::Page {
+                items: vec![],
+                total: 0
+            })
+        );
         assert_eq!(
             repos.users.get(user.id).await.unwrap().unwrap().username,
             user.username
@@ -478,6 +495,7 @@ async fn the_hot_fixed_statements_are_prepared_once_per_connection() {
         "FROM recommendations WHERE user_id = $1 ORDER BY",
         "SELECT count(*) AS n FROM recommendations WHERE user_id = $1",
         "preferences, is_active FROM users WHERE id = $1",
+        "CROSS JOIN (SELECT count(*) AS total FROM recommendations WHERE user_id = $1)",
     ] {
         let n = statements.iter().filter(|s| s.contains(needle)).count();
         assert_eq!(n, 1, "{needle:?} prepared {n} times in {statements:#?}");
