@@ -22,7 +22,7 @@ fi
 export BENCH_SCHEMA=$SCHEMA USER_MAX=$users CONTENT_MAX=$items
 
 cargo build --release --quiet -p genonaut
-bin=target/release/genonaut
+bin=${CARGO_TARGET_DIR:-target}/release/genonaut
 common=(env GENONAUT_SCHEMAS=$SCHEMA GENONAUT_DEFAULT_SCHEMA=$SCHEMA GENONAUT_SEED_DEMO=false)
 
 # Fresh schema unless it already holds exactly this data set (the scale set takes minutes).

@@ -30,7 +30,7 @@ trap cleanup EXIT
 start_server() {
   env DATABASE_URL=$url GENONAUT_SCHEMAS=app GENONAUT_DEFAULT_SCHEMA=app GENONAUT_SEED_DEMO=false \
     GENONAUT_PRIVATE_POSTGRES=never API_AUTH=off RATE_LIMIT_PER_IP=0 API_PORT=$port GENONAUT_WORKERS=0 \
-    GENONAUT_DATA_DIR="$work/data" RUST_LOG=warn "$@" target/debug/genonaut serve >>"$work/server.log" 2>&1 &
+    GENONAUT_DATA_DIR="$work/data" RUST_LOG=warn "$@" "${CARGO_TARGET_DIR:-target}/debug/genonaut" serve >>"$work/server.log" 2>&1 &
   server=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/api/v1/health" >/dev/null && return; sleep 0.2; done
   echo "server did not start"; cat "$work/server.log"; exit 1

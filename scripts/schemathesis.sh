@@ -23,7 +23,7 @@ psql "${url%/*}/postgres" -qc "SELECT 1" >/dev/null
 env DATABASE_URL="$url" GENONAUT_SCHEMAS=$schema GENONAUT_DEFAULT_SCHEMA=$schema GENONAUT_DEMO_SCHEMA=$schema \
   GENONAUT_PRIVATE_POSTGRES=never API_AUTH=off RATE_LIMIT_PER_IP=0 API_PORT=$port GENONAUT_WORKERS=1 \
   GENONAUT_GENERATION_STEP_MS=0 GENONAUT_DATA_DIR="${TMPDIR:-/tmp}/$schema" RUST_LOG=warn \
-  target/debug/genonaut serve >"${TMPDIR:-/tmp}/$schema.log" 2>&1 &
+  "${CARGO_TARGET_DIR:-target}/debug/genonaut" serve >"${TMPDIR:-/tmp}/$schema.log" 2>&1 &
 server=$!
 cleanup() {
   kill $server 2>/dev/null || true
