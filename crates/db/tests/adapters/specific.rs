@@ -239,6 +239,53 @@ async fn timestamps_round_trip_with_microseconds_and_json_keeps_types() {
 }
 
 #[tokio::test]
+async fn a_recorded_interaction_is_what_a_later_read_returns() {
+    // Recording reads back only what PostgreSQL decides (id, stored time, metadata as JSONB
+    // normalises it); the answer must still equal the stored row, key order included.
+    let db = TestDb::new().await;
+    let repos = db.repositories();
+    let user = repos.users.insert(new_user("carol"), ts()).await.unwrap();
+    let item = repos
+        .content
+        .insert(new_content(user.id), 0.5, ts())
+        .await
+        .unwrap();
+    let metadata = json!({"source": "feed", "n": 2, "nested": {"zz": 1, "a": [1.5, "x"]}});
+    // A time with nanoseconds: PostgreSQL keeps microseconds, and so must the answer.
+    let at = ts() + chrono::Duration::nanoseconds(789);
+    let recorded = repos
+        .interactions
+        .insert_if_active(
+            NewInteraction {
+                user_id: user.id,
+                content_item_id: item.id,
+                interaction_type: InteractionType::Like,
+                rating: Some(4),
+                duration: Some(95),
+                metadata: metadata.as_object().cloned().unwrap(),
+            },
+            at,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let read = repos.interactions.get(recorded.id).await.unwrap().unwrap();
+    assert_eq!(recorded, read);
+    assert_eq!(recorded.created_at, ts());
+    let keys = |i: &Interaction| i.metadata.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&recorded), ["n", "nested", "source"], "JSONB's key order");
+    assert_eq!(keys(&recorded), keys(&read));
+    assert_eq!(
+        (
+            recorded.user_id,
+            recorded.content_item_id,
+            recorded.interaction_type
+        ),
+        (user.id, item.id, InteractionType::Like)
+    );
+}
+
+#[tokio::test]
 async fn concurrent_preference_merges_lose_nothing() {
     let db = TestDb::new().await;
     let repos = db.repositories();
