@@ -51,6 +51,15 @@ bench-recs users="10000" items="100000" interactions="1000000" samples="300":
 bench:
     scripts/bench.sh
 
+# The production build: the release binary optimised with a profile of a training load
+# (profile-guided optimisation; ~20 min on 2 cores) -> target/pgo/release/genonaut.
+build-pgo:
+    scripts/pgo.sh
+
+# `just bench` on the production (PGO) build.
+bench-pgo: build-pgo
+    BENCH_BIN=target/pgo/release/genonaut scripts/bench.sh
+
 # The same at scale: 1,000,000 items and 10,000,000 interactions (schema `bench_scale`, kept
 # between runs because loading takes minutes; BENCH_RELOAD=1 reloads).
 bench-scale:

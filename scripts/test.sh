@@ -30,6 +30,10 @@ cargo test --workspace --doc --quiet
 # Property-based tests of the HTTP API against its own OpenAPI document.
 scripts/schemathesis.sh
 
+# The production build's training load (scripts/pgo.sh) on the debug server: its hot routes must
+# answer 2xx and nothing 5xx, or the profile would train the build on error paths.
+DATABASE_URL=$TEST_DATABASE_URL scripts/pgo-train.sh "${CARGO_TARGET_DIR:-target}/debug/genonaut" 200
+
 # Fault injection on a private PostgreSQL cluster: restart under writes, pool exhaustion.
 if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   scripts/fault.sh
