@@ -67,6 +67,7 @@ async fn throughput(jobs: usize, workers: usize, batch: usize) -> f64 {
         queue: repos.queue.clone(),
         events: None,
         recommender: None,
+        interactions: None,
     };
     let signal_hub = hub.clone();
     let runner = Runner::new(

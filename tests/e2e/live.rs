@@ -287,6 +287,7 @@ async fn four_workers_run_a_thousand_jobs_each_exactly_once() {
         queue: repos.queue.clone(),
         events: None,
         recommender: None,
+        interactions: None,
     };
     let runner = Runner::new(
         vec![tenant],

@@ -76,6 +76,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    interaction_count_mark (singleton) {
+        singleton -> Bool,
+        upto -> Int8,
+        candidate -> Nullable<Int8>,
+        holders -> Nullable<Array<Nullable<Text>>>,
+    }
+}
+
+diesel::table! {
+    interaction_counts (interaction_type) {
+        #[max_length = 50]
+        interaction_type -> Varchar,
+        n -> Int8,
+    }
+}
+
+diesel::table! {
     item_stats (item_id) {
         item_id -> Int4,
         popularity -> Float8,
@@ -188,6 +205,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     content_counts,
     content_items,
     generation_jobs,
+    interaction_count_mark,
+    interaction_counts,
     item_stats,
     job_events,
     recommendations,

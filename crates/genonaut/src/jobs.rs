@@ -61,6 +61,7 @@ pub fn runner(config: &JobsConfig, pools: &[PgPool], hub: &EventHub) -> Arc<Runn
                 queue: repos.queue,
                 events: Some(hub.source(pool.schema())),
                 recommender: Some(recommender(config, repos.recommender_builds)),
+                interactions: Some(repos.interactions),
             }
         })
         .collect();

@@ -15,8 +15,9 @@ use genonaut_domain::DomainResult;
 use genonaut_domain::ids::JobId;
 use genonaut_domain::model::{GenerationJob, JobEventKind, NewContent, Progress};
 use genonaut_domain::ports::{
-    Clock, GenerationControl, GenerationError, GenerationRequest, Generator, JobDispatch, JobEventSource,
-    JobQueue, Lease, MediaStore, Output, QueueSignal, RetryPolicy, SubscriptionItem,
+    Clock, GenerationControl, GenerationError, GenerationRequest, Generator, InteractionRepository,
+    JobDispatch, JobEventSource, JobQueue, Lease, MediaStore, Output, QueueSignal, RetryPolicy,
+    SubscriptionItem,
 };
 use genonaut_domain::services::RecommenderService;
 use genonaut_domain::services::generation::{Timings, content_for};
@@ -36,6 +37,10 @@ pub struct Tenant {
     /// Its recommender's maintenance: builds of the derived state run here when requested or
     /// due.
     pub recommender: Option<RecommenderService>,
+    /// Its interactions, whose whole-table counters are checkpointed here every
+    /// [`RunnerConfig::counts_every`] (what keeps the totals of interaction listings and
+    /// statistics cheap at any table size).
+    pub interactions: Option<Arc<dyn InteractionRepository>>,
 }
 
 /// Runner settings.
@@ -58,6 +63,8 @@ pub struct RunnerConfig {
     pub reap_every: Duration,
     /// How often each schema is checked for a due recommender build.
     pub maintenance_every: Duration,
+    /// How often each schema's interaction counters are checkpointed.
+    pub counts_every: Duration,
     /// How long running jobs may take to finish on shutdown before their leases are released.
     pub shutdown_grace: Duration,
     /// Prefix of worker ids (`<host>-<pid>` by default).
@@ -75,6 +82,7 @@ impl Default for RunnerConfig {
             retry: RetryPolicy::default(),
             reap_every: Duration::from_secs(15),
             maintenance_every: Duration::from_secs(5),
+            counts_every: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(10),
             name: default_name(),
         }
@@ -213,6 +221,10 @@ impl Runner {
             let runner = self.clone();
             self.tasks.spawn(async move { runner.reap_loop().await });
         }
+        if self.tenants.iter().any(|t| t.interactions.is_some()) {
+            let runner = self.clone();
+            self.tasks.spawn(async move { runner.counts_loop().await });
+        }
         if self.tenants.iter().any(|t| t.recommender.is_some()) {
             let runner = self.clone();
             self.tasks.spawn(async move { runner.maintenance_loop().await });
@@ -299,6 +311,22 @@ impl Runner {
                 }
             }
             self.pause(self.config.reap_every).await;
+        }
+    }
+
+    /// Folds each schema's recent interactions into its counters (a failure is retried at the
+    /// next round: until then totals are exact but count more rows).
+    async fn counts_loop(self: Arc<Self>) {
+        while !self.shutdown.is_cancelled() {
+            for tenant in &self.tenants {
+                let Some(interactions) = &tenant.interactions else {
+                    continue;
+                };
+                if let Err(e) = interactions.checkpoint_counts().await {
+                    tracing::warn!(schema = %tenant.name, error = %Chain(&e), "checkpointing interaction counts failed");
+                }
+            }
+            self.pause(self.config.counts_every).await;
         }
     }
 

@@ -36,6 +36,7 @@ fn config() -> RunnerConfig {
         },
         reap_every: Duration::from_millis(50),
         maintenance_every: Duration::from_millis(20),
+        counts_every: Duration::from_millis(10),
         shutdown_grace: Duration::from_millis(100),
         name: "test".into(),
     }
@@ -84,6 +85,7 @@ fn runner(setup: &Setup, generator: Arc<dyn Generator>, config: RunnerConfig) ->
         queue: setup.store.repositories().queue,
         events: None,
         recommender: None,
+        interactions: None,
     };
     Runner::new(
         vec![tenant],
@@ -515,6 +517,7 @@ async fn fast_results_are_stored_together() {
             queue: queue.clone(),
             events: None,
             recommender: None,
+            interactions: None,
         }],
         Arc::new(NoopGenerator),
         Arc::new(FsMediaStore::new(&setup.media_dir)),
@@ -632,6 +635,7 @@ async fn requested_recommender_builds_run_in_the_runner() {
             queue: repos.queue.clone(),
             events: None,
             recommender: Some(recommender.clone()),
+            interactions: None,
         }],
         Arc::new(NoopGenerator),
         Arc::new(FsMediaStore::new(&setup.media_dir)),
@@ -656,4 +660,43 @@ async fn requested_recommender_builds_run_in_the_runner() {
     assert!(built.full && built.signals == 1, "{built:?}");
     let status = recommender.status().await.unwrap();
     assert!(status.requested_at.is_none() && status.running_on.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn interaction_counts_are_checkpointed_in_the_runner_every_few_moments() {
+    let setup = setup().await;
+    let repos = setup.store.repositories();
+    let runner = Runner::new(
+        vec![Tenant {
+            name: "app".into(),
+            queue: repos.queue.clone(),
+            events: None,
+            recommender: None,
+            interactions: Some(repos.interactions.clone()),
+        }],
+        Arc::new(NoopGenerator),
+        Arc::new(FsMediaStore::new(&setup.media_dir)),
+        Arc::new(SystemClock),
+        Arc::new(|| Arc::new(Polling) as Arc<_>),
+        RunnerConfig {
+            workers: 0,
+            ..config()
+        },
+    );
+    runner.start();
+    for _ in 0..200 {
+        if setup.store.count_checkpoints() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    runner.shutdown().await;
+    let after_shutdown = setup.store.count_checkpoints();
+    assert!(after_shutdown >= 3, "checkpoints: {after_shutdown}");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        setup.store.count_checkpoints(),
+        after_shutdown,
+        "the loop stopped with the runner"
+    );
 }

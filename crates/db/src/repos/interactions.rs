@@ -42,6 +42,26 @@ struct Recorded {
     interaction_metadata: Value,
 }
 
+#[derive(QueryableByName)]
+struct Total {
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+}
+
+#[derive(QueryableByName)]
+struct TypeCount {
+    #[diesel(sql_type = Text)]
+    interaction_type: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Mark {
+    #[diesel(sql_type = BigInt)]
+    upto: i64,
+}
+
 /// Interactions in PostgreSQL.
 #[derive(Clone)]
 pub struct PgInteractions {
@@ -257,11 +277,24 @@ impl InteractionRepository for PgInteractions {
     async fn list(&self, query: &InteractionQuery, page: PageRequest) -> DomainResult<Page<Interaction>> {
         let items = self.page(query, page).await?;
         let mut conn = self.pool.get().await?;
-        let total: i64 = filtered(query)
-            .select(count_star())
-            .get_result(&mut conn)
-            .await
-            .map_err(db("counting interactions"))?;
+        let total: i64 =
+            if query.user_id.is_none() && query.content_item_id.is_none() && query.since.is_none() {
+                // All interactions, or all of one type: from the counters (migration
+                // `interaction_counts`), at any table size.
+                diesel::sql_query("SELECT interaction_count($1) AS total")
+                    .bind::<Nullable<Text>, _>(query.interaction_type.map(|t| t.as_str()))
+                    .get_result::<Total>(&mut conn)
+                    .await
+                    .map_err(db("counting interactions"))?
+                    .total
+            } else {
+                // Of a user or an item (an index range), or since a date (grows with the matches).
+                filtered(query)
+                    .select(count_star())
+                    .get_result(&mut conn)
+                    .await
+                    .map_err(db("counting interactions"))?
+            };
         Ok(Page { items, total })
     }
 
@@ -347,6 +380,34 @@ impl InteractionRepository for PgInteractions {
             .collect();
         aggregates.sort_by_key(|a| a.interaction_type);
         Ok(aggregates)
+    }
+
+    async fn count_by_type(&self) -> DomainResult<Vec<(InteractionType, i64)>> {
+        let mut conn = self.pool.get().await?;
+        let rows: Vec<TypeCount> =
+            diesel::sql_query("SELECT interaction_type, n FROM interaction_count_by_type()")
+                .load(&mut conn)
+                .await
+                .map_err(db("counting interactions by type"))?;
+        Ok(InteractionType::ALL
+            .iter()
+            .map(|t| {
+                let n = rows
+                    .iter()
+                    .find(|r| r.interaction_type == t.as_str())
+                    .map_or(0, |r| r.n);
+                (*t, n)
+            })
+            .collect())
+    }
+
+    async fn checkpoint_counts(&self) -> DomainResult<i64> {
+        let mut conn = self.pool.get().await?;
+        let mark: Mark = diesel::sql_query("SELECT interaction_counts_checkpoint() AS upto")
+            .get_result(&mut conn)
+            .await
+            .map_err(db("checkpointing the interaction counters"))?;
+        Ok(mark.upto)
     }
 
     async fn favorite_content_types(&self, user: UserId, limit: i64) -> DomainResult<Vec<ContentType>> {

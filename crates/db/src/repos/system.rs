@@ -82,9 +82,11 @@ impl SystemRepository for PgSystem {
 
     async fn global_stats(&self) -> DomainResult<GlobalStats> {
         let mut conn = self.pool.get().await?;
+        // Interactions from their counters (migration `interaction_counts`); the other tables
+        // are small or, for the items, one scan.
         let r: StatsRow = diesel::sql_query(
             "SELECT u.users, u.active_users, c.content, c.public_content, c.private_content, \
-                    (SELECT count(*) FROM user_interactions) AS interactions, \
+                    interaction_count(NULL) AS interactions, \
                     r.recommendations, r.served_recommendations, \
                     j.jobs, j.running_jobs, j.completed_jobs, j.failed_jobs \
              FROM (SELECT count(*) AS users, count(*) FILTER (WHERE is_active) AS active_users FROM users) u, \

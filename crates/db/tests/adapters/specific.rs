@@ -7,11 +7,11 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use genonaut_db::testing::TestDb;
 use genonaut_db::{PgPool, PoolSettings, SchemaName, admin, migrate};
-use genonaut_domain::DomainError;
 use genonaut_domain::ids::*;
 use genonaut_domain::model::*;
 use genonaut_domain::ports::ForUser;
 use genonaut_domain::values::{Email, Tags, Username};
+use genonaut_domain::{DomainError, PageRequest};
 use serde_json::json;
 
 fn ts() -> Timestamp {
@@ -96,6 +96,7 @@ async fn schema_rs_matches_a_freshly_migrated_schema() {
             "_int4" => "Int4",
             "_float4" => "Float4",
             "_float8" => "Float8",
+            "_text" => "Text",
             other => panic!("unmapped array type {other}"),
         };
         let array;
@@ -744,4 +745,188 @@ async fn list_totals_from_the_counters_stay_exact_through_every_change() {
             "{query:?}"
         );
     }
+}
+
+/// Every interaction total the counters answer, against the same totals counted row by row.
+async fn assert_interaction_totals(repos: &genonaut_domain::ports::Repositories, when: &str) {
+    let page = genonaut_domain::PageRequest::new(0, 1);
+    let since_ever = Some(ts() - chrono::Duration::days(3650));
+    let scanned = |interaction_type| InteractionQuery {
+        interaction_type,
+        since: since_ever,
+        ..InteractionQuery::default()
+    };
+    let all = repos.interactions.list(&scanned(None), page).await.unwrap().total;
+    let counted = repos
+        .interactions
+        .list(&InteractionQuery::default(), page)
+        .await
+        .unwrap();
+    assert_eq!(counted.total, all, "{when}: all interactions");
+    assert_eq!(
+        repos.system.global_stats().await.unwrap().interactions,
+        all,
+        "{when}: global stats"
+    );
+    let by_type = repos.interactions.count_by_type().await.unwrap();
+    assert_eq!(by_type.len(), InteractionType::ALL.len());
+    for (t, n) in by_type {
+        let query = InteractionQuery {
+            interaction_type: Some(t),
+            ..InteractionQuery::default()
+        };
+        let want = repos
+            .interactions
+            .list(&scanned(Some(t)), page)
+            .await
+            .unwrap()
+            .total;
+        assert_eq!(n, want, "{when}: {t:?} by type");
+        assert_eq!(
+            repos.interactions.list(&query, page).await.unwrap().total,
+            want,
+            "{when}: {t:?} listed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn interaction_totals_from_the_counters_stay_exact_through_checkpoints_and_deletes() {
+    let db = TestDb::new().await;
+    let repos = db.repositories();
+    let user = repos.users.insert(new_user("dora"), ts()).await.unwrap();
+    let item = repos
+        .content
+        .insert(new_content(user.id), 0.5, ts())
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    let record = async |i: i64, interaction_type| {
+        let new = NewInteraction {
+            user_id: user.id,
+            content_item_id: item.id,
+            interaction_type,
+            rating: None,
+            duration: None,
+            metadata: serde_json::Map::new(),
+        };
+        let at = ts() + chrono::Duration::seconds(i);
+        repos.interactions.insert(new, at).await.unwrap().id
+    };
+    for (i, t) in [
+        InteractionType::View,
+        InteractionType::View,
+        InteractionType::Like,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        ids.push(record(i as i64, t).await);
+    }
+    assert_interaction_totals(&repos, "nothing checkpointed").await;
+    // The first checkpoint only notes how far the next may go; the second gets there.
+    assert_eq!(repos.interactions.checkpoint_counts().await.unwrap(), 0);
+    assert_eq!(repos.interactions.checkpoint_counts().await.unwrap(), ids[2].0);
+    assert_interaction_totals(&repos, "all checkpointed").await;
+    ids.push(record(3, InteractionType::Share).await);
+    ids.push(record(4, InteractionType::View).await);
+    assert_interaction_totals(&repos, "two past the mark").await;
+    // One deleted below the mark (leaves the counters), one above (was never in them).
+    assert!(repos.interactions.delete(ids[0]).await.unwrap());
+    assert!(repos.interactions.delete(ids[4]).await.unwrap());
+    assert_interaction_totals(&repos, "after deletes").await;
+    repos.interactions.checkpoint_counts().await.unwrap();
+    assert_eq!(repos.interactions.checkpoint_counts().await.unwrap(), ids[3].0);
+    assert_interaction_totals(&repos, "checkpointed again").await;
+    let counts = repos.interactions.count_by_type().await.unwrap();
+    assert_eq!(
+        counts.iter().filter(|(_, n)| *n > 0).copied().collect::<Vec<_>>(),
+        [
+            (InteractionType::View, 1),
+            (InteractionType::Like, 1),
+            (InteractionType::Share, 1)
+        ]
+    );
+
+    // SQL may delete many rows at once, and truncate; the type of a row cannot change under
+    // the counters.
+    let sql = db.client().await;
+    let err = sql
+        .execute("UPDATE user_interactions SET interaction_type = 'rate'", &[])
+        .await
+        .unwrap_err();
+    let err = err.as_db_error().expect("refused by the database");
+    assert_eq!(err.code(), &tokio_postgres::error::SqlState::CHECK_VIOLATION);
+    assert!(err.message().contains("cannot change"), "{}", err.message());
+    sql.execute(
+        "DELETE FROM user_interactions WHERE interaction_type = 'view'",
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_interaction_totals(&repos, "after a bulk delete").await;
+    sql.execute("TRUNCATE user_interactions", &[]).await.unwrap();
+    assert_interaction_totals(&repos, "after truncate").await;
+    record(5, InteractionType::Comment).await;
+    repos.interactions.checkpoint_counts().await.unwrap();
+    repos.interactions.checkpoint_counts().await.unwrap();
+    assert_interaction_totals(&repos, "refilled after truncate").await;
+    assert_eq!(
+        repos
+            .interactions
+            .list(&InteractionQuery::default(), PageRequest::new(0, 1))
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_counters_never_pass_an_interaction_that_is_not_committed_yet() {
+    let db = TestDb::new().await;
+    let repos = db.repositories();
+    let user = repos.users.insert(new_user("eve"), ts()).await.unwrap();
+    let item = repos
+        .content
+        .insert(new_content(user.id), 0.5, ts())
+        .await
+        .unwrap();
+    let insert = format!(
+        "INSERT INTO user_interactions (user_id, content_item_id, interaction_type, created_at) \
+         VALUES ({}, {}, 'view', now()) RETURNING id",
+        user.id, item.id
+    );
+    // A transaction takes an id and stays open; a later one commits a higher id.
+    let mut slow = db.client().await;
+    let open = slow.transaction().await.unwrap();
+    let low: i32 = open.query_one(&insert, &[]).await.unwrap().get(0);
+    let fast = db.client().await;
+    let high: i32 = fast
+        .query_one(&insert.replace("now()", "now() + interval '1 s'"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(low < high);
+    // The highest committed id is `high`, but `low` may still commit: the mark must stay
+    // below it however often the checkpoint runs.
+    for _ in 0..3 {
+        assert!(repos.interactions.checkpoint_counts().await.unwrap() < i64::from(low));
+    }
+    assert_interaction_totals(&repos, "one committed, one open").await;
+    open.commit().await.unwrap();
+    assert_interaction_totals(&repos, "both committed").await;
+    // Now nothing holds the mark back: it reaches `high`, counting both.
+    repos.interactions.checkpoint_counts().await.unwrap();
+    assert_eq!(
+        repos.interactions.checkpoint_counts().await.unwrap(),
+        i64::from(high)
+    );
+    assert_interaction_totals(&repos, "both counted").await;
+    let page = repos
+        .interactions
+        .list(&InteractionQuery::default(), PageRequest::new(0, 1))
+        .await
+        .unwrap();
+    assert_eq!(page.total, 2);
 }

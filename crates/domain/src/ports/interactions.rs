@@ -3,7 +3,8 @@ use async_trait::async_trait;
 use crate::error::DomainResult;
 use crate::ids::{ContentId, InteractionId, UserId};
 use crate::model::{
-    ContentType, Interaction, InteractionChanges, InteractionQuery, NewInteraction, Timestamp, TypeAggregate,
+    ContentType, Interaction, InteractionChanges, InteractionQuery, InteractionType, NewInteraction,
+    Timestamp, TypeAggregate,
 };
 use crate::page::{Page, PageRequest};
 
@@ -55,6 +56,15 @@ pub trait InteractionRepository: Send + Sync {
     /// Per-type aggregates over the interactions matching `query`, in canonical type order,
     /// types without interactions omitted. Computed by the store.
     async fn aggregate(&self, query: &InteractionQuery) -> DomainResult<Vec<TypeAggregate>>;
+
+    /// The number of interactions of every type (zeros included, in canonical type order).
+    /// Exact, and cheap at any table size.
+    async fn count_by_type(&self) -> DomainResult<Vec<(InteractionType, i64)>>;
+
+    /// Housekeeping behind cheap whole-table counts, run every few seconds: the PostgreSQL
+    /// store folds the interactions recorded since the previous call into its counters.
+    /// Returns how far the counters reach (the highest id they cover; 0 for stores without).
+    async fn checkpoint_counts(&self) -> DomainResult<i64>;
 
     /// Content types of the items `user` interacted with, by number of interactions
     /// (descending, ties by type order), at most `limit`.

@@ -223,16 +223,11 @@ impl InteractionService {
 
     /// Counts of all interactions per type.
     pub async fn overview(&self) -> DomainResult<InteractionTypeCounts> {
-        let aggregates = self.interactions.aggregate(&InteractionQuery::default()).await?;
+        let counts = self.interactions.count_by_type().await?;
+        // Every type, in canonical order, whatever the store returned.
         let by_type: Vec<(InteractionType, i64)> = InteractionType::ALL
             .iter()
-            .map(|t| {
-                let count = aggregates
-                    .iter()
-                    .find(|a| a.interaction_type == *t)
-                    .map_or(0, |a| a.count);
-                (*t, count)
-            })
+            .map(|t| (*t, counts.iter().find(|(c, _)| c == t).map_or(0, |(_, n)| *n)))
             .collect();
         Ok(InteractionTypeCounts {
             total: by_type.iter().map(|(_, c)| c).sum(),

@@ -28,6 +28,7 @@ struct State {
     leases: BTreeMap<JobId, Timestamp>,
     recommender: SharedDerived,
     next_id: i64,
+    count_checkpoints: u64,
 }
 
 impl State {
@@ -111,6 +112,12 @@ impl InMemoryStore {
             recommender: Arc::new(Recommender(self.clone())),
             recommender_builds: Arc::new(Recommender(self.clone())),
         }
+    }
+
+    /// How many times `InteractionRepository::checkpoint_counts` was called (this store
+    /// counts on demand and has nothing to checkpoint).
+    pub fn count_checkpoints(&self) -> u64 {
+        self.lock().count_checkpoints
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -675,6 +682,27 @@ impl InteractionRepository for Interactions {
                 })
             })
             .collect())
+    }
+
+    async fn count_by_type(&self) -> DomainResult<Vec<(InteractionType, i64)>> {
+        let s = self.0.lock();
+        Ok(InteractionType::ALL
+            .iter()
+            .map(|t| {
+                let n = s
+                    .interactions
+                    .values()
+                    .filter(|i| i.interaction_type == *t)
+                    .count();
+                (*t, n as i64)
+            })
+            .collect())
+    }
+
+    async fn checkpoint_counts(&self) -> DomainResult<i64> {
+        let mut s = self.0.lock();
+        s.count_checkpoints += 1;
+        Ok(s.interactions.keys().next_back().map_or(0, |id| id.0))
     }
 
     async fn favorite_content_types(&self, user: UserId, limit: i64) -> DomainResult<Vec<ContentType>> {

@@ -1,0 +1,10 @@
+DROP TRIGGER interaction_counts_immutable ON user_interactions;
+DROP TRIGGER interaction_counts_truncate ON user_interactions;
+DROP TRIGGER interaction_counts_delete ON user_interactions;
+DROP FUNCTION interaction_counts_immutable();
+DROP FUNCTION interaction_counts_forget();
+DROP FUNCTION interaction_count_by_type();
+DROP FUNCTION interaction_count(TEXT);
+DROP FUNCTION interaction_counts_checkpoint();
+DROP TABLE interaction_count_mark;
+DROP TABLE interaction_counts;
