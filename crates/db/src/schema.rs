@@ -20,11 +20,12 @@ diesel::table! {
 }
 
 diesel::table! {
-    content_counts (content_type, listed) {
+    content_counts (content_type, listed, private) {
         #[max_length = 50]
         content_type -> Varchar,
         listed -> Bool,
         n -> Int8,
+        private -> Bool,
     }
 }
 

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use diesel::dsl::{count_star, sql};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::sql_types::{Bool, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use genonaut_domain::ids::ContentId;
 use genonaut_domain::model::{
@@ -382,30 +382,30 @@ impl ContentRepository for PgContent {
     }
 
     async fn stats(&self) -> DomainResult<ContentStats> {
+        // From the counters the triggers keep (migrations `content_counts`,
+        // `content_counts_private`): at most twelve rows whatever the number of items.
         let mut conn = self.pool.get().await?;
-        let counts: (i64, i64, i64, i64, i64, i64, i64) = content_items::table
+        let rows: Vec<(String, bool, bool, i64)> = content_counts::table
             .select((
-                count_star(),
-                sql::<BigInt>("count(*) FILTER (WHERE is_public AND NOT is_private)"),
-                sql::<BigInt>("count(*) FILTER (WHERE is_private)"),
-                sql::<BigInt>("count(*) FILTER (WHERE content_type = 'text')"),
-                sql::<BigInt>("count(*) FILTER (WHERE content_type = 'image')"),
-                sql::<BigInt>("count(*) FILTER (WHERE content_type = 'video')"),
-                sql::<BigInt>("count(*) FILTER (WHERE content_type = 'audio')"),
+                content_counts::content_type,
+                content_counts::listed,
+                content_counts::private,
+                content_counts::n,
             ))
-            .get_result(&mut conn)
+            .load(&mut conn)
             .await
             .map_err(db("counting content"))?;
+        let sum = |keep: &dyn Fn(&(String, bool, bool, i64)) -> bool| {
+            rows.iter().filter(|r| keep(r)).map(|r| r.3).sum::<i64>()
+        };
         Ok(ContentStats {
-            total: counts.0,
-            public: counts.1,
-            private: counts.2,
-            by_type: vec![
-                (ContentType::Text, counts.3),
-                (ContentType::Image, counts.4),
-                (ContentType::Video, counts.5),
-                (ContentType::Audio, counts.6),
-            ],
+            total: sum(&|_| true),
+            public: sum(&|r| r.1),
+            private: sum(&|r| r.2),
+            by_type: ContentType::ALL
+                .iter()
+                .map(|t| (*t, sum(&|r| r.0 == t.as_str())))
+                .collect(),
         })
     }
 }

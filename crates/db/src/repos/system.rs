@@ -82,17 +82,18 @@ impl SystemRepository for PgSystem {
 
     async fn global_stats(&self) -> DomainResult<GlobalStats> {
         let mut conn = self.pool.get().await?;
-        // Interactions from their counters (migration `interaction_counts`); the other tables
-        // are small or, for the items, one scan.
+        // Items and interactions from their counters (migrations `content_counts*`,
+        // `interaction_counts`); users, recommendations and jobs are counted.
         let r: StatsRow = diesel::sql_query(
             "SELECT u.users, u.active_users, c.content, c.public_content, c.private_content, \
                     interaction_count(NULL) AS interactions, \
                     r.recommendations, r.served_recommendations, \
                     j.jobs, j.running_jobs, j.completed_jobs, j.failed_jobs \
              FROM (SELECT count(*) AS users, count(*) FILTER (WHERE is_active) AS active_users FROM users) u, \
-                  (SELECT count(*) AS content, \
-                          count(*) FILTER (WHERE is_public AND NOT is_private) AS public_content, \
-                          count(*) FILTER (WHERE is_private) AS private_content FROM content_items) c, \
+                  (SELECT coalesce(sum(n), 0)::int8 AS content, \
+                          coalesce(sum(n) FILTER (WHERE listed), 0)::int8 AS public_content, \
+                          coalesce(sum(n) FILTER (WHERE private), 0)::int8 AS private_content \
+                   FROM content_counts) c, \
                   (SELECT count(*) AS recommendations, \
                           count(*) FILTER (WHERE is_served) AS served_recommendations FROM recommendations) r, \
                   (SELECT count(*) AS jobs, \

@@ -732,6 +732,23 @@ async fn list_totals_from_the_counters_stay_exact_through_every_change() {
             ..ContentQuery::default()
         },
     ];
+    // Left: a private text, a public text, an unlisted audio.
+    let stats = repos.content.stats().await.unwrap();
+    assert_eq!((stats.total, stats.public, stats.private), (3, 1, 1));
+    assert_eq!(
+        stats.by_type,
+        [
+            (ContentType::Text, 2),
+            (ContentType::Image, 0),
+            (ContentType::Video, 0),
+            (ContentType::Audio, 1)
+        ]
+    );
+    let global = repos.system.global_stats().await.unwrap();
+    assert_eq!(
+        (global.content, global.public_content, global.private_content),
+        (3, 1, 1)
+    );
     let expected = [3, 1, 2, 1, 0];
     for (query, want) in queries.iter().zip(expected) {
         let counted = repos.content.list(query, page).await.unwrap().total;
