@@ -5,6 +5,6 @@ DROP FUNCTION interaction_counts_immutable();
 DROP FUNCTION interaction_counts_forget();
 DROP FUNCTION interaction_count_by_type();
 DROP FUNCTION interaction_count(TEXT);
-DROP FUNCTION interaction_counts_checkpoint();
+DROP FUNCTION interaction_counts_checkpoint(BIGINT);
 DROP TABLE interaction_count_mark;
 DROP TABLE interaction_counts;

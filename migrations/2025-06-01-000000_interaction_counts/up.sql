@@ -25,11 +25,14 @@ CREATE TABLE interaction_count_mark (
 
 INSERT INTO interaction_count_mark (upto) VALUES (0);
 
--- Returns the new `upto`. Runs in the schema it was created in (the migration's search_path).
-CREATE FUNCTION interaction_counts_checkpoint() RETURNS BIGINT LANGUAGE plpgsql
-SET search_path FROM CURRENT AS $$
+-- Returns the new `upto`. Moves it by at most `batch` ids per call, so that no call on a large
+-- table of uncounted rows (a bulk load) outlasts the statement timeout. Runs in the schema it
+-- was created in (the migration's search_path).
+CREATE FUNCTION interaction_counts_checkpoint(batch BIGINT DEFAULT 2000000) RETURNS BIGINT
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
-    mark interaction_count_mark;
+    mark   interaction_count_mark;
+    target BIGINT;
 BEGIN
     -- Serialises checkpoints with each other and with deletes (which lock the mark FOR SHARE).
     SELECT * INTO mark FROM interaction_count_mark FOR UPDATE;
@@ -38,12 +41,13 @@ BEGIN
     IF mark.candidate > mark.upto AND NOT EXISTS (
         SELECT 1 FROM pg_locks WHERE virtualtransaction = ANY (mark.holders))
     THEN
+        target := least(mark.candidate, mark.upto + greatest(batch, 1));
         INSERT INTO interaction_counts AS c (interaction_type, n)
         SELECT interaction_type, count(*) FROM user_interactions
-        WHERE id > mark.upto AND id <= mark.candidate
+        WHERE id > mark.upto AND id <= target
         GROUP BY 1 ORDER BY 1
         ON CONFLICT (interaction_type) DO UPDATE SET n = c.n + excluded.n;
-        mark.upto := mark.candidate;
+        mark.upto := target;
     END IF;
     -- One statement, so the holders are read after the snapshot that found the highest id: a
     -- transaction with an uncommitted lower id still holds its lock on the table then.

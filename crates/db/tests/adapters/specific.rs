@@ -947,3 +947,49 @@ async fn the_counters_never_pass_an_interaction_that_is_not_committed_yet() {
         .unwrap();
     assert_eq!(page.total, 2);
 }
+
+#[tokio::test]
+async fn a_checkpoint_counts_a_bounded_batch_of_ids_at_a_time() {
+    // After a bulk load the first checkpoints would count the whole table; a batch bound keeps
+    // each one short (the server uses the default, two million ids).
+    let db = TestDb::new().await;
+    let repos = db.repositories();
+    let user = repos.users.insert(new_user("fay"), ts()).await.unwrap();
+    let item = repos
+        .content
+        .insert(new_content(user.id), 0.5, ts())
+        .await
+        .unwrap();
+    let sql = db.client().await;
+    sql.execute(
+        &format!(
+            "INSERT INTO user_interactions (user_id, content_item_id, interaction_type, created_at) \
+             SELECT {}, {}, 'view', now() + g * interval '1 s' FROM generate_series(1, 5) g",
+            user.id, item.id
+        ),
+        &[],
+    )
+    .await
+    .unwrap();
+    let ids: Vec<i32> = sql
+        .query("SELECT id FROM user_interactions ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5], "a fresh schema's ids");
+    let checkpoint = async |batch: i64| -> i64 {
+        sql.query_one("SELECT interaction_counts_checkpoint($1)", &[&batch])
+            .await
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(checkpoint(2).await, 0, "the first call only notes the highest id");
+    assert_eq!(checkpoint(2).await, 2);
+    assert_interaction_totals(&repos, "two of five counted").await;
+    assert_eq!(checkpoint(2).await, 4);
+    assert_eq!(checkpoint(2).await, 5, "never past the highest id");
+    assert_eq!(checkpoint(2).await, 5);
+    assert_interaction_totals(&repos, "all counted").await;
+}
