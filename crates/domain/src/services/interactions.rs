@@ -223,12 +223,8 @@ impl InteractionService {
 
     /// Counts of all interactions per type.
     pub async fn overview(&self) -> DomainResult<InteractionTypeCounts> {
-        let counts = self.interactions.count_by_type().await?;
-        // Every type, in canonical order, whatever the store returned.
-        let by_type: Vec<(InteractionType, i64)> = InteractionType::ALL
-            .iter()
-            .map(|t| (*t, counts.iter().find(|(c, _)| c == t).map_or(0, |(_, n)| *n)))
-            .collect();
+        // Every type in canonical order, zeros included: the port's promise.
+        let by_type = self.interactions.count_by_type().await?;
         Ok(InteractionTypeCounts {
             total: by_type.iter().map(|(_, c)| c).sum(),
             by_type,
