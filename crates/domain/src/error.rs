@@ -91,5 +91,21 @@ impl DomainError {
     }
 }
 
+/// Displays an error with all its sources, `a: b: c` — the one form in which the workspace logs
+/// an error chain.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}
+
 /// Result alias used by every port and service.
 pub type DomainResult<T> = Result<T, DomainError>;

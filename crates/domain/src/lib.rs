@@ -64,5 +64,5 @@ pub mod synthetic;
 pub mod testing;
 pub mod values;
 
-pub use error::{DomainError, DomainResult, Entity};
+pub use error::{DomainError, DomainResult, Entity, ErrorChain};
 pub use page::{Page, PageRequest};

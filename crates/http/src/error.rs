@@ -17,7 +17,7 @@ use actix_web::{HttpResponse, ResponseError};
 use apistos::paths::{MediaType, Response};
 use apistos::reference_or::ReferenceOr;
 use apistos::{ApiComponent, ApiErrorComponent, ApistosSchema, OpenApiVersion};
-use genonaut_domain::DomainError;
+use genonaut_domain::{DomainError, ErrorChain};
 use serde::Serialize;
 use serde_json::json;
 
@@ -203,21 +203,6 @@ impl ResponseError for ApiError {
                 }
             },
         }
-    }
-}
-
-/// Displays an error with all its sources: `a: b: c`.
-pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
-
-impl fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(s) = source {
-            write!(f, ": {s}")?;
-            source = s.source();
-        }
-        Ok(())
     }
 }
 

@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use genonaut_domain::DomainResult;
 use genonaut_domain::ids::JobId;
 use genonaut_domain::model::{GenerationJob, JobEventKind, NewContent, Progress};
 use genonaut_domain::ports::{
@@ -21,6 +20,7 @@ use genonaut_domain::ports::{
 };
 use genonaut_domain::services::RecommenderService;
 use genonaut_domain::services::generation::{Timings, content_for};
+use genonaut_domain::{DomainResult, ErrorChain};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -282,7 +282,7 @@ impl Runner {
                     }
                     Ok(_) => {}
                     Err(e) => {
-                        tracing::warn!(schema = %tenant.name, error = %Chain(&e), "claiming jobs failed");
+                        tracing::warn!(schema = %tenant.name, error = %ErrorChain(&e), "claiming jobs failed");
                         self.pause(Duration::from_secs(1)).await;
                     }
                 }
@@ -307,7 +307,7 @@ impl Runner {
         while !self.shutdown.is_cancelled() {
             for tenant in &self.tenants {
                 if let Err(e) = tenant.queue.reap(self.clock.now(), &self.config.retry).await {
-                    tracing::warn!(schema = %tenant.name, error = %Chain(&e), "reaping expired leases failed");
+                    tracing::warn!(schema = %tenant.name, error = %ErrorChain(&e), "reaping expired leases failed");
                 }
             }
             self.pause(self.config.reap_every).await;
@@ -323,7 +323,7 @@ impl Runner {
                     continue;
                 };
                 if let Err(e) = interactions.checkpoint_counts().await {
-                    tracing::warn!(schema = %tenant.name, error = %Chain(&e), "checkpointing interaction counts failed");
+                    tracing::warn!(schema = %tenant.name, error = %ErrorChain(&e), "checkpointing interaction counts failed");
                 }
             }
             self.pause(self.config.counts_every).await;
@@ -345,7 +345,7 @@ impl Runner {
                     () = self.shutdown.cancelled() => {
                         // Interrupted: free the lock now rather than when its lease expires.
                         if let Err(e) = recommender.abandon(&worker).await {
-                            tracing::warn!(schema = %tenant.name, error = %Chain(&e), "releasing the build lock failed");
+                            tracing::warn!(schema = %tenant.name, error = %ErrorChain(&e), "releasing the build lock failed");
                         }
                         return;
                     }
@@ -358,7 +358,7 @@ impl Runner {
                     ),
                     Ok(None) => {}
                     Err(e) => {
-                        tracing::warn!(schema = %tenant.name, error = %Chain(&e), "recommender build failed")
+                        tracing::warn!(schema = %tenant.name, error = %ErrorChain(&e), "recommender build failed")
                     }
                 }
             }
@@ -462,7 +462,7 @@ impl Runner {
             Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
             // One bad result must not sink the others: store them one by one.
             Err(e) if finished.len() > 1 => {
-                tracing::warn!(schema = %tenant.name, error = %Chain(&e), "storing results together failed; storing one by one");
+                tracing::warn!(schema = %tenant.name, error = %ErrorChain(&e), "storing results together failed; storing one by one");
                 let mut outcomes = Vec::with_capacity(finished.len());
                 for f in &finished {
                     outcomes.push(tenant.queue.complete(&f.lease, f.content.clone(), now).await);
@@ -488,7 +488,7 @@ impl Runner {
                 }
                 // The lease stays until it expires; the reaper then retries the job.
                 Err(e) => {
-                    tracing::error!(schema = %tenant.name, job = %f.lease.job, error = %Chain(&e), "storing the result failed");
+                    tracing::error!(schema = %tenant.name, job = %f.lease.job, error = %ErrorChain(&e), "storing the result failed");
                 }
             }
         }
@@ -626,7 +626,7 @@ impl Runner {
         };
         if let Err(e) = result {
             // The lease stays until it expires; the reaper then retries the job.
-            tracing::error!(schema = %tenant.name, job = %job.id, error = %Chain(&e), "recording the outcome failed");
+            tracing::error!(schema = %tenant.name, job = %job.id, error = %ErrorChain(&e), "recording the outcome failed");
         }
         None
     }
@@ -652,7 +652,7 @@ async fn release(tenant: &Tenant, job: &GenerationJob, now: genonaut_domain::mod
         Ok(true) => tracing::info!(schema = %tenant.name, job = %job.id, "lease released for shutdown"),
         Ok(false) => {}
         Err(e) => {
-            tracing::warn!(schema = %tenant.name, job = %job.id, error = %Chain(&e), "releasing a lease failed")
+            tracing::warn!(schema = %tenant.name, job = %job.id, error = %ErrorChain(&e), "releasing a lease failed")
         }
     }
 }
@@ -688,7 +688,7 @@ async fn heartbeat_loop(
                     }
                 }
             }
-            Err(e) => tracing::warn!(error = %Chain(&e), "renewing leases failed"),
+            Err(e) => tracing::warn!(error = %ErrorChain(&e), "renewing leases failed"),
         }
     }
 }
@@ -718,7 +718,7 @@ impl GenerationControl for Control {
                 false
             }
             Err(e) => {
-                tracing::warn!(error = %Chain(&e), "recording progress failed");
+                tracing::warn!(error = %ErrorChain(&e), "recording progress failed");
                 true
             }
         }
@@ -753,20 +753,5 @@ impl JobDispatch for Dispatcher {
             });
         }
         Ok(jobs)
-    }
-}
-
-/// Displays an error with its sources (`a: b: c`), for logs.
-struct Chain<'a>(&'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for Chain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(s) = source {
-            write!(f, ": {s}")?;
-            source = s.source();
-        }
-        Ok(())
     }
 }
