@@ -2,6 +2,7 @@
 //! every route's success and error paths, and the client workflows of the contract.
 
 mod content;
+mod events;
 mod interactions;
 mod jobs;
 mod live;

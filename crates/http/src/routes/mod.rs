@@ -3,6 +3,8 @@
 
 pub mod admin;
 pub mod content;
+pub mod events;
+pub mod feed;
 pub mod interactions;
 pub mod jobs;
 pub mod recommendations;
@@ -164,4 +166,5 @@ fn jobs() -> Scope {
         .service(resource("/{job_id}/status").route(put().to(j::status)))
         .service(resource("/{job_id}/result").route(put().to(j::result)))
         .service(resource("/{job_id}/cancel").route(post().to(j::cancel)))
+        .service(resource("/{job_id}/events").route(get().to(events::events)))
 }

@@ -1,0 +1,170 @@
+//! `GET /api/v1/generation-jobs/{job_id}/events` — the job's live feed (`feed.rs`) as
+//! server-sent events, for browsers (`EventSource`), proxies and `curl -N`: the same messages
+//! as the WebSocket, each as `id: <seq>` + `data: <json>`, resumable with `Last-Event-ID`,
+//! closed after the final event. A comment line every 15 s keeps idle connections open.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use actix_web::dev::Payload;
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use actix_web::web::Bytes;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder};
+use apistos::paths::{
+    MediaType, Parameter, ParameterDefinition, ParameterIn, ParameterStyle, Response, Responses,
+};
+use apistos::reference_or::ReferenceOr;
+use apistos::{ApiComponent, ApistosSchema, OpenApiVersion, api_operation};
+use futures_util::future::{Ready, ready};
+use genonaut_domain::ids::JobId;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::feed::{self, Item};
+use crate::dto::JobIdPath;
+use crate::error::ApiError;
+use crate::extract::Path;
+use crate::input::FieldError;
+use crate::state::Tenant;
+
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+const HEADER: &str = "Last-Event-ID";
+
+/// The `Last-Event-ID` request header: the `seq` of the last message the client received.
+#[derive(Debug, Clone, Copy)]
+pub struct LastEventId(pub Option<i64>);
+
+impl FromRequest for LastEventId {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(value) = req.headers().get(HEADER) else {
+            return ready(Ok(LastEventId(None)));
+        };
+        let text = value.to_str().unwrap_or_default().trim();
+        ready(match text.parse::<i64>() {
+            Ok(seq) if seq >= 0 => Ok(LastEventId(Some(seq))),
+            _ => Err(ApiError::Validation(vec![FieldError::at(
+                vec!["header".into(), HEADER.into()],
+                "int_parsing",
+                "Input should be a non-negative integer (an event's seq)",
+                json!(String::from_utf8_lossy(value.as_bytes())),
+            )])),
+        })
+    }
+}
+
+impl ApiComponent for LastEventId {
+    fn child_schemas(_: OpenApiVersion) -> Vec<(String, ReferenceOr<ApistosSchema>)> {
+        vec![]
+    }
+
+    fn schema(_: OpenApiVersion) -> Option<(String, ReferenceOr<ApistosSchema>)> {
+        None
+    }
+
+    fn parameters(oas: OpenApiVersion, _: Option<String>) -> Vec<Parameter> {
+        vec![Parameter {
+            name: HEADER.to_owned(),
+            _in: ParameterIn::Header,
+            description: Some(
+                "Resume after this event: the `seq` (`id:`) of the last message received. \
+                 Browsers' `EventSource` sends it by itself when it reconnects."
+                    .to_owned(),
+            ),
+            required: Some(false),
+            style: Some(ParameterStyle::Simple),
+            definition: <u32 as ApiComponent>::raw_schema(oas).map(ParameterDefinition::Schema),
+            ..Default::default()
+        }]
+    }
+}
+
+/// A `text/event-stream` response fed by a job's live feed.
+pub struct EventStream(mpsc::Receiver<Item>);
+
+impl Responder for EventStream {
+    type Body = actix_web::body::BoxBody;
+
+    fn respond_to(self, _: &HttpRequest) -> HttpResponse {
+        let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
+        keep_alive.reset();
+        let state = (self.0, keep_alive);
+        let body = futures_util::stream::unfold(state, |(mut items, mut keep_alive)| async move {
+            let chunk = tokio::select! {
+                item = items.recv() => match item {
+                    Some(Item::Message { seq, text }) => format!("id: {seq}\ndata: {text}\n\n"),
+                    Some(Item::End(_)) | None => return None,
+                },
+                _ = keep_alive.tick() => ": keep-alive\n\n".to_owned(),
+            };
+            Some((Ok::<_, actix_web::Error>(Bytes::from(chunk)), (items, keep_alive)))
+        });
+        let mut response = HttpResponse::Ok().streaming(body);
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        // Tells buffering reverse proxies (nginx) to pass each event on at once.
+        headers.insert(
+            actix_web::http::header::HeaderName::from_static("x-accel-buffering"),
+            HeaderValue::from_static("no"),
+        );
+        response
+    }
+}
+
+impl ApiComponent for EventStream {
+    fn child_schemas(_: OpenApiVersion) -> Vec<(String, ReferenceOr<ApistosSchema>)> {
+        vec![]
+    }
+
+    fn schema(_: OpenApiVersion) -> Option<(String, ReferenceOr<ApistosSchema>)> {
+        None
+    }
+
+    fn responses(oas: OpenApiVersion, _: Option<String>, _: Option<String>) -> Option<Responses> {
+        let schema = <String as ApiComponent>::raw_schema(oas)?;
+        let example = "id: 3\ndata: {\"type\":\"snapshot\",\"job_id\":42,\"seq\":3,...}\n\n\
+                       id: 4\ndata: {\"type\":\"progress\",\"job_id\":42,\"seq\":4,\"progress\":50,...}\n\n";
+        let media = MediaType {
+            schema: Some(apistos::VersionSpecificSchema::OAS3_0(schema)),
+            example: Some(apistos::paths::Examples::Example(json!(example))),
+            ..Default::default()
+        };
+        Some(Responses {
+            responses: BTreeMap::from([(
+                "200".to_owned(),
+                ReferenceOr::Object(Response {
+                    description: "The job's messages as server-sent events, until its final event."
+                        .to_owned(),
+                    content: BTreeMap::from([("text/event-stream".to_owned(), media)]),
+                    ..Default::default()
+                }),
+            )]),
+            ..Default::default()
+        })
+    }
+}
+
+/// Live status as server-sent events
+///
+/// The same messages as `WS /ws/generation/{job_id}` — first a `snapshot` with the job, then
+/// one per event (`queued`, `started`, `progress`, `retrying`, then `completed`, `failed` or
+/// `cancelled`) — as `text/event-stream`: each event's `id:` is its `seq`, its `data:` the JSON
+/// message. Reconnecting with `Last-Event-ID` replays what was missed; the stream ends after
+/// the final event (at once when the job has already finished and nothing is to be replayed).
+#[api_operation(
+    operation_id = "jobs_events",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn events(db: Tenant, p: Path<JobIdPath>, last: LastEventId) -> Result<EventStream, ApiError> {
+    let id = JobId(p.0.job_id);
+    // Unknown jobs are a 404 in the contract's shape before the stream starts.
+    db.services.jobs.get(id).await?;
+    Ok(EventStream(feed::open(db, id, last.0)))
+}
