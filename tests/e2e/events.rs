@@ -1,8 +1,6 @@
 //! Live status as server-sent events: the socket's messages over plain HTTP.
 
-use std::time::Duration;
-
-use genonaut_tests::TestApp;
+use genonaut_tests::{TestApp, with_workers};
 use serde_json::{Value, json};
 
 /// Parses a finished `text/event-stream` body into `(id, data)` pairs (comments skipped).
@@ -27,11 +25,7 @@ fn events(body: &str) -> Vec<(i64, Value)> {
 
 #[actix_web::test]
 async fn the_stream_carries_the_sockets_messages_with_seq_ids_and_resumes_from_last_event_id() {
-    let app = TestApp::spawn_with(Box::new(|c| {
-        c.jobs.workers = 1;
-        c.jobs.step_delay = Duration::from_millis(5);
-    }))
-    .await;
+    let app = TestApp::spawn_with(with_workers(1)).await;
     let user = app.user("listener").await;
     let job = app
         .post(

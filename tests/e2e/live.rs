@@ -12,15 +12,8 @@ use genonaut_domain::ports::{
 };
 use genonaut_jobs::media::FsMediaStore;
 use genonaut_jobs::runner::{Polling, Runner, RunnerConfig, Tenant};
-use genonaut_tests::TestApp;
+use genonaut_tests::{TestApp, with_workers};
 use serde_json::{Value, json};
-
-fn with_workers(workers: usize) -> genonaut_tests::Tweak {
-    Box::new(move |c| {
-        c.jobs.workers = workers;
-        c.jobs.step_delay = Duration::from_millis(5);
-    })
-}
 
 async fn wait_status(app: &TestApp, job: i64, status: &str) -> Value {
     for _ in 0..600 {

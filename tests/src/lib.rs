@@ -88,6 +88,14 @@ impl Reply {
 /// Adjusts the configuration before the app starts.
 pub type Tweak = Box<dyn FnOnce(&mut Config)>;
 
+/// `workers` job workers in the app, with a short step delay so jobs finish quickly.
+pub fn with_workers(workers: usize) -> Tweak {
+    Box::new(move |c| {
+        c.jobs.workers = workers;
+        c.jobs.step_delay = std::time::Duration::from_millis(5);
+    })
+}
+
 impl TestApp {
     /// Starts the app over a fresh schema.
     pub async fn spawn() -> TestApp {
