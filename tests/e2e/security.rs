@@ -211,6 +211,78 @@ async fn over_the_limit_is_429_with_retry_after_per_key() {
         .expect(200);
 }
 
+/// The limits `genonaut serve` starts with for these flags (defaults for everything else).
+fn limits_of(flags: &[&str]) -> (Option<Rate>, Option<Rate>) {
+    use clap::Parser;
+    let mut args = vec!["genonaut"];
+    args.extend_from_slice(flags);
+    let cli = genonaut::cli::Cli::try_parse_from(args).unwrap();
+    let config = genonaut::config::Config::try_from(cli.serve).unwrap();
+    (config.per_key, config.per_ip)
+}
+
+#[actix_web::test]
+async fn with_auth_off_the_default_limits_let_a_rapid_client_through() {
+    let (per_key, per_ip) = limits_of(&["--auth", "off"]);
+    let app = TestApp::spawn_with(Box::new(move |c| {
+        c.auth = false;
+        c.per_key = per_key;
+        c.per_ip = per_ip;
+    }))
+    .await;
+    // Well over the per-IP burst that applies with keys on (40).
+    for i in 0..100 {
+        let reply = app.get("/api/v1/users/").await;
+        assert!(reply.status.is_success(), "request {i}: {}", reply.status);
+    }
+}
+
+#[actix_web::test]
+async fn with_auth_off_a_configured_ip_limit_answers_429_with_ratelimit_fields() {
+    let (per_key, per_ip) = limits_of(&["--auth", "off", "--rate-per-ip", "1", "--burst-per-ip", "3"]);
+    let app = TestApp::spawn_with(Box::new(move |c| {
+        c.auth = false;
+        c.per_key = per_key;
+        c.per_ip = per_ip;
+    }))
+    .await;
+    let mut limited = None;
+    for _ in 0..10 {
+        let reply = app.get("/api/v1/users/").await;
+        if reply.status.as_u16() == 429 {
+            limited = Some(reply);
+            break;
+        }
+        assert_eq!(reply.status.as_u16(), 200);
+    }
+    let limited = limited.expect("a 429 within 10 requests at 1/s, burst 3");
+    let field = |name: &str| -> u64 {
+        limited
+            .headers
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} is present"))
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let retry = field("retry-after");
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    assert_eq!(field("ratelimit-limit"), 3);
+    assert_eq!(field("ratelimit-remaining"), 0);
+    assert_eq!(field("ratelimit-reset"), retry);
+    assert_eq!(
+        limited.headers.get("ratelimit-policy").unwrap().to_str().unwrap(),
+        "3;w=3"
+    );
+    assert!(
+        limited.body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Rate limit exceeded")
+    );
+}
+
 #[actix_web::test]
 async fn responses_carry_request_ids_and_security_headers_and_metrics_count_requests() {
     let app = TestApp::spawn().await;

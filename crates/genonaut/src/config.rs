@@ -251,12 +251,14 @@ pub struct ServeArgs {
     /// Requests allowed at once per API key (burst).
     #[arg(long, env = "RATE_LIMIT_KEY_BURST", default_value_t = 200)]
     pub burst_per_key: u32,
-    /// Requests per second allowed per client IP without a key (0 = unlimited).
-    #[arg(long, env = "RATE_LIMIT_PER_IP", default_value_t = 20)]
-    pub rate_per_ip: u32,
-    /// Requests allowed at once per client IP without a key (burst).
-    #[arg(long, env = "RATE_LIMIT_IP_BURST", default_value_t = 40)]
-    pub burst_per_ip: u32,
+    /// Requests per second allowed per client IP without a key (0 = unlimited). Unset: 20 with
+    /// `API_AUTH=on`, unlimited with `API_AUTH=off` (the previous service's clients had no
+    /// limit; docs/decisions.md).
+    #[arg(long, env = "RATE_LIMIT_PER_IP")]
+    pub rate_per_ip: Option<u32>,
+    /// Requests allowed at once per client IP without a key (burst; default twice the rate).
+    #[arg(long, env = "RATE_LIMIT_IP_BURST")]
+    pub burst_per_ip: Option<u32>,
     /// Seconds a client may take to send a request's headers.
     #[arg(long, env = "API_REQUEST_TIMEOUT_SECS", default_value_t = 10)]
     pub request_timeout_secs: u64,
@@ -389,6 +391,17 @@ fn rate(per_second: u32, burst: u32) -> Option<Rate> {
     })
 }
 
+/// The per-IP limit: as configured; unset, 20/s (burst 40) with keys required and none without
+/// them (`API_AUTH=off` is the previous service's mode, whose clients met no limit).
+fn ip_rate(auth: bool, per_second: Option<u32>, burst: Option<u32>) -> Option<Rate> {
+    let per_second = match per_second {
+        Some(n) => n,
+        None if auth => 20,
+        None => return None,
+    };
+    rate(per_second, burst.unwrap_or(per_second.saturating_mul(2)))
+}
+
 impl TryFrom<ServeArgs> for Config {
     type Error = anyhow::Error;
 
@@ -425,7 +438,7 @@ impl TryFrom<ServeArgs> for Config {
             auth: a.auth,
             key_cache: Duration::from_secs(a.key_cache_secs),
             per_key: rate(a.rate_per_key, a.burst_per_key),
-            per_ip: rate(a.rate_per_ip, a.burst_per_ip),
+            per_ip: ip_rate(a.auth, a.rate_per_ip, a.burst_per_ip),
             request_timeout: Duration::from_secs(a.request_timeout_secs.max(1)),
             keep_alive: Duration::from_secs(a.keep_alive_secs),
         })
@@ -477,6 +490,27 @@ mod tests {
     fn demo_seeding_needs_the_demo_schema_to_be_served() {
         assert!(parse(&["--schemas", "app"]).unwrap().seed_demo.is_none());
         assert!(parse(&["--seed-demo", "false"]).unwrap().seed_demo.is_none());
+    }
+
+    #[test]
+    fn the_per_ip_limit_applies_with_keys_or_when_configured() {
+        let twenty = rate(20, 40);
+        assert!(twenty.is_some());
+        assert_eq!(parse(&[]).unwrap().per_ip, twenty);
+        assert_eq!(parse(&["--auth", "off"]).unwrap().per_ip, None);
+        assert_eq!(
+            parse(&["--auth", "off", "--rate-per-ip", "5"]).unwrap().per_ip,
+            rate(5, 10)
+        );
+        assert_eq!(
+            parse(&["--auth", "off", "--rate-per-ip", "5", "--burst-per-ip", "7"])
+                .unwrap()
+                .per_ip,
+            rate(5, 7)
+        );
+        assert_eq!(parse(&["--rate-per-ip", "0"]).unwrap().per_ip, None);
+        // The per-key limit does not depend on the mode.
+        assert_eq!(parse(&["--auth", "off"]).unwrap().per_key, rate(100, 200));
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! * A key limited to a schema may only select that schema.
 //! * Keys come in `Authorization: Bearer <key>` or `X-API-Key: <key>`. Missing or invalid →
 //!   401 with `WWW-Authenticate: Bearer`; not allowed → 403; over the rate limit → 429 with
-//!   `Retry-After`. Verified keys are cached for `cache_ttl` (revocation takes effect within it).
+//!   `Retry-After` and the `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` and
+//!   `RateLimit-Policy` fields of draft-ietf-httpapi-ratelimit-headers-06. Verified keys are
+//!   cached for `cache_ttl` (revocation takes effect within it).
 //! * Rate limits (GCRA, `governor`): per key, and per client IP for requests without a key.
 
 use std::collections::HashMap;
@@ -125,8 +127,8 @@ impl Access {
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Seconds to wait if the request must be throttled.
-    fn throttle(&self, caller: Option<&str>, ip: Option<IpAddr>) -> Option<u64> {
+    /// How long to wait, and under which quota, if the request must be throttled.
+    fn throttle(&self, caller: Option<&str>, ip: Option<IpAddr>) -> Option<Throttled> {
         // Forget idle buckets now and then so the maps stay small.
         if self.seen.fetch_add(1, Ordering::Relaxed) % 8192 == 8191 {
             if let Some(l) = &self.keys_limiter {
@@ -141,8 +143,57 @@ impl Access {
             (None, Some(ip)) => self.ip_limiter.as_ref()?.check_key(&ip).err()?,
             (None, None) => return None,
         };
+        let quota = wait.quota();
         let wait = wait.wait_time_from(DefaultClock::default().now());
-        Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+        let burst = quota.burst_size().get();
+        // The time a spent burst takes to refill, whole seconds: the policy's window.
+        let refill = quota.replenish_interval().saturating_mul(burst);
+        Some(Throttled {
+            wait: (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1),
+            limit: burst,
+            window: (refill.as_secs() + u64::from(refill.subsec_nanos() > 0)).max(1),
+        })
+    }
+}
+
+/// A refusal by a rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Throttled {
+    /// Whole seconds until one more request is allowed (at least 1).
+    wait: u64,
+    /// Requests allowed at once (the burst).
+    limit: u32,
+    /// Seconds a spent burst takes to refill.
+    window: u64,
+}
+
+impl Throttled {
+    /// The 429: `Retry-After`, and the fields of draft-ietf-httpapi-ratelimit-headers-06
+    /// (<https://datatracker.ietf.org/doc/html/draft-ietf-httpapi-ratelimit-headers-06>):
+    /// `RateLimit-Reset` names the same moment as `Retry-After`, as the draft asks.
+    fn response(self) -> HttpResponse {
+        let mut response = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("Rate limit exceeded; retry in {} s", self.wait),
+        );
+        let headers = response.headers_mut();
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(self.wait));
+        headers.insert(
+            header::HeaderName::from_static("ratelimit-limit"),
+            HeaderValue::from(self.limit),
+        );
+        headers.insert(
+            header::HeaderName::from_static("ratelimit-remaining"),
+            HeaderValue::from_static("0"),
+        );
+        headers.insert(
+            header::HeaderName::from_static("ratelimit-reset"),
+            HeaderValue::from(self.wait),
+        );
+        if let Ok(policy) = HeaderValue::from_str(&format!("{};w={}", self.limit, self.window)) {
+            headers.insert(header::HeaderName::from_static("ratelimit-policy"), policy);
+        }
+        response
     }
 }
 
@@ -249,15 +300,8 @@ pub async fn check(
         });
     }
 
-    if let Some(wait) = access.throttle(caller.as_ref().map(|c| c.prefix.as_str()), ip) {
-        let mut response = refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!("Rate limit exceeded; retry in {wait} s"),
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait.max(1)));
-        return Ok(req.into_response(response));
+    if let Some(throttled) = access.throttle(caller.as_ref().map(|c| c.prefix.as_str()), ip) {
+        return Ok(req.into_response(throttled.response()));
     }
     if let Some(caller) = caller {
         req.extensions_mut().insert(caller);
@@ -328,9 +372,39 @@ mod tests {
         let ip = Some(IpAddr::from([10, 0, 0, 1]));
         assert_eq!(access.throttle(None, ip), None);
         assert_eq!(access.throttle(None, ip), None);
-        assert_eq!(access.throttle(None, ip), Some(1));
+        assert_eq!(
+            access.throttle(None, ip),
+            Some(Throttled {
+                wait: 1,
+                limit: 2,
+                window: 2
+            })
+        );
         // Another client is not affected; keys are unlimited here.
         assert_eq!(access.throttle(None, Some(IpAddr::from([10, 0, 0, 2]))), None);
         assert_eq!(access.throttle(Some("abcd1234"), ip), None);
+    }
+
+    #[test]
+    fn a_429_carries_retry_after_and_the_ratelimit_fields() {
+        let response = Throttled {
+            wait: 3,
+            limit: 40,
+            window: 2,
+        }
+        .response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        let field = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        assert_eq!(field("retry-after").as_deref(), Some("3"));
+        assert_eq!(field("ratelimit-limit").as_deref(), Some("40"));
+        assert_eq!(field("ratelimit-remaining").as_deref(), Some("0"));
+        assert_eq!(field("ratelimit-reset").as_deref(), Some("3"));
+        assert_eq!(field("ratelimit-policy").as_deref(), Some("40;w=2"));
     }
 }
