@@ -2,7 +2,7 @@
 //!
 //! The HTTP adapter of Genonaut: actix-web routes for every endpoint of the API contract,
 //! wire-compatible with the previous service (paths, fields, statuses, error bodies), plus the
-//! OpenAPI document (`/openapi.json`) and docs UI (`/docs`).
+//! OpenAPI document (`/openapi.json`) and the docs UIs (`/docs`, `/redoc`, embedded assets).
 //!
 //! Request path: [`observe`] (request id, `HEAD` as `GET`, path normalised so both
 //! trailing-slash spellings are served, log line, metrics, security headers) → CORS → [`guard`] (API keys, scopes, rate limits) → route → extractors ([`state::Tenant`] picks the schema from
@@ -10,6 +10,7 @@
 //! with contract-compatible 422 lists) → handler (calls one domain service) → DTO → JSON.
 //! Every failure goes through [`error::ApiError`].
 
+pub mod docs;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -26,8 +27,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{App, HttpResponse, web};
-use apistos::app::{BuildConfig, OpenApiWrapper};
-use apistos::{RedocConfig, SwaggerUIConfig};
+use apistos::app::OpenApiWrapper;
 
 pub use extract::{BodyLimit, DEFAULT_BODY_LIMIT};
 pub use guard::{Access, AccessSettings, Rate};
@@ -85,6 +85,8 @@ pub fn app(
         .app_data(web::Data::from(settings.access.clone()))
         .app_data(web::Data::from(settings.metrics.clone()))
         .app_data(settings.listener.clone().map(web::Data::new))
+        .app_data(openapi::Finished::default())
+        .wrap(actix_web::middleware::from_fn(openapi::serve))
         .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, middleware::method_not_allowed))
         .wrap(actix_web::middleware::from_fn(guard::check))
         .wrap(middleware::cors(settings.cors_origins.as_deref()))
@@ -94,12 +96,8 @@ pub fn app(
     }
     let media_dir = settings.media_dir.clone();
     app.service(routes::api_v1())
-        .build_with(
-            "/openapi.json",
-            BuildConfig::default()
-                .with_ui(SwaggerUIConfig::new(&"/docs"))
-                .with_ui(RedocConfig::new(&"/redoc")),
-        )
+        .build(openapi::OPENAPI_PATH)
+        .configure(docs::configure)
         .route("/ws/generation/{job_id}", web::get().to(routes::ws::generation))
         .route("/metrics", web::get().to(observe::metrics))
         .route("/ready", web::get().to(observe::ready))

@@ -333,10 +333,10 @@ id_path!(
     JobIdPath { job_id }
 );
 
-/// Schema-only mirror of the content type enumeration (a plain `enum` in the document:
-/// OpenAPI 3.0 has no `const`, so per-value descriptions would make it ambiguous).
+/// The kind of a content item.
 #[derive(JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "ContentType")]
 pub enum ContentTypeDoc {
     // Text.
     Text,
@@ -348,9 +348,10 @@ pub enum ContentTypeDoc {
     Audio,
 }
 
-/// Schema-only mirror of the interaction type enumeration.
+/// What a user did with a content item.
 #[derive(JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "InteractionType")]
 pub enum InteractionTypeDoc {
     // Viewed.
     View,
@@ -368,9 +369,11 @@ pub enum InteractionTypeDoc {
     Rate,
 }
 
-/// Schema-only mirror of canonical job types.
+/// What a generation job makes (canonical names; `text`, `image`, `video`, `audio` are
+/// accepted as input too).
 #[derive(JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "JobType")]
 pub enum JobTypeDoc {
     // Text.
     TextGeneration,
@@ -382,9 +385,10 @@ pub enum JobTypeDoc {
     AudioGeneration,
 }
 
-/// Schema-only mirror of job statuses.
+/// Where a generation job is in its life.
 #[derive(JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "JobStatus")]
 pub enum JobStatusDoc {
     // Queued.
     Pending,

@@ -409,9 +409,10 @@ pub struct FeedbackBody {
     pub metadata: Option<JsonObject>,
 }
 
-/// Schema-only mirror of feedback kinds.
+/// A user's reaction to a recommendation.
 #[derive(JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "Feedback")]
 pub enum FeedbackDoc {
     // Opened it (records a `view`).
     Clicked,

@@ -63,17 +63,24 @@ impl ApiComponent for Health {
     }
 
     fn responses(oas: OpenApiVersion, _: Option<String>, _: Option<String>) -> Option<Responses> {
-        let (name, _) = Self::schema(oas)?;
+        let (name, schema) = Self::schema(oas)?;
         let body = |description: &str| {
-            let reference = ReferenceOr::Reference {
-                _ref: format!("#/components/schemas/{name}"),
+            // 3.1 documents carry the schema itself (named by its title; `openapi::finish`
+            // makes it a component), 3.0 ones a reference to the component.
+            let schema = match (oas, schema.clone()) {
+                (OpenApiVersion::OAS3_1, ReferenceOr::Object(schema)) => {
+                    apistos::VersionSpecificSchema::OAS3_1(schema)
+                }
+                _ => apistos::VersionSpecificSchema::OAS3_0(ReferenceOr::Reference {
+                    _ref: format!("#/components/schemas/{name}"),
+                }),
             };
             ReferenceOr::Object(Response {
                 description: description.to_owned(),
                 content: BTreeMap::from([(
                     "application/json".to_owned(),
                     MediaType {
-                        schema: Some(apistos::VersionSpecificSchema::OAS3_0(reference)),
+                        schema: Some(schema),
                         ..Default::default()
                     },
                 )]),
