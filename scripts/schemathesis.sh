@@ -37,5 +37,5 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/api/v1/health" >/dev/nu
 # abort a run with "SystemError: AST constructor recursion depth mismatch" — a tool crash, not a
 # finding (seen once in CI on POST /api/v1/admin/recommender/rebuild).
 "$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
-  --checks not_a_server_error,response_schema_conformance \
-  --max-examples "${SCHEMATHESIS_EXAMPLES:-10}" --workers 1 --seed 1 "$@"
+  --checks "${SCHEMATHESIS_CHECKS:-not_a_server_error,response_schema_conformance}" \
+  --wait-for-schema 120 --max-examples "${SCHEMATHESIS_EXAMPLES:-10}" --workers 1 --seed 1 "$@"
