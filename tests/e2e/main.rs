@@ -10,6 +10,7 @@ mod openapi;
 mod recommendations;
 mod recommender;
 mod security;
+mod semantic;
 mod system;
 mod users;
 mod workflows;

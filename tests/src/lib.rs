@@ -143,6 +143,10 @@ impl TestApp {
                 recs_refresh: None,
                 recs_check: Duration::from_millis(50),
             },
+            embed: genonaut::config::EmbedConfig {
+                poll: Duration::from_millis(100),
+                ..genonaut::config::EmbedConfig::default()
+            },
             auth: false,
             key_cache: Duration::ZERO,
             per_key: None,

@@ -46,5 +46,6 @@ pub fn repositories(pool: &PgPool) -> Repositories {
         job_events: Arc::new(repos::PgJobs::new(pool.clone())),
         recommender: Arc::new(repos::PgRecommender::new(pool.clone())),
         recommender_builds: Arc::new(repos::PgRecommender::new(pool.clone())),
+        embeddings: Arc::new(repos::PgEmbeddings::new(pool.clone())),
     }
 }

@@ -30,6 +30,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    content_embeddings (content_id) {
+        content_id -> Int4,
+        model -> Nullable<Text>,
+        vector -> Nullable<Array<Nullable<Float4>>>,
+        pending -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     content_items (id) {
         id -> Int4,
         #[max_length = 255]
@@ -191,6 +201,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(content_embeddings -> content_items (content_id));
 diesel::joinable!(content_items -> users (creator_id));
 diesel::joinable!(generation_jobs -> content_items (result_content_id));
 diesel::joinable!(generation_jobs -> users (user_id));
@@ -204,6 +215,7 @@ diesel::joinable!(user_interactions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     content_counts,
+    content_embeddings,
     content_items,
     generation_jobs,
     interaction_count_mark,

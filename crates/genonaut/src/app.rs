@@ -143,6 +143,8 @@ pub struct Application {
     pools: Vec<PgPool>,
     runner: Arc<Runner>,
     hub: EventHub,
+    /// Each schema's embedding loop.
+    embedders: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -165,19 +167,31 @@ impl Application {
         let pools = pools(&config.database)?;
         let hub = EventHub::start(config.database.url.expose_secret())?;
         let runner = crate::jobs::runner(&config.jobs, &pools, &hub);
+        let model = crate::embed::load(&config.embed).await;
+        let mut embedders = Vec::new();
         let tenants = config
             .database
             .schemas
             .iter()
             .zip(&pools)
             .enumerate()
-            .map(|(index, (schema, pool))| Tenant {
-                name: schema.as_str().into(),
-                services: Arc::new(
-                    Services::new(genonaut_db::repositories(pool), Arc::new(SystemClock))
-                        .with_live_events(hub.source(schema))
-                        .with_dispatch(runner.dispatcher(index)),
-                ),
+            .map(|(index, (schema, pool))| {
+                let services = Services::new(genonaut_db::repositories(pool), Arc::new(SystemClock));
+                let semantic = crate::embed::attach(services.semantic.clone(), &model);
+                embedders.push(tokio::spawn(crate::embed::keep_current(
+                    schema.to_string(),
+                    semantic.clone(),
+                    config.embed.poll,
+                )));
+                Tenant {
+                    name: schema.as_str().into(),
+                    services: Arc::new(
+                        services
+                            .with_semantic(semantic)
+                            .with_live_events(hub.source(schema))
+                            .with_dispatch(runner.dispatcher(index)),
+                    ),
+                }
             })
             .collect();
         let state = web::Data::new(
@@ -240,6 +254,7 @@ impl Application {
             pools,
             runner,
             hub,
+            embedders,
         })
     }
 
@@ -257,6 +272,9 @@ impl Application {
     /// in-flight requests, the job runner finishes or releases its jobs, then the pools close.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        for task in &self.embedders {
+            task.abort();
+        }
         self.runner.shutdown().await;
         drop(self.hub);
         for pool in &self.pools {

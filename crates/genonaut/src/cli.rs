@@ -213,6 +213,24 @@ pub enum RecsCommand {
     Rebuild(RecsArgs),
     /// Show the last build, staleness and any pending or running build.
     Status(RecsArgs),
+    /// Compute the sentence embedding of every item that has none yet (or whose text
+    /// changed), in batches, with a progress bar. Idempotent: a second run has nothing to do.
+    Embed(RecsEmbedArgs),
+}
+
+/// `recs embed` options.
+#[derive(Debug, Args)]
+pub struct RecsEmbedArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub embed: crate::config::EmbedArgs,
+    /// Schema (default: GENONAUT_DEFAULT_SCHEMA).
+    #[arg(long)]
+    pub schema: Option<String>,
+    /// Items per model call.
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
 }
 
 /// `recs` options.
@@ -332,6 +350,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             RecsCommand::Status(args) => {
                 let (config, schema) = one_schema(args.database, args.schema.as_deref()).await?;
                 recs::status(&config, &schema).await
+            }
+            RecsCommand::Embed(args) => {
+                let (config, schema) = one_schema(args.database, args.schema.as_deref()).await?;
+                recs::embed(&config, &schema, &args.embed.into(), args.batch).await
             }
         },
     }

@@ -200,6 +200,54 @@ impl JobsConfig {
     }
 }
 
+/// Sentence-embedding model settings shared by `serve` and `recs embed`.
+#[derive(Debug, Clone, Args)]
+pub struct EmbedArgs {
+    /// Folder of the sentence-embedding model (all-MiniLM-L6-v2: config.json, tokenizer.json,
+    /// model.safetensors; `scripts/fetch-model.sh` fetches it). Unset or incomplete: no
+    /// embeddings — content and similar items fall back to tags, semantic search is refused.
+    #[arg(long, env = "GENONAUT_EMBED_MODEL_DIR")]
+    pub embed_model_dir: Option<PathBuf>,
+    /// Name stored with every vector (`content_embeddings.model`).
+    #[arg(long, env = "GENONAUT_EMBED_MODEL_NAME", default_value = "all-MiniLM-L6-v2")]
+    pub embed_model_name: String,
+    /// How often each serving process embeds new or changed items and reads vectors other
+    /// processes wrote (ms).
+    #[arg(long, env = "GENONAUT_EMBED_POLL_MS", default_value_t = 1_000)]
+    pub embed_poll_ms: u64,
+}
+
+/// Validated embedding settings.
+#[derive(Debug, Clone)]
+pub struct EmbedConfig {
+    /// Model folder (`None`: embeddings off).
+    pub model_dir: Option<PathBuf>,
+    /// Name stored with each vector.
+    pub model_name: String,
+    /// Poll interval of the embedding loop.
+    pub poll: Duration,
+}
+
+impl Default for EmbedConfig {
+    fn default() -> Self {
+        EmbedConfig {
+            model_dir: None,
+            model_name: "all-MiniLM-L6-v2".into(),
+            poll: Duration::from_secs(1),
+        }
+    }
+}
+
+impl From<EmbedArgs> for EmbedConfig {
+    fn from(a: EmbedArgs) -> Self {
+        EmbedConfig {
+            model_dir: a.embed_model_dir.filter(|d| !d.as_os_str().is_empty()),
+            model_name: a.embed_model_name,
+            poll: Duration::from_millis(a.embed_poll_ms.max(50)),
+        }
+    }
+}
+
 /// Settings of `serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -207,6 +255,8 @@ pub struct ServeArgs {
     pub database: DatabaseArgs,
     #[command(flatten)]
     pub jobs: JobsArgs,
+    #[command(flatten)]
+    pub embed: EmbedArgs,
     /// Address to listen on.
     #[arg(long, env = "API_HOST", default_value = "127.0.0.1")]
     pub host: String,
@@ -368,6 +418,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Job runner.
     pub jobs: JobsConfig,
+    /// Sentence embeddings.
+    pub embed: EmbedConfig,
     /// Require API keys.
     pub auth: bool,
     /// How long verified keys are cached.
@@ -435,6 +487,7 @@ impl TryFrom<ServeArgs> for Config {
             seed_demo,
             shutdown_timeout: Duration::from_secs(a.shutdown_timeout_secs),
             jobs,
+            embed: a.embed.into(),
             auth: a.auth,
             key_cache: Duration::from_secs(a.key_cache_secs),
             per_key: rate(a.rate_per_key, a.burst_per_key),

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod embed;
 pub mod jobs;
 pub mod keys;
 pub mod postgres;

@@ -230,6 +230,55 @@ pub async fn rebuild(config: &DatabaseConfig, schema: &SchemaName, full: bool) -
     Ok(())
 }
 
+/// Embeds every item of `schema` without a current vector, with a progress bar.
+pub async fn embed(
+    config: &DatabaseConfig,
+    schema: &SchemaName,
+    embed: &crate::config::EmbedConfig,
+    batch: usize,
+) -> anyhow::Result<()> {
+    let model = match crate::embed::load(embed).await {
+        crate::embed::Model::Loaded(model) => model,
+        crate::embed::Model::Unavailable(reason) => {
+            anyhow::bail!(
+                "{reason}; fetch the model with scripts/fetch-model.sh and set GENONAUT_EMBED_MODEL_DIR"
+            )
+        }
+    };
+    let pool = PgPool::new(config.url.expose_secret(), schema, &config.pool)?;
+    let repos = genonaut_db::repositories(&pool);
+    let semantic = genonaut_domain::services::SemanticService::new(
+        repos.embeddings,
+        repos.content,
+        Arc::new(SystemClock),
+    )
+    .with_model(
+        Arc::new(genonaut_embed::SharedMiniLm(model)),
+        Arc::new(genonaut_embed::AnnIndex::new()),
+    );
+    let progress = bar(0, "embedded");
+    let started = std::time::Instant::now();
+    let done = semantic
+        .backfill(batch, &|done, total| {
+            progress.set_length(total);
+            progress.set_position(done);
+        })
+        .await
+        .with_context(|| format!("embedding the items of {schema}"))?;
+    progress.finish();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{schema}: embedded {done} items in {secs:.1} s{}",
+        if done > 0 {
+            format!(" ({:.1} ms per item)", secs * 1000.0 / done as f64)
+        } else {
+            " (every item already had a current vector)".to_owned()
+        }
+    );
+    pool.close();
+    Ok(())
+}
+
 /// Prints the build status of `schema`.
 pub async fn status(config: &DatabaseConfig, schema: &SchemaName) -> anyhow::Result<()> {
     let pool = PgPool::new(config.url.expose_secret(), schema, &config.pool)?;

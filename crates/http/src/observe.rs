@@ -420,7 +420,9 @@ impl std::fmt::Debug for ListenerProbe {
 }
 
 /// `GET /ready`: 200 when the default schema's database answers and the event listener
-/// is connected, 503 otherwise; with the queue's pending and running jobs per schema.
+/// is connected, 503 otherwise; with the queue's pending and running jobs per schema, and
+/// whether item embeddings are in use (`embeddings.status`: `available`, or `unavailable`
+/// with the reason — the recommender then falls back to tags; readiness does not depend on it).
 pub async fn ready(
     state: web::Data<crate::ApiState>,
     probe: Option<web::Data<ListenerProbe>>,
@@ -439,6 +441,20 @@ pub async fn ready(
             );
         }
     }
+    let semantic = tenant.services.semantic.status();
+    let mut indexed = serde_json::Map::new();
+    for tenant in state.tenants() {
+        indexed.insert(
+            tenant.name.to_string(),
+            serde_json::json!(tenant.services.semantic.status().indexed),
+        );
+    }
+    let embeddings = if semantic.available {
+        serde_json::json!({"status": "available", "model": semantic.model, "indexed": indexed})
+    } else {
+        serde_json::json!({"status": "unavailable", "reason": semantic.reason,
+                           "fallback": "content scoring and similar items use tags"})
+    };
     let ok = database && listener;
     let status = |up: bool| if up { "connected" } else { "disconnected" };
     let body = serde_json::json!({
@@ -446,6 +462,7 @@ pub async fn ready(
         "database": {"status": status(database)},
         "listener": {"status": status(listener)},
         "queue": queue,
+        "embeddings": embeddings,
     });
     if ok {
         HttpResponse::Ok().json(body)

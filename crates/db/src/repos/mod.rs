@@ -1,6 +1,7 @@
 //! One repository adapter per port, all over one [`PgPool`](crate::PgPool).
 
 mod content;
+mod embeddings;
 mod emit;
 mod interactions;
 mod jobs;
@@ -12,6 +13,7 @@ mod system;
 mod users;
 
 pub use content::PgContent;
+pub use embeddings::PgEmbeddings;
 pub use interactions::PgInteractions;
 pub use jobs::PgJobs;
 pub use keys::PgApiKeys;

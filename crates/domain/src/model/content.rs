@@ -110,6 +110,28 @@ pub struct ContentQuery {
     pub created_since: Option<Timestamp>,
 }
 
+impl ContentQuery {
+    /// Whether `c` passes every filter except `search_term` (type, creator, public only, tags,
+    /// metadata, creation time) — as the stores apply them.
+    pub fn matches_filters(&self, c: &Content) -> bool {
+        use serde_json::Value;
+        let metadata_ok = self
+            .metadata
+            .iter()
+            .all(|(k, v)| match (c.item_metadata.get(k), v) {
+                (None | Some(Value::Null), Value::Null) => true,
+                (Some(actual), expected) => actual == expected,
+                (None, _) => false,
+            });
+        self.content_type.is_none_or(|t| c.content_type == t)
+            && self.creator_id.is_none_or(|u| c.creator_id == u)
+            && (!self.public_only || c.is_listed_publicly())
+            && self.tags.iter().all(|t| c.tags.contains(t))
+            && metadata_ok
+            && self.created_since.is_none_or(|since| c.created_at >= since)
+    }
+}
+
 /// Counts of content items.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContentStats {

@@ -7,6 +7,7 @@
 
 mod clock;
 mod content;
+mod embeddings;
 mod generation;
 mod interactions;
 mod jobs;
@@ -19,6 +20,7 @@ mod users;
 
 pub use clock::*;
 pub use content::*;
+pub use embeddings::*;
 pub use generation::*;
 pub use interactions::*;
 pub use jobs::*;
@@ -54,4 +56,6 @@ pub struct Repositories {
     pub recommender: Arc<dyn RecommenderData>,
     /// The recommender's derived state and its builds.
     pub recommender_builds: Arc<dyn RecommenderBuildStore>,
+    /// Item embeddings.
+    pub embeddings: Arc<dyn EmbeddingStore>,
 }

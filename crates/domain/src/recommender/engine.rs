@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use crate::error::DomainResult;
 use crate::ids::{ContentId, UserId};
 use crate::model::{ContentType, JsonObject, Timestamp};
-use crate::ports::RecommenderData;
+use crate::ports::{RecommenderData, VectorIndex};
 use crate::recommender::signal::{PROFILE_HALF_LIFE_DAYS, type_weights};
 use crate::recommender::{Algorithm, CandidateLists, CandidateRequest, ItemFacts, TagRow, UserState};
 
@@ -46,6 +46,45 @@ const KNN_CANDIDATES: usize = 200;
 const LIVE_WINDOW_DAYS: i64 = 90;
 /// Weight of relevance against novelty in the diversity pass.
 const DIVERSITY_LAMBDA: f64 = 0.8;
+/// Items nearest to the user's taste vector read as candidates.
+const EMBEDDING_CANDIDATES: usize = 50;
+/// Share of the embedding similarity in the `content` score when the user has a taste vector
+/// (the rest is the tag score).
+const EMBEDDING_WEIGHT: f64 = 0.5;
+/// The note every explanation carries when content is scored by tags because no embedding
+/// model is loaded.
+pub const TAG_FALLBACK_NOTE: &str = "content: item embeddings unavailable; used the tag fallback";
+
+/// Item embeddings as the engine sees them.
+#[derive(Clone, Copy)]
+pub enum Vectors<'a> {
+    /// Not part of this computation (offline evaluation, benchmarks): tags only, no note.
+    NotUsed,
+    /// No model is loaded: tags only, and every explanation says so.
+    Unavailable,
+    /// The index of item embeddings.
+    Index(&'a dyn VectorIndex),
+}
+
+/// The unit-length weighted mean of the vectors of `items` (those that have one).
+fn taste_vector(index: &dyn VectorIndex, items: &[(ContentId, f64)]) -> Option<Vec<f32>> {
+    let mut sum: Vec<f64> = Vec::new();
+    for (item, weight) in items {
+        let Some(v) = index.vector(*item) else { continue };
+        if sum.is_empty() {
+            sum = vec![0.0; v.len()];
+        }
+        for (s, x) in sum.iter_mut().zip(&v) {
+            *s += weight * f64::from(*x);
+        }
+    }
+    let norm = sum.iter().map(|x| x * x).sum::<f64>().sqrt();
+    (norm > 0.0).then(|| sum.iter().map(|x| (x / norm) as f32).collect())
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum()
+}
 
 /// One recommended item.
 #[derive(Debug, Clone, PartialEq)]
@@ -233,6 +272,7 @@ struct Candidate {
     facts: ItemFacts,
     knn: f64,
     content: f64,
+    embedding: Option<f64>,
     popularity: f64,
     score: f64,
     because_items: Vec<ContentId>,
@@ -240,9 +280,24 @@ struct Candidate {
     demoted: bool,
 }
 
-/// Recommends up to `k` items to `user` with `algorithm`.
+/// Recommends up to `k` items to `user` with `algorithm` (tags only for content; see
+/// [`recommend_with`]).
 pub async fn recommend(
     data: &dyn RecommenderData,
+    user: UserId,
+    algorithm: Algorithm,
+    k: usize,
+    now: Timestamp,
+) -> DomainResult<Outcome> {
+    recommend_with(data, Vectors::NotUsed, user, algorithm, k, now).await
+}
+
+/// Recommends up to `k` items to `user` with `algorithm`; with an index of item embeddings,
+/// `content` also scores by the user's taste vector (the weighted mean of the embeddings of
+/// their positive items) and reads the items nearest to it as candidates.
+pub async fn recommend_with(
+    data: &dyn RecommenderData,
+    vectors: Vectors<'_>,
     user: UserId,
     algorithm: Algorithm,
     k: usize,
@@ -253,6 +308,11 @@ pub async fn recommend(
     let mut notes: Vec<String> = Vec::new();
     let wants_knn = matches!(algorithm, Algorithm::ItemKnn | Algorithm::Hybrid);
     let wants_content = matches!(algorithm, Algorithm::Content | Algorithm::Hybrid);
+    let index = match vectors {
+        Vectors::Index(index) if wants_content => Some(index),
+        _ => None,
+    };
+    let taste = index.and_then(|index| taste_vector(index, &profile.seeds));
     let request = CandidateRequest {
         seeds: if wants_knn {
             profile.seeds.iter().map(|(id, _)| *id).collect()
@@ -313,11 +373,11 @@ pub async fn recommend(
             });
             Algorithm::Popularity
         }
-        Algorithm::Content if !profile.has_taste() => {
+        Algorithm::Content if !profile.has_taste() && taste.is_none() => {
             notes.push("content: no profile or preferences yet; used popularity".into());
             Algorithm::Popularity
         }
-        Algorithm::Hybrid if !profile.has_taste() && knn_ranked.is_empty() => {
+        Algorithm::Hybrid if !profile.has_taste() && taste.is_none() && knn_ranked.is_empty() => {
             notes.push("hybrid: cold start without preferences; used popularity".into());
             Algorithm::Popularity
         }
@@ -340,7 +400,16 @@ pub async fn recommend(
                 tag.top.iter().for_each(|(id, _)| add(*id, &mut ids));
             }
             lists.popular.iter().for_each(|(id, _)| add(*id, &mut ids));
+            if let (Some(index), Some(taste)) = (index, &taste) {
+                for (id, _) in index.nearest(taste, EMBEDDING_CANDIDATES + profile.seen.len().min(HISTORY)) {
+                    add(id, &mut ids);
+                }
+            }
         }
+    }
+    let content_used = matches!(effective, Algorithm::Content | Algorithm::Hybrid);
+    if content_used && matches!(vectors, Vectors::Unavailable) {
+        notes.push(TAG_FALLBACK_NOTE.into());
     }
     // New items have no popularity or neighbours yet; they still deserve a chance to be seen.
     if effective != Algorithm::ItemKnn {
@@ -373,16 +442,27 @@ pub async fn recommend(
         .map(|f| {
             let (knn_score, mut because) = knn.get(&f.id).cloned().unwrap_or_default();
             because.sort_by(|a, b| b.0.total_cmp(&a.0));
-            let (content, because_tags) = if matches!(effective, Algorithm::Content | Algorithm::Hybrid) {
+            let (tags_score, because_tags) = if content_used {
                 scorer.score(f)
             } else {
                 (0.0, Vec::new())
+            };
+            let embedding = match (index, &taste) {
+                (Some(index), Some(taste)) if content_used => {
+                    Some(index.vector(f.id).map_or(0.0, |v| cosine(taste, &v).max(0.0)))
+                }
+                _ => None,
+            };
+            let content = match embedding {
+                Some(e) => (1.0 - EMBEDDING_WEIGHT) * tags_score + EMBEDDING_WEIGHT * e,
+                None => tags_score,
             };
             let item_tags: HashSet<&str> = f.tags.iter().map(String::as_str).collect();
             let demoted = rejected_tags.iter().any(|r| jaccard(r, &item_tags) >= 0.5);
             Candidate {
                 knn: if max_knn > 0.0 { knn_score / max_knn } else { 0.0 },
                 content,
+                embedding,
                 popularity: if max_popularity > 0.0 {
                     popularity.get(&f.id).copied().unwrap_or(0.0).max(0.0) / max_popularity
                 } else {
@@ -434,6 +514,9 @@ pub async fn recommend(
             }
             if matches!(effective, Algorithm::Content | Algorithm::Hybrid) {
                 components.insert("content".into(), json!(round(c.content)));
+            }
+            if let Some(e) = c.embedding {
+                components.insert("embedding".into(), json!(round(e)));
             }
             components.insert("popularity".into(), json!(round(c.popularity)));
             explanation.insert("components".into(), Value::Object(components));
@@ -551,10 +634,13 @@ fn round(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
-/// Items similar to `item`: its precomputed neighbours, or — when it has none — listed items
-/// sharing its tags (Jaccard). Returns the items, best first, and which source answered.
+/// Items similar to `item`: its precomputed neighbours (`item-knn`), or — when it has none —
+/// the items nearest to its embedding (`embedding`, with an index that holds it), or listed
+/// items sharing its tags (`tags`, Jaccard). Returns the items, best first, and which source
+/// answered.
 pub async fn similar(
     data: &dyn RecommenderData,
+    vectors: Vectors<'_>,
     item: &ItemFacts,
     k: usize,
 ) -> DomainResult<(Vec<(ContentId, f64)>, &'static str)> {
@@ -588,6 +674,29 @@ pub async fn similar(
             .collect();
         if !found.is_empty() {
             return Ok((found, "item-knn"));
+        }
+    }
+    if let Vectors::Index(index) = vectors
+        && let Some(vector) = index.vector(item.id)
+    {
+        // Over-fetch: unlisted items are dropped after.
+        let nearest = index.nearest(&vector, 3 * k + 10);
+        let ids: Vec<ContentId> = nearest.iter().map(|n| n.0).filter(|id| *id != item.id).collect();
+        let listed: HashSet<ContentId> = data
+            .facts(&ids)
+            .await?
+            .into_iter()
+            .filter(|f| f.listed)
+            .map(|f| f.id)
+            .collect();
+        let found: Vec<(ContentId, f64)> = nearest
+            .into_iter()
+            .filter(|(id, _)| listed.contains(id))
+            .take(k)
+            .map(|(id, s)| (id, round(f64::from(s).clamp(0.0, 1.0))))
+            .collect();
+        if !found.is_empty() {
+            return Ok((found, "embedding"));
         }
     }
     if item.tags.is_empty() {

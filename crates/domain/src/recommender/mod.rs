@@ -21,7 +21,7 @@ pub mod signal;
 pub mod snapshot;
 
 pub use build::{BuildClaim, BuildConfig, BuildInfo, BuildReport, BuildStatus, ItemRow, Mode, TagRow};
-pub use engine::{Outcome, Recommended, recommend, similar};
+pub use engine::{Outcome, Recommended, TAG_FALLBACK_NOTE, Vectors, recommend, recommend_with, similar};
 pub use signal::Signal;
 
 use crate::ids::{ContentId, UserId};

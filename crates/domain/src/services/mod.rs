@@ -11,6 +11,7 @@ mod jobs;
 mod keys;
 mod recommendations;
 mod recommender;
+mod semantic;
 mod system;
 mod users;
 
@@ -20,6 +21,7 @@ pub use jobs::{JobService, StatusChange};
 pub use keys::{CreatedKey, KeyRefusal, KeyService, hash as hash_key, parse as parse_key};
 pub use recommendations::{GenerateRequest, RecommendationService};
 pub use recommender::{MaintenanceConfig, RecommenderService};
+pub use semantic::{EMBED_BATCH, SemanticService, SemanticStatus, embedding_text};
 pub use system::SystemService;
 pub use users::UserService;
 
@@ -45,12 +47,23 @@ pub struct Services {
     pub recommender: RecommenderService,
     /// Health and counters.
     pub system: SystemService,
+    /// Item embeddings: semantic search, embedding neighbours, taste vectors.
+    pub semantic: SemanticService,
 }
 
 impl Services {
     /// Wires the services to `repos`, reading time from `clock`.
     pub fn new(repos: Repositories, clock: Arc<dyn Clock>) -> Self {
         let users = UserService::new(repos.users.clone(), clock.clone());
+        let semantic = SemanticService::new(repos.embeddings.clone(), repos.content.clone(), clock.clone());
+        let mut recommendations = RecommendationService::new(
+            repos.recommendations.clone(),
+            repos.content.clone(),
+            repos.recommender.clone(),
+            users.clone(),
+            clock.clone(),
+        );
+        recommendations.semantic = Some(semantic.clone());
         Services {
             content: ContentService::new(repos.content.clone(), users.clone(), clock.clone()),
             interactions: InteractionService::new(
@@ -59,13 +72,7 @@ impl Services {
                 users.clone(),
                 clock.clone(),
             ),
-            recommendations: RecommendationService::new(
-                repos.recommendations.clone(),
-                repos.content.clone(),
-                repos.recommender.clone(),
-                users.clone(),
-                clock.clone(),
-            ),
+            recommendations,
             recommender: RecommenderService::new(
                 repos.recommender_builds.clone(),
                 clock.clone(),
@@ -79,6 +86,7 @@ impl Services {
                 clock.clone(),
             ),
             system: SystemService::new(repos.system.clone()),
+            semantic,
             users,
         }
     }
@@ -88,6 +96,14 @@ impl Services {
     /// Lets `queue/process` hand claimed jobs to a worker of this process.
     pub fn with_dispatch(mut self, dispatch: Arc<dyn JobDispatch>) -> Self {
         self.jobs.dispatch = Some(dispatch);
+        self
+    }
+
+    /// Uses `semantic` for item embeddings (a service with a model, or one saying why there
+    /// is none).
+    pub fn with_semantic(mut self, semantic: SemanticService) -> Self {
+        self.recommendations.semantic = Some(semantic.clone());
+        self.semantic = semantic;
         self
     }
 

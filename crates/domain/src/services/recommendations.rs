@@ -11,7 +11,8 @@ use crate::model::{
 };
 use crate::page::{Page, PageRequest};
 use crate::ports::{Clock, ContentRepository, ForUser, RecommendationRepository, RecommenderData};
-use crate::recommender::{Algorithm, ItemFacts, recommend, similar};
+use crate::recommender::{Algorithm, ItemFacts, Vectors, recommend_with, similar};
+use crate::services::SemanticService;
 use crate::services::{UserService, days_ago};
 use crate::values::non_blank;
 
@@ -37,6 +38,8 @@ pub struct RecommendationService {
     recommender: Arc<dyn RecommenderData>,
     users: UserService,
     clock: Arc<dyn Clock>,
+    /// Item embeddings (their index, or why there is none).
+    pub(crate) semantic: Option<SemanticService>,
 }
 
 impl RecommendationService {
@@ -54,6 +57,7 @@ impl RecommendationService {
             recommender,
             users,
             clock,
+            semantic: None,
         }
     }
 
@@ -316,8 +320,10 @@ impl RecommendationService {
         let named = Algorithm::from_label(&request.algorithm_version);
         let algorithm = named.unwrap_or(Algorithm::DEFAULT);
         let limit = usize::try_from(request.limit).unwrap_or(0);
-        let outcome = recommend(
+        let index = self.semantic.as_ref().and_then(SemanticService::index);
+        let outcome = recommend_with(
             self.recommender.as_ref(),
+            vectors(&self.semantic, index.as_deref()),
             request.user_id,
             algorithm,
             limit,
@@ -371,7 +377,8 @@ impl RecommendationService {
     }
 
     /// Items similar to an existing item, best first, with their similarity, and which source
-    /// answered (`item-knn` neighbours, or `tags` when the item has none).
+    /// answered (`item-knn` neighbours; for an item without any, `embedding` neighbours when its
+    /// vector is indexed, else `tags`).
     pub async fn similar(
         &self,
         id: ContentId,
@@ -383,7 +390,14 @@ impl RecommendationService {
             .await?
             .ok_or_else(|| DomainError::not_found(Entity::ContentItem, id))?;
         let limit = usize::try_from(limit).unwrap_or(0);
-        let (found, source) = similar(self.recommender.as_ref(), &ItemFacts::of(&item), limit).await?;
+        let index = self.semantic.as_ref().and_then(SemanticService::index);
+        let (found, source) = similar(
+            self.recommender.as_ref(),
+            vectors(&self.semantic, index.as_deref()),
+            &ItemFacts::of(&item),
+            limit,
+        )
+        .await?;
         let ids: Vec<ContentId> = found.iter().map(|(id, _)| *id).collect();
         let mut items: HashMap<ContentId, Content> = self
             .content
@@ -408,6 +422,19 @@ impl RecommendationService {
         self.recommendations
             .fetch(&query, PageRequest::first(limit))
             .await
+    }
+}
+
+/// What the engine gets: the index, or — with a semantic service but no model — the note
+/// that tags were used; without a semantic service at all, nothing.
+fn vectors<'a>(
+    semantic: &Option<SemanticService>,
+    index: Option<&'a dyn crate::ports::VectorIndex>,
+) -> Vectors<'a> {
+    match (semantic, index) {
+        (_, Some(index)) => Vectors::Index(index),
+        (Some(_), None) => Vectors::Unavailable,
+        (None, None) => Vectors::NotUsed,
     }
 }
 

@@ -27,6 +27,9 @@ struct State {
     run_after: BTreeMap<JobId, Timestamp>,
     leases: BTreeMap<JobId, Timestamp>,
     recommender: SharedDerived,
+    /// Item embeddings: model, vector, written at (items whose text changed since are
+    /// `needing`, as in PostgreSQL).
+    embeddings: BTreeMap<ContentId, (String, Vec<f32>, Timestamp)>,
     next_id: i64,
     count_checkpoints: u64,
 }
@@ -111,6 +114,7 @@ impl InMemoryStore {
             job_events: Arc::new(Jobs(self.clone())),
             recommender: Arc::new(Recommender(self.clone())),
             recommender_builds: Arc::new(Recommender(self.clone())),
+            embeddings: Arc::new(Embeddings(self.clone())),
         }
     }
 
@@ -387,17 +391,7 @@ fn content_matches(c: &Content, q: &ContentQuery) -> bool {
     {
         return false;
     }
-    let metadata_ok = q.metadata.iter().all(|(k, v)| match (c.item_metadata.get(k), v) {
-        (None | Some(Value::Null), Value::Null) => true,
-        (Some(actual), expected) => actual == expected,
-        (None, _) => false,
-    });
-    q.content_type.is_none_or(|t| c.content_type == t)
-        && q.creator_id.is_none_or(|u| c.creator_id == u)
-        && (!q.public_only || c.is_listed_publicly())
-        && q.tags.iter().all(|t| c.tags.contains(t))
-        && metadata_ok
-        && q.created_since.is_none_or(|since| c.created_at >= since)
+    q.matches_filters(c)
 }
 
 impl Contents {
@@ -1435,5 +1429,67 @@ impl SystemRepository for System {
                 ("generation_jobs".into(), s.jobs.len() as i64),
             ],
         })
+    }
+}
+
+/// [`EmbeddingStore`](crate::ports::EmbeddingStore) over the store: an item needs a vector
+/// when it has none or was updated after it was computed.
+struct Embeddings(InMemoryStore);
+
+impl Embeddings {
+    fn needing_items(&self) -> Vec<Content> {
+        let state = self.0.lock();
+        let mut items: Vec<Content> = state
+            .content
+            .values()
+            .filter(|c| state.embeddings.get(&c.id).is_none_or(|e| c.updated_at > e.2))
+            .cloned()
+            .collect();
+        items.sort_by_key(|c| std::cmp::Reverse(c.id));
+        items
+    }
+}
+
+#[async_trait]
+impl crate::ports::EmbeddingStore for Embeddings {
+    async fn needing(&self, _pending_only: bool, limit: usize) -> DomainResult<Vec<Content>> {
+        Ok(self.needing_items().into_iter().take(limit).collect())
+    }
+
+    async fn count_needing(&self) -> DomainResult<i64> {
+        Ok(self.needing_items().len() as i64)
+    }
+
+    async fn save(&self, model: &str, vectors: &[(ContentId, Vec<f32>)], now: Timestamp) -> DomainResult<()> {
+        let mut state = self.0.lock();
+        for (id, v) in vectors {
+            if state.content.contains_key(id) {
+                state.embeddings.insert(*id, (model.to_owned(), v.clone(), now));
+            }
+        }
+        Ok(())
+    }
+
+    async fn changed(
+        &self,
+        since: Option<Timestamp>,
+        after: Option<(Timestamp, ContentId)>,
+        limit: usize,
+    ) -> DomainResult<Vec<crate::ports::StoredVector>> {
+        let state = self.0.lock();
+        let mut rows: Vec<crate::ports::StoredVector> = state
+            .embeddings
+            .iter()
+            .filter(|(id, e)| state.content.contains_key(id) && since.is_none_or(|s| e.2 >= s))
+            .filter(|(id, e)| after.is_none_or(|a| (e.2, **id) > a))
+            .map(|(id, e)| crate::ports::StoredVector {
+                item: *id,
+                vector: e.1.clone(),
+                updated_at: e.2,
+            })
+            .collect();
+        rows.sort_by_key(|r| (r.updated_at, r.item));
+        rows.truncate(limit);
+        Ok(rows)
     }
 }

@@ -325,6 +325,14 @@ pub struct ContentSearch {
     /// Only items that are public and not private.
     #[serde(default)]
     pub public_only: bool,
+    /// `keyword` (the default): `search_term` matches titles, newest first. `semantic`: items
+    /// ranked by meaning — nearest to `search_term` (required) by sentence embedding of their
+    /// title, prompt, description and tags, most similar first; the other filters still apply
+    /// and `total` counts the matches among the 1,000 nearest items. Without an embedding
+    /// model (see `/api/v1/health`), `semantic` is refused with 422.
+    #[serde(default)]
+    #[schemars(with = "Option<SearchModeDoc>")]
+    pub search_mode: SearchMode,
     /// Rows to skip (≥ 0).
     #[serde(default)]
     #[schemars(range(min = 0))]
@@ -335,10 +343,44 @@ pub struct ContentSearch {
     pub limit: i64,
 }
 
+/// How `POST /content/search` matches `search_term`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SearchMode {
+    /// Title substring or English full text; newest first.
+    #[default]
+    Keyword,
+    /// By meaning (sentence embeddings); most similar first.
+    Semantic,
+}
+
+impl crate::input::InputEnum for SearchMode {
+    fn parse_input(raw: &str) -> Option<Self> {
+        match raw {
+            "keyword" => Some(SearchMode::Keyword),
+            "semantic" => Some(SearchMode::Semantic),
+            _ => None,
+        }
+    }
+    fn expected() -> String {
+        crate::input::expected_list(&["keyword", "semantic"])
+    }
+}
+
+/// `search_mode` as documented.
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchModeDoc {
+    // Keyword.
+    Keyword,
+    // Semantic.
+    Semantic,
+}
+
 impl ContentSearch {
     fn example() -> serde_json::Value {
-        json!({"search_term": "nebula", "content_type": "image", "tags": ["space"],
-               "metadata_filter": {"style": "surreal"}, "public_only": true, "skip": 0, "limit": 10})
+        json!({"search_term": "sea at night", "content_type": "image", "tags": ["space"],
+               "metadata_filter": {"style": "surreal"}, "public_only": true, "search_mode": "semantic",
+               "skip": 0, "limit": 10})
     }
 }
 
@@ -349,6 +391,7 @@ impl Input for ContentSearch {
         let (search_term, content_type, creator_id, public_only) = read_filters(f);
         let metadata_filter = f.object("metadata_filter").optional();
         let tags = f.string_list("tags").optional();
+        let search_mode = f.enumeration::<SearchMode>("search_mode").or(SearchMode::Keyword);
         let (skip, limit) = read_window(f, 100);
         Some(ContentSearch {
             search_term,
@@ -357,6 +400,7 @@ impl Input for ContentSearch {
             metadata_filter,
             tags,
             public_only,
+            search_mode,
             skip,
             limit,
         })
@@ -479,8 +523,9 @@ pub struct SimilarOut {
     pub skip: i64,
     /// Echo of `limit`.
     pub limit: i64,
-    /// `item-knn` (neighbours learned from interactions) or `tags` (shared tags, for items
-    /// without neighbours yet).
+    /// `item-knn` (neighbours learned from interactions), `embedding` (nearest by meaning, for
+    /// items without neighbours yet) or `tags` (shared tags, when the item has no embedding or
+    /// no model is loaded).
     pub source: &'static str,
 }
 

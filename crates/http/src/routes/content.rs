@@ -97,8 +97,10 @@ pub async fn delete(db: Tenant, p: Path<ContentIdPath>) -> Result<Json<Success>>
 /// Similar content
 ///
 /// Items like this one, most similar first: its nearest neighbours learned from interactions
-/// (item-to-item collaborative filtering, `source: "item-knn"`), or — for items nobody has
-/// interacted with yet — items sharing its tags (`source: "tags"`). Only public, non-private
+/// (item-to-item collaborative filtering, `source: "item-knn"`); for items nobody has
+/// interacted with yet, the items nearest to it by meaning (sentence embeddings of title,
+/// prompt, description and tags, `source: "embedding"`) when an embedding model is loaded and
+/// the item is embedded, else items sharing its tags (`source: "tags"`). Only public, non-private
 /// items; `score` is the similarity (0…1). 404 for an unknown item.
 #[api_operation(
     operation_id = "content_similar",
@@ -178,6 +180,11 @@ pub async fn list(db: Tenant, q: Query<ContentListQuery>) -> Result<Json<Page<Co
 ///
 /// Like the listing, plus `metadata_filter` (each key must equal the given JSON value). All
 /// filters apply together; newest first; `total` counts all matches.
+///
+/// With `"search_mode": "semantic"`, items are ranked by meaning instead: the nearest to
+/// `search_term` (required; 422 without it) by sentence embedding, most similar first — "sea at
+/// night" finds the lighthouse. Without an embedding model loaded, semantic search answers 422
+/// (`/api/v1/health` says why embeddings are unavailable).
 #[api_operation(
     operation_id = "content_search",
     tag = "content",
@@ -187,11 +194,20 @@ pub async fn list(db: Tenant, q: Query<ContentListQuery>) -> Result<Json<Page<Co
 )]
 pub async fn search(db: Tenant, body: MaybeBody<ContentSearch>) -> Result<Json<Page<ContentOut>>> {
     let b = body.0;
-    let page = db
-        .services
-        .content
-        .list(&b.query(), PageRequest::new(b.skip, b.limit))
-        .await?;
+    let window = PageRequest::new(b.skip, b.limit);
+    let page = match b.search_mode {
+        SearchMode::Keyword => db.services.content.list(&b.query(), window).await?,
+        SearchMode::Semantic => {
+            let Some(text) = b.search_term.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
+                return Err(genonaut_domain::DomainError::Invalid {
+                    field: vec!["search_term".into()],
+                    message: "search_term is required with search_mode 'semantic'".into(),
+                }
+                .into());
+            };
+            db.services.semantic.search(text, &b.query(), window).await?
+        }
+    };
     Ok(Json(Page::of(page, b.skip, b.limit)))
 }
 
