@@ -329,7 +329,7 @@ pub struct ContentSearch {
     /// ranked by meaning — nearest to `search_term` (required) by sentence embedding of their
     /// title, prompt, description and tags, most similar first; the other filters still apply
     /// and `total` counts the matches among the 1,000 nearest items. Without an embedding
-    /// model (see `/api/v1/health`), `semantic` is refused with 422.
+    /// model (see `GET /ready`), `semantic` is refused with 422.
     #[serde(default)]
     #[schemars(with = "Option<SearchModeDoc>")]
     pub search_mode: SearchMode,

@@ -184,7 +184,7 @@ pub async fn list(db: Tenant, q: Query<ContentListQuery>) -> Result<Json<Page<Co
 /// With `"search_mode": "semantic"`, items are ranked by meaning instead: the nearest to
 /// `search_term` (required; 422 without it) by sentence embedding, most similar first — "sea at
 /// night" finds the lighthouse. Without an embedding model loaded, semantic search answers 422
-/// (`/api/v1/health` says why embeddings are unavailable).
+/// (`GET /ready` says why embeddings are unavailable).
 #[api_operation(
     operation_id = "content_search",
     tag = "content",
