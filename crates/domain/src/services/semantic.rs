@@ -20,7 +20,7 @@ pub const EMBED_BATCH: usize = 32;
 const LOAD_PAGE: usize = 5_000;
 /// A refresh re-reads vectors written this long before the newest one it saw (a transaction
 /// may commit a little after the time it wrote).
-const REFRESH_OVERLAP_SECS: i64 = 30;
+const REFRESH_OVERLAP_SECS: i64 = 5;
 /// Semantic search ranks at most this many nearest items before filtering.
 const SEARCH_CANDIDATES: usize = 1_000;
 /// Characters of a text item's content that go into its embedding text.
