@@ -114,6 +114,9 @@ impl AnnIndex {
                     "built the HNSW graph"
                 );
                 me.building.store(false, Ordering::Release);
+                // Vectors that arrived meanwhile (e.g. the rest of the start-up load) may
+                // already call for the next graph.
+                me.maybe_rebuild();
             });
         if spawned.is_err() {
             self.building.store(false, Ordering::Release);
