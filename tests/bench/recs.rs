@@ -152,6 +152,7 @@ async fn main() {
             per_tag: 60,
             popular: 150,
             recent: 20,
+            model: true,
         };
         let t = Instant::now();
         let lists = repos.recommender.candidates(&request).await.unwrap();

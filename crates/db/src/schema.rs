@@ -116,6 +116,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    item_model (item_id) {
+        item_id -> Int4,
+        ease_ids -> Array<Nullable<Int4>>,
+        ease_weights -> Array<Nullable<Float4>>,
+    }
+}
+
+diesel::table! {
     job_events (job_id, seq) {
         job_id -> Int4,
         seq -> Int8,
@@ -160,6 +168,8 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
         updated_at -> Timestamp,
+        model_items -> Int8,
+        model_lambda -> Float8,
     }
 }
 
@@ -205,6 +215,7 @@ diesel::joinable!(content_embeddings -> content_items (content_id));
 diesel::joinable!(content_items -> users (creator_id));
 diesel::joinable!(generation_jobs -> content_items (result_content_id));
 diesel::joinable!(generation_jobs -> users (user_id));
+diesel::joinable!(item_model -> content_items (item_id));
 diesel::joinable!(item_stats -> content_items (item_id));
 diesel::joinable!(job_events -> generation_jobs (job_id));
 diesel::joinable!(recommendations -> content_items (content_item_id));
@@ -220,6 +231,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     generation_jobs,
     interaction_count_mark,
     interaction_counts,
+    item_model,
     item_stats,
     job_events,
     recommendations,

@@ -217,14 +217,16 @@ pub async fn rebuild(config: &DatabaseConfig, schema: &SchemaName, full: bool) -
     spinner.finish_and_clear();
     let info = &report.info;
     println!(
-        "{schema}: {} build in {} ms — {} interactions, {} users, {} item rows written ({} neighbour pairs in all), {} tags",
+        "{schema}: {} build in {} ms — {} interactions, {} users, {} item rows written ({} neighbour pairs in all), {} tags, learned model on {} items (λ {})",
         if info.full { "full" } else { "incremental" },
         info.millis,
         info.signals,
         info.users,
         report.rows_written,
         info.pairs,
-        report.tags_written
+        report.tags_written,
+        info.model_items,
+        info.model_lambda
     );
     pool.close();
     Ok(())
@@ -285,14 +287,16 @@ pub async fn status(config: &DatabaseConfig, schema: &SchemaName) -> anyhow::Res
     let status = service(&pool).status().await?;
     match &status.last {
         Some(b) => println!(
-            "{schema}: last build {} ({}, {} ms): {} interactions up to id {}, {} items, {} neighbour pairs",
+            "{schema}: last build {} ({}, {} ms): {} interactions up to id {}, {} items, {} neighbour pairs, learned model on {} items (λ {})",
             b.built_at.format("%Y-%m-%d %H:%M:%S"),
             if b.full { "full" } else { "incremental" },
             b.millis,
             b.signals,
             b.watermark,
             b.items,
-            b.pairs
+            b.pairs,
+            b.model_items,
+            b.model_lambda
         ),
         None => println!("{schema}: never built"),
     }

@@ -1,9 +1,9 @@
-//! The recommender's reads and its derived state (`item_stats`, `tag_stats`,
+//! The recommender's reads and its derived state (`item_stats`, `tag_stats`, `item_model`,
 //! `recommender_state`) in PostgreSQL.
 //!
 //! Request time costs three indexed round trips: the user's recent interactions with their
 //! items, their preferences and rejections, then every candidate list in one statement
-//! (neighbour arrays by primary key, tag rows by primary key, the popularity index, the newest
+//! (neighbour arrays and learned-model rows by primary key, tag rows by primary key, the popularity index, the newest
 //! listed items), then the candidates' facts by primary key.
 
 use async_trait::async_trait;
@@ -17,8 +17,8 @@ use genonaut_domain::ids::{ContentId, UserId};
 use genonaut_domain::model::{ContentType, InteractionType, JsonObject, Timestamp};
 use genonaut_domain::ports::{RecommenderBuildStore, RecommenderData};
 use genonaut_domain::recommender::{
-    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, ItemFacts, ItemRow, Signal, TagRow,
-    UserState,
+    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, ItemFacts, ItemRow, Model, Signal,
+    TagRow, UserState,
 };
 use serde_json::Value;
 
@@ -196,6 +196,9 @@ impl RecommenderData for PgRecommender {
              SELECT 'n', item_id::text, 0, neighbor_ids, neighbor_scores::float8[], NULL FROM item_stats \
              WHERE item_id = ANY($1) AND cardinality(neighbor_ids) > 0 \
              UNION ALL \
+             SELECT 'm', item_id::text, 0, ease_ids, ease_weights::float8[], NULL FROM item_model \
+             WHERE $6 AND item_id = ANY($1) \
+             UNION ALL \
              SELECT 't', tag, items, top_ids[1:$3], top_scores[1:$3], NULL FROM tag_stats WHERE tag = ANY($2) \
              UNION ALL \
              (SELECT 'p', '', 0, array_agg(item_id ORDER BY popularity DESC, item_id), \
@@ -212,6 +215,7 @@ impl RecommenderData for PgRecommender {
         .bind::<Integer, _>(i32::try_from(request.per_tag).unwrap_or(i32::MAX))
         .bind::<BigInt, _>(size(request.popular))
         .bind::<BigInt, _>(size(request.recent))
+        .bind::<Bool, _>(request.model)
         .load(&mut conn)
         .await
         .map_err(db("reading recommendation candidates"))?;
@@ -226,13 +230,17 @@ impl RecommenderData for PgRecommender {
             let scores = row.scores.unwrap_or_default();
             match row.kind.as_str() {
                 "b" => lists.built_at = row.at,
-                "n" => {
+                "n" | "m" => {
                     if let Ok(item) = row.name.parse::<i64>() {
-                        let neighbours = ids
+                        let weights = ids
                             .into_iter()
                             .zip(scores.into_iter().map(|s| s as f32))
                             .collect();
-                        lists.neighbours.push((ContentId(item), neighbours));
+                        if row.kind == "n" {
+                            lists.neighbours.push((ContentId(item), weights));
+                        } else {
+                            lists.model.push((ContentId(item), weights));
+                        }
                     }
                 }
                 "t" => lists.tags.push(TagRow {
@@ -246,6 +254,7 @@ impl RecommenderData for PgRecommender {
         }
         if lists.built_at.is_none() {
             lists.neighbours.clear();
+            lists.model.clear();
             lists.tags.clear();
             lists.popular.clear();
         }
@@ -364,6 +373,10 @@ struct StateRow {
     last_error: Option<String>,
     #[diesel(sql_type = BigInt)]
     latest_signal: i64,
+    #[diesel(sql_type = BigInt)]
+    model_items: i64,
+    #[diesel(sql_type = Double)]
+    model_lambda: f64,
 }
 
 #[derive(QueryableByName)]
@@ -452,6 +465,8 @@ impl RecommenderBuildStore for PgRecommender {
                     pairs: row.pairs,
                     full: row.full_build,
                     millis: row.millis,
+                    model_items: row.model_items,
+                    model_lambda: row.model_lambda,
                 }),
                 _ => None,
             },
@@ -523,6 +538,7 @@ impl RecommenderBuildStore for PgRecommender {
         &self,
         rows: Vec<ItemRow>,
         tags: Vec<TagRow>,
+        model: Model,
         info: BuildInfo,
         full: bool,
     ) -> DomainResult<()> {
@@ -599,9 +615,35 @@ impl RecommenderBuildStore for PgRecommender {
                 .execute(conn)
                 .await?;
             }
+            // The learned model is global: every build replaces it whole.
+            diesel::sql_query("DELETE FROM item_model").execute(conn).await?;
+            for chunk in model.rows.chunks(WRITE_CHUNK) {
+                diesel::sql_query(
+                    "INSERT INTO item_model (item_id, ease_ids, ease_weights) \
+                     SELECT u.id, u.ids::int4[], u.weights::real[] \
+                     FROM unnest($1::int4[], $2::text[], $3::text[]) AS u(id, ids, weights) \
+                     JOIN content_items c ON c.id = u.id",
+                )
+                .bind::<Array<Integer>, _>(keys(chunk.iter().map(|r| r.item.0)))
+                .bind::<Array<Text>, _>(
+                    chunk
+                        .iter()
+                        .map(|r| array_literal(r.weights.iter().map(|w| w.0.0)))
+                        .collect::<Vec<_>>(),
+                )
+                .bind::<Array<Text>, _>(
+                    chunk
+                        .iter()
+                        .map(|r| array_literal(r.weights.iter().map(|w| w.1)))
+                        .collect::<Vec<_>>(),
+                )
+                .execute(conn)
+                .await?;
+            }
             diesel::sql_query(
                 "UPDATE recommender_state SET built_at = $1, epoch = $2, watermark = $3, items = $4, users = $5, \
-                 signals = $6, pairs = $7, full_build = $8, millis = $9, last_error = NULL, updated_at = $1 WHERE id = 1",
+                 signals = $6, pairs = $7, full_build = $8, millis = $9, model_items = $10, model_lambda = $11, \
+                 last_error = NULL, updated_at = $1 WHERE id = 1",
             )
             .bind::<SqlTimestamp, _>(info.built_at)
             .bind::<SqlTimestamp, _>(info.epoch)
@@ -612,6 +654,8 @@ impl RecommenderBuildStore for PgRecommender {
             .bind::<BigInt, _>(info.pairs)
             .bind::<Bool, _>(info.full)
             .bind::<BigInt, _>(info.millis)
+            .bind::<BigInt, _>(i64::try_from(model.items).unwrap_or(i64::MAX))
+            .bind::<Double, _>(model.lambda)
             .execute(conn)
             .await?;
             Ok(())

@@ -5,7 +5,7 @@ use genonaut_db::testing::TestDb;
 use genonaut_domain::ids::{ContentId, UserId};
 use genonaut_domain::model::*;
 use genonaut_domain::ports::{Clock, SystemClock};
-use genonaut_domain::recommender::{BuildInfo, CandidateRequest, ItemRow, TagRow};
+use genonaut_domain::recommender::{BuildInfo, CandidateRequest, ItemRow, Model, ModelRow, TagRow};
 use genonaut_domain::values::{Email, Tags, Username};
 
 fn now() -> Timestamp {
@@ -23,6 +23,8 @@ fn info(at: Timestamp, full: bool) -> BuildInfo {
         pairs: 1,
         full,
         millis: 1,
+        model_items: 3,
+        model_lambda: 200.0,
     }
 }
 
@@ -158,6 +160,20 @@ async fn builds_are_stored_replaced_and_read_back_as_candidates() {
                 row(gone, 5.0, vec![]),
             ],
             tags.clone(),
+            Model {
+                rows: vec![
+                    ModelRow {
+                        item: a,
+                        weights: vec![(b, 0.5), (c, 0.125)],
+                    },
+                    ModelRow {
+                        item: gone,
+                        weights: vec![(a, 1.0)],
+                    },
+                ],
+                items: 3,
+                lambda: 200.0,
+            },
             info(t, true),
             true,
         )
@@ -171,11 +187,35 @@ async fn builds_are_stored_replaced_and_read_back_as_candidates() {
             per_tag: 1,
             popular: 10,
             recent: 0,
+            model: true,
         })
         .await
         .unwrap();
     assert_eq!(lists.built_at, Some(t));
     assert_eq!(lists.neighbours, vec![(a, vec![(b, 0.9), (c, 0.25)])]);
+    assert_eq!(
+        lists.model,
+        vec![(a, vec![(b, 0.5), (c, 0.125)])],
+        "the learned model's rows of the seeds, the deleted item's skipped"
+    );
+    let without = CandidateRequest {
+        seeds: vec![a],
+        ..CandidateRequest::default()
+    };
+    assert!(
+        repos
+            .recommender
+            .candidates(&without)
+            .await
+            .unwrap()
+            .model
+            .is_empty()
+    );
+    let with_model = CandidateRequest {
+        seeds: vec![a],
+        model: true,
+        ..CandidateRequest::default()
+    };
     assert_eq!(
         lists.popular,
         vec![(b, 2.0), (a, 1.0)],
@@ -192,9 +232,27 @@ async fn builds_are_stored_replaced_and_read_back_as_candidates() {
     let t2 = t + Duration::seconds(5);
     repos
         .recommender_builds
-        .save_build(vec![row(c, 3.0, vec![])], tags.clone(), info(t2, false), false)
+        .save_build(
+            vec![row(c, 3.0, vec![])],
+            tags.clone(),
+            Model {
+                rows: vec![ModelRow {
+                    item: a,
+                    weights: vec![(c, 0.75)],
+                }],
+                items: 3,
+                lambda: 100.0,
+            },
+            info(t2, false),
+            false,
+        )
         .await
         .unwrap();
+    assert_eq!(
+        repos.recommender.candidates(&with_model).await.unwrap().model,
+        vec![(a, vec![(c, 0.75)])],
+        "every build, incremental too, replaces the learned model"
+    );
     let popular = |lists: genonaut_domain::recommender::CandidateLists| lists.popular;
     let request = CandidateRequest {
         popular: 10,
@@ -207,9 +265,24 @@ async fn builds_are_stored_replaced_and_read_back_as_candidates() {
     let t3 = t2 + Duration::seconds(5);
     repos
         .recommender_builds
-        .save_build(vec![row(a, 1.5, vec![])], tags, info(t3, true), true)
+        .save_build(
+            vec![row(a, 1.5, vec![])],
+            tags,
+            Model::default(),
+            info(t3, true),
+            true,
+        )
         .await
         .unwrap();
+    assert!(
+        repos
+            .recommender
+            .candidates(&with_model)
+            .await
+            .unwrap()
+            .model
+            .is_empty()
+    );
     assert_eq!(
         popular(repos.recommender.candidates(&request).await.unwrap()),
         vec![(a, 1.5)]
@@ -218,5 +291,11 @@ async fn builds_are_stored_replaced_and_read_back_as_candidates() {
     repos.content.delete(a).await.unwrap();
     assert!(popular(repos.recommender.candidates(&request).await.unwrap()).is_empty());
     let status = repos.recommender_builds.status(t3).await.unwrap();
-    assert_eq!(status.last.map(|l| (l.built_at, l.full)), Some((t3, true)));
+    assert_eq!(
+        status
+            .last
+            .map(|l| (l.built_at, l.full, l.model_items, l.model_lambda)),
+        Some((t3, true, 0, 0.0)),
+        "the model info is the last build's (an empty model)"
+    );
 }

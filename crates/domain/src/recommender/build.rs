@@ -10,6 +10,10 @@
 //!   items (bounding the work to `users × per_user²`); similarity is
 //!   `Σ a_ui·a_uj / (‖i‖·‖j‖ + shrink)`, which damps pairs seen by few users; each item keeps
 //!   its [`BuildConfig::neighbours`] best.
+//! * **The learned model** ([`learned`](crate::recommender::learned)): EASE fitted on the
+//!   affinities above (the same per-user items) over the [`EaseConfig::items`] items with the
+//!   most users, each keeping its best weights. Fitted by every build, full or incremental (it
+//!   is global: one new interaction changes every weight a little), and replaced whole.
 //! * **Tag statistics**: how many listed items carry each tag (for IDF) and its most popular
 //!   listed items (content-based candidates).
 //!
@@ -27,6 +31,7 @@ use crate::ids::{ContentId, UserId};
 use crate::model::Timestamp;
 use crate::ports::RecommenderBuildStore;
 use crate::recommender::ItemFacts;
+use crate::recommender::learned::{self, EaseConfig, Model, ModelRow};
 use crate::recommender::signal::{POPULARITY_HALF_LIFE_DAYS, Signal};
 
 /// The last build of the derived state.
@@ -50,6 +55,10 @@ pub struct BuildInfo {
     pub full: bool,
     /// Duration in milliseconds.
     pub millis: i64,
+    /// Items the learned model was fitted on (0: none).
+    pub model_items: i64,
+    /// The learned model's `λ`.
+    pub model_lambda: f64,
 }
 
 /// The state of a store's builds.
@@ -130,6 +139,8 @@ pub struct BuildConfig {
     pub page: usize,
     /// A full build replaces an incremental one when the epoch is older than this (days).
     pub full_after_days: i64,
+    /// The learned model.
+    pub ease: EaseConfig,
 }
 
 impl Default for BuildConfig {
@@ -141,6 +152,7 @@ impl Default for BuildConfig {
             per_tag: 200,
             page: 50_000,
             full_after_days: 7,
+            ease: EaseConfig::default(),
         }
     }
 }
@@ -227,8 +239,12 @@ pub async fn rebuild(
         pairs: computed.pairs,
         full,
         millis: (clock.now() - started).num_milliseconds(),
+        model_items: computed.model.items as i64,
+        model_lambda: computed.model.lambda,
     };
-    store.save_build(computed.rows, tags, info.clone(), full).await?;
+    store
+        .save_build(computed.rows, tags, computed.model, info.clone(), full)
+        .await?;
     Ok(BuildReport {
         info: BuildInfo {
             millis: (clock.now() - started).num_milliseconds(),
@@ -268,6 +284,7 @@ struct Computed {
     popularity: HashMap<ContentId, f64>,
     total_items: i64,
     pairs: i64,
+    model: Model,
 }
 
 impl Matrix {
@@ -407,7 +424,26 @@ impl Matrix {
                 YieldNow::default().await;
             }
         }
+        drop(acc);
+        drop(item_users);
+        YieldNow::default().await;
+        let fitted = learned::fit(&user_items, n_items, &config.ease);
+        let model = Model {
+            items: config.ease.items.min(n_items),
+            lambda: config.ease.lambda,
+            rows: fitted
+                .into_iter()
+                .map(|(i, weights)| ModelRow {
+                    item: self.item_ids[i as usize],
+                    weights: weights
+                        .into_iter()
+                        .map(|(j, w)| (self.item_ids[j as usize], w))
+                        .collect(),
+                })
+                .collect(),
+        };
         Computed {
+            model,
             rows,
             popularity: self
                 .item_ids

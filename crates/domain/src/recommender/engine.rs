@@ -7,7 +7,12 @@
 //!   `preferences`) and each candidate's tags, plus type and genre affinity.
 //! * `item-knn` — `Σ affinity(seed) × similarity(seed, item)` over the user's recent positive
 //!   items and their precomputed neighbours.
-//! * `hybrid` — `0.6·knn + 0.25·content + 0.15·popularity` (components normalised to [0, 1]);
+//! * `ease` — the learned model folded in at request time: `Σ ln(1 + affinity(seed)) × B[seed][item]`
+//!   over the same seeds and their rows of the learned weights ([`learned`](super::learned)),
+//!   so a new interaction counts on the next call; users none of whose items the model covers
+//!   fall back to `item-knn`.
+//! * `hybrid` — `0.4·ease + 0.25·knn + 0.2·content + 0.15·popularity` (components normalised
+//!   to [0, 1]); without the learned model's signal `0.6·knn + 0.25·content + 0.15·popularity`;
 //!   without collaborative signal `0.65·content + 0.35·popularity`; without any profile,
 //!   popularity. Then a diversity pass (maximal marginal relevance over tags and creators) so the
 //!   top of the list is not near-duplicates.
@@ -44,6 +49,11 @@ const RECENT: usize = 20;
 const KNN_CANDIDATES: usize = 200;
 /// Live popularity looks this far back when no build exists (days).
 const LIVE_WINDOW_DAYS: i64 = 90;
+/// Hybrid's blend with the learned model: ease, knn, content, popularity (chosen by offline
+/// evaluation, docs/recommender.md).
+const HYBRID_EASE: [f64; 4] = [0.4, 0.25, 0.2, 0.15];
+/// Hybrid's blend without it: knn, content, popularity.
+const HYBRID_KNN: [f64; 3] = [0.6, 0.25, 0.15];
 /// Weight of relevance against novelty in the diversity pass.
 const DIVERSITY_LAMBDA: f64 = 0.8;
 /// Items nearest to the user's taste vector read as candidates.
@@ -271,6 +281,7 @@ impl<'a> ContentScorer<'a> {
 struct Candidate {
     facts: ItemFacts,
     knn: f64,
+    ease: f64,
     content: f64,
     embedding: Option<f64>,
     popularity: f64,
@@ -306,7 +317,12 @@ pub async fn recommend_with(
     let state = data.user_state(user, HISTORY).await?;
     let profile = Profile::of(&state, now);
     let mut notes: Vec<String> = Vec::new();
-    let wants_knn = matches!(algorithm, Algorithm::ItemKnn | Algorithm::Hybrid);
+    // `ease` reads the neighbours too: its fallback for users outside the model.
+    let wants_knn = matches!(
+        algorithm,
+        Algorithm::ItemKnn | Algorithm::Ease | Algorithm::Hybrid
+    );
+    let wants_ease = matches!(algorithm, Algorithm::Ease | Algorithm::Hybrid);
     let wants_content = matches!(algorithm, Algorithm::Content | Algorithm::Hybrid);
     let index = match vectors {
         Vectors::Index(index) if wants_content => Some(index),
@@ -327,6 +343,7 @@ pub async fn recommend_with(
         per_tag: PER_TAG,
         popular: POPULAR.max(k * 3),
         recent: RECENT.max(k),
+        model: wants_ease,
     };
     let mut lists = data.candidates(&request).await?;
     if lists.built_at.is_none() {
@@ -341,30 +358,34 @@ pub async fn recommend_with(
         };
     }
 
-    // Collaborative scores.
+    // Collaborative scores: item-kNN over the neighbour lists, and the learned model folded in
+    // over its rows of the same seeds (its rows were fitted on `ln(1 + Σ weights)`, so the
+    // user's affinities enter the same way).
     let affinity: HashMap<ContentId, f64> = profile.seeds.iter().copied().collect();
-    let mut knn: HashMap<ContentId, (f64, Vec<(f64, ContentId)>)> = HashMap::new();
-    for (seed, neighbours) in &lists.neighbours {
-        let Some(a) = affinity.get(seed) else { continue };
-        for (item, sim) in neighbours {
-            let entry = knn.entry(*item).or_default();
-            let contribution = a * f64::from(*sim);
-            entry.0 += contribution;
-            entry.1.push((contribution, *seed));
-        }
-    }
-    let mut knn_ranked: Vec<(ContentId, f64)> = knn
-        .iter()
-        .filter(|(id, _)| !profile.seen.contains(id) && !profile.rejected.contains(id))
-        .map(|(id, (s, _))| (*id, *s))
-        .collect();
-    knn_ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    knn_ranked.truncate(KNN_CANDIDATES);
+    let (knn, knn_ranked) = fold(&lists.neighbours, |seed| affinity.get(&seed).copied(), &profile);
+    let (ease, ease_ranked) = fold(
+        &lists.model,
+        |seed| affinity.get(&seed).map(|a| a.ln_1p()),
+        &profile,
+    );
     let popularity: HashMap<ContentId, f64> = lists.popular.iter().copied().collect();
     let max_popularity = lists.popular.iter().map(|p| p.1).fold(0.0, f64::max);
 
     // Which algorithm actually runs.
     let effective = match algorithm {
+        Algorithm::Ease if ease_ranked.is_empty() && !knn_ranked.is_empty() => {
+            notes.push("ease: none of this user's items is in the learned model yet; used item-knn".into());
+            Algorithm::ItemKnn
+        }
+        Algorithm::Ease if ease_ranked.is_empty() => {
+            notes.push(if profile.seeds.is_empty() {
+                "ease: no positive interactions yet; used popularity".into()
+            } else {
+                "ease: this user's items are not in the learned model and have no neighbours; used popularity"
+                    .into()
+            });
+            Algorithm::Popularity
+        }
         Algorithm::ItemKnn if knn_ranked.is_empty() => {
             notes.push(if profile.seeds.is_empty() {
                 "item-knn: no positive interactions yet; used popularity".into()
@@ -377,7 +398,9 @@ pub async fn recommend_with(
             notes.push("content: no profile or preferences yet; used popularity".into());
             Algorithm::Popularity
         }
-        Algorithm::Hybrid if !profile.has_taste() && taste.is_none() && knn_ranked.is_empty() => {
+        Algorithm::Hybrid
+            if !profile.has_taste() && taste.is_none() && knn_ranked.is_empty() && ease_ranked.is_empty() =>
+        {
             notes.push("hybrid: cold start without preferences; used popularity".into());
             Algorithm::Popularity
         }
@@ -394,7 +417,9 @@ pub async fn recommend_with(
     match effective {
         Algorithm::Popularity => lists.popular.iter().for_each(|(id, _)| add(*id, &mut ids)),
         Algorithm::ItemKnn => knn_ranked.iter().for_each(|(id, _)| add(*id, &mut ids)),
+        Algorithm::Ease => ease_ranked.iter().for_each(|(id, _)| add(*id, &mut ids)),
         Algorithm::Content | Algorithm::Hybrid => {
+            ease_ranked.iter().for_each(|(id, _)| add(*id, &mut ids));
             knn_ranked.iter().for_each(|(id, _)| add(*id, &mut ids));
             for tag in &lists.tags {
                 tag.top.iter().for_each(|(id, _)| add(*id, &mut ids));
@@ -412,7 +437,7 @@ pub async fn recommend_with(
         notes.push(TAG_FALLBACK_NOTE.into());
     }
     // New items have no popularity or neighbours yet; they still deserve a chance to be seen.
-    if effective != Algorithm::ItemKnn {
+    if !matches!(effective, Algorithm::ItemKnn | Algorithm::Ease) {
         lists.recent.iter().for_each(|id| add(*id, &mut ids));
     }
     let mut unique = HashSet::new();
@@ -435,12 +460,20 @@ pub async fn recommend_with(
 
     let scorer = ContentScorer::new(&profile, &lists.tags);
     let max_knn = knn_ranked.first().map_or(0.0, |k| k.1);
+    let max_ease = ease_ranked.first().map_or(0.0, |k| k.1);
     let mut candidates: Vec<Candidate> = ids
         .iter()
         .filter_map(|id| facts.get(id))
         .filter(|f| !profile.excludes(user, f))
         .map(|f| {
-            let (knn_score, mut because) = knn.get(&f.id).cloned().unwrap_or_default();
+            let (knn_score, knn_because) = knn.get(&f.id).cloned().unwrap_or_default();
+            let (ease_score, ease_because) = ease.get(&f.id).cloned().unwrap_or_default();
+            // The learned model explains where it scored; item-kNN otherwise.
+            let mut because = match effective {
+                Algorithm::Ease => ease_because,
+                Algorithm::Hybrid if !ease_because.is_empty() => ease_because,
+                _ => knn_because,
+            };
             because.sort_by(|a, b| b.0.total_cmp(&a.0));
             let (tags_score, because_tags) = if content_used {
                 scorer.score(f)
@@ -461,6 +494,11 @@ pub async fn recommend_with(
             let demoted = rejected_tags.iter().any(|r| jaccard(r, &item_tags) >= 0.5);
             Candidate {
                 knn: if max_knn > 0.0 { knn_score / max_knn } else { 0.0 },
+                ease: if max_ease > 0.0 {
+                    (ease_score / max_ease).max(0.0)
+                } else {
+                    0.0
+                },
                 content,
                 embedding,
                 popularity: if max_popularity > 0.0 {
@@ -476,7 +514,8 @@ pub async fn recommend_with(
             }
         })
         .collect();
-    let collaborative = !knn_ranked.is_empty();
+    let collaborative = !knn_ranked.is_empty() || !ease_ranked.is_empty();
+    let learned = !ease_ranked.is_empty();
     if effective == Algorithm::Hybrid && !collaborative {
         notes.push("hybrid: no collaborative signal yet; blended content and popularity".into());
     }
@@ -485,7 +524,15 @@ pub async fn recommend_with(
             Algorithm::Popularity => c.popularity,
             Algorithm::Content => 0.7 * c.content + 0.3 * c.popularity,
             Algorithm::ItemKnn => c.knn,
-            Algorithm::Hybrid if collaborative => 0.6 * c.knn + 0.25 * c.content + 0.15 * c.popularity,
+            Algorithm::Ease => c.ease,
+            Algorithm::Hybrid if learned => {
+                let [e, n, t, p] = HYBRID_EASE;
+                e * c.ease + n * c.knn + t * c.content + p * c.popularity
+            }
+            Algorithm::Hybrid if collaborative => {
+                let [n, t, p] = HYBRID_KNN;
+                n * c.knn + t * c.content + p * c.popularity
+            }
             Algorithm::Hybrid => 0.65 * c.content + 0.35 * c.popularity,
         };
         // A sliver of quality orders items the blend cannot tell apart (e.g. new ones).
@@ -509,6 +556,9 @@ pub async fn recommend_with(
             }
             explanation.insert("rank".into(), json!(rank + 1));
             let mut components = JsonObject::new();
+            if matches!(effective, Algorithm::Ease | Algorithm::Hybrid) {
+                components.insert("ease".into(), json!(round(c.ease)));
+            }
             if matches!(effective, Algorithm::ItemKnn | Algorithm::Hybrid) {
                 components.insert("item_knn".into(), json!(round(c.knn)));
             }
@@ -549,6 +599,36 @@ pub async fn recommend_with(
     })
 }
 
+/// Per item, its summed score and the contributions of each seed.
+type Folded = HashMap<ContentId, (f64, Vec<(f64, ContentId)>)>;
+
+/// `Σ weight(seed) × row[seed][item]` over the rows of the seeds with a weight, and the best
+/// [`KNN_CANDIDATES`] unseen, unrejected items with a positive score, best first.
+fn fold(
+    rows: &[(ContentId, Vec<(ContentId, f32)>)],
+    weight: impl Fn(ContentId) -> Option<f64>,
+    profile: &Profile,
+) -> (Folded, Vec<(ContentId, f64)>) {
+    let mut scores: Folded = HashMap::new();
+    for (seed, row) in rows {
+        let Some(a) = weight(*seed) else { continue };
+        for (item, w) in row {
+            let entry = scores.entry(*item).or_default();
+            let contribution = a * f64::from(*w);
+            entry.0 += contribution;
+            entry.1.push((contribution, *seed));
+        }
+    }
+    let mut ranked: Vec<(ContentId, f64)> = scores
+        .iter()
+        .filter(|(id, (s, _))| *s > 0.0 && !profile.seen.contains(id) && !profile.rejected.contains(id))
+        .map(|(id, (s, _))| (*id, *s))
+        .collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.truncate(KNN_CANDIDATES);
+    (scores, ranked)
+}
+
 /// Candidate lists computed live, for a store that was never built.
 async fn live_lists(
     data: &dyn RecommenderData,
@@ -572,6 +652,7 @@ async fn live_lists(
     Ok(CandidateLists {
         built_at: None,
         neighbours: Vec::new(),
+        model: Vec::new(),
         tags,
         popular,
         recent: Vec::new(),

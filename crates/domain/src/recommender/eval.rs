@@ -7,6 +7,12 @@
 //! ideal, hit rate (share of users with `L∩R ≠ ∅`), and catalogue coverage (distinct
 //! recommended items / listed items). A random recommender is the floor every algorithm must
 //! clear; popularity is the baseline the others are compared to.
+//!
+//! Besides the served algorithms, `ease-textbook` is EASE as published: binary `X` over every
+//! training interaction (no per-user cap, no decay), fitted on the whole catalogue (up to
+//! [`EvalConfig::textbook_items`] most-used items), scored densely from everything the user had,
+//! with `λ` the best of [`EvalConfig::textbook_lambdas`] *on the test set itself* — an
+//! optimistic baseline, so "served vs textbook" errs against the served model.
 
 use std::collections::{HashMap, HashSet};
 
@@ -16,6 +22,7 @@ use crate::model::{JsonObject, Timestamp, UserQuery};
 use crate::page::PageRequest;
 use crate::ports::{Clock, RecommenderBuildStore, UserRepository};
 use crate::recommender::build::{BuildConfig, Mode, rebuild};
+use crate::recommender::learned;
 use crate::recommender::snapshot::Snapshot;
 use crate::recommender::{Algorithm, ItemFacts, Signal, recommend};
 use crate::synthetic::Rng;
@@ -102,6 +109,13 @@ pub struct EvalConfig {
     pub max_users: usize,
     /// Seed of the sample and of the random baseline.
     pub seed: u64,
+    /// `λ`s tried for the textbook EASE baseline (empty: no baseline).
+    pub textbook_lambdas: Vec<f64>,
+    /// Items the textbook baseline is fitted on at most (its dense matrices take `8·n²` bytes
+    /// each): the most used.
+    pub textbook_items: usize,
+    /// How the derived state (and the learned model) is built.
+    pub build: BuildConfig,
 }
 
 impl Default for EvalConfig {
@@ -111,6 +125,9 @@ impl Default for EvalConfig {
             split: Split::LeaveLastOut,
             max_users: 0,
             seed: 7,
+            textbook_lambdas: vec![50.0, 200.0, 500.0, 1000.0],
+            textbook_items: 8_000,
+            build: BuildConfig::default(),
         }
     }
 }
@@ -149,8 +166,10 @@ pub struct Report {
     pub train_signals: usize,
     /// Duration of building the derived state (ms).
     pub build_millis: i64,
-    /// Per algorithm: random, then every [`Algorithm`].
+    /// Per algorithm: random, then every [`Algorithm`], then `ease-textbook`.
     pub metrics: Vec<Metrics>,
+    /// The textbook baseline's best `λ` and the items it was fitted on.
+    pub textbook: Option<(f64, usize)>,
 }
 
 impl Report {
@@ -235,8 +254,9 @@ pub async fn evaluate(
     let listed: Vec<&ItemFacts> = data.items.iter().filter(|i| i.listed).collect();
     let catalogue = listed.len();
     let owners: HashMap<ContentId, UserId> = data.items.iter().map(|i| (i.id, i.creator)).collect();
+    let textbook = textbook_ease(&train, &data.items, &users, &test, config, k);
     let snapshot = Snapshot::new(data.items.clone(), train).with_preferences(data.preferences);
-    let report = rebuild(&snapshot, Mode::Full, &BuildConfig::default(), clock).await?;
+    let report = rebuild(&snapshot, Mode::Full, &config.build, clock).await?;
 
     let mut sums: Vec<(String, Sums)> = std::iter::once("random".to_owned())
         .chain(Algorithm::ALL.iter().map(|a| a.as_str().to_owned()))
@@ -278,8 +298,105 @@ pub async fn evaluate(
         metrics: sums
             .iter()
             .map(|(name, s)| s.metrics(name, users.len(), catalogue))
+            .chain(
+                textbook
+                    .as_ref()
+                    .map(|(s, _, _)| s.metrics("ease-textbook", users.len(), catalogue)),
+            )
             .collect(),
+        textbook: textbook.map(|(_, lambda, n)| (lambda, n)),
     })
+}
+
+/// Textbook EASE (see the module docs): the sums of its best `λ`, that `λ`, the items fitted.
+fn textbook_ease(
+    train: &[(UserId, Signal)],
+    items: &[ItemFacts],
+    users: &[UserId],
+    test: &Test,
+    config: &EvalConfig,
+    k: usize,
+) -> Option<(Sums, f64, usize)> {
+    if config.textbook_lambdas.is_empty() {
+        return None;
+    }
+    // Positive user–item pairs.
+    let mut sums: HashMap<(UserId, ContentId), f64> = HashMap::new();
+    for (user, s) in train {
+        *sums.entry((*user, s.item)).or_default() += s.weight();
+    }
+    let mut counts: HashMap<ContentId, usize> = HashMap::new();
+    for ((_, item), w) in &sums {
+        if *w > 0.0 {
+            *counts.entry(*item).or_default() += 1;
+        }
+    }
+    let mut modelled: Vec<ContentId> = counts.keys().copied().collect();
+    modelled.sort_by(|a, b| counts[b].cmp(&counts[a]).then(a.cmp(b)));
+    modelled.truncate(config.textbook_items);
+    let n = modelled.len();
+    if n < 2 {
+        return None;
+    }
+    let index: HashMap<ContentId, u32> = modelled.iter().enumerate().map(|(i, c)| (*c, i as u32)).collect();
+    let mut rows: HashMap<UserId, Vec<(u32, f32)>> = HashMap::new();
+    let mut seen: HashMap<UserId, HashSet<ContentId>> = HashMap::new();
+    for ((user, item), w) in &sums {
+        seen.entry(*user).or_default().insert(*item);
+        if *w > 0.0
+            && let Some(i) = index.get(item)
+        {
+            rows.entry(*user).or_default().push((*i, 1.0));
+        }
+    }
+    let listed: HashMap<ContentId, (bool, UserId)> =
+        items.iter().map(|i| (i.id, (i.listed, i.creator))).collect();
+    let all_rows: Vec<Vec<(u32, f32)>> = rows.values().cloned().collect();
+    let gram = learned::gram(&all_rows, n);
+    drop(all_rows);
+    let mut best: Option<(Sums, f64, usize)> = None;
+    for lambda in &config.textbook_lambdas {
+        let Some(b) = learned::ease_dense(gram.clone(), *lambda) else {
+            continue;
+        };
+        // Column i of Bᵀ is row i of B, contiguous.
+        let bt = b.transpose().to_owned();
+        drop(b);
+        let mut result = Sums::default();
+        let mut scores = vec![0.0f64; n];
+        for user in users {
+            scores.iter_mut().for_each(|s| *s = 0.0);
+            for (i, _) in rows.get(user).into_iter().flatten() {
+                // The user's score of j is Σ_i B[i][j] over their items i.
+                for (s, w) in scores.iter_mut().zip(bt.col_as_slice(*i as usize)) {
+                    *s += w;
+                }
+            }
+            let seen = seen.get(user);
+            let mut ranked: Vec<(usize, f64)> = scores
+                .iter()
+                .copied()
+                .enumerate()
+                .filter(|(j, _)| {
+                    let id = modelled[*j];
+                    seen.is_none_or(|s| !s.contains(&id))
+                        && listed.get(&id).is_some_and(|(l, creator)| *l && creator != user)
+                })
+                .collect();
+            let top = k.min(ranked.len());
+            if top < ranked.len() {
+                ranked.select_nth_unstable_by(top, |a, b| b.1.total_cmp(&a.1));
+                ranked.truncate(top);
+            }
+            ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let list: Vec<ContentId> = ranked.into_iter().map(|(j, _)| modelled[j]).collect();
+            result.add(&list, &test[user], k);
+        }
+        if best.as_ref().is_none_or(|b| result.ndcg > b.0.ndcg) {
+            best = Some((result, *lambda, n));
+        }
+    }
+    best
 }
 
 type Train = Vec<(UserId, Signal)>;
@@ -409,11 +526,64 @@ mod tests {
         assert!(ndcg("item-knn") > 1.5 * ndcg("popularity"));
         assert!(ndcg("hybrid") > 1.8 * ndcg("popularity"));
         assert!(ndcg("content") > ndcg("popularity"));
+        assert!(ndcg("ease") > 1.5 * ndcg("popularity"));
+        assert!(ndcg("ease-textbook") > 1.5 * ndcg("popularity"));
+        assert!(
+            report
+                .textbook
+                .is_some_and(|(lambda, n)| lambda > 0.0 && n > 1_000)
+        );
         for m in &report.metrics {
             assert!(
                 (0.0..=1.0).contains(&m.ndcg) && m.recall >= m.precision && m.coverage > 0.0,
                 "{m:?}"
             );
+        }
+    }
+
+    /// Tuning run (not part of the suite): `EVAL_SIZE=users,items,interactions`,
+    /// `EVAL_LAMBDAS=100,200`, `EVAL_BINARY=1`, `EVAL_ITEMS=2500`, `EVAL_TEXTBOOK=0`.
+    #[tokio::test]
+    #[ignore = "a tuning run: cargo test --release -p genonaut-domain tune -- --ignored --nocapture"]
+    async fn tune() {
+        let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
+        let size: Vec<usize> = env("EVAL_SIZE", "2000,5000,200000")
+            .split(',')
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        let mut textbook = env("EVAL_TEXTBOOK", "1") == "1";
+        for lambda in env("EVAL_LAMBDAS", "200")
+            .split(',')
+            .filter_map(|x| x.parse::<f64>().ok())
+        {
+            let data = EvalData::from_synthetic(&generate(&spec(size[0], size[1], size[2])));
+            let mut config = EvalConfig::default();
+            config.build.ease.lambda = lambda;
+            config.build.ease.binary = env("EVAL_BINARY", "0") == "1";
+            config.build.ease.items = env("EVAL_ITEMS", "2500").parse().unwrap_or(2500);
+            if !textbook {
+                config.textbook_lambdas.clear();
+            }
+            textbook = false;
+            let report = evaluate(data, &config, &crate::ports::SystemClock, &|_, _| {})
+                .await
+                .unwrap();
+            let knn = report.of("item-knn").unwrap().ndcg;
+            eprintln!(
+                "λ {lambda} binary {} N {} build {} ms textbook {:?}",
+                config.build.ease.binary, config.build.ease.items, report.build_millis, report.textbook
+            );
+            for m in &report.metrics {
+                eprintln!(
+                    "  {:<14} ndcg {:.4}  ({:.2}× item-knn)  recall {:.4}  coverage {:.3}  {:.2} ms/user",
+                    m.algorithm,
+                    m.ndcg,
+                    m.ndcg / knn,
+                    m.recall,
+                    m.coverage,
+                    m.millis_per_user
+                );
+            }
         }
     }
 }

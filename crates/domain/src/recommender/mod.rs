@@ -7,8 +7,9 @@
 //! * [`build`] — the maintenance job's computation: per-item popularity (forward-decayed, so
 //!   untouched items never need rewriting), item-to-item neighbours (cosine over implicit
 //!   feedback), per-tag statistics; full or incremental;
+//! * [`learned`] — the learned model (EASE), fitted by the build on the most-used items;
 //! * [`engine`] — request-time recommendation by [`Algorithm`]: `popularity`, `content`,
-//!   `item-knn` and the default `hybrid` (blend, cold start, exclusions, negative feedback,
+//!   `item-knn`, `ease` and the default `hybrid` (blend, cold start, exclusions, negative feedback,
 //!   diversity), each explaining itself;
 //! * [`snapshot`] — the ports over data held in memory (offline evaluation, tests);
 //! * [`eval`] — leave-last-out and time-split evaluation with precision, recall, NDCG, hit
@@ -17,11 +18,13 @@
 pub mod build;
 pub mod engine;
 pub mod eval;
+pub mod learned;
 pub mod signal;
 pub mod snapshot;
 
 pub use build::{BuildClaim, BuildConfig, BuildInfo, BuildReport, BuildStatus, ItemRow, Mode, TagRow};
 pub use engine::{Outcome, Recommended, TAG_FALLBACK_NOTE, Vectors, recommend, recommend_with, similar};
+pub use learned::{EaseConfig, Model, ModelRow};
 pub use signal::Signal;
 
 use crate::ids::{ContentId, UserId};
@@ -36,16 +39,19 @@ pub enum Algorithm {
     Content,
     /// Item-to-item collaborative filtering over precomputed neighbours.
     ItemKnn,
+    /// The learned model (EASE) folded in over the user's newest positive items.
+    Ease,
     /// The default: a blend of the three with cold-start handling and diversity.
     Hybrid,
 }
 
 impl Algorithm {
     /// Every algorithm.
-    pub const ALL: [Algorithm; 4] = [
+    pub const ALL: [Algorithm; 5] = [
         Algorithm::Popularity,
         Algorithm::Content,
         Algorithm::ItemKnn,
+        Algorithm::Ease,
         Algorithm::Hybrid,
     ];
 
@@ -58,6 +64,7 @@ impl Algorithm {
             Algorithm::Popularity => "popularity",
             Algorithm::Content => "content",
             Algorithm::ItemKnn => "item-knn",
+            Algorithm::Ease => "ease",
             Algorithm::Hybrid => "hybrid",
         }
     }
@@ -78,6 +85,8 @@ impl Algorithm {
             ("popularity", Algorithm::Popularity),
             ("popular", Algorithm::Popularity),
             ("hybrid", Algorithm::Hybrid),
+            ("ease", Algorithm::Ease),
+            ("learned", Algorithm::Ease),
         ];
         NAMES.iter().find_map(|(name, algorithm)| {
             let rest = label.strip_prefix(name)?;
@@ -161,6 +170,8 @@ pub struct CandidateRequest {
     pub popular: usize,
     /// How many of the newest listed items (item cold start; read live, never derived).
     pub recent: usize,
+    /// Whether the learned model's rows of the seeds are wanted too.
+    pub model: bool,
 }
 
 /// Candidate lists read from the derived state.
@@ -171,6 +182,8 @@ pub struct CandidateLists {
     pub built_at: Option<Timestamp>,
     /// Neighbours of the seeds that have any, best first.
     pub neighbours: Vec<(ContentId, Vec<(ContentId, f32)>)>,
+    /// The learned model's rows of the seeds it covers (if asked for), best first.
+    pub model: Vec<(ContentId, Vec<(ContentId, f32)>)>,
     /// Statistics of the requested tags that exist.
     pub tags: Vec<TagRow>,
     /// The most popular items, best first.

@@ -11,8 +11,8 @@ use crate::ids::{ContentId, UserId};
 use crate::model::{JsonObject, Timestamp};
 use crate::ports::{RecommenderBuildStore, RecommenderData};
 use crate::recommender::{
-    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, ItemFacts, ItemRow, Signal, TagRow,
-    UserState,
+    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, ItemFacts, ItemRow, Model,
+    ModelRow, Signal, TagRow, UserState,
 };
 
 /// Derived state as stored by a build.
@@ -21,6 +21,8 @@ pub struct Derived {
     info: Option<BuildInfo>,
     rows: HashMap<ContentId, ItemRow>,
     tags: HashMap<String, TagRow>,
+    /// The learned model's rows.
+    model: HashMap<ContentId, ModelRow>,
     /// Items by popularity, best first.
     popular: Vec<(ContentId, f64)>,
     /// Pending request: since, full.
@@ -152,6 +154,16 @@ impl RecommenderData for Snapshot {
                 .filter(|r| !r.neighbours.is_empty())
                 .map(|r| (r.item, r.neighbours.clone()))
                 .collect(),
+            model: if request.model {
+                request
+                    .seeds
+                    .iter()
+                    .filter_map(|s| derived.model.get(s))
+                    .map(|r| (r.item, r.weights.clone()))
+                    .collect()
+            } else {
+                Vec::new()
+            },
             tags: request
                 .tags
                 .iter()
@@ -265,10 +277,12 @@ impl RecommenderBuildStore for Snapshot {
         &self,
         rows: Vec<ItemRow>,
         tags: Vec<TagRow>,
+        model: Model,
         info: BuildInfo,
         full: bool,
     ) -> DomainResult<()> {
         let mut derived = self.derived();
+        derived.model = model.rows.into_iter().map(|r| (r.item, r)).collect();
         if full {
             derived.rows.clear();
         }

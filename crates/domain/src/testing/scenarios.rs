@@ -861,6 +861,8 @@ struct World {
     alice: UserId,
     a: ContentId,
     b: ContentId,
+    c: ContentId,
+    d: ContentId,
     e: ContentId,
 }
 
@@ -885,6 +887,8 @@ async fn world(s: &Services) -> World {
         alice: alice.id,
         a: a.id,
         b: b.id,
+        c: c.id,
+        d: d.id,
         e: e.id,
     }
 }
@@ -944,6 +948,65 @@ pub async fn recommendations_learn_from_interactions_and_explain_themselves(s: S
     assert!(by_tags.iter().any(|(c, _)| c.id == w.a) && by_tags.iter().all(|(c, _)| c.id != w.e));
     let missing = s.recommendations.similar(ContentId(999), 5).await.unwrap_err();
     assert_eq!(message(missing), "ContentItem with id 999 not found");
+}
+
+/// Scenario: the_learned_model_ranks_co_consumed_items_and_folds_in_new_likes.
+pub async fn the_learned_model_ranks_co_consumed_items_and_folds_in_new_likes(s: Services) {
+    let w = world(&s).await;
+    let report = s.recommender.rebuild_now("test", true).await.unwrap();
+    assert!(report.info.model_items >= 4, "{report:?}");
+    let first = generate(&s, w.alice, "ease").await;
+    assert_eq!(first[0].content_item_id, w.b, "fans of A also like B: {first:?}");
+    assert_eq!(first[0].algorithm_version, "ease");
+    assert_eq!(first[0].metadata["algorithm"], json!("ease"));
+    assert_eq!(first[0].metadata["because_items"], json!([w.a.0]));
+    assert!(
+        first[0].metadata["components"]["ease"]
+            .as_f64()
+            .is_some_and(|e| e > 0.0)
+    );
+    assert!(
+        first.iter().all(|r| r.content_item_id != w.a),
+        "never what she liked"
+    );
+    let cooking: Vec<ContentId> = first.iter().map(|r| r.content_item_id).collect();
+
+    // Alice likes C (the cook's). No rebuild: the next call folds the like in, and D —
+    // consumed with C — is recommended because of C.
+    let (c, d) = (w.c, w.d);
+    assert!(!cooking.contains(&d), "nothing pointed to D before: {first:?}");
+    like(&s, w.alice, c).await;
+    let next = generate(&s, w.alice, "learned-v2").await;
+    let rec_d = next.iter().find(|r| r.content_item_id == d);
+    assert!(
+        rec_d.is_some_and(|r| r.metadata["because_items"] == json!([c.0])),
+        "{next:?}"
+    );
+    assert!(next.iter().all(|r| r.content_item_id != c), "C is seen now");
+    assert_eq!(next[0].algorithm_version, "learned-v2");
+    assert_eq!(next[0].metadata["algorithm"], json!("ease"));
+    assert_eq!(
+        s.recommender.status().await.unwrap().last.map(|b| b.built_at),
+        Some(report.info.built_at),
+        "no build ran in between"
+    );
+
+    // A user the model does not cover falls back, and says so.
+    let newcomer = user(&s, "newcomer").await;
+    let cold = generate(&s, newcomer.id, "ease").await;
+    assert!(
+        cold[0].metadata["notes"]
+            .to_string()
+            .contains("ease: no positive interactions")
+    );
+    // Hybrid blends the learned model in.
+    let hybrid = generate(&s, w.alice, "hybrid").await;
+    assert!(
+        hybrid
+            .iter()
+            .any(|r| r.metadata["components"].get("ease").is_some()),
+        "{hybrid:?}"
+    );
 }
 
 /// Scenario: negative_feedback_removes_and_demotes.

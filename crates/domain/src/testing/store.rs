@@ -12,8 +12,8 @@ use crate::page::{Page, PageRequest};
 use crate::ports::*;
 use crate::recommender::snapshot::{SharedDerived, Snapshot};
 use crate::recommender::{
-    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, ItemFacts, ItemRow, Signal, TagRow,
-    UserState,
+    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, ItemFacts, ItemRow, Model, Signal,
+    TagRow, UserState,
 };
 
 #[derive(Default)]
@@ -250,10 +250,11 @@ impl RecommenderBuildStore for Recommender {
         &self,
         rows: Vec<ItemRow>,
         tags: Vec<TagRow>,
+        model: Model,
         info: BuildInfo,
         full: bool,
     ) -> DomainResult<()> {
-        self.snapshot().save_build(rows, tags, info, full).await
+        self.snapshot().save_build(rows, tags, model, info, full).await
     }
 }
 

@@ -56,6 +56,10 @@ pub struct BuildOut {
     pub users: i64,
     /// Stored item-neighbour pairs.
     pub neighbour_pairs: i64,
+    /// Items the learned model (EASE, algorithm `ease`) was fitted on; 0 without a model.
+    pub model_items: i64,
+    /// The learned model's regularisation `λ`.
+    pub model_lambda: f64,
 }
 
 impl From<BuildInfo> for BuildOut {
@@ -69,6 +73,8 @@ impl From<BuildInfo> for BuildOut {
             items: b.items,
             users: b.users,
             neighbour_pairs: b.pairs,
+            model_items: b.model_items,
+            model_lambda: b.model_lambda,
         }
     }
 }
@@ -102,7 +108,8 @@ pub struct RecommenderStatusOut {
 impl RecommenderStatusOut {
     fn example() -> serde_json::Value {
         json!({"last_build": {"built_at": "2025-09-19T23:52:25.364437", "full": true, "duration_ms": 412,
-               "interactions": 12000, "watermark": 12000, "items": 1180, "users": 58, "neighbour_pairs": 51230},
+               "interactions": 12000, "watermark": 12000, "items": 1180, "users": 58, "neighbour_pairs": 51230,
+               "model_items": 1180, "model_lambda": 200.0},
                "stale": false, "latest_interaction_id": 12000, "requested_at": null, "requested_full": false,
                "running_on": null, "running_since": null, "last_error": null})
     }
