@@ -127,3 +127,76 @@ async fn builds_on_request_then_recommends_and_finds_similar_items() {
         [("bool_parsing".into(), "body.full".into())]
     );
 }
+
+#[actix_web::test]
+async fn the_learned_model_serves_ease_and_folds_in_a_new_like_without_a_rebuild() {
+    let app = TestApp::spawn_with(Box::new(|c| c.jobs.workers = 1)).await;
+    let maker = app.user("maker").await;
+    let a = app.content(maker, "Nebula", "image", &["space"]).await;
+    let b = app.content(maker, "Starship", "image", &["space"]).await;
+    let cake = app.content(maker, "Cake", "text", &["baking"]).await;
+    let pie = app.content(maker, "Pie", "text", &["baking"]).await;
+    for fan in ["fan1", "fan2", "fan3"] {
+        let fan = app.user(fan).await;
+        app.interact(fan, a, "like", None).await;
+        app.interact(fan, b, "bookmark", None).await;
+    }
+    let cook = app.user("cook").await;
+    app.interact(cook, cake, "like", None).await;
+    app.interact(cook, pie, "like", None).await;
+    let alice = app.user("alice").await;
+    app.interact(alice, a, "like", None).await;
+
+    app.post("/api/v1/admin/recommender/rebuild", json!({"full": true}))
+        .await
+        .expect(202);
+    let mut status = Value::Null;
+    for _ in 0..200 {
+        status = app.get("/api/v1/admin/recommender").await.expect(200);
+        if status["last_build"].is_object() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let build = status["last_build"].clone();
+    assert_eq!(build["model_items"], json!(4), "{status}");
+    assert!(build["model_lambda"].as_f64().unwrap() > 0.0);
+
+    let ease = generate(&app, alice, "ease").await;
+    assert_eq!(ease[0]["content_item_id"], json!(b), "{ease:?}");
+    let why = &ease[0]["rec_metadata"];
+    assert_eq!(
+        (why["algorithm"].clone(), why["because_items"].clone()),
+        (json!("ease"), json!([a]))
+    );
+    assert!(why["components"]["ease"].as_f64().unwrap() > 0.0);
+    assert!(
+        ease.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["content_item_id"] != json!(pie)),
+        "nothing she has points to Pie yet: {ease:?}"
+    );
+
+    // A like, then the very next generate: Pie, because of Cake — no build in between.
+    app.interact(alice, cake, "like", None).await;
+    let next = generate(&app, alice, "ease-v2").await;
+    let found = next
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["content_item_id"] == json!(pie))
+        .unwrap_or_else(|| panic!("Pie after liking Cake: {next:?}"));
+    assert_eq!(found["rec_metadata"]["because_items"], json!([cake]));
+    assert!(
+        next.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["content_item_id"] != json!(cake))
+    );
+    let after = app.get("/api/v1/admin/recommender").await.expect(200);
+    assert_eq!(
+        after["last_build"]["built_at"], build["built_at"],
+        "no rebuild ran"
+    );
+}

@@ -125,7 +125,7 @@ impl Default for EvalConfig {
             split: Split::LeaveLastOut,
             max_users: 0,
             seed: 7,
-            textbook_lambdas: vec![50.0, 200.0, 500.0, 1000.0],
+            textbook_lambdas: vec![100.0, 500.0, 1000.0, 2000.0, 4000.0],
             textbook_items: 8_000,
             build: BuildConfig::default(),
         }
@@ -582,6 +582,66 @@ mod tests {
                     m.recall,
                     m.coverage,
                     m.millis_per_user
+                );
+            }
+        }
+    }
+
+    /// The build at scale, in memory (not part of the suite): `EVAL_SIZE`, `EVAL_ITEMS`.
+    /// Prints the full build's duration and the process's peak memory.
+    #[tokio::test(flavor = "current_thread")]
+    #[ignore = "a benchmark: cargo test --release -p genonaut-domain scale -- --ignored --nocapture"]
+    async fn scale() {
+        let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
+        let size: Vec<usize> = env("EVAL_SIZE", "10000,100000,1000000")
+            .split(',')
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        let memory = |field: &str| {
+            std::fs::read_to_string("/proc/self/status")
+                .unwrap_or_default()
+                .lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+                .map_or(0.0, |kb| kb / 1024.0)
+        };
+        let data = EvalData::from_synthetic(&generate(&spec(size[0], size[1], size[2])));
+        let users: Vec<UserId> = (1..=200).map(UserId).collect();
+        let snapshot = Snapshot::new(data.items, data.signals);
+        for items in env("EVAL_ITEMS", "0,2500")
+            .split(',')
+            .filter_map(|x| x.parse::<usize>().ok())
+        {
+            let mut config = BuildConfig::default();
+            config.ease.items = items;
+            let _ = std::fs::write("/proc/self/clear_refs", "5");
+            let before = memory("VmRSS:");
+            let started = std::time::Instant::now();
+            let report = rebuild(&snapshot, Mode::Full, &config, &crate::ports::SystemClock)
+                .await
+                .unwrap();
+            eprintln!(
+                "N {items}: full build {:.1} s, {} pairs, peak +{:.0} MiB over {before:.0} MiB",
+                started.elapsed().as_secs_f64(),
+                report.info.pairs,
+                memory("VmHWM:") - before
+            );
+            for algorithm in Algorithm::ALL {
+                let mut ms: Vec<f64> = Vec::new();
+                for user in &users {
+                    let t = std::time::Instant::now();
+                    recommend(&snapshot, *user, algorithm, 10, FixedClock::default().now())
+                        .await
+                        .unwrap();
+                    ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+                ms.sort_by(f64::total_cmp);
+                eprintln!(
+                    "  {:<10} in-memory scoring p50 {:.2} ms p99 {:.2} ms",
+                    algorithm.as_str(),
+                    ms[ms.len() / 2],
+                    ms[ms.len() * 99 / 100]
                 );
             }
         }

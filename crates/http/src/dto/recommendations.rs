@@ -361,7 +361,8 @@ pub struct GenerateBody {
     #[schemars(range(min = 1))]
     pub user_id: i64,
     /// Label to store the new recommendations under; selects the algorithm when it names one
-    /// (`popularity`, `content`, `item-knn`, `hybrid`), otherwise the default is used.
+    /// (`popularity`, `content`, `item-knn`, `ease` — the learned model, alias `learned` —,
+    /// `hybrid`), otherwise the default is used.
     #[schemars(length(min = 1))]
     pub algorithm_version: String,
     /// How many (1…100).

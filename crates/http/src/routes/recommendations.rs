@@ -373,7 +373,8 @@ pub async fn served(db: Tenant, body: Body<ServedBody>) -> Result<Json<ServedOut
 ///
 /// Computes and stores up to `limit` fresh recommendations for an active user, tagged with the
 /// requested `algorithm_version`, and returns them best first. The label selects the algorithm
-/// — `popularity`, `content` (or `content-based`), `item-knn`, `hybrid` (the default), each
+/// — `popularity`, `content` (or `content-based`), `item-knn`, `ease` (the learned model, or
+/// `learned`; a like counts on the next call, without a rebuild), `hybrid` (the default), each
 /// optionally followed by a version such as `hybrid_v2`; any other label uses the default and
 /// the stored `rec_metadata.note` says so. Every recommendation explains itself in
 /// `rec_metadata`: `algorithm`, `rank`, score `components`, `because_items` / `because_tags`,
