@@ -151,6 +151,7 @@ async fn main() {
                 .collect(),
             per_tag: 60,
             popular: 150,
+            popular_at: state.history.first().map(|(s, _)| s.at),
             recent: 20,
             model: true,
         };

@@ -135,6 +135,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    popularity_eras (starts_at) {
+        starts_at -> Timestamp,
+        item_ids -> Array<Nullable<Int4>>,
+        scores -> Array<Nullable<Float8>>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     recommendations (id) {
         id -> Int4,
         user_id -> Int4,
@@ -234,6 +243,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     item_model,
     item_stats,
     job_events,
+    popularity_eras,
     recommendations,
     recommender_state,
     tag_stats,

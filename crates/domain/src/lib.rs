@@ -54,6 +54,7 @@
 
 mod error;
 pub mod ids;
+pub mod import;
 pub mod model;
 mod page;
 pub mod ports;

@@ -25,10 +25,37 @@ pub struct Spec {
     pub interactions: usize,
     /// PRNG seed.
     pub seed: u64,
-    /// Time of the newest interaction; everything happens in the 180 days before it.
+    /// Time of the newest interaction; everything happens in the 180 days before it (three
+    /// years with [`History::Bursty`]).
     pub end: Timestamp,
     /// Probability that an interaction ignores the user's tastes.
     pub noise: f64,
+    /// How activity spreads over time.
+    pub history: History,
+}
+
+/// How activity spreads over time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum History {
+    /// The default: steady activity over the last 90 days (of a 180-day window), every user
+    /// active throughout, item popularity constant over time.
+    #[default]
+    Recent,
+    /// Long, bursty histories like public rating logs: three years of activity, each user
+    /// active in one to four short bursts, items "released" over the whole span whose
+    /// popularity rises on release and fades over months (a small share of classics keeps
+    /// being watched).
+    Bursty,
+}
+
+impl History {
+    /// Its name on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            History::Recent => "recent",
+            History::Bursty => "bursty",
+        }
+    }
 }
 
 impl Spec {
@@ -41,6 +68,7 @@ impl Spec {
             seed: 42,
             end,
             noise: 0.15,
+            history: History::Recent,
         }
     }
 }
@@ -423,6 +451,10 @@ pub fn generate(spec: &Spec) -> Dataset {
         })
         .collect();
 
+    if spec.history == History::Bursty {
+        return bursty(spec, users, items, &popularity, &by_theme, &mut rng);
+    }
+
     // Interactions: a user (activity skew), then an item from one of their themes (or any
     // item, with probability `noise`), weighted by popularity.
     let theme_samplers: Vec<Weighted> = by_theme
@@ -477,6 +509,143 @@ pub fn generate(spec: &Spec) -> Dataset {
             });
         }
     }
+    Dataset {
+        users,
+        items,
+        interactions,
+    }
+}
+
+/// Length of a [`History::Bursty`] data set's activity, in days.
+pub const BURSTY_SPAN_DAYS: i64 = 3 * 365;
+/// Width of the time windows over which a bursty data set's item appeal is held constant.
+const BURSTY_WINDOW_DAYS: i64 = 7;
+
+/// Re-times users and items and draws the interactions of a [`History::Bursty`] data set.
+///
+/// Items are released uniformly over the span (some shortly before it); an item's appeal at
+/// time `t` is its base popularity × `floor + (1 − floor)·exp(−(t − release)/τ)` with `τ`
+/// between 20 and 120 days (`floor` 0.2 for one item in ten — the classics — else 0.01), and
+/// zero before release. Each user is active in one to four bursts of one to ten days at
+/// random times; an interaction picks a user (activity skew), one of their bursts, a moment in
+/// it, then an item of their tastes (or any item, with probability `noise`) by its appeal at
+/// that moment.
+fn bursty(
+    spec: &Spec,
+    mut users: Vec<SeedUser>,
+    mut items: Vec<SeedItem>,
+    popularity: &[f64],
+    by_theme: &[Vec<usize>],
+    rng: &mut Rng,
+) -> Dataset {
+    let span = Duration::days(BURSTY_SPAN_DAYS);
+    let start = spec.end - span;
+    let window = Duration::days(BURSTY_WINDOW_DAYS);
+    let windows = (BURSTY_SPAN_DAYS / BURSTY_WINDOW_DAYS + 1) as usize;
+    let day = 86_400.0;
+    // Releases and lifetimes.
+    let mut release = Vec::with_capacity(items.len());
+    let mut shape = Vec::with_capacity(items.len());
+    for item in &mut items {
+        let at = start - Duration::days(60)
+            + Duration::seconds((rng.unit() * (span + Duration::days(55)).num_seconds() as f64) as i64);
+        item.created_at = at;
+        release.push(at);
+        let tau = 20.0 + 100.0 * rng.unit();
+        let floor = if rng.unit() < 0.1 { 0.2 } else { 0.01 };
+        shape.push((tau, floor));
+    }
+    let appeal = |i: usize, t: Timestamp| -> f64 {
+        let age = (t - release[i]).num_seconds() as f64 / day;
+        if age < 0.0 {
+            0.0
+        } else {
+            let (tau, floor) = shape[i];
+            popularity[i] * (floor + (1.0 - floor) * (-age / tau).exp())
+        }
+    };
+    // Per window: a sampler per theme and the themes' total appeal.
+    let mut samplers: Vec<Vec<Weighted>> = Vec::with_capacity(windows);
+    let mut theme_totals: Vec<Weighted> = Vec::with_capacity(windows);
+    for w in 0..windows {
+        // Appeal at the window's start: nothing is drawn before its release.
+        let from = start + window * w as i32;
+        let per_theme: Vec<Weighted> = by_theme
+            .iter()
+            .map(|ids| Weighted::new(ids.iter().map(|i| appeal(*i, from))))
+            .collect();
+        theme_totals.push(Weighted::new(
+            per_theme
+                .iter()
+                .map(|s| s.cumulative.last().copied().unwrap_or(0.0)),
+        ));
+        samplers.push(per_theme);
+    }
+    // Bursts.
+    let bursts: Vec<Vec<(Timestamp, f64)>> = users
+        .iter_mut()
+        .map(|user| {
+            let n = 1 + rng.below(4);
+            let mut list: Vec<(Timestamp, f64)> = (0..n)
+                .map(|_| {
+                    let length = 1.0 + 9.0 * rng.unit();
+                    let at = start
+                        + Duration::seconds((rng.unit() * (span.num_seconds() as f64 - length * day)) as i64);
+                    (at, length)
+                })
+                .collect();
+            list.sort_by_key(|b| b.0);
+            user.created_at = list[0].0 - Duration::days(1);
+            list
+        })
+        .collect();
+    let activity = Weighted::new((0..spec.users).map(|_| 0.2 + rng.unit().powi(2) * 3.0));
+    let engagement = Weighted::new([50.0, 18.0, 6.0, 6.0, 8.0, 5.0, 7.0]);
+    let mut interactions = Vec::with_capacity(spec.interactions);
+    if spec.users > 0 && spec.items > 0 {
+        for _ in 0..spec.interactions {
+            let Some(user) = activity.sample(rng) else { break };
+            let (burst, length) = *rng.pick(&bursts[user]);
+            let at = (burst + Duration::seconds((rng.unit() * length * day) as i64)).min(spec.end);
+            let w = (((at - start).num_seconds() / window.num_seconds()).max(0) as usize).min(windows - 1);
+            let on_taste = rng.unit() >= spec.noise;
+            let theme = if on_taste {
+                let tastes = Weighted::new(users[user].tastes.iter().map(|(_, w)| *w));
+                tastes.sample(rng).map(|t| users[user].tastes[t].0)
+            } else {
+                theme_totals[w].sample(rng)
+            };
+            let Some(theme) = theme else { continue };
+            let Some(item) = samplers[w][theme].sample(rng).map(|k| by_theme[theme][k]) else {
+                continue;
+            };
+            let interaction_type = engagement
+                .sample(rng)
+                .map_or(InteractionType::View, |k| InteractionType::ALL[k]);
+            let rating = match interaction_type {
+                InteractionType::Rate | InteractionType::Like => Some(if on_taste {
+                    4 + rng.below(2) as i32
+                } else {
+                    1 + rng.below(4) as i32
+                }),
+                _ => None,
+            };
+            let duration = (interaction_type == InteractionType::View).then(|| 5 + rng.below(600) as i32);
+            interactions.push(SeedInteraction {
+                user,
+                item,
+                interaction_type,
+                rating,
+                duration,
+                created_at: at,
+                metadata: object(json!({
+                    "device": *rng.pick(&["mobile", "desktop", "tablet"]),
+                    "source": *rng.pick(&["home_page", "search", "recommendation", "profile"]),
+                })),
+            });
+        }
+    }
+    interactions.sort_by_key(|i| i.created_at);
     Dataset {
         users,
         items,
@@ -542,6 +711,66 @@ mod tests {
             share > 0.85,
             "share of interactions on the user's themes: {share}"
         );
+    }
+
+    #[test]
+    fn bursty_histories_span_years_in_bursts_and_items_rise_and_fade() {
+        let spec = Spec {
+            users: 200,
+            items: 2_000,
+            interactions: 20_000,
+            history: History::Bursty,
+            ..Spec::demo(end())
+        };
+        let data = generate(&spec);
+        assert_eq!(data, generate(&spec), "deterministic");
+        assert!(data.interactions.len() > 19_000);
+        assert!(
+            data.interactions
+                .windows(2)
+                .all(|w| w[0].created_at <= w[1].created_at),
+            "oldest first"
+        );
+        let first = data.interactions[0].created_at;
+        let last = data.interactions[data.interactions.len() - 1].created_at;
+        assert!(last <= end());
+        assert!((last - first).num_days() > 2 * 365, "{first} … {last}");
+        // Users are active on few distinct weeks.
+        let mut weeks: std::collections::HashMap<usize, std::collections::HashSet<i64>> = Default::default();
+        for i in &data.interactions {
+            weeks
+                .entry(i.user)
+                .or_default()
+                .insert((i.created_at - first).num_days() / 7);
+        }
+        let mut counts: Vec<usize> = weeks.values().map(|w| w.len()).collect();
+        counts.sort_unstable();
+        assert!(
+            counts[counts.len() / 2] <= 6,
+            "median active weeks {}",
+            counts[counts.len() / 2]
+        );
+        // Nothing before release; most interactions within months of it.
+        let ages: Vec<i64> = data
+            .interactions
+            .iter()
+            .map(|i| (i.created_at - data.items[i.item].created_at).num_days())
+            .collect();
+        assert!(ages.iter().all(|a| *a >= 0));
+        let young = ages.iter().filter(|a| **a < 120).count();
+        assert!(
+            young * 2 > ages.len(),
+            "{young} of {} within 120 days of release",
+            ages.len()
+        );
+    }
+
+    #[test]
+    fn the_default_history_is_unchanged() {
+        // A fingerprint of the default generator: the bursty option must not move it.
+        let data = generate(&Spec::demo(end()));
+        let i = &data.interactions[1234];
+        assert_eq!((i.user, i.item), (49, 835));
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! The recommender's reads and its derived state (`item_stats`, `tag_stats`, `item_model`,
-//! `recommender_state`) in PostgreSQL.
+//! `popularity_eras`, `recommender_state`) in PostgreSQL.
 //!
 //! Request time costs three indexed round trips: the user's recent interactions with their
 //! items, their preferences and rejections, then every candidate list in one statement
-//! (neighbour arrays and learned-model rows by primary key, tag rows by primary key, the popularity index, the newest
-//! listed items), then the candidates' facts by primary key.
+//! (neighbour arrays and learned-model rows by primary key, tag rows by primary key, the
+//! popularity index, the era containing the user's newest interaction by primary key, the
+//! newest listed items), then the candidates' facts by primary key.
 
 use async_trait::async_trait;
 use diesel::prelude::*;
@@ -17,7 +18,7 @@ use genonaut_domain::ids::{ContentId, UserId};
 use genonaut_domain::model::{ContentType, InteractionType, JsonObject, Timestamp};
 use genonaut_domain::ports::{RecommenderBuildStore, RecommenderData};
 use genonaut_domain::recommender::{
-    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, ItemFacts, ItemRow, Model, Signal,
+    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, EraRow, ItemFacts, ItemRow, Model, Signal,
     TagRow, UserState,
 };
 use serde_json::Value;
@@ -206,6 +207,9 @@ impl RecommenderData for PgRecommender {
               FROM (SELECT item_id, popularity FROM item_stats ORDER BY popularity DESC, item_id LIMIT $4) p \
               HAVING count(*) > 0) \
              UNION ALL \
+             (SELECT 'e', '', 0, item_ids[1:$4::int4], scores[1:$4::int4], NULL FROM popularity_eras \
+              WHERE starts_at <= $7 ORDER BY starts_at DESC LIMIT 1) \
+             UNION ALL \
              (SELECT 'r', '', 0, array_agg(id ORDER BY created_at DESC, id DESC), NULL, NULL \
               FROM (SELECT id, created_at FROM content_items WHERE is_public AND NOT is_private \
                     ORDER BY created_at DESC, id DESC LIMIT $5) r HAVING count(*) > 0)",
@@ -216,10 +220,12 @@ impl RecommenderData for PgRecommender {
         .bind::<BigInt, _>(size(request.popular))
         .bind::<BigInt, _>(size(request.recent))
         .bind::<Bool, _>(request.model)
+        .bind::<Nullable<SqlTimestamp>, _>(request.popular_at)
         .load(&mut conn)
         .await
         .map_err(db("reading recommendation candidates"))?;
         let mut lists = CandidateLists::default();
+        let mut era: Vec<(ContentId, f64)> = Vec::new();
         for row in rows {
             let ids: Vec<ContentId> = row
                 .ids
@@ -249,8 +255,12 @@ impl RecommenderData for PgRecommender {
                     top: ids.into_iter().zip(scores).collect(),
                 }),
                 "p" => lists.popular = ids.into_iter().zip(scores).collect(),
+                "e" => era = ids.into_iter().zip(scores).collect(),
                 _ => lists.recent = ids,
             }
+        }
+        if !era.is_empty() {
+            lists.popular = era;
         }
         if lists.built_at.is_none() {
             lists.neighbours.clear();
@@ -539,6 +549,7 @@ impl RecommenderBuildStore for PgRecommender {
         rows: Vec<ItemRow>,
         tags: Vec<TagRow>,
         model: Model,
+        eras: Vec<EraRow>,
         info: BuildInfo,
         full: bool,
     ) -> DomainResult<()> {
@@ -637,6 +648,30 @@ impl RecommenderBuildStore for PgRecommender {
                         .map(|r| array_literal(r.weights.iter().map(|w| w.1)))
                         .collect::<Vec<_>>(),
                 )
+                .execute(conn)
+                .await?;
+            }
+            diesel::sql_query("DELETE FROM popularity_eras").execute(conn).await?;
+            for chunk in eras.chunks(WRITE_CHUNK) {
+                diesel::sql_query(
+                    "INSERT INTO popularity_eras (starts_at, item_ids, scores, updated_at) \
+                     SELECT u.starts_at, u.ids::int4[], u.scores::float8[], $4 \
+                     FROM unnest($1::timestamp[], $2::text[], $3::text[]) AS u(starts_at, ids, scores)",
+                )
+                .bind::<Array<SqlTimestamp>, _>(chunk.iter().map(|e| e.starts_at).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(
+                    chunk
+                        .iter()
+                        .map(|e| array_literal(e.top.iter().map(|x| x.0.0)))
+                        .collect::<Vec<_>>(),
+                )
+                .bind::<Array<Text>, _>(
+                    chunk
+                        .iter()
+                        .map(|e| array_literal(e.top.iter().map(|x| x.1)))
+                        .collect::<Vec<_>>(),
+                )
+                .bind::<SqlTimestamp, _>(stamp)
                 .execute(conn)
                 .await?;
             }

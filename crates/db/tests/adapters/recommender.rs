@@ -5,7 +5,7 @@ use genonaut_db::testing::TestDb;
 use genonaut_domain::ids::{ContentId, UserId};
 use genonaut_domain::model::*;
 use genonaut_domain::ports::{Clock, SystemClock};
-use genonaut_domain::recommender::{BuildInfo, CandidateRequest, ItemRow, Model, ModelRow, TagRow};
+use genonaut_domain::recommender::{BuildInfo, CandidateRequest, EraRow, ItemRow, Model, ModelRow, TagRow};
 use genonaut_domain::values::{Email, Tags, Username};
 
 fn now() -> Timestamp {
@@ -174,6 +174,16 @@ async fn builds_are_stored_replaced_and_read_back_as_candidates() {
                 items: 3,
                 lambda: 200.0,
             },
+            vec![
+                EraRow {
+                    starts_at: t - Duration::days(60),
+                    top: vec![(a, 1.0), (b, 0.5)],
+                },
+                EraRow {
+                    starts_at: t - Duration::days(30),
+                    top: vec![(c, 1.0), (b, 0.75), (a, 0.5)],
+                },
+            ],
             info(t, true),
             true,
         )
@@ -186,6 +196,7 @@ async fn builds_are_stored_replaced_and_read_back_as_candidates() {
             tags: vec!["space".into(), "unknown".into()],
             per_tag: 1,
             popular: 10,
+            popular_at: None,
             recent: 0,
             model: true,
         })
@@ -228,7 +239,36 @@ async fn builds_are_stored_replaced_and_read_back_as_candidates() {
         "per_tag applies"
     );
 
-    // Incremental: only listed rows change; full: the rest goes.
+    // Popular when: the era containing the time, at most `popular` of it; before the first
+    // era, all-time popularity.
+    let popular_at = |at: Timestamp, popular: usize| CandidateRequest {
+        popular,
+        popular_at: Some(at),
+        ..CandidateRequest::default()
+    };
+    let era = |lists: genonaut_domain::recommender::CandidateLists| lists.popular;
+    assert_eq!(
+        era(repos
+            .recommender
+            .candidates(&popular_at(t - Duration::days(45), 10))
+            .await
+            .unwrap()),
+        vec![(a, 1.0), (b, 0.5)]
+    );
+    assert_eq!(
+        era(repos.recommender.candidates(&popular_at(t, 2)).await.unwrap()),
+        vec![(c, 1.0), (b, 0.75)]
+    );
+    assert_eq!(
+        era(repos
+            .recommender
+            .candidates(&popular_at(t - Duration::days(90), 10))
+            .await
+            .unwrap()),
+        vec![(b, 2.0), (a, 1.0)]
+    );
+
+    // Incremental: only listed rows change; full: the rest goes; eras are replaced.
     let t2 = t + Duration::seconds(5);
     repos
         .recommender_builds
@@ -243,6 +283,7 @@ async fn builds_are_stored_replaced_and_read_back_as_candidates() {
                 items: 3,
                 lambda: 100.0,
             },
+            vec![],
             info(t2, false),
             false,
         )
@@ -262,6 +303,11 @@ async fn builds_are_stored_replaced_and_read_back_as_candidates() {
         popular(repos.recommender.candidates(&request).await.unwrap()),
         vec![(c, 3.0), (b, 2.0), (a, 1.0)]
     );
+    assert_eq!(
+        popular(repos.recommender.candidates(&popular_at(t, 10)).await.unwrap()),
+        vec![(c, 3.0), (b, 2.0), (a, 1.0)],
+        "no eras after a build without them: all-time"
+    );
     let t3 = t2 + Duration::seconds(5);
     repos
         .recommender_builds
@@ -269,6 +315,7 @@ async fn builds_are_stored_replaced_and_read_back_as_candidates() {
             vec![row(a, 1.5, vec![])],
             tags,
             Model::default(),
+            vec![],
             info(t3, true),
             true,
         )

@@ -4,7 +4,7 @@ use crate::error::DomainResult;
 use crate::ids::{ContentId, UserId};
 use crate::model::Timestamp;
 use crate::recommender::{
-    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, ItemFacts, ItemRow, Model, Signal,
+    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, EraRow, ItemFacts, ItemRow, Model, Signal,
     TagRow, UserState,
 };
 
@@ -19,7 +19,8 @@ pub trait RecommenderData: Send + Sync {
     async fn user_state(&self, user: UserId, limit: usize) -> DomainResult<UserState>;
 
     /// Candidate lists from the derived state: neighbours of the seeds, top items of the
-    /// tags, the most popular items.
+    /// tags, the most popular items (of the era containing `popular_at`, if any, else of all
+    /// time).
     async fn candidates(&self, request: &CandidateRequest) -> DomainResult<CandidateLists>;
 
     /// Popularity computed from raw interactions since `since` (the fallback when no build
@@ -70,13 +71,14 @@ pub trait RecommenderBuildStore: Send + Sync {
 
     /// Stores a build: with `full`, `rows` replace all per-item derived state (rows of items
     /// not listed are removed); otherwise only the listed items' rows are replaced. Tag
-    /// statistics and the learned `model` are always replaced. `info` becomes the current
-    /// build. One transaction.
+    /// statistics, popularity eras and the learned `model` are always replaced. `info` becomes
+    /// the current build. One transaction.
     async fn save_build(
         &self,
         rows: Vec<ItemRow>,
         tags: Vec<TagRow>,
         model: Model,
+        eras: Vec<EraRow>,
         info: BuildInfo,
         full: bool,
     ) -> DomainResult<()>;

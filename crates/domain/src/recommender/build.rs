@@ -1,9 +1,11 @@
 //! The maintenance job's computation: derived state from raw interactions.
 //!
-//! * **Popularity** per item: the sum of its interactions' forward-decayed weights
-//!   ([`Signal::forward`]) relative to the build's `epoch`. Scores of items without new
-//!   interactions stay valid forever, so an incremental build rewrites only touched items; a
-//!   full build picks a new epoch.
+//! * **Popularity** per item: the sum of its interactions' type weights (attention: ratings
+//!   are ignored; all-time, so scores of
+//!   items without new interactions stay valid and an incremental build rewrites only touched
+//!   items), and **era popularity** ([`popularity`](crate::recommender::popularity)): per era
+//!   of the data's own time scale, the items popular then, blended with all-time popularity —
+//!   recomputed by every build from the interactions it reads anyway.
 //! * **Neighbours** per item: cosine similarity over implicit feedback. Each user's affinity to
 //!   an item is `ln(1 + Σ weights)` of their interactions with it (pairs whose sum is not
 //!   positive are ignored); each user contributes their [`BuildConfig::per_user`] most recent
@@ -32,7 +34,8 @@ use crate::model::Timestamp;
 use crate::ports::RecommenderBuildStore;
 use crate::recommender::ItemFacts;
 use crate::recommender::learned::{self, EaseConfig, Model, ModelRow};
-use crate::recommender::signal::{POPULARITY_HALF_LIFE_DAYS, Signal};
+use crate::recommender::popularity::{PopularityConfig, Timed, eras};
+use crate::recommender::signal::{Signal, type_weight};
 
 /// The last build of the derived state.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,7 +106,7 @@ pub struct BuildClaim {
 pub struct ItemRow {
     /// The item.
     pub item: ContentId,
-    /// Forward-decayed popularity (comparable between items of one epoch).
+    /// All-time popularity: the sum of its interactions' weights.
     pub popularity: f64,
     /// Interactions with it.
     pub interactions: i64,
@@ -141,6 +144,8 @@ pub struct BuildConfig {
     pub full_after_days: i64,
     /// The learned model.
     pub ease: EaseConfig,
+    /// Era popularity.
+    pub popularity: PopularityConfig,
 }
 
 impl Default for BuildConfig {
@@ -153,6 +158,7 @@ impl Default for BuildConfig {
             page: 50_000,
             full_after_days: 7,
             ease: EaseConfig::default(),
+            popularity: PopularityConfig::default(),
         }
     }
 }
@@ -176,6 +182,10 @@ pub struct BuildReport {
     pub rows_written: usize,
     /// Tag rows written.
     pub tags_written: usize,
+    /// Popularity eras written.
+    pub eras_written: usize,
+    /// The half-life of era popularity the data gave (days).
+    pub popularity_half_life_days: f64,
 }
 
 /// Reads everything from `store`, computes, and stores the result. `now` is the build time;
@@ -225,10 +235,22 @@ pub async fn rebuild(
         }
     }
 
+    let eras = {
+        let mut timed = std::mem::take(&mut data.timed);
+        eras(
+            &mut timed,
+            epoch,
+            &data.popularity,
+            &data.item_ids,
+            &config.popularity,
+        )
+    };
+    YieldNow::default().await;
     let computed = data.compute(config, full).await;
     let tags = tag_rows(&items, &computed.popularity, config.per_tag);
     let rows_written = computed.rows.len();
     let tags_written = tags.len();
+    let eras_written = eras.rows.len();
     let info = BuildInfo {
         built_at: clock.now(),
         epoch,
@@ -243,7 +265,7 @@ pub async fn rebuild(
         model_lambda: computed.model.lambda,
     };
     store
-        .save_build(computed.rows, tags, computed.model, info.clone(), full)
+        .save_build(computed.rows, tags, computed.model, eras.rows, info.clone(), full)
         .await?;
     Ok(BuildReport {
         info: BuildInfo {
@@ -252,6 +274,8 @@ pub async fn rebuild(
         },
         rows_written,
         tags_written,
+        eras_written,
+        popularity_half_life_days: eras.half_life_days,
     })
 }
 
@@ -271,6 +295,8 @@ struct Matrix {
     items: HashMap<ContentId, u32>,
     item_ids: Vec<ContentId>,
     entries: Vec<Entry>,
+    /// (seconds after the epoch, item, attention) for era popularity.
+    timed: Vec<Timed>,
     popularity: Vec<f64>,
     interactions: Vec<i64>,
     touched: Vec<bool>,
@@ -295,6 +321,7 @@ impl Matrix {
             items: HashMap::new(),
             item_ids: Vec::new(),
             entries: Vec::new(),
+            timed: Vec::new(),
             popularity: Vec::new(),
             interactions: Vec::new(),
             touched: Vec::new(),
@@ -315,7 +342,12 @@ impl Matrix {
             self.touched.push(false);
         }
         let i = item as usize;
-        self.popularity[i] += signal.forward(self.epoch, POPULARITY_HALF_LIFE_DAYS);
+        // Popularity is attention: what people engage with, however they rate it (ratings
+        // shape tastes and neighbours, not what is popular).
+        let attention = type_weight(signal.kind);
+        self.popularity[i] += attention;
+        self.timed
+            .push(((signal.at - self.epoch).num_seconds(), item, attention as f32));
         self.interactions[i] += 1;
         self.touched[i] |= touched;
         self.watermark = self.watermark.max(id);

@@ -1,7 +1,9 @@
 //! Request-time recommendation: reads the user and candidate lists through
 //! [`RecommenderData`], scores with the chosen [`Algorithm`], and explains every result.
 //!
-//! * `popularity` — the most popular listed items (forward-decayed, type- and rating-weighted).
+//! * `popularity` — the most popular listed items in the user's era (around their newest
+//!   interaction, or now), blended with all-time popularity; type- and rating-weighted (see
+//!   [`popularity`](crate::recommender::popularity)).
 //! * `content` — cosine similarity between the user's profile (tags of the items they engaged
 //!   with, weighted by signal and recency, IDF-weighted; preferred tags, genres and types from
 //!   `preferences`) and each candidate's tags, plus type and genre affinity.
@@ -341,7 +343,15 @@ pub async fn recommend_with(
             Vec::new()
         },
         per_tag: PER_TAG,
-        popular: POPULAR.max(k * 3),
+        // Popularity alone must still fill the list after the user's items are excluded.
+        popular: POPULAR.max(k * 3)
+            + if algorithm == Algorithm::Popularity {
+                profile.seen.len()
+            } else {
+                0
+            },
+        // Popular when the user was last active (their era), or now.
+        popular_at: Some(state.history.first().map_or(now, |(s, _)| s.at)),
         recent: RECENT.max(k),
         model: wants_ease,
     };

@@ -4,15 +4,20 @@
 //!
 //! Metrics, averaged over evaluated users (binary relevance; `R` = hidden items, `L` = list):
 //! precision@k `|L∩R|/k`, recall@k `|L∩R|/|R|`, NDCG@k `Σ_{i: L_i∈R} 1/log2(i+2)` over its
-//! ideal, hit rate (share of users with `L∩R ≠ ∅`), and catalogue coverage (distinct
-//! recommended items / listed items). A random recommender is the floor every algorithm must
-//! clear; popularity is the baseline the others are compared to.
+//! ideal, hit rate (share of users with `L∩R ≠ ∅`), catalogue coverage (distinct recommended
+//! items / listed items), novelty (mean self-information `−log2(users of i / users)` of the
+//! recommended items, in the training data) and intra-list diversity (mean `1 − Jaccard` of the
+//! tags of each pair of items in a list).
 //!
-//! Besides the served algorithms, `ease-textbook` is EASE as published: binary `X` over every
-//! training interaction (no per-user cap, no decay), fitted on the whole catalogue (up to
-//! [`EvalConfig::textbook_items`] most-used items), scored densely from everything the user had,
-//! with `λ` the best of [`EvalConfig::textbook_lambdas`] *on the test set itself* — an
-//! optimistic baseline, so "served vs textbook" errs against the served model.
+//! Besides the service's algorithms, [`Baseline`]s — textbook models computed here, never
+//! served — anchor the numbers: `random` (the floor), `all-time-popularity` (interaction
+//! counts), `textbook-item-knn` (cosine over the binary user × item matrix) and
+//! `ease-textbook`: EASE as published, binary `X` over every training interaction (no per-user
+//! cap, no decay), fitted on the whole catalogue (up to [`EvalConfig::textbook_items`] most-used
+//! items), scored densely from everything the user had, with `λ` the best of
+//! [`EvalConfig::textbook_lambdas`] *on the test set itself* — an optimistic baseline, so
+//! "served vs textbook" errs against the served model. More baselines plug in through
+//! [`evaluate_with`].
 
 use std::collections::{HashMap, HashSet};
 
@@ -23,6 +28,7 @@ use crate::page::PageRequest;
 use crate::ports::{Clock, RecommenderBuildStore, UserRepository};
 use crate::recommender::build::{BuildConfig, Mode, rebuild};
 use crate::recommender::learned;
+use crate::recommender::engine::Outcome;
 use crate::recommender::snapshot::Snapshot;
 use crate::recommender::{Algorithm, ItemFacts, Signal, recommend};
 use crate::synthetic::Rng;
@@ -114,8 +120,10 @@ pub struct EvalConfig {
     /// Items the textbook baseline is fitted on at most (its dense matrices take `8·n²` bytes
     /// each): the most used.
     pub textbook_items: usize,
-    /// How the derived state (and the learned model) is built.
+    /// How the derived state (and the learned model) is built from the training part.
     pub build: BuildConfig,
+    /// The service's algorithms to evaluate.
+    pub algorithms: Vec<Algorithm>,
 }
 
 impl Default for EvalConfig {
@@ -128,6 +136,7 @@ impl Default for EvalConfig {
             textbook_lambdas: vec![100.0, 500.0, 1000.0, 2000.0, 4000.0],
             textbook_items: 8_000,
             build: BuildConfig::default(),
+            algorithms: Algorithm::ALL.to_vec(),
         }
     }
 }
@@ -147,6 +156,10 @@ pub struct Metrics {
     pub hit_rate: f64,
     /// Catalogue coverage.
     pub coverage: f64,
+    /// Mean self-information of recommended items (bits).
+    pub novelty: f64,
+    /// Mean pairwise tag dissimilarity within a list.
+    pub diversity: f64,
     /// Mean milliseconds per recommendation call.
     pub millis_per_user: f64,
 }
@@ -166,7 +179,9 @@ pub struct Report {
     pub train_signals: usize,
     /// Duration of building the derived state (ms).
     pub build_millis: i64,
-    /// Per algorithm: random, then every [`Algorithm`], then `ease-textbook`.
+    /// Half-life of era popularity the training data gave (days).
+    pub popularity_half_life_days: f64,
+    /// Per algorithm: the baselines, then every [`Algorithm`].
     pub metrics: Vec<Metrics>,
     /// The textbook baseline's best `λ` and the items it was fitted on.
     pub textbook: Option<(f64, usize)>,
@@ -179,18 +194,281 @@ impl Report {
     }
 }
 
+/// What a baseline learns from.
+pub struct TrainSet<'a> {
+    /// Training interactions, oldest first.
+    pub signals: &'a [(UserId, Signal)],
+    /// Listed items (the catalogue).
+    pub listed: &'a [ContentId],
+}
+
+/// A textbook model evaluated next to the service's algorithms (never served).
+pub trait Baseline: Send {
+    /// Its name in the report.
+    fn name(&self) -> &str;
+    /// Learns from the training part.
+    fn fit(&mut self, train: &TrainSet<'_>);
+    /// The `k` best listed items for `user` that are not in `exclude`, best first.
+    fn recommend(&mut self, user: UserId, exclude: &HashSet<ContentId>, k: usize) -> Vec<ContentId>;
+}
+
+/// The baselines of every evaluation: random, all-time popularity, textbook item-kNN.
+pub fn default_baselines(seed: u64) -> Vec<Box<dyn Baseline>> {
+    vec![
+        Box::new(Random::new(seed)),
+        Box::new(AllTimePopularity::default()),
+        Box::new(TextbookItemKnn::default()),
+    ]
+}
+
+/// `k` random listed items.
+pub struct Random {
+    rng: Rng,
+    listed: Vec<ContentId>,
+}
+
+impl Random {
+    /// Seeded.
+    pub fn new(seed: u64) -> Self {
+        Random {
+            rng: Rng::new(seed),
+            listed: Vec::new(),
+        }
+    }
+}
+
+impl Baseline for Random {
+    fn name(&self) -> &str {
+        "random"
+    }
+    fn fit(&mut self, train: &TrainSet<'_>) {
+        self.listed = train.listed.to_vec();
+    }
+    fn recommend(&mut self, _: UserId, exclude: &HashSet<ContentId>, k: usize) -> Vec<ContentId> {
+        let mut list = Vec::with_capacity(k);
+        let mut tries = 0;
+        while list.len() < k && tries < 50 * k && !self.listed.is_empty() {
+            tries += 1;
+            let item = self.listed[self.rng.below(self.listed.len())];
+            if !exclude.contains(&item) && !list.contains(&item) {
+                list.push(item);
+            }
+        }
+        list
+    }
+}
+
+/// Plain all-time popularity: listed items by their number of training interactions (any
+/// type, any rating).
+#[derive(Default)]
+pub struct AllTimePopularity {
+    ranked: Vec<ContentId>,
+}
+
+impl Baseline for AllTimePopularity {
+    fn name(&self) -> &str {
+        "all-time-popularity"
+    }
+    fn fit(&mut self, train: &TrainSet<'_>) {
+        let listed: HashSet<ContentId> = train.listed.iter().copied().collect();
+        let mut counts: HashMap<ContentId, usize> = HashMap::new();
+        for (_, s) in train.signals {
+            if listed.contains(&s.item) {
+                *counts.entry(s.item).or_default() += 1;
+            }
+        }
+        let mut ranked: Vec<(ContentId, usize)> = counts.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        self.ranked = ranked.into_iter().map(|(id, _)| id).collect();
+    }
+    fn recommend(&mut self, _: UserId, exclude: &HashSet<ContentId>, k: usize) -> Vec<ContentId> {
+        self.ranked
+            .iter()
+            .filter(|id| !exclude.contains(id))
+            .take(k)
+            .copied()
+            .collect()
+    }
+}
+
+/// Popularity decayed to the newest training interaction with a fixed half-life — what the
+/// `popularity` algorithm did before era popularity (14 days), kept for comparison.
+pub struct DecayedPopularity {
+    /// Half-life in days.
+    pub half_life_days: f64,
+    ranked: Vec<ContentId>,
+}
+
+impl DecayedPopularity {
+    /// With a half-life of `half_life_days`.
+    pub fn new(half_life_days: f64) -> Self {
+        DecayedPopularity {
+            half_life_days,
+            ranked: Vec::new(),
+        }
+    }
+}
+
+impl Baseline for DecayedPopularity {
+    fn name(&self) -> &str {
+        "decayed-popularity"
+    }
+    fn fit(&mut self, train: &TrainSet<'_>) {
+        let listed: HashSet<ContentId> = train.listed.iter().copied().collect();
+        let Some(now) = train.signals.iter().map(|(_, s)| s.at).max() else {
+            return;
+        };
+        let mut scores: HashMap<ContentId, f64> = HashMap::new();
+        for (_, s) in train.signals {
+            if listed.contains(&s.item) {
+                *scores.entry(s.item).or_default() += s.decayed(now, self.half_life_days);
+            }
+        }
+        let mut ranked: Vec<(ContentId, f64)> = scores.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        self.ranked = ranked.into_iter().map(|(id, _)| id).collect();
+    }
+    fn recommend(&mut self, _: UserId, exclude: &HashSet<ContentId>, k: usize) -> Vec<ContentId> {
+        self.ranked
+            .iter()
+            .filter(|id| !exclude.contains(id))
+            .take(k)
+            .copied()
+            .collect()
+    }
+}
+
+/// Textbook item-kNN: cosine similarity of items over the binary user × item matrix (a user
+/// "has" an item if they interacted with it at all; at most [`TextbookItemKnn::per_user`] most
+/// recent items per user), each item's [`TextbookItemKnn::neighbours`] most similar kept;
+/// `score(u, i) = Σ_{j ∈ items(u)} sim(j, i)`.
+pub struct TextbookItemKnn {
+    /// Neighbours kept per item.
+    pub neighbours: usize,
+    /// Most recent items per user taking part.
+    pub per_user: usize,
+    items: HashMap<ContentId, u32>,
+    ids: Vec<ContentId>,
+    listed: Vec<bool>,
+    user_items: HashMap<UserId, Vec<u32>>,
+    similar: Vec<Vec<(u32, f32)>>,
+}
+
+impl Default for TextbookItemKnn {
+    fn default() -> Self {
+        TextbookItemKnn {
+            neighbours: 50,
+            per_user: 500,
+            items: HashMap::new(),
+            ids: Vec::new(),
+            listed: Vec::new(),
+            user_items: HashMap::new(),
+            similar: Vec::new(),
+        }
+    }
+}
+
+impl Baseline for TextbookItemKnn {
+    fn name(&self) -> &str {
+        "textbook-item-knn"
+    }
+    fn fit(&mut self, train: &TrainSet<'_>) {
+        let listed: HashSet<ContentId> = train.listed.iter().copied().collect();
+        // Newest first, deduplicated, capped.
+        let mut user_items: HashMap<UserId, Vec<u32>> = HashMap::new();
+        for (user, s) in train.signals.iter().rev() {
+            let next = self.ids.len() as u32;
+            let item = *self.items.entry(s.item).or_insert(next);
+            if item == next {
+                self.ids.push(s.item);
+                self.listed.push(listed.contains(&s.item));
+            }
+            let list = user_items.entry(*user).or_default();
+            if list.len() < self.per_user && !list.contains(&item) {
+                list.push(item);
+            }
+        }
+        let n = self.ids.len();
+        let mut item_users: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let users: Vec<&Vec<u32>> = user_items.values().collect();
+        for (u, list) in users.iter().enumerate() {
+            for i in list.iter() {
+                item_users[*i as usize].push(u as u32);
+            }
+        }
+        let mut co = vec![0u32; n];
+        let mut touched: Vec<u32> = Vec::new();
+        self.similar = (0..n)
+            .map(|i| {
+                for u in &item_users[i] {
+                    for j in users[*u as usize] {
+                        if *j as usize != i {
+                            if co[*j as usize] == 0 {
+                                touched.push(*j);
+                            }
+                            co[*j as usize] += 1;
+                        }
+                    }
+                }
+                let ni = item_users[i].len() as f64;
+                let mut sims: Vec<(u32, f32)> = touched
+                    .drain(..)
+                    .map(|j| {
+                        let c = f64::from(std::mem::take(&mut co[j as usize]));
+                        let nj = item_users[j as usize].len() as f64;
+                        (j, (c / (ni * nj).sqrt()) as f32)
+                    })
+                    .collect();
+                if sims.len() > self.neighbours {
+                    sims.select_nth_unstable_by(self.neighbours, |a, b| b.1.total_cmp(&a.1));
+                    sims.truncate(self.neighbours);
+                }
+                sims
+            })
+            .collect();
+        self.user_items = user_items;
+    }
+    fn recommend(&mut self, user: UserId, exclude: &HashSet<ContentId>, k: usize) -> Vec<ContentId> {
+        let mut scores: HashMap<u32, f64> = HashMap::new();
+        for j in self.user_items.get(&user).into_iter().flatten() {
+            for (i, sim) in &self.similar[*j as usize] {
+                *scores.entry(*i).or_default() += f64::from(*sim);
+            }
+        }
+        let mut ranked: Vec<(ContentId, f64)> = scores
+            .into_iter()
+            .filter(|(i, _)| self.listed[*i as usize])
+            .map(|(i, s)| (self.ids[i as usize], s))
+            .filter(|(id, _)| !exclude.contains(id))
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked.into_iter().take(k).map(|(id, _)| id).collect()
+    }
+}
+
 #[derive(Default)]
 struct Sums {
     precision: f64,
     recall: f64,
     ndcg: f64,
     hits: f64,
+    novelty: f64,
+    diversity: f64,
+    diverse_lists: f64,
     recommended: HashSet<ContentId>,
     millis: f64,
 }
 
+/// What list metrics need to know about items.
+struct ItemInfo<'a> {
+    /// Training users per item.
+    users: HashMap<ContentId, usize>,
+    total_users: usize,
+    tags: HashMap<ContentId, HashSet<&'a str>>,
+}
+
 impl Sums {
-    fn add(&mut self, list: &[ContentId], relevant: &HashSet<ContentId>, k: usize) {
+    fn add(&mut self, list: &[ContentId], relevant: &HashSet<ContentId>, k: usize, info: &ItemInfo<'_>) {
         let hits: Vec<usize> = list
             .iter()
             .enumerate()
@@ -206,6 +484,34 @@ impl Sums {
         self.ndcg += dcg / ideal;
         self.hits += f64::from(u8::from(!hits.is_empty()));
         self.recommended.extend(list.iter().copied());
+        if !list.is_empty() {
+            let total = info.total_users.max(1) as f64;
+            self.novelty += list
+                .iter()
+                .map(|id| -((info.users.get(id).copied().unwrap_or(0).max(1) as f64) / total).log2())
+                .sum::<f64>()
+                / list.len() as f64;
+        }
+        if list.len() >= 2 {
+            let empty = HashSet::new();
+            let tags = |id: &ContentId| info.tags.get(id).unwrap_or(&empty);
+            let (mut sum, mut pairs) = (0.0, 0.0);
+            for (n, a) in list.iter().enumerate() {
+                for b in &list[n + 1..] {
+                    let (a, b) = (tags(a), tags(b));
+                    let union = a.union(b).count();
+                    let similarity = if union == 0 {
+                        0.0
+                    } else {
+                        a.intersection(b).count() as f64 / union as f64
+                    };
+                    sum += 1.0 - similarity;
+                    pairs += 1.0;
+                }
+            }
+            self.diversity += sum / pairs;
+            self.diverse_lists += 1.0;
+        }
     }
 
     fn metrics(&self, algorithm: &str, users: usize, catalogue: usize) -> Metrics {
@@ -217,16 +523,37 @@ impl Sums {
             ndcg: self.ndcg / n,
             hit_rate: self.hits / n,
             coverage: self.recommended.len() as f64 / catalogue.max(1) as f64,
+            novelty: self.novelty / n,
+            diversity: if self.diverse_lists > 0.0 {
+                self.diversity / self.diverse_lists
+            } else {
+                0.0
+            },
             millis_per_user: self.millis / n,
         }
     }
 }
 
-/// Evaluates every algorithm and a random baseline on `data`. `progress(done, total)` is
-/// called as users are evaluated.
+/// Evaluates every algorithm and the [`default_baselines`] on `data`. `progress(done, total)`
+/// is called as users are evaluated.
 pub async fn evaluate(
     data: EvalData,
     config: &EvalConfig,
+    clock: &dyn Clock,
+    progress: &(dyn Fn(usize, usize) + Send + Sync),
+) -> DomainResult<Report> {
+    let mut baselines = default_baselines(config.seed);
+    for lambda in &config.textbook_lambdas {
+        baselines.push(Box::new(TextbookEase::new(*lambda, config.textbook_items)));
+    }
+    evaluate_with(data, config, baselines, clock, progress).await
+}
+
+/// Evaluates every algorithm and the given `baselines` on `data`.
+pub async fn evaluate_with(
+    data: EvalData,
+    config: &EvalConfig,
+    mut baselines: Vec<Box<dyn Baseline>>,
     clock: &dyn Clock,
     progress: &(dyn Fn(usize, usize) + Send + Sync),
 ) -> DomainResult<Report> {
@@ -251,43 +578,72 @@ pub async fn evaluate(
         users.truncate(config.max_users);
         users.sort();
     }
-    let listed: Vec<&ItemFacts> = data.items.iter().filter(|i| i.listed).collect();
+    let listed: Vec<ContentId> = data.items.iter().filter(|i| i.listed).map(|i| i.id).collect();
     let catalogue = listed.len();
     let owners: HashMap<ContentId, UserId> = data.items.iter().map(|i| (i.id, i.creator)).collect();
-    let textbook = textbook_ease(&train, &data.items, &users, &test, config, k);
-    let snapshot = Snapshot::new(data.items.clone(), train).with_preferences(data.preferences);
+    let mut owned: HashMap<UserId, Vec<ContentId>> = HashMap::new();
+    for (item, owner) in &owners {
+        owned.entry(*owner).or_default().push(*item);
+    }
+    let mut item_users: HashMap<ContentId, HashSet<UserId>> = HashMap::new();
+    for (user, s) in &train {
+        item_users.entry(s.item).or_default().insert(*user);
+    }
+    let info = ItemInfo {
+        total_users: train.iter().map(|(u, _)| *u).collect::<HashSet<_>>().len(),
+        users: item_users.into_iter().map(|(i, u)| (i, u.len())).collect(),
+        tags: data
+            .items
+            .iter()
+            .map(|i| (i.id, i.tags.iter().map(String::as_str).collect()))
+            .collect(),
+    };
+    let train_set = TrainSet {
+        signals: &train,
+        listed: &listed,
+    };
+    for baseline in &mut baselines {
+        baseline.fit(&train_set);
+    }
+    let snapshot =
+        Snapshot::new(data.items.clone(), train.clone()).with_preferences(data.preferences.clone());
     let report = rebuild(&snapshot, Mode::Full, &config.build, clock).await?;
 
-    let mut sums: Vec<(String, Sums)> = std::iter::once("random".to_owned())
-        .chain(Algorithm::ALL.iter().map(|a| a.as_str().to_owned()))
+    let mut sums: Vec<(String, Sums)> = baselines
+        .iter()
+        .map(|b| b.name().to_owned())
+        .chain(config.algorithms.iter().map(|a| a.as_str().to_owned()))
         .map(|name| (name, Sums::default()))
         .collect();
     for (done, user) in users.iter().enumerate() {
         let relevant = &test[user];
-        let seen: HashSet<ContentId> = snapshot.history(*user).map(|s| s.item).collect();
-        // Random: k listed items the user neither saw nor made.
-        let mut random = Vec::with_capacity(k);
-        let mut tries = 0;
-        while random.len() < k && tries < 50 * k && catalogue > 0 {
-            tries += 1;
-            let item = listed[rng.below(catalogue)].id;
-            if !seen.contains(&item) && owners.get(&item) != Some(user) && !random.contains(&item) {
-                random.push(item);
-            }
-        }
-        sums[0].1.add(&random, relevant, k);
-        for (n, algorithm) in Algorithm::ALL.iter().enumerate() {
+        // Baselines obey the service's rules: nothing seen, nothing of one's own.
+        let mut exclude: HashSet<ContentId> = snapshot.history(*user).map(|s| s.item).collect();
+        exclude.extend(owned.get(user).into_iter().flatten().copied());
+        for (n, baseline) in baselines.iter_mut().enumerate() {
             let started = clock.now();
-            let outcome = recommend(&snapshot, *user, *algorithm, k, now).await?;
-            let list: Vec<ContentId> = outcome.items.iter().map(|r| r.item).collect();
-            let entry = &mut sums[n + 1].1;
+            let list = baseline.recommend(*user, &exclude, k);
+            let entry = &mut sums[n].1;
             entry.millis += (clock.now() - started).num_microseconds().unwrap_or(0) as f64 / 1000.0;
-            entry.add(&list, relevant, k);
+            entry.add(&list, relevant, k, &info);
+        }
+        for (n, algorithm) in config.algorithms.iter().enumerate() {
+            let started = clock.now();
+            let outcome: Outcome = recommend(&snapshot, *user, *algorithm, k, now).await?;
+            let list: Vec<ContentId> = outcome.items.iter().map(|r| r.item).collect();
+            let entry = &mut sums[baselines.len() + n].1;
+            entry.millis += (clock.now() - started).num_microseconds().unwrap_or(0) as f64 / 1000.0;
+            entry.add(&list, relevant, k, &info);
         }
         if done % 100 == 99 || done + 1 == users.len() {
             progress(done + 1, users.len());
         }
     }
+    let mut metrics: Vec<Metrics> = sums
+        .iter()
+        .map(|(name, s)| s.metrics(name, users.len(), catalogue))
+        .collect();
+    let textbook = keep_best_textbook(&mut metrics);
     Ok(Report {
         k,
         split: config.split.to_string(),
@@ -295,108 +651,135 @@ pub async fn evaluate(
         catalogue,
         train_signals,
         build_millis: report.info.millis,
-        metrics: sums
-            .iter()
-            .map(|(name, s)| s.metrics(name, users.len(), catalogue))
-            .chain(
-                textbook
-                    .as_ref()
-                    .map(|(s, _, _)| s.metrics("ease-textbook", users.len(), catalogue)),
-            )
-            .collect(),
-        textbook: textbook.map(|(_, lambda, n)| (lambda, n)),
+        popularity_half_life_days: report.popularity_half_life_days,
+        textbook,
+        metrics,
     })
 }
 
-/// Textbook EASE (see the module docs): the sums of its best `λ`, that `λ`, the items fitted.
-fn textbook_ease(
-    train: &[(UserId, Signal)],
-    items: &[ItemFacts],
-    users: &[UserId],
-    test: &Test,
-    config: &EvalConfig,
-    k: usize,
-) -> Option<(Sums, f64, usize)> {
-    if config.textbook_lambdas.is_empty() {
-        return None;
-    }
-    // Positive user–item pairs.
-    let mut sums: HashMap<(UserId, ContentId), f64> = HashMap::new();
-    for (user, s) in train {
-        *sums.entry((*user, s.item)).or_default() += s.weight();
-    }
-    let mut counts: HashMap<ContentId, usize> = HashMap::new();
-    for ((_, item), w) in &sums {
-        if *w > 0.0 {
-            *counts.entry(*item).or_default() += 1;
-        }
-    }
-    let mut modelled: Vec<ContentId> = counts.keys().copied().collect();
-    modelled.sort_by(|a, b| counts[b].cmp(&counts[a]).then(a.cmp(b)));
-    modelled.truncate(config.textbook_items);
-    let n = modelled.len();
-    if n < 2 {
-        return None;
-    }
-    let index: HashMap<ContentId, u32> = modelled.iter().enumerate().map(|(i, c)| (*c, i as u32)).collect();
-    let mut rows: HashMap<UserId, Vec<(u32, f32)>> = HashMap::new();
-    let mut seen: HashMap<UserId, HashSet<ContentId>> = HashMap::new();
-    for ((user, item), w) in &sums {
-        seen.entry(*user).or_default().insert(*item);
-        if *w > 0.0
-            && let Some(i) = index.get(item)
-        {
-            rows.entry(*user).or_default().push((*i, 1.0));
-        }
-    }
-    let listed: HashMap<ContentId, (bool, UserId)> =
-        items.iter().map(|i| (i.id, (i.listed, i.creator))).collect();
-    let all_rows: Vec<Vec<(u32, f32)>> = rows.values().cloned().collect();
-    let gram = learned::gram(&all_rows, n);
-    drop(all_rows);
-    let mut best: Option<(Sums, f64, usize)> = None;
-    for lambda in &config.textbook_lambdas {
-        let Some(b) = learned::ease_dense(gram.clone(), *lambda) else {
-            continue;
+/// Name prefix of the textbook EASE runs, one per `λ`: `ease-textbook λ=… n=…`.
+const TEXTBOOK_EASE: &str = "ease-textbook";
+
+/// Of the textbook EASE runs, keeps the best by NDCG as `ease-textbook` and returns its `λ`
+/// and fitted items.
+fn keep_best_textbook(metrics: &mut Vec<Metrics>) -> Option<(f64, usize)> {
+    let mut best: Option<(Metrics, f64, usize)> = None;
+    metrics.retain(|m| {
+        let Some(rest) = m.algorithm.strip_prefix(TEXTBOOK_EASE).and_then(|r| r.strip_prefix(" λ=")) else {
+            return true;
         };
-        // Column i of Bᵀ is row i of B, contiguous.
-        let bt = b.transpose().to_owned();
-        drop(b);
-        let mut result = Sums::default();
-        let mut scores = vec![0.0f64; n];
-        for user in users {
-            scores.iter_mut().for_each(|s| *s = 0.0);
-            for (i, _) in rows.get(user).into_iter().flatten() {
-                // The user's score of j is Σ_i B[i][j] over their items i.
-                for (s, w) in scores.iter_mut().zip(bt.col_as_slice(*i as usize)) {
-                    *s += w;
-                }
-            }
-            let seen = seen.get(user);
-            let mut ranked: Vec<(usize, f64)> = scores
-                .iter()
-                .copied()
-                .enumerate()
-                .filter(|(j, _)| {
-                    let id = modelled[*j];
-                    seen.is_none_or(|s| !s.contains(&id))
-                        && listed.get(&id).is_some_and(|(l, creator)| *l && creator != user)
-                })
-                .collect();
-            let top = k.min(ranked.len());
-            if top < ranked.len() {
-                ranked.select_nth_unstable_by(top, |a, b| b.1.total_cmp(&a.1));
-                ranked.truncate(top);
-            }
-            ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            let list: Vec<ContentId> = ranked.into_iter().map(|(j, _)| modelled[j]).collect();
-            result.add(&list, &test[user], k);
+        let mut parts = rest.split(" n=");
+        let lambda = parts.next().and_then(|x| x.parse().ok()).unwrap_or(0.0);
+        let n = parts.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+        if n > 0 && best.as_ref().is_none_or(|b| m.ndcg > b.0.ndcg) {
+            best = Some((m.clone(), lambda, n));
         }
-        if best.as_ref().is_none_or(|b| result.ndcg > b.0.ndcg) {
-            best = Some((result, *lambda, n));
+        false
+    });
+    let (mut m, lambda, n) = best?;
+    m.algorithm = TEXTBOOK_EASE.to_owned();
+    metrics.push(m);
+    Some((lambda, n))
+}
+
+/// Textbook EASE (see the module docs) with one `λ`.
+pub struct TextbookEase {
+    lambda: f64,
+    max_items: usize,
+    name: String,
+    modelled: Vec<ContentId>,
+    listed: HashSet<ContentId>,
+    rows: HashMap<UserId, Vec<(u32, f32)>>,
+    /// `Bᵀ`: column `i` is row `i` of `B`, contiguous.
+    bt: Option<faer::Mat<f64>>,
+}
+
+impl TextbookEase {
+    /// Fitted on at most `max_items` most-used items.
+    pub fn new(lambda: f64, max_items: usize) -> Self {
+        TextbookEase {
+            lambda,
+            max_items,
+            name: format!("{TEXTBOOK_EASE} λ={lambda} n=0"),
+            modelled: Vec::new(),
+            listed: HashSet::new(),
+            rows: HashMap::new(),
+            bt: None,
         }
     }
-    best
+}
+
+impl Baseline for TextbookEase {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn fit(&mut self, train: &TrainSet<'_>) {
+        // Positive user–item pairs.
+        let mut sums: HashMap<(UserId, ContentId), f64> = HashMap::new();
+        for (user, s) in train.signals {
+            *sums.entry((*user, s.item)).or_default() += s.weight();
+        }
+        let mut counts: HashMap<ContentId, usize> = HashMap::new();
+        for ((_, item), w) in &sums {
+            if *w > 0.0 {
+                *counts.entry(*item).or_default() += 1;
+            }
+        }
+        let mut modelled: Vec<ContentId> = counts.keys().copied().collect();
+        modelled.sort_by(|a, b| counts[b].cmp(&counts[a]).then(a.cmp(b)));
+        modelled.truncate(self.max_items);
+        let n = modelled.len();
+        if n < 2 {
+            return;
+        }
+        let index: HashMap<ContentId, u32> = modelled.iter().enumerate().map(|(i, c)| (*c, i as u32)).collect();
+        let mut rows: HashMap<UserId, Vec<(u32, f32)>> = HashMap::new();
+        for ((user, item), w) in &sums {
+            if *w > 0.0
+                && let Some(i) = index.get(item)
+            {
+                rows.entry(*user).or_default().push((*i, 1.0));
+            }
+        }
+        let all_rows: Vec<Vec<(u32, f32)>> = rows.values().cloned().collect();
+        let gram = learned::gram(&all_rows, n);
+        drop(all_rows);
+        let Some(b) = learned::ease_dense(gram, self.lambda) else {
+            return;
+        };
+        self.bt = Some(b.transpose().to_owned());
+        self.name = format!("{TEXTBOOK_EASE} λ={} n={n}", self.lambda);
+        self.modelled = modelled;
+        self.listed = train.listed.iter().copied().collect();
+        self.rows = rows;
+    }
+
+    fn recommend(&mut self, user: UserId, exclude: &HashSet<ContentId>, k: usize) -> Vec<ContentId> {
+        let Some(bt) = &self.bt else { return Vec::new() };
+        let mut scores = vec![0.0f64; self.modelled.len()];
+        for (i, _) in self.rows.get(&user).into_iter().flatten() {
+            // The user's score of j is Σ_i B[i][j] over their items i.
+            for (s, w) in scores.iter_mut().zip(bt.col_as_slice(*i as usize)) {
+                *s += w;
+            }
+        }
+        let mut ranked: Vec<(usize, f64)> = scores
+            .into_iter()
+            .enumerate()
+            .filter(|(j, _)| {
+                let id = self.modelled[*j];
+                !exclude.contains(&id) && self.listed.contains(&id)
+            })
+            .collect();
+        let top = k.min(ranked.len());
+        if top < ranked.len() {
+            ranked.select_nth_unstable_by(top, |a, b| b.1.total_cmp(&a.1));
+            ranked.truncate(top);
+        }
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked.into_iter().map(|(j, _)| self.modelled[j]).collect()
+    }
 }
 
 type Train = Vec<(UserId, Signal)>;
@@ -514,6 +897,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn on_long_bursty_histories_popularity_follows_the_users_era() {
+        let data = EvalData::from_synthetic(&generate(&Spec {
+            history: crate::synthetic::History::Bursty,
+            ..spec(600, 4_000, 40_000)
+        }));
+        let config = EvalConfig {
+            algorithms: vec![Algorithm::Popularity],
+            ..EvalConfig::default()
+        };
+        let baselines: Vec<Box<dyn Baseline>> = vec![
+            Box::new(AllTimePopularity::default()),
+            Box::new(DecayedPopularity::new(14.0)),
+        ];
+        let report = evaluate_with(data, &config, baselines, &FixedClock::default(), &|_, _| {})
+            .await
+            .unwrap();
+        let ndcg = |name: &str| report.of(name).unwrap().ndcg;
+        eprintln!("{report:#?}");
+        assert!(report.popularity_half_life_days > 30.0, "{}", report.popularity_half_life_days);
+        assert!(
+            ndcg("popularity") >= 1.2 * ndcg("all-time-popularity"),
+            "era popularity {} vs all-time {}",
+            ndcg("popularity"),
+            ndcg("all-time-popularity")
+        );
+        assert!(ndcg("decayed-popularity") < ndcg("all-time-popularity"), "the old 14-day window fails here");
+        for m in &report.metrics {
+            assert!(m.novelty > 0.0 && (0.0..=1.0).contains(&m.diversity), "{m:?}");
+        }
+    }
+
+    #[tokio::test]
     async fn learned_tastes_beat_popularity_which_beats_chance() {
         let data = EvalData::from_synthetic(&generate(&spec(250, 2_000, 25_000)));
         let report = evaluate(data, &EvalConfig::default(), &FixedClock::default(), &|_, _| {})
@@ -532,6 +947,11 @@ mod tests {
             report
                 .textbook
                 .is_some_and(|(lambda, n)| lambda > 0.0 && n > 1_000)
+        );
+        assert!(ndcg("textbook-item-knn") > ndcg("all-time-popularity"));
+        assert!(
+            report.of("all-time-popularity").unwrap().novelty < report.of("random").unwrap().novelty,
+            "popular items are less novel"
         );
         for m in &report.metrics {
             assert!(

@@ -19,12 +19,14 @@ pub mod build;
 pub mod engine;
 pub mod eval;
 pub mod learned;
+pub mod popularity;
 pub mod signal;
 pub mod snapshot;
 
 pub use build::{BuildClaim, BuildConfig, BuildInfo, BuildReport, BuildStatus, ItemRow, Mode, TagRow};
 pub use engine::{Outcome, Recommended, TAG_FALLBACK_NOTE, Vectors, recommend, recommend_with, similar};
 pub use learned::{EaseConfig, Model, ModelRow};
+pub use popularity::{EraRow, PopularityConfig};
 pub use signal::Signal;
 
 use crate::ids::{ContentId, UserId};
@@ -168,6 +170,9 @@ pub struct CandidateRequest {
     pub per_tag: usize,
     /// How many of the most popular items.
     pub popular: usize,
+    /// Popular *when*: the era containing this time (the user's newest interaction, or now)
+    /// is read; before the first era, or without eras, all-time popularity.
+    pub popular_at: Option<Timestamp>,
     /// How many of the newest listed items (item cold start; read live, never derived).
     pub recent: usize,
     /// Whether the learned model's rows of the seeds are wanted too.
@@ -186,7 +191,7 @@ pub struct CandidateLists {
     pub model: Vec<(ContentId, Vec<(ContentId, f32)>)>,
     /// Statistics of the requested tags that exist.
     pub tags: Vec<TagRow>,
-    /// The most popular items, best first.
+    /// The most popular items (of the era of [`CandidateRequest::popular_at`]), best first.
     pub popular: Vec<(ContentId, f64)>,
     /// The newest listed items, newest first (present with or without a build).
     pub recent: Vec<ContentId>,

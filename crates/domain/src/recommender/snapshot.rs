@@ -10,8 +10,9 @@ use crate::error::DomainResult;
 use crate::ids::{ContentId, UserId};
 use crate::model::{JsonObject, Timestamp};
 use crate::ports::{RecommenderBuildStore, RecommenderData};
+use crate::recommender::popularity::era_at;
 use crate::recommender::{
-    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, ItemFacts, ItemRow, Model,
+    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, EraRow, ItemFacts, ItemRow, Model,
     ModelRow, Signal, TagRow, UserState,
 };
 
@@ -25,6 +26,8 @@ pub struct Derived {
     model: HashMap<ContentId, ModelRow>,
     /// Items by popularity, best first.
     popular: Vec<(ContentId, f64)>,
+    /// Popularity eras, oldest first.
+    eras: Vec<EraRow>,
     /// Pending request: since, full.
     requested: Option<(Timestamp, bool)>,
     /// Build lock: worker, since, until.
@@ -173,7 +176,14 @@ impl RecommenderData for Snapshot {
                     ..t.clone()
                 })
                 .collect(),
-            popular: derived.popular.iter().take(request.popular).copied().collect(),
+            popular: request
+                .popular_at
+                .and_then(|at| era_at(&derived.eras, at))
+                .map_or(&derived.popular, |era| &era.top)
+                .iter()
+                .take(request.popular)
+                .copied()
+                .collect(),
         })
     }
 
@@ -278,11 +288,13 @@ impl RecommenderBuildStore for Snapshot {
         rows: Vec<ItemRow>,
         tags: Vec<TagRow>,
         model: Model,
+        eras: Vec<EraRow>,
         info: BuildInfo,
         full: bool,
     ) -> DomainResult<()> {
         let mut derived = self.derived();
         derived.model = model.rows.into_iter().map(|r| (r.item, r)).collect();
+        derived.eras = eras;
         if full {
             derived.rows.clear();
         }

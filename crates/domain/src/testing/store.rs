@@ -12,7 +12,7 @@ use crate::page::{Page, PageRequest};
 use crate::ports::*;
 use crate::recommender::snapshot::{SharedDerived, Snapshot};
 use crate::recommender::{
-    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, ItemFacts, ItemRow, Model, Signal,
+    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, EraRow, ItemFacts, ItemRow, Model, Signal,
     TagRow, UserState,
 };
 
@@ -251,10 +251,11 @@ impl RecommenderBuildStore for Recommender {
         rows: Vec<ItemRow>,
         tags: Vec<TagRow>,
         model: Model,
+        eras: Vec<EraRow>,
         info: BuildInfo,
         full: bool,
     ) -> DomainResult<()> {
-        self.snapshot().save_build(rows, tags, model, info, full).await
+        self.snapshot().save_build(rows, tags, model, eras, info, full).await
     }
 }
 
