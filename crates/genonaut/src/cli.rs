@@ -6,6 +6,7 @@ use genonaut_db::{SchemaName, admin};
 use secrecy::ExposeSecret;
 
 use genonaut_domain::recommender::eval::Split;
+use genonaut_domain::synthetic::History;
 
 use crate::app::{Application, prepare_database, seed_demo};
 use crate::config::{Config, DatabaseArgs, DatabaseConfig, JobsArgs, JobsConfig, LogFormat, ServeArgs};
@@ -112,6 +113,23 @@ pub struct SeedArgs {
     /// Seed of the synthetic set (same seed, same data).
     #[arg(long, default_value_t = 42, requires = "synthetic")]
     pub seed: u64,
+    /// How the synthetic set's activity spreads over time: `recent` (steady, the last 90
+    /// days) or `bursty` (three years, each user active in a few bursts, like public rating logs).
+    #[arg(long, value_enum, default_value = "recent", requires = "synthetic")]
+    pub history: HistoryArg,
+    /// Load a rating data set from this folder instead (the schema must be empty): MovieLens
+    /// `ratings.csv` + `movies.csv`, or `u.data` + `u.item`.
+    #[arg(long, value_name = "DIR", conflicts_with = "synthetic")]
+    pub import: Option<std::path::PathBuf>,
+}
+
+/// `seed --history`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum HistoryArg {
+    /// Steady activity over the last 90 days.
+    Recent,
+    /// Long, bursty histories over three years.
+    Bursty,
 }
 
 /// How `eval` hides data.
@@ -316,9 +334,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 items: args.items,
                 interactions: args.interactions,
                 seed: args.seed,
+                history: match args.history {
+                    HistoryArg::Recent => History::Recent,
+                    HistoryArg::Bursty => History::Bursty,
+                },
             };
             let (config, schema) = one_schema(args.database, Some(&args.schema)).await?;
             recs::seed_synthetic(&config, &schema, size).await
+        }
+        Some(Command::Seed(SeedArgs {
+            database,
+            schema,
+            import: Some(dir),
+            ..
+        })) => {
+            let (config, schema) = one_schema(database, Some(&schema)).await?;
+            recs::seed_import(&config, &schema, &dir).await
         }
         Some(Command::Seed(args)) => {
             let mut config = DatabaseConfig::try_from(args.database)?;

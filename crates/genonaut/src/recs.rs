@@ -1,5 +1,6 @@
 //! The recommender's commands: synthetic data sets, offline evaluation, builds.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use genonaut_domain::ports::SystemClock;
 use genonaut_domain::recommender::BuildReport;
 use genonaut_domain::recommender::eval::{self, EvalConfig, Report, Split};
 use genonaut_domain::services::{MaintenanceConfig, RecommenderService};
-use genonaut_domain::synthetic;
+use genonaut_domain::{import, synthetic};
 use indicatif::{ProgressBar, ProgressStyle};
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -28,6 +29,8 @@ pub struct SyntheticSize {
     pub interactions: usize,
     /// PRNG seed.
     pub seed: u64,
+    /// How activity spreads over time.
+    pub history: synthetic::History,
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
@@ -47,11 +50,6 @@ pub async fn seed_synthetic(
     schema: &SchemaName,
     size: SyntheticSize,
 ) -> anyhow::Result<()> {
-    let pool = PgPool::new(config.url.expose_secret(), schema, &config.pool)?;
-    anyhow::ensure!(
-        seed::is_empty(&pool).await?,
-        "schema {schema} already holds users; seed an empty schema (e.g. a new --schema name)"
-    );
     let today = Utc::now()
         .naive_utc()
         .date()
@@ -63,19 +61,64 @@ pub async fn seed_synthetic(
         items: size.items,
         interactions: size.interactions,
         seed: size.seed,
+        history: size.history,
         ..synthetic::Spec::demo(today)
     };
     eprintln!(
-        "generating {} users, {} items, {} interactions (seed {})…",
-        spec.users, spec.items, spec.interactions, spec.seed
+        "generating {} users, {} items, {} interactions ({} history, seed {})…",
+        spec.users,
+        spec.items,
+        spec.interactions,
+        spec.history.as_str(),
+        spec.seed
     );
-    let data = synthetic::generate(&spec);
+    load(config, schema, &synthetic::generate(&spec)).await
+}
+
+/// Loads a rating data set from `dir` (MovieLens `ratings.csv` + `movies.csv`, or `u.data` +
+/// `u.item`) into `schema` (which must be empty).
+pub async fn seed_import(config: &DatabaseConfig, schema: &SchemaName, dir: &Path) -> anyhow::Result<()> {
+    let read = |name: &str| -> anyhow::Result<Vec<u8>> {
+        let path = dir.join(name);
+        std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+    };
+    let text = |bytes: Vec<u8>, name: &str| -> anyhow::Result<String> {
+        String::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8"))
+    };
+    let data = if dir.join("ratings.csv").is_file() {
+        eprintln!(
+            "{}: MovieLens CSV layout (ratings.csv, movies.csv)",
+            dir.display()
+        );
+        let ratings = text(read("ratings.csv")?, "ratings.csv")?;
+        let movies = text(read("movies.csv")?, "movies.csv")?;
+        import::movielens_csv(&ratings, &movies)?
+    } else if dir.join("u.data").is_file() {
+        eprintln!("{}: MovieLens 100k layout (u.data, u.item)", dir.display());
+        let ratings = text(read("u.data")?, "u.data")?;
+        import::movielens_100k(&ratings, &import::latin1(&read("u.item")?))?
+    } else {
+        anyhow::bail!(
+            "{} holds neither ratings.csv + movies.csv nor u.data + u.item",
+            dir.display()
+        );
+    };
+    load(config, schema, &data).await
+}
+
+/// Loads `data` into the empty `schema` with progress bars.
+async fn load(config: &DatabaseConfig, schema: &SchemaName, data: &synthetic::Dataset) -> anyhow::Result<()> {
+    let pool = PgPool::new(config.url.expose_secret(), schema, &config.pool)?;
+    anyhow::ensure!(
+        seed::is_empty(&pool).await?,
+        "schema {schema} already holds users; seed an empty schema (e.g. a new --schema name)"
+    );
     let bars = [
         bar(data.users.len() as u64, "users"),
         bar(data.items.len() as u64, "items"),
         bar(data.interactions.len() as u64, "interactions"),
     ];
-    let summary = seed::load(&pool, &data, &|stage, done, _| {
+    let summary = seed::load(&pool, data, &|stage, done, _| {
         let bar = &bars[stage as usize];
         bar.set_position(done as u64);
         if done as u64 >= bar.length().unwrap_or(0) {
@@ -156,6 +199,8 @@ fn report_json(report: &Report) -> serde_json::Value {
         "catalogue": report.catalogue,
         "train_interactions": report.train_signals,
         "build_ms": report.build_millis,
+        "popularity_half_life_days": report.popularity_half_life_days,
+        "textbook_ease": report.textbook.map(|(lambda, items)| json!({"lambda": lambda, "items": items})),
         "metrics": report.metrics.iter().map(|m| json!({
             "algorithm": m.algorithm,
             "precision": m.precision,
@@ -163,6 +208,8 @@ fn report_json(report: &Report) -> serde_json::Value {
             "ndcg": m.ndcg,
             "hit_rate": m.hit_rate,
             "coverage": m.coverage,
+            "novelty": m.novelty,
+            "diversity": m.diversity,
             "ndcg_vs_popularity": if popularity > 0.0 { m.ndcg / popularity } else { 0.0 },
             "ms_per_user": m.millis_per_user,
         })).collect::<Vec<_>>(),
@@ -174,13 +221,23 @@ pub fn report_table(report: &Report) -> String {
     let k = report.k;
     let popularity = report.of("popularity").map_or(0.0, |m| m.ndcg);
     let mut out = format!(
-        "{} users, {} listed items, {} training interactions, {}; derived state built in {} ms\n\n",
-        report.users, report.catalogue, report.train_signals, report.split, report.build_millis
+        "{} users, {} listed items, {} training interactions, {}; derived state built in {} ms; \
+         popularity half-life {:.1} days",
+        report.users,
+        report.catalogue,
+        report.train_signals,
+        report.split,
+        report.build_millis,
+        report.popularity_half_life_days
     );
+    if let Some((lambda, items)) = report.textbook {
+        out.push_str(&format!("; ease-textbook: λ {lambda} on {items} items"));
+    }
+    out.push_str("\n\n");
     out.push_str(&format!(
-        "| algorithm | precision@{k} | recall@{k} | NDCG@{k} | hit rate@{k} | coverage | NDCG vs popularity | ms/user |\n"
+        "| algorithm | precision@{k} | recall@{k} | NDCG@{k} | hit rate@{k} | coverage | novelty | diversity | NDCG vs popularity | ms/user |\n"
     ));
-    out.push_str("|---|---|---|---|---|---|---|---|\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
     for m in &report.metrics {
         let ratio = if popularity > 0.0 {
             m.ndcg / popularity
@@ -188,8 +245,17 @@ pub fn report_table(report: &Report) -> String {
             0.0
         };
         out.push_str(&format!(
-            "| {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.3} | {:.2}× | {:.2} |\n",
-            m.algorithm, m.precision, m.recall, m.ndcg, m.hit_rate, m.coverage, ratio, m.millis_per_user
+            "| {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.3} | {:.2} | {:.3} | {:.2}× | {:.2} |\n",
+            m.algorithm,
+            m.precision,
+            m.recall,
+            m.ndcg,
+            m.hit_rate,
+            m.coverage,
+            m.novelty,
+            m.diversity,
+            ratio,
+            m.millis_per_user
         ));
     }
     out

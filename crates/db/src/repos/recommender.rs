@@ -18,8 +18,8 @@ use genonaut_domain::ids::{ContentId, UserId};
 use genonaut_domain::model::{ContentType, InteractionType, JsonObject, Timestamp};
 use genonaut_domain::ports::{RecommenderBuildStore, RecommenderData};
 use genonaut_domain::recommender::{
-    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, EraRow, ItemFacts, ItemRow, Model, Signal,
-    TagRow, UserState,
+    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, EraRow, ItemFacts, ItemRow, Model,
+    Signal, TagRow, UserState,
 };
 use serde_json::Value;
 

@@ -4,8 +4,8 @@ use crate::error::DomainResult;
 use crate::ids::{ContentId, UserId};
 use crate::model::Timestamp;
 use crate::recommender::{
-    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, EraRow, ItemFacts, ItemRow, Model, Signal,
-    TagRow, UserState,
+    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, EraRow, ItemFacts, ItemRow, Model,
+    Signal, TagRow, UserState,
 };
 
 /// What the recommender reads at request time. An adapter answers each call with one or two

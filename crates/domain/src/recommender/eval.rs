@@ -27,8 +27,8 @@ use crate::model::{JsonObject, Timestamp, UserQuery};
 use crate::page::PageRequest;
 use crate::ports::{Clock, RecommenderBuildStore, UserRepository};
 use crate::recommender::build::{BuildConfig, Mode, rebuild};
-use crate::recommender::learned;
 use crate::recommender::engine::Outcome;
+use crate::recommender::learned;
 use crate::recommender::snapshot::Snapshot;
 use crate::recommender::{Algorithm, ItemFacts, Signal, recommend};
 use crate::synthetic::Rng;
@@ -665,7 +665,11 @@ const TEXTBOOK_EASE: &str = "ease-textbook";
 fn keep_best_textbook(metrics: &mut Vec<Metrics>) -> Option<(f64, usize)> {
     let mut best: Option<(Metrics, f64, usize)> = None;
     metrics.retain(|m| {
-        let Some(rest) = m.algorithm.strip_prefix(TEXTBOOK_EASE).and_then(|r| r.strip_prefix(" λ=")) else {
+        let Some(rest) = m
+            .algorithm
+            .strip_prefix(TEXTBOOK_EASE)
+            .and_then(|r| r.strip_prefix(" λ="))
+        else {
             return true;
         };
         let mut parts = rest.split(" n=");
@@ -733,7 +737,8 @@ impl Baseline for TextbookEase {
         if n < 2 {
             return;
         }
-        let index: HashMap<ContentId, u32> = modelled.iter().enumerate().map(|(i, c)| (*c, i as u32)).collect();
+        let index: HashMap<ContentId, u32> =
+            modelled.iter().enumerate().map(|(i, c)| (*c, i as u32)).collect();
         let mut rows: HashMap<UserId, Vec<(u32, f32)>> = HashMap::new();
         for ((user, item), w) in &sums {
             if *w > 0.0
@@ -915,14 +920,21 @@ mod tests {
             .unwrap();
         let ndcg = |name: &str| report.of(name).unwrap().ndcg;
         eprintln!("{report:#?}");
-        assert!(report.popularity_half_life_days > 30.0, "{}", report.popularity_half_life_days);
+        assert!(
+            report.popularity_half_life_days > 30.0,
+            "{}",
+            report.popularity_half_life_days
+        );
         assert!(
             ndcg("popularity") >= 1.2 * ndcg("all-time-popularity"),
             "era popularity {} vs all-time {}",
             ndcg("popularity"),
             ndcg("all-time-popularity")
         );
-        assert!(ndcg("decayed-popularity") < ndcg("all-time-popularity"), "the old 14-day window fails here");
+        assert!(
+            ndcg("decayed-popularity") < ndcg("all-time-popularity"),
+            "the old 14-day window fails here"
+        );
         for m in &report.metrics {
             assert!(m.novelty > 0.0 && (0.0..=1.0).contains(&m.diversity), "{m:?}");
         }

@@ -12,8 +12,8 @@ use crate::page::{Page, PageRequest};
 use crate::ports::*;
 use crate::recommender::snapshot::{SharedDerived, Snapshot};
 use crate::recommender::{
-    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, EraRow, ItemFacts, ItemRow, Model, Signal,
-    TagRow, UserState,
+    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, EraRow, ItemFacts, ItemRow, Model,
+    Signal, TagRow, UserState,
 };
 
 #[derive(Default)]
@@ -255,7 +255,9 @@ impl RecommenderBuildStore for Recommender {
         info: BuildInfo,
         full: bool,
     ) -> DomainResult<()> {
-        self.snapshot().save_build(rows, tags, model, eras, info, full).await
+        self.snapshot()
+            .save_build(rows, tags, model, eras, info, full)
+            .await
     }
 }
 

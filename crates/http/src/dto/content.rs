@@ -369,6 +369,7 @@ impl crate::input::InputEnum for SearchMode {
 /// `search_mode` as documented.
 #[derive(JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "SearchMode")]
 pub enum SearchModeDoc {
     // Keyword.
     Keyword,

@@ -124,11 +124,28 @@ impl ApiComponent for EventStream {
     }
 
     fn responses(oas: OpenApiVersion, _: Option<String>, _: Option<String>) -> Option<Responses> {
-        let schema = <String as ApiComponent>::raw_schema(oas)?;
+        // Per event (what SSE-aware tools such as schemathesis validate): the fields of one
+        // parsed event; `data` is the socket's JSON message.
+        let event = json!({
+            "type": "object",
+            "description": "One event: `id` is the message's `seq`, `data` the message as JSON \
+                            (the WebSocket's), `event` always `message`.",
+            "required": ["data"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^[0-9]+$"},
+                "event": {"type": "string", "enum": ["message"]},
+                "data": {"type": "string", "contentMediaType": "application/json"},
+                "retry": {"type": "integer"}
+            }
+        });
+        let schema = ApistosSchema::new(schemars::Schema::try_from(event).ok()?, oas);
         let example = "id: 3\ndata: {\"type\":\"snapshot\",\"job_id\":42,\"seq\":3,...}\n\n\
                        id: 4\ndata: {\"type\":\"progress\",\"job_id\":42,\"seq\":4,\"progress\":50,...}\n\n";
         let media = MediaType {
-            schema: Some(apistos::VersionSpecificSchema::OAS3_0(schema)),
+            schema: Some(match oas {
+                OpenApiVersion::OAS3_0 => apistos::VersionSpecificSchema::OAS3_0(ReferenceOr::Object(schema)),
+                OpenApiVersion::OAS3_1 => apistos::VersionSpecificSchema::OAS3_1(schema),
+            }),
             example: Some(apistos::paths::Examples::Example(json!(example))),
             ..Default::default()
         };
