@@ -973,8 +973,70 @@ mod tests {
         }
     }
 
+    /// Popularity tuning run (not part of the suite): era weight × split on bursty and steady
+    /// histories, `EVAL_SIZE=users,items,interactions`, `EVAL_ERA_WEIGHTS=0.25,0.5`,
+    /// `EVAL_SPAN_DIVISORS=8,16`.
+    #[tokio::test]
+    #[ignore = "a tuning run: cargo test -p genonaut-domain popularity_tune -- --ignored --nocapture"]
+    async fn popularity_tune() {
+        let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
+        let size: Vec<usize> = env("EVAL_SIZE", "2000,5000,200000")
+            .split(',')
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        let weights: Vec<f64> = env("EVAL_ERA_WEIGHTS", "0,0.25,0.5,0.75,1")
+            .split(',')
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        let divisors: Vec<f64> = env("EVAL_SPAN_DIVISORS", "16")
+            .split(',')
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        for history in [
+            crate::synthetic::History::Bursty,
+            crate::synthetic::History::Recent,
+        ] {
+            let data = EvalData::from_synthetic(&generate(&Spec {
+                history,
+                ..spec(size[0], size[1], size[2])
+            }));
+            for split in [Split::LeaveLastOut, Split::Time(0.2)] {
+                for (weight, divisor) in weights.iter().flat_map(|w| divisors.iter().map(move |d| (w, d))) {
+                    let mut config = EvalConfig {
+                        split,
+                        algorithms: vec![Algorithm::Popularity],
+                        ..EvalConfig::default()
+                    };
+                    config.build.popularity.era_weight = *weight;
+                    config.build.popularity.span_divisor = *divisor;
+                    let baselines: Vec<Box<dyn Baseline>> = vec![Box::new(AllTimePopularity::default())];
+                    let report = evaluate_with(
+                        data.clone(),
+                        &config,
+                        baselines,
+                        &FixedClock::default(),
+                        &|_, _| {},
+                    )
+                    .await
+                    .unwrap();
+                    let ndcg = |name: &str| report.of(name).unwrap().ndcg;
+                    eprintln!(
+                        "{:<7} {:<22} era_weight {weight:.2} divisor {divisor}  half-life {:.1} d  popularity {:.4}  all-time {:.4}  ratio {:.2}",
+                        history.as_str(),
+                        report.split,
+                        report.popularity_half_life_days,
+                        ndcg("popularity"),
+                        ndcg("all-time-popularity"),
+                        ndcg("popularity") / ndcg("all-time-popularity")
+                    );
+                }
+            }
+        }
+    }
+
     /// Tuning run (not part of the suite): `EVAL_SIZE=users,items,interactions`,
-    /// `EVAL_LAMBDAS=100,200`, `EVAL_BINARY=1`, `EVAL_ITEMS=2500`, `EVAL_TEXTBOOK=0`.
+    /// `EVAL_LAMBDAS=100,200`, `EVAL_BINARY=1`, `EVAL_ITEMS=2500`, `EVAL_TEXTBOOK=0`,
+    /// `EVAL_HISTORY=bursty`, `EVAL_SPLIT=time`.
     #[tokio::test]
     #[ignore = "a tuning run: cargo test --release -p genonaut-domain tune -- --ignored --nocapture"]
     async fn tune() {
@@ -988,8 +1050,18 @@ mod tests {
             .split(',')
             .filter_map(|x| x.parse::<f64>().ok())
         {
-            let data = EvalData::from_synthetic(&generate(&spec(size[0], size[1], size[2])));
+            let history = match env("EVAL_HISTORY", "recent").as_str() {
+                "bursty" => crate::synthetic::History::Bursty,
+                _ => crate::synthetic::History::Recent,
+            };
+            let data = EvalData::from_synthetic(&generate(&Spec {
+                history,
+                ..spec(size[0], size[1], size[2])
+            }));
             let mut config = EvalConfig::default();
+            if env("EVAL_SPLIT", "last") == "time" {
+                config.split = Split::Time(0.2);
+            }
             config.build.ease.lambda = lambda;
             config.build.ease.binary = env("EVAL_BINARY", "0") == "1";
             config.build.ease.items = env("EVAL_ITEMS", "2500").parse().unwrap_or(2500);
