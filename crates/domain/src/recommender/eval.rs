@@ -1036,7 +1036,7 @@ mod tests {
 
     /// Tuning run (not part of the suite): `EVAL_SIZE=users,items,interactions`,
     /// `EVAL_LAMBDAS=100,200`, `EVAL_BINARY=1`, `EVAL_ITEMS=2500`, `EVAL_TEXTBOOK=0`,
-    /// `EVAL_HISTORY=bursty`, `EVAL_SPLIT=time`.
+    /// `EVAL_HISTORY=bursty`, `EVAL_SPLIT=time`, `EVAL_TOPK=50`.
     #[tokio::test]
     #[ignore = "a tuning run: cargo test --release -p genonaut-domain tune -- --ignored --nocapture"]
     async fn tune() {
@@ -1065,6 +1065,7 @@ mod tests {
             config.build.ease.lambda = lambda;
             config.build.ease.binary = env("EVAL_BINARY", "0") == "1";
             config.build.ease.items = env("EVAL_ITEMS", "2500").parse().unwrap_or(2500);
+            config.build.ease.top_k = env("EVAL_TOPK", "50").parse().unwrap_or(50);
             if !textbook {
                 config.textbook_lambdas.clear();
             }

@@ -59,7 +59,7 @@ impl Default for PopularityConfig {
             span_divisor: 16.0,
             min_half_life_days: 1.0,
             max_half_life_days: 120.0,
-            era_weight: 0.75,
+            era_weight: 0.25,
             top: 500,
             max_eras: 1000,
         }
