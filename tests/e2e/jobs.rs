@@ -202,7 +202,7 @@ async fn listings_queue_and_stats() {
     let v = app.user("second").await;
     let first = app.job(u, "text").await;
     let second = app.job(u, "image").await;
-    app.job(v, "image").await;
+    let third = app.job(v, "image").await;
 
     let all = app.get("/api/v1/generation-jobs?limit=2").await.expect(200);
     assert_eq!(
@@ -294,7 +294,8 @@ async fn listings_queue_and_stats() {
         .iter()
         .map(|j| j["id"].as_i64().unwrap())
         .collect();
-    assert_eq!(started, [first, second]);
+    // Fair scheduling: the second user's job takes its turn before the first user's second.
+    assert_eq!(started, [first, third]);
     assert!(
         processed["items"]
             .as_array()
@@ -329,7 +330,7 @@ async fn listings_queue_and_stats() {
     .await
     .expect(200);
     app.put(
-        &format!("/api/v1/generation-jobs/{second}/status"),
+        &format!("/api/v1/generation-jobs/{third}/status"),
         json!({"status": "failed", "error_message": "x"}),
     )
     .await

@@ -85,6 +85,7 @@ diesel::table! {
         event_seq -> Int8,
         start_deadline_at -> Nullable<Timestamp>,
         timeout_seconds -> Nullable<Int4>,
+        fair_round -> Int8,
     }
 }
 

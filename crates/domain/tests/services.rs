@@ -17,3 +17,13 @@ async fn in_memory() -> (Services, ()) {
 }
 
 genonaut_domain::service_scenarios!(in_memory());
+
+#[tokio::test]
+async fn the_queue_serves_users_round_robin() {
+    let now = genonaut_domain::ports::Clock::now(&FixedClock::default());
+    genonaut_domain::testing::scenarios::the_queue_serves_users_round_robin(
+        InMemoryStore::new().repositories(),
+        now,
+    )
+    .await;
+}

@@ -95,14 +95,14 @@ pub(crate) async fn with_positions(
     }
     let positions: Vec<PositionRow> = if pending.len() == 1 {
         diesel::sql_query(
-            "SELECT j.id, (SELECT count(*) FROM generation_jobs q WHERE q.status = 'pending'                AND (q.priority > j.priority OR (q.priority = j.priority AND (q.created_at, q.id) < (j.created_at, j.id)))) + 1                AS position FROM generation_jobs j WHERE j.id = $1",
+            "SELECT j.id, (SELECT count(*) FROM generation_jobs q WHERE q.status = 'pending'                AND (q.priority > j.priority OR (q.priority = j.priority AND (q.fair_round, q.created_at, q.id) < (j.fair_round, j.created_at, j.id)))) + 1                AS position FROM generation_jobs j WHERE j.id = $1",
         )
         .bind::<Integer, _>(pending[0])
         .load(conn)
         .await
     } else {
         diesel::sql_query(
-            "SELECT id, position FROM (SELECT id, row_number() OVER (ORDER BY priority DESC, created_at, id) AS position                FROM generation_jobs WHERE status = 'pending') q WHERE id = ANY($1)",
+            "SELECT id, position FROM (SELECT id, row_number() OVER (ORDER BY priority DESC, fair_round, created_at, id) AS position                FROM generation_jobs WHERE status = 'pending') q WHERE id = ANY($1)",
         )
         .bind::<Array<Integer>, _>(pending)
         .load(conn)
@@ -157,8 +157,12 @@ impl JobRepository for PgJobs {
         let mut conn = self.pool.get().await?;
         let sql = emitting(
             "INSERT INTO generation_jobs (user_id, job_type, prompt, parameters, status, priority, created_at, \
-             updated_at, run_after, event_seq, start_deadline_at, timeout_seconds) \
-             VALUES ($4, $5, $6, $7, 'pending', $8, $1, $1, $1, 1, $1 + $9 * interval '1 second', $10)",
+             updated_at, run_after, event_seq, start_deadline_at, timeout_seconds, fair_round) \
+             VALUES ($4, $5, $6, $7, 'pending', $8, $1, $1, $1, 1, $1 + $9 * interval '1 second', $10, \
+             greatest(coalesce((SELECT h.fair_round FROM generation_jobs h WHERE h.status = 'pending' \
+                                AND h.priority = $8 ORDER BY h.priority DESC, h.fair_round LIMIT 1), 0), \
+                      coalesce((SELECT u.fair_round + 1 FROM generation_jobs u WHERE u.status = 'pending' \
+                                AND u.user_id = $4 AND u.priority = $8 ORDER BY u.fair_round DESC LIMIT 1), 0)))",
             "generation_jobs.*",
             "'queued'",
             NO_DATA,

@@ -69,15 +69,16 @@ impl JobQueue for PgJobQueue {
             return Ok(Vec::new());
         }
         let mut conn = self.pool.get().await?;
-        // Highest priority first, FIFO within a priority; jobs locked by another claimer are
-        // skipped, so concurrent workers never take the same job.
+        // Highest priority first, then the users' rounds (round-robin, see the insert in
+        // jobs.rs), FIFO within a round; jobs locked by another claimer are skipped, so
+        // concurrent workers never take the same job.
         let sql = emitting(
             "UPDATE generation_jobs g SET status = 'running', attempts = g.attempts + 1, \
              started_at = coalesce(g.started_at, $1), lease_expires_at = $6, worker_id = $7, progress = 0, \
              completed_at = NULL, error_message = NULL, event_seq = g.event_seq + 1, updated_at = $1 \
              FROM (SELECT id FROM generation_jobs WHERE status = 'pending' AND run_after <= $1 \
                    AND (start_deadline_at IS NULL OR start_deadline_at > $1) \
-                   ORDER BY priority DESC, created_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) picked \
+                   ORDER BY priority DESC, fair_round, created_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) picked \
              WHERE g.id = picked.id AND $4",
             "g.*",
             "'started'",

@@ -543,3 +543,9 @@ async fn a_job_past_its_start_deadline_is_never_claimed_and_ends_cancelled() {
         JobStatus::Running
     );
 }
+
+#[tokio::test]
+async fn the_queue_serves_users_round_robin() {
+    let db = TestDb::new().await;
+    genonaut_domain::testing::scenarios::the_queue_serves_users_round_robin(db.repositories(), now()).await;
+}

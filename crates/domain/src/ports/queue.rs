@@ -59,8 +59,10 @@ impl RetryPolicy {
 /// every write is guarded by the [`Lease`].
 #[async_trait]
 pub trait JobQueue: Send + Sync {
-    /// Claims up to `max` runnable pending jobs (highest priority first, FIFO within a
-    /// priority, `run_after` reached), marks them running with a new attempt and a lease until
+    /// Claims up to `max` runnable pending jobs (`run_after` reached) in queue order: highest
+    /// priority first; within a priority, users round-robin (a user's job takes the turn after
+    /// that user's previous pending job, never behind the head of the queue); FIFO within a
+    /// turn. Marks them running with a new attempt and a lease until
     /// `now + lease`, and records `started` events. The returned jobs carry the new attempt.
     async fn claim(
         &self,

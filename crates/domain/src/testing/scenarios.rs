@@ -1068,3 +1068,61 @@ pub async fn builds_run_when_requested_or_stale_and_incrementally(s: Services) {
     let status = s.recommender.status().await.unwrap();
     assert!(!status.is_stale() && status.requested_at.is_none() && status.running_on.is_none());
 }
+
+/// The queue's fairness (run against each [`crate::ports::JobQueue`] directly, not through
+/// the services): within a priority users take turns, so a user who queued many jobs first
+/// does not starve one who queues a single job after; priority still comes first, and the
+/// reported queue positions follow the claim order.
+pub async fn the_queue_serves_users_round_robin(repos: crate::ports::Repositories, now: Timestamp) {
+    let mut users = Vec::new();
+    for name in ["heavy", "light", "urgent"] {
+        let new = NewUser {
+            username: Username::parse(name).unwrap(),
+            email: Email::parse(&format!("{name}@example.com")).unwrap(),
+            preferences: JsonObject::new(),
+        };
+        users.push(repos.users.insert(new, now).await.unwrap().id);
+    }
+    let enqueue = |user: UserId, prompt: String, priority: i32| {
+        let jobs = repos.jobs.clone();
+        async move {
+            let new = NewJob {
+                user_id: user,
+                job_type: JobType::Text,
+                prompt,
+                parameters: JsonObject::new(),
+                priority,
+                start_deadline_seconds: None,
+                timeout_seconds: None,
+            };
+            jobs.insert(new, now).await.unwrap()
+        }
+    };
+    let mut heavy = Vec::new();
+    for i in 0..40 {
+        heavy.push(enqueue(users[0], format!("heavy {i}"), 0).await.id);
+    }
+    // One of the heavy user's jobs runs; then the light user queues one job.
+    let first = repos
+        .queue
+        .claim("w", 1, std::time::Duration::from_secs(30), now)
+        .await
+        .unwrap();
+    assert_eq!(first.iter().map(|j| j.id).collect::<Vec<_>>(), [heavy[0]]);
+    let light = enqueue(users[1], "light".into(), 0).await;
+    assert_eq!(light.queue_position, Some(2), "behind one heavy job, not 39");
+    let urgent = enqueue(users[2], "urgent".into(), 5).await;
+    assert_eq!(urgent.queue_position, Some(1), "priority first");
+    let mut order = Vec::new();
+    for _ in 0..4 {
+        let claimed = repos
+            .queue
+            .claim("w", 1, std::time::Duration::from_secs(30), now)
+            .await
+            .unwrap();
+        order.extend(claimed.iter().map(|j| j.id));
+    }
+    assert_eq!(order, [urgent.id, heavy[1], light.id, heavy[2]]);
+    let later = repos.jobs.get(heavy[3]).await.unwrap().unwrap();
+    assert_eq!(later.queue_position, Some(1));
+}

@@ -25,6 +25,8 @@ struct State {
     jobs: BTreeMap<JobId, GenerationJob>,
     job_events: BTreeMap<JobId, Vec<JobEvent>>,
     run_after: BTreeMap<JobId, Timestamp>,
+    /// Each job's round in the fair queue (see [`JobQueue::claim`]).
+    fair_round: BTreeMap<JobId, i64>,
     leases: BTreeMap<JobId, Timestamp>,
     recommender: SharedDerived,
     /// Item embeddings: model, vector, written at (items whose text changed since are
@@ -59,9 +61,32 @@ impl State {
             1 + self
                 .jobs
                 .values()
-                .filter(|j| j.status == JobStatus::Pending && queue_order(j) < queue_order(job))
+                .filter(|j| j.status == JobStatus::Pending && self.queue_order(j) < self.queue_order(job))
                 .count() as i64
         })
+    }
+
+    /// Queue order: priority, the user's round, FIFO.
+    fn queue_order(&self, j: &GenerationJob) -> (i32, i64, Timestamp, JobId) {
+        let round = self.fair_round.get(&j.id).copied().unwrap_or(0);
+        (-j.priority, round, j.created_at, j.id)
+    }
+
+    /// A new job's round: one past its user's latest pending job at that priority, never
+    /// behind the queue's head.
+    fn next_round(&self, user: UserId, priority: i32) -> i64 {
+        let pending = |j: &&GenerationJob| j.status == JobStatus::Pending && j.priority == priority;
+        let round = |j: &GenerationJob| self.fair_round.get(&j.id).copied().unwrap_or(0);
+        let head = self.jobs.values().filter(pending).map(round).min().unwrap_or(0);
+        let own = self
+            .jobs
+            .values()
+            .filter(pending)
+            .filter(|j| j.user_id == user)
+            .map(|j| round(j) + 1)
+            .max()
+            .unwrap_or(0);
+        head.max(own)
     }
 
     fn held(&self, lease: &Lease) -> bool {
@@ -69,10 +94,6 @@ impl State {
             .get(&lease.job)
             .is_some_and(|j| j.status == JobStatus::Running && j.attempts == lease.attempt)
     }
-}
-
-fn queue_order(j: &GenerationJob) -> (i32, Timestamp, JobId) {
-    (-j.priority, j.created_at, j.id)
 }
 
 fn event_for(status: JobStatus) -> JobEventKind {
@@ -1014,6 +1035,8 @@ impl JobRepository for Jobs {
                 .map(|secs| now + chrono::Duration::seconds(i64::from(secs))),
             timeout_seconds: job.timeout_seconds,
         };
+        let round = s.next_round(job.user_id, job.priority);
+        s.fair_round.insert(id, round);
         s.jobs.insert(id, job);
         s.run_after.insert(id, now);
         s.emit(id, JobEventKind::Queued, JsonObject::new(), now);
@@ -1221,7 +1244,7 @@ impl JobQueue for Queue {
             })
             .cloned()
             .collect();
-        runnable.sort_by_key(queue_order);
+        runnable.sort_by_key(|j| s.queue_order(j));
         let mut claimed = Vec::new();
         for job in runnable.into_iter().take(max) {
             let Some(j) = s.jobs.get_mut(&job.id) else {
