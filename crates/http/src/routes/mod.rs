@@ -4,8 +4,8 @@
 pub mod admin;
 pub mod content;
 pub mod events;
-pub mod feed;
 pub mod experiments;
+pub mod feed;
 pub mod interactions;
 pub mod jobs;
 pub mod recommendations;
