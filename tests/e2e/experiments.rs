@@ -266,7 +266,7 @@ async fn a_simulated_population_makes_the_better_algorithm_win() {
                     "disliked"
                 };
                 let rec = r["id"].as_i64().unwrap();
-                app.post(
+                app.put(
                     &format!("/api/v1/recommendations/{rec}/feedback"),
                     json!({"feedback": feedback}),
                 )

@@ -286,8 +286,9 @@ impl Proportion {
         let half = Z95 / denominator * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
         Proportion {
             rate: p,
-            low: (centre - half).max(0.0),
-            high: (centre + half).min(1.0),
+            // Rounding must not put the rate outside its own interval (0 of n, n of n).
+            low: (centre - half).clamp(0.0, p),
+            high: (centre + half).clamp(p, 1.0),
         }
     }
 }
@@ -597,6 +598,11 @@ mod tests {
         let p = Proportion::wilson(0, 10);
         assert!(p.low == 0.0 && (p.high - 0.2775).abs() < 1e-3, "{p:?}");
         assert_eq!(Proportion::wilson(0, 0).high, 1.0);
+        // The rate is always inside its interval, also at the edges.
+        for (k, n) in [(0, 1), (0, 7), (0, 1000), (3, 3), (999, 999), (1, 3)] {
+            let p = Proportion::wilson(k, n);
+            assert!(p.low <= p.rate && p.rate <= p.high, "{k}/{n}: {p:?}");
+        }
     }
 
     #[test]
