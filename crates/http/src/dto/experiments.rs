@@ -14,13 +14,14 @@ use crate::input::{Fields, Input};
 
 /// One variant of `POST /api/v1/experiments`.
 #[derive(Debug, JsonSchema, ApiComponent)]
+#[schemars(example = VariantIn::example())]
 pub struct VariantIn {
     /// Unique within the experiment, 1–50 characters (trimmed).
     #[schemars(length(min = 1, max = 50))]
     pub name: String,
     /// Algorithm label its users are served with: `popularity`, `content`, `item-knn`,
-    /// `hybrid` (or any label naming one, e.g. `item_knn_v2`); stored as the recommendations'
-    /// `algorithm_version`.
+    /// `ease`, `hybrid` (or any label naming one, e.g. `item_knn_v2`); stored as the
+    /// recommendations' `algorithm_version`. Anything else is a 422.
     #[schemars(length(min = 1, max = 50))]
     pub algorithm: String,
     /// Share of traffic relative to the other variants (finite, > 0).
@@ -105,6 +106,7 @@ impl Input for ExperimentCreate {
 
 /// A variant of an experiment.
 #[derive(Debug, Serialize, JsonSchema, ApiComponent)]
+#[schemars(example = VariantOut::example())]
 pub struct VariantOut {
     /// Name.
     pub name: String,
@@ -182,6 +184,7 @@ impl From<Experiment> for ExperimentOut {
 
 /// A rate with its 95 % Wilson score interval.
 #[derive(Debug, Serialize, JsonSchema, ApiComponent)]
+#[schemars(example = RateOut::example())]
 pub struct RateOut {
     /// The rate (0 without served recommendations).
     pub rate: f64,
@@ -203,6 +206,7 @@ impl From<Proportion> for RateOut {
 
 /// One variant's results.
 #[derive(Debug, Serialize, JsonSchema, ApiComponent)]
+#[schemars(example = VariantResultOut::example())]
 pub struct VariantResultOut {
     /// Variant name.
     pub name: String,
@@ -240,6 +244,7 @@ impl From<VariantResult> for VariantResultOut {
 
 /// The significance test of the best variant against the others.
 #[derive(Debug, Serialize, JsonSchema, ApiComponent)]
+#[schemars(example = LeaderTestOut::example())]
 pub struct LeaderTestOut {
     /// `two-proportion z-test` (pooled, over served recommendations).
     pub method: String,
@@ -311,3 +316,35 @@ id_path!(
     /// `{experiment_id}`.
     ExperimentIdPath { experiment_id }
 );
+
+impl VariantIn {
+    fn example() -> Value {
+        json!({"name": "knn", "algorithm": "item-knn", "weight": 1.0})
+    }
+}
+
+impl VariantOut {
+    fn example() -> Value {
+        json!({"name": "knn", "algorithm": "item-knn", "weight": 1.0, "share": 0.5})
+    }
+}
+
+impl RateOut {
+    fn example() -> Value {
+        json!({"rate": 0.44, "low": 0.4059, "high": 0.4747})
+    }
+}
+
+impl VariantResultOut {
+    fn example() -> Value {
+        json!({"name": "knn", "algorithm": "item-knn", "users": 40, "served": 800, "engaged": 352,
+               "engagement_rate": {"rate": 0.44, "low": 0.4059, "high": 0.4747},
+               "rejected": 120, "rejection_rate": {"rate": 0.15, "low": 0.1265, "high": 0.1769}})
+    }
+}
+
+impl LeaderTestOut {
+    fn example() -> Value {
+        json!({"method": "two-proportion z-test", "best": "knn", "z": 14.1, "p_value": 0.0, "alpha": 0.05})
+    }
+}

@@ -17,14 +17,15 @@ type Result<T> = std::result::Result<T, ApiError>;
 /// Create an experiment
 ///
 /// A running experiment with 2–20 variants, each serving an algorithm (`popularity`,
-/// `content`, `item-knn`, `hybrid`, or any label naming one) to a share of users proportional
+/// `content`, `item-knn`, `ease`, `hybrid`, or any label naming one) to a share of users proportional
 /// to its weight. Afterwards `POST /api/v1/recommendations/generate` with
 /// `algorithm_version: "experiment:<name>"` assigns each user to a variant by a stable hash of
 /// (experiment id, user id) — a user never switches — and stores the variant's
 /// recommendations under its algorithm label with `rec_metadata.experiment =
 /// {id, name, variant}`. 422 for an invalid body (located at the first bad field: unknown
 /// algorithm, weight ≤ 0 or not finite, duplicate or empty variant name, fewer than 2
-/// variants, bad name) or a name already used in the schema.
+/// variants, bad name) or a name already used in the schema (422 with a string `detail`
+/// containing `already exists`: the contract answers conflicts with 422, never 409).
 #[api_operation(
     operation_id = "experiments_create",
     tag = "experiments",

@@ -383,6 +383,12 @@ pub async fn served(db: Tenant, body: Body<ServedBody>) -> Result<Json<ServedOut
 /// and `notes` on fallbacks. Never recommends the user's own items, items they already
 /// interacted with or rejected, or private items. If no candidate exists, returns the user's
 /// existing unserved recommendations (then any), so the answer is never worse.
+///
+/// `experiment:<name>` routes the call through that online experiment (404 if there is
+/// none): the user's variant, chosen by a stable hash of (experiment id, user id), selects
+/// the algorithm; the recommendations are stored under the variant's algorithm label with
+/// `rec_metadata.experiment = {id, name, variant}`. A stopped experiment answers with the
+/// default algorithm and a `rec_metadata.note`.
 #[api_operation(
     operation_id = "recommendations_generate",
     tag = "recommendations",
