@@ -24,7 +24,10 @@ async fn generate(app: &TestApp, user: i64, label: &str, limit: i64) -> Vec<Valu
         )
         .await
         .expect(200);
-    out["recommendations"].as_array().unwrap().clone()
+    out["recommendations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("recommendations is not a list: {out}"))
 }
 
 #[actix_web::test]

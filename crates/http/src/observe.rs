@@ -494,6 +494,36 @@ pub async fn ready(
     }
 }
 
+impl Metrics {
+    /// Counts `n` events of an experiment variant, for recommendations whose `rec_metadata`
+    /// carries `experiment = {name, variant}` (others are ignored).
+    pub fn count_experiment(
+        &self,
+        schema: &str,
+        metadata: &serde_json::Map<String, serde_json::Value>,
+        event: &str,
+        n: u64,
+    ) {
+        let Some(tag) = metadata.get("experiment") else {
+            return;
+        };
+        let (Some(experiment), Some(variant)) = (
+            tag.get("name").and_then(serde_json::Value::as_str),
+            tag.get("variant").and_then(serde_json::Value::as_str),
+        ) else {
+            return;
+        };
+        self.experiments
+            .get_or_create(&ExperimentLabels {
+                schema: schema.to_owned(),
+                experiment: experiment.to_owned(),
+                variant: variant.to_owned(),
+                event: event.to_owned(),
+            })
+            .inc_by(n);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -552,35 +582,5 @@ mod tests {
         assert_eq!(a[..8], b[..8], "same boot part");
         let n = |id: &str| u64::from_str_radix(&id[9..], 16).unwrap();
         assert!(n(&b) > n(&a), "{a} then {b}");
-    }
-}
-
-impl Metrics {
-    /// Counts `n` events of an experiment variant, for recommendations whose `rec_metadata`
-    /// carries `experiment = {name, variant}` (others are ignored).
-    pub fn count_experiment(
-        &self,
-        schema: &str,
-        metadata: &serde_json::Map<String, serde_json::Value>,
-        event: &str,
-        n: u64,
-    ) {
-        let Some(tag) = metadata.get("experiment") else {
-            return;
-        };
-        let (Some(experiment), Some(variant)) = (
-            tag.get("name").and_then(serde_json::Value::as_str),
-            tag.get("variant").and_then(serde_json::Value::as_str),
-        ) else {
-            return;
-        };
-        self.experiments
-            .get_or_create(&ExperimentLabels {
-                schema: schema.to_owned(),
-                experiment: experiment.to_owned(),
-                variant: variant.to_owned(),
-                event: event.to_owned(),
-            })
-            .inc_by(n);
     }
 }
