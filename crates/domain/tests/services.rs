@@ -17,3 +17,13 @@ async fn in_memory() -> (Services, ()) {
 }
 
 genonaut_domain::service_scenarios!(in_memory());
+
+#[tokio::test]
+async fn experiment_engagement_counts_only_within_the_window() {
+    let clock = Arc::new(FixedClock::default());
+    let services = Services::new(InMemoryStore::new().repositories(), clock.clone());
+    genonaut_domain::testing::scenarios::experiment_engagement_counts_only_within_the_window(
+        services, &clock,
+    )
+    .await;
+}

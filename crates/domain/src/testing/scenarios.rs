@@ -1272,3 +1272,57 @@ pub async fn experiment_results_count_users_served_engaged_and_rejected(s: Servi
     assert!((results.variants[1].rejection.rate - 0.5).abs() < 1e-9);
     assert_eq!(results.leader, None, "far too little data to lead");
 }
+
+/// Scenario (needs the clock, so not in [`service_scenarios!`](crate::service_scenarios)):
+/// a positive interaction counts as engagement only within the experiment's window after the
+/// recommendation was served (its creation if never marked served).
+pub async fn experiment_engagement_counts_only_within_the_window(s: Services, clock: &super::FixedClock) {
+    let e = s
+        .experiments
+        .create(NewExperiment::parse("window", None, two_variants("popularity", "content"), Some(2)).unwrap())
+        .await
+        .unwrap();
+    let maker = user(&s, "maker").await;
+    for title in ["one", "two", "three", "four"] {
+        s.content.create(new_content(maker.id, title)).await.unwrap();
+    }
+    let reader = user(&s, "reader").await;
+    let recs = experiment_generate(&s, reader.id, "experiment:window", 3).await;
+    assert_eq!(recs.len(), 3);
+    let like = |content: ContentId| NewInteraction {
+        user_id: reader.id,
+        content_item_id: content,
+        interaction_type: InteractionType::Like,
+        rating: None,
+        duration: None,
+        metadata: JsonObject::new(),
+    };
+    // Served an hour later: the window runs from then.
+    clock.advance(chrono::Duration::hours(1));
+    s.recommendations.mark_served(&[recs[2].id]).await.unwrap();
+    clock.advance(chrono::Duration::minutes(90));
+    // 1.5 h after serving (2.5 h after creation): inside for the served one, outside for an
+    // unserved one.
+    s.interactions
+        .record(like(recs[2].content_item_id))
+        .await
+        .unwrap();
+    s.interactions
+        .record(like(recs[1].content_item_id))
+        .await
+        .unwrap();
+    clock.advance(chrono::Duration::hours(1));
+    s.interactions
+        .record(like(recs[0].content_item_id))
+        .await
+        .unwrap();
+    let results = s.experiments.results(e.id).await.unwrap();
+    let variant = e.assign(reader.id).unwrap().name.clone();
+    let counts = &results
+        .variants
+        .iter()
+        .find(|v| v.variant.name == variant)
+        .unwrap()
+        .counts;
+    assert_eq!((counts.served, counts.engaged), (3, 1), "{counts:?}");
+}
