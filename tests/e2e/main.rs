@@ -3,6 +3,7 @@
 
 mod content;
 mod events;
+mod experiments;
 mod import;
 mod interactions;
 mod jobs;

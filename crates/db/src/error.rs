@@ -59,6 +59,7 @@ fn constraint_message(constraint: &str) -> Option<(bool, &'static str)> {
     Some(match constraint {
         "ix_users_username" => (true, "Username already exists"),
         "ix_users_email" => (true, "Email already exists"),
+        "ix_experiments_name" => (true, "Experiment name already exists"),
         "unique_user_content_interaction" => {
             (true, "An identical interaction was recorded at the same instant")
         }

@@ -47,5 +47,6 @@ pub fn repositories(pool: &PgPool) -> Repositories {
         recommender: Arc::new(repos::PgRecommender::new(pool.clone())),
         recommender_builds: Arc::new(repos::PgRecommender::new(pool.clone())),
         embeddings: Arc::new(repos::PgEmbeddings::new(pool.clone())),
+        experiments: Arc::new(repos::PgExperiments::new(pool.clone())),
     }
 }

@@ -59,6 +59,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    experiments (id) {
+        id -> Int4,
+        #[max_length = 39]
+        name -> Varchar,
+        description -> Nullable<Text>,
+        variants -> Jsonb,
+        engagement_window_hours -> Int4,
+        created_at -> Timestamp,
+        stopped_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     generation_jobs (id) {
         id -> Int4,
         user_id -> Int4,
@@ -240,6 +253,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     content_counts,
     content_embeddings,
     content_items,
+    experiments,
     generation_jobs,
     interaction_count_mark,
     interaction_counts,

@@ -51,3 +51,7 @@ id_type!(
     /// Identifies a generation job.
     JobId
 );
+id_type!(
+    /// Identifies an online experiment.
+    ExperimentId
+);

@@ -27,3 +27,13 @@ async fn the_queue_serves_users_round_robin() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn experiment_engagement_counts_only_within_the_window() {
+    let clock = Arc::new(FixedClock::default());
+    let services = Services::new(InMemoryStore::new().repositories(), clock.clone());
+    genonaut_domain::testing::scenarios::experiment_engagement_counts_only_within_the_window(
+        services, &clock,
+    )
+    .await;
+}

@@ -326,6 +326,14 @@ mod tests {
     #[test]
     fn scopes_follow_method_and_path() {
         assert_eq!(needed_scope(&Method::GET, "/api/v1/health"), None);
+        assert_eq!(
+            needed_scope(&Method::GET, "/api/v1/experiments/1/results"),
+            Some(Scope::Read)
+        );
+        assert_eq!(
+            needed_scope(&Method::POST, "/api/v1/experiments/1/stop"),
+            Some(Scope::Write)
+        );
         assert_eq!(needed_scope(&Method::GET, "/docs/"), None);
         assert_eq!(needed_scope(&Method::GET, "/openapi.json"), None);
         assert_eq!(needed_scope(&Method::GET, "/api/v1/users"), Some(Scope::Read));

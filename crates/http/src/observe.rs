@@ -53,6 +53,20 @@ pub struct JobLabels {
     pub status: String,
 }
 
+/// Labels of the per-experiment-variant counters.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ExperimentLabels {
+    /// Schema.
+    pub schema: String,
+    /// Experiment name.
+    pub experiment: String,
+    /// Variant name.
+    pub variant: String,
+    /// `served` (recommendations generated under the variant) or a feedback kind (`liked`,
+    /// `clicked`, `converted`, `disliked`, `dismissed`).
+    pub event: String,
+}
+
 /// What a request's metric handles are cached under.
 #[derive(Hash, PartialEq, Eq)]
 struct RouteKey {
@@ -79,6 +93,8 @@ pub struct Metrics {
     pub ws_connections: Gauge,
     /// Generation jobs per schema and status (refreshed on scrape).
     pub jobs: Family<JobLabels, Gauge>,
+    /// Recommendations served and feedback received per experiment variant.
+    pub experiments: Family<ExperimentLabels, Counter>,
     sampler: Option<Sampler>,
 }
 
@@ -111,6 +127,12 @@ impl Metrics {
         );
         let jobs = Family::<JobLabels, Gauge>::default();
         registry.register("jobs", "Generation jobs by schema and status", jobs.clone());
+        let experiments = Family::<ExperimentLabels, Counter>::default();
+        registry.register(
+            "experiment_events",
+            "Recommendations served and feedback received per experiment variant",
+            experiments.clone(),
+        );
         let sampler = extra(&mut registry);
         Metrics {
             registry,
@@ -119,6 +141,7 @@ impl Metrics {
             routes: RwLock::default(),
             ws_connections,
             jobs,
+            experiments,
             sampler,
         }
     }
@@ -468,6 +491,36 @@ pub async fn ready(
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+impl Metrics {
+    /// Counts `n` events of an experiment variant, for recommendations whose `rec_metadata`
+    /// carries `experiment = {name, variant}` (others are ignored).
+    pub fn count_experiment(
+        &self,
+        schema: &str,
+        metadata: &serde_json::Map<String, serde_json::Value>,
+        event: &str,
+        n: u64,
+    ) {
+        let Some(tag) = metadata.get("experiment") else {
+            return;
+        };
+        let (Some(experiment), Some(variant)) = (
+            tag.get("name").and_then(serde_json::Value::as_str),
+            tag.get("variant").and_then(serde_json::Value::as_str),
+        ) else {
+            return;
+        };
+        self.experiments
+            .get_or_create(&ExperimentLabels {
+                schema: schema.to_owned(),
+                experiment: experiment.to_owned(),
+                variant: variant.to_owned(),
+                event: event.to_owned(),
+            })
+            .inc_by(n);
     }
 }
 

@@ -63,6 +63,10 @@ pub fn spec() -> Spec {
             ),
             tag("generation-jobs", "Content generation jobs and their queue."),
             tag(
+                "experiments",
+                "Online A/B tests of recommendation algorithms: assignment, results, leader.",
+            ),
+            tag(
                 "admin",
                 "Operations: the recommender's derived state and its builds.",
             ),

@@ -3,6 +3,7 @@
 mod content;
 mod embeddings;
 mod emit;
+mod experiments;
 mod interactions;
 mod jobs;
 mod keys;
@@ -14,6 +15,7 @@ mod users;
 
 pub use content::PgContent;
 pub use embeddings::PgEmbeddings;
+pub use experiments::PgExperiments;
 pub use interactions::PgInteractions;
 pub use jobs::PgJobs;
 pub use keys::PgApiKeys;

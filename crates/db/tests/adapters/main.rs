@@ -25,3 +25,14 @@ genonaut_domain::service_scenarios!(postgres());
 mod queue;
 mod recommender;
 mod specific;
+
+#[tokio::test]
+async fn experiment_engagement_counts_only_within_the_window() {
+    let db = TestDb::new().await;
+    let clock = Arc::new(FixedClock::default());
+    let services = Services::new(db.repositories(), clock.clone());
+    genonaut_domain::testing::scenarios::experiment_engagement_counts_only_within_the_window(
+        services, &clock,
+    )
+    .await;
+}

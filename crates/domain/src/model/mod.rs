@@ -2,6 +2,7 @@
 
 mod api_key;
 mod content;
+mod experiment;
 mod interaction;
 mod job;
 mod recommendation;
@@ -9,6 +10,7 @@ mod user;
 
 pub use api_key::*;
 pub use content::*;
+pub use experiment::*;
 pub use interaction::*;
 pub use job::*;
 pub use recommendation::*;

@@ -8,6 +8,7 @@
 mod clock;
 mod content;
 mod embeddings;
+mod experiments;
 mod generation;
 mod interactions;
 mod jobs;
@@ -21,6 +22,7 @@ mod users;
 pub use clock::*;
 pub use content::*;
 pub use embeddings::*;
+pub use experiments::*;
 pub use generation::*;
 pub use interactions::*;
 pub use jobs::*;
@@ -58,4 +60,6 @@ pub struct Repositories {
     pub recommender_builds: Arc<dyn RecommenderBuildStore>,
     /// Item embeddings.
     pub embeddings: Arc<dyn EmbeddingStore>,
+    /// Online experiments and their results.
+    pub experiments: Arc<dyn ExperimentRepository>,
 }

@@ -5,6 +5,7 @@
 //! directly.
 
 mod content;
+mod experiments;
 pub mod generation;
 mod interactions;
 mod jobs;
@@ -16,6 +17,7 @@ mod system;
 mod users;
 
 pub use content::ContentService;
+pub use experiments::ExperimentService;
 pub use interactions::{ContentInteractionStats, InteractionService, InteractionTypeCounts};
 pub use jobs::{JobService, StatusChange};
 pub use keys::{CreatedKey, KeyRefusal, KeyService, hash as hash_key, parse as parse_key};
@@ -49,6 +51,8 @@ pub struct Services {
     pub system: SystemService,
     /// Item embeddings: semantic search, embedding neighbours, taste vectors.
     pub semantic: SemanticService,
+    /// Online experiments.
+    pub experiments: ExperimentService,
 }
 
 impl Services {
@@ -64,6 +68,7 @@ impl Services {
             clock.clone(),
         );
         recommendations.semantic = Some(semantic.clone());
+        let recommendations = recommendations.with_experiments(repos.experiments.clone());
         Services {
             content: ContentService::new(repos.content.clone(), users.clone(), clock.clone()),
             interactions: InteractionService::new(
@@ -87,6 +92,7 @@ impl Services {
             ),
             system: SystemService::new(repos.system.clone()),
             semantic,
+            experiments: ExperimentService::new(repos.experiments.clone(), clock.clone()),
             users,
         }
     }

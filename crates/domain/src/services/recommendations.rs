@@ -6,11 +6,13 @@ use serde_json::{Value, json};
 use crate::error::{DomainError, DomainResult, Entity};
 use crate::ids::{ContentId, RecommendationId, UserId};
 use crate::model::{
-    Content, Feedback, InteractionType, JsonObject, NewInteraction, NewRecommendation, Recommendation,
-    RecommendationChanges, RecommendationOrder, RecommendationQuery, RecommendationStats,
+    Content, Experiment, Feedback, InteractionType, JsonObject, NewInteraction, NewRecommendation,
+    Recommendation, RecommendationChanges, RecommendationOrder, RecommendationQuery, RecommendationStats,
 };
 use crate::page::{Page, PageRequest};
-use crate::ports::{Clock, ContentRepository, ForUser, RecommendationRepository, RecommenderData};
+use crate::ports::{
+    Clock, ContentRepository, ExperimentRepository, ForUser, RecommendationRepository, RecommenderData,
+};
 use crate::recommender::{Algorithm, ItemFacts, Vectors, recommend_with, similar};
 use crate::services::SemanticService;
 use crate::services::{UserService, days_ago};
@@ -40,6 +42,7 @@ pub struct RecommendationService {
     clock: Arc<dyn Clock>,
     /// Item embeddings (their index, or why there is none).
     pub(crate) semantic: Option<SemanticService>,
+    experiments: Option<Arc<dyn ExperimentRepository>>,
 }
 
 impl RecommendationService {
@@ -58,7 +61,14 @@ impl RecommendationService {
             users,
             clock,
             semantic: None,
+            experiments: None,
         }
+    }
+
+    /// Lets `generate` route `experiment:<name>` labels through the experiments in `store`.
+    pub fn with_experiments(mut self, store: Arc<dyn ExperimentRepository>) -> Self {
+        self.experiments = Some(store);
+        self
     }
 
     /// Stores one recommendation. Order: user exists (404), active (422), content exists
@@ -315,8 +325,40 @@ impl RecommendationService {
     ///
     /// When no candidate exists, falls back to the user's existing unserved recommendations,
     /// then to all of them, so the endpoint never returns less than before.
-    pub async fn generate(&self, request: GenerateRequest) -> DomainResult<Vec<Recommendation>> {
+    ///
+    /// A label `experiment:<name>` routes through that experiment (404 if there is none): the
+    /// user's variant ([`Experiment::assign`]) chooses the algorithm, the recommendations are
+    /// stored under the variant's algorithm label with `rec_metadata.experiment =
+    /// {id, name, variant}`. A stopped experiment assigns no one: the default algorithm
+    /// answers, stored under its own label with a `note` saying so.
+    pub async fn generate(&self, mut request: GenerateRequest) -> DomainResult<Vec<Recommendation>> {
         self.users.get_active(request.user_id, INACTIVE_READ).await?;
+        let mut experiment_note = None;
+        let mut experiment_tag = None;
+        if let Some(name) = crate::model::experiment_name(&request.algorithm_version) {
+            let experiment = self.experiment(name).await?;
+            match experiment
+                .assign(request.user_id)
+                .filter(|_| experiment.is_running())
+            {
+                Some(variant) => {
+                    experiment_tag = Some(json!({
+                        "id": experiment.id.0,
+                        "name": experiment.name,
+                        "variant": variant.name,
+                    }));
+                    request.algorithm_version = variant.algorithm.clone();
+                }
+                None => {
+                    experiment_note = Some(format!(
+                        "experiment '{}' is stopped; used the default ({})",
+                        experiment.name,
+                        Algorithm::DEFAULT
+                    ));
+                    request.algorithm_version = Algorithm::DEFAULT.as_str().to_owned();
+                }
+            }
+        }
         let named = Algorithm::from_label(&request.algorithm_version);
         let algorithm = named.unwrap_or(Algorithm::DEFAULT);
         let limit = usize::try_from(request.limit).unwrap_or(0);
@@ -340,6 +382,12 @@ impl RecommendationService {
                 .into_iter()
                 .map(|r| {
                     let mut metadata = r.explanation;
+                    if let Some(tag) = &experiment_tag {
+                        metadata.insert("experiment".into(), tag.clone());
+                    }
+                    if let Some(note) = &experiment_note {
+                        metadata.insert("note".into(), json!(note));
+                    }
                     if named.is_none() {
                         metadata.insert(
                             "note".into(),
@@ -411,6 +459,15 @@ impl RecommendationService {
             .filter_map(|(id, score)| items.remove(&id).map(|c| (c, score)))
             .collect();
         Ok((out, source))
+    }
+
+    /// The experiment named `name` (404 if none, or if experiments are not wired).
+    async fn experiment(&self, name: &str) -> DomainResult<Experiment> {
+        let found = match &self.experiments {
+            Some(store) => store.by_name(name).await?,
+            None => None,
+        };
+        found.ok_or_else(|| DomainError::NotFound(format!("Experiment '{name}' not found")))
     }
 
     async fn unserved(&self, user: UserId, limit: i64) -> DomainResult<Vec<Recommendation>> {

@@ -1126,3 +1126,269 @@ pub async fn the_queue_serves_users_round_robin(repos: crate::ports::Repositorie
     let later = repos.jobs.get(heavy[3]).await.unwrap().unwrap();
     assert_eq!(later.queue_position, Some(1));
 }
+
+fn two_variants(a: &str, b: &str) -> Vec<Variant> {
+    vec![
+        Variant {
+            name: "control".into(),
+            algorithm: a.into(),
+            weight: 1.0,
+        },
+        Variant {
+            name: "treatment".into(),
+            algorithm: b.into(),
+            weight: 1.0,
+        },
+    ]
+}
+
+async fn experiment_generate(s: &Services, user: UserId, label: &str, limit: i64) -> Vec<Recommendation> {
+    s.recommendations
+        .generate(GenerateRequest {
+            user_id: user,
+            algorithm_version: label.into(),
+            limit,
+        })
+        .await
+        .unwrap()
+}
+
+/// Scenario: experiments_are_unique_stop_idempotently_and_route_generation.
+pub async fn experiments_are_unique_stop_idempotently_and_route_generation(s: Services) {
+    let variants = two_variants("popularity", "hybrid");
+    let new = NewExperiment::parse("feed", None, variants.clone(), None).unwrap();
+    let feed = s.experiments.create(new.clone()).await.unwrap();
+    assert_eq!((feed.name.as_str(), feed.engagement_window_hours), ("feed", 24));
+    assert!(feed.is_running());
+    assert_eq!(feed.variants, variants);
+    let duplicate = s.experiments.create(new).await.unwrap_err();
+    assert!(
+        matches!(&duplicate, DomainError::Conflict(m) if m.contains("already exists")),
+        "{duplicate:?}"
+    );
+    let other = s
+        .experiments
+        .create(NewExperiment::parse("other", Some("why".into()), variants.clone(), Some(48)).unwrap())
+        .await
+        .unwrap();
+    let page = s.experiments.list(PageRequest::DEFAULT).await.unwrap();
+    assert_eq!(page.total, 2);
+    let ids: Vec<ExperimentId> = page.items.iter().map(|e| e.id).collect();
+    assert_eq!(ids, vec![other.id, feed.id], "newest first");
+    assert_eq!(s.experiments.get(other.id).await.unwrap(), other);
+    let missing = ExperimentId(other.id.0 + 1000);
+    assert!(matches!(
+        s.experiments.get(missing).await,
+        Err(DomainError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.experiments.stop(missing).await,
+        Err(DomainError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.experiments.results(missing).await,
+        Err(DomainError::NotFound(_))
+    ));
+
+    let maker = user(&s, "maker").await;
+    for title in ["one", "two", "three"] {
+        s.content.create(new_content(maker.id, title)).await.unwrap();
+    }
+    let alice = user(&s, "alice").await;
+    let unknown = s
+        .recommendations
+        .generate(GenerateRequest {
+            user_id: alice.id,
+            algorithm_version: "experiment:nope".into(),
+            limit: 5,
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&unknown, DomainError::NotFound(m) if m.contains("nope")),
+        "{unknown:?}"
+    );
+    let recs = experiment_generate(&s, alice.id, "experiment:feed", 2).await;
+    let variant = feed.assign(alice.id).unwrap();
+    assert_eq!(recs.len(), 2);
+    for r in &recs {
+        assert_eq!(
+            r.metadata["experiment"],
+            json!({"id": feed.id.0, "name": "feed", "variant": variant.name})
+        );
+        assert_eq!(r.algorithm_version, variant.algorithm);
+    }
+
+    let stopped = s.experiments.stop(feed.id).await.unwrap();
+    assert!(!stopped.is_running());
+    let again = s.experiments.stop(feed.id).await.unwrap();
+    assert_eq!(
+        again.stopped_at, stopped.stopped_at,
+        "the first stop time is kept"
+    );
+    let bobby = user(&s, "bobby").await;
+    let after = experiment_generate(&s, bobby.id, "experiment:feed", 2).await;
+    assert!(!after.is_empty());
+    for r in &after {
+        assert!(r.metadata.get("experiment").is_none(), "{r:?}");
+        assert_eq!(
+            r.algorithm_version,
+            crate::recommender::Algorithm::DEFAULT.as_str()
+        );
+        assert!(
+            r.metadata["note"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("stopped")
+        );
+    }
+    // Results stay readable, and count only what was served while it ran.
+    let results = s.experiments.results(feed.id).await.unwrap();
+    let served: i64 = results.variants.iter().map(|v| v.counts.served).sum();
+    assert_eq!(served, 2);
+}
+
+/// Scenario: experiment_results_count_users_served_engaged_and_rejected.
+pub async fn experiment_results_count_users_served_engaged_and_rejected(s: Services) {
+    let e = s
+        .experiments
+        .create(NewExperiment::parse("ab", None, two_variants("popularity", "content"), None).unwrap())
+        .await
+        .unwrap();
+    let maker = user(&s, "maker").await;
+    for title in ["one", "two", "three", "four"] {
+        s.content.create(new_content(maker.id, title)).await.unwrap();
+    }
+    // One user per variant.
+    let (mut control, mut treatment) = (None, None);
+    for i in 0..64 {
+        if control.is_some() && treatment.is_some() {
+            break;
+        }
+        let u = user(&s, &format!("user{i}")).await;
+        match e.assign(u.id).map(|v| v.name.as_str()) {
+            Some("control") if control.is_none() => control = Some(u.id),
+            Some("treatment") if treatment.is_none() => treatment = Some(u.id),
+            _ => {}
+        }
+    }
+    let (control, treatment) = (control.unwrap(), treatment.unwrap());
+
+    let c = experiment_generate(&s, control, "experiment:ab", 3).await;
+    assert_eq!(c.len(), 3);
+    s.recommendations
+        .feedback(c[0].id, Feedback::Liked, JsonObject::new())
+        .await
+        .unwrap();
+    s.recommendations
+        .feedback(c[1].id, Feedback::Dismissed, JsonObject::new())
+        .await
+        .unwrap();
+
+    let t = experiment_generate(&s, treatment, "experiment:ab", 2).await;
+    assert_eq!(t.len(), 2);
+    let record = |content: ContentId, kind: InteractionType, rating: Option<i32>| NewInteraction {
+        user_id: treatment,
+        content_item_id: content,
+        interaction_type: kind,
+        rating,
+        duration: None,
+        metadata: JsonObject::new(),
+    };
+    // A rating of 5 engages; a view does not; a rating of 2 does not.
+    s.interactions
+        .record(record(t[0].content_item_id, InteractionType::Rate, Some(5)))
+        .await
+        .unwrap();
+    s.interactions
+        .record(record(t[1].content_item_id, InteractionType::View, None))
+        .await
+        .unwrap();
+    s.interactions
+        .record(record(t[1].content_item_id, InteractionType::Rate, Some(2)))
+        .await
+        .unwrap();
+    s.recommendations
+        .feedback(t[1].id, Feedback::Disliked, JsonObject::new())
+        .await
+        .unwrap();
+
+    let results = s.experiments.results(e.id).await.unwrap();
+    let counts: Vec<(String, i64, i64, i64, i64)> = results
+        .variants
+        .iter()
+        .map(|v| {
+            (
+                v.variant.name.clone(),
+                v.counts.users,
+                v.counts.served,
+                v.counts.engaged,
+                v.counts.rejected,
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        vec![
+            ("control".to_owned(), 1, 3, 1, 1),
+            ("treatment".to_owned(), 1, 2, 1, 1),
+        ]
+    );
+    assert!((results.variants[0].engagement.rate - 1.0 / 3.0).abs() < 1e-9);
+    assert!((results.variants[1].rejection.rate - 0.5).abs() < 1e-9);
+    assert_eq!(results.leader, None, "far too little data to lead");
+}
+
+/// Scenario (needs the clock, so not in [`service_scenarios!`](crate::service_scenarios)):
+/// a positive interaction counts as engagement only within the experiment's window after the
+/// recommendation was served (its creation if never marked served).
+pub async fn experiment_engagement_counts_only_within_the_window(s: Services, clock: &super::FixedClock) {
+    let e = s
+        .experiments
+        .create(NewExperiment::parse("window", None, two_variants("popularity", "content"), Some(2)).unwrap())
+        .await
+        .unwrap();
+    let maker = user(&s, "maker").await;
+    for title in ["one", "two", "three", "four"] {
+        s.content.create(new_content(maker.id, title)).await.unwrap();
+    }
+    let reader = user(&s, "reader").await;
+    let recs = experiment_generate(&s, reader.id, "experiment:window", 3).await;
+    assert_eq!(recs.len(), 3);
+    let like = |content: ContentId| NewInteraction {
+        user_id: reader.id,
+        content_item_id: content,
+        interaction_type: InteractionType::Like,
+        rating: None,
+        duration: None,
+        metadata: JsonObject::new(),
+    };
+    // Served an hour later: the window runs from then.
+    clock.advance(chrono::Duration::hours(1));
+    s.recommendations.mark_served(&[recs[2].id]).await.unwrap();
+    clock.advance(chrono::Duration::minutes(90));
+    // 1.5 h after serving (2.5 h after creation): inside for the served one, outside for an
+    // unserved one.
+    s.interactions
+        .record(like(recs[2].content_item_id))
+        .await
+        .unwrap();
+    s.interactions
+        .record(like(recs[1].content_item_id))
+        .await
+        .unwrap();
+    clock.advance(chrono::Duration::hours(1));
+    s.interactions
+        .record(like(recs[0].content_item_id))
+        .await
+        .unwrap();
+    let results = s.experiments.results(e.id).await.unwrap();
+    let variant = e.assign(reader.id).unwrap().name.clone();
+    let counts = &results
+        .variants
+        .iter()
+        .find(|v| v.variant.name == variant)
+        .unwrap()
+        .counts;
+    assert_eq!((counts.served, counts.engaged), (3, 1), "{counts:?}");
+}

@@ -284,6 +284,7 @@ macro_rules! id_path {
         }
     };
 }
+pub(crate) use id_path;
 
 /// Declares a path DTO with one string parameter (used verbatim).
 macro_rules! text_path {

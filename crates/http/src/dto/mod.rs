@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod common;
 pub mod content;
+pub mod experiments;
 pub mod interactions;
 pub mod jobs;
 pub mod recommendations;

@@ -362,7 +362,8 @@ pub struct GenerateBody {
     pub user_id: i64,
     /// Label to store the new recommendations under; selects the algorithm when it names one
     /// (`popularity`, `content`, `item-knn`, `ease` — the learned model, alias `learned` —,
-    /// `hybrid`), otherwise the default is used.
+    /// `hybrid`), otherwise the default is used. `experiment:<name>` assigns the user to a
+    /// variant of that running experiment (404 if there is none) whose algorithm answers.
     #[schemars(length(min = 1))]
     pub algorithm_version: String,
     /// How many (1…100).

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod content;
 pub mod events;
+pub mod experiments;
 pub mod feed;
 pub mod interactions;
 pub mod jobs;
@@ -34,6 +35,7 @@ pub fn api_v1() -> Scope {
         .service(interactions())
         .service(recommendations())
         .service(jobs())
+        .service(experiments())
         .service(admin())
 }
 
@@ -42,6 +44,15 @@ fn admin() -> Scope {
     scope("/admin")
         .service(resource("/recommender").route(get().to(a::recommender_status)))
         .service(resource("/recommender/rebuild").route(post().to(a::recommender_rebuild)))
+}
+
+fn experiments() -> Scope {
+    use experiments as e;
+    scope("/experiments")
+        .service(resource("").route(post().to(e::create)).route(get().to(e::list)))
+        .service(resource("/{experiment_id}").route(get().to(e::get)))
+        .service(resource("/{experiment_id}/stop").route(post().to(e::stop)))
+        .service(resource("/{experiment_id}/results").route(get().to(e::results)))
 }
 
 fn users() -> Scope {

@@ -1,6 +1,6 @@
 //! Recommendations (contract §4.5) with feedback (§7.2) and the analytics alias (§7.3).
 
-use actix_web::web::Json;
+use actix_web::web::{self, Json};
 use apistos::actix::CreatedJson;
 use apistos::api_operation;
 use genonaut_domain::PageRequest;
@@ -12,6 +12,7 @@ use crate::dto::recommendations::*;
 use crate::dto::{ContentItemIdPath, Page, PageQuery, RecommendationIdPath, Success, UserIdPath};
 use crate::error::ApiError;
 use crate::extract::{Body, Path, Query};
+use crate::observe::Metrics;
 use crate::state::Tenant;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -132,18 +133,19 @@ pub async fn delete(db: Tenant, p: Path<RecommendationIdPath>) -> Result<Json<Su
 )]
 pub async fn feedback(
     db: Tenant,
+    metrics: web::Data<Metrics>,
     p: Path<RecommendationIdPath>,
     body: Body<FeedbackBody>,
 ) -> Result<Json<RecommendationOut>> {
     let b = body.0;
     let id = RecommendationId(p.0.recommendation_id);
-    Ok(Json(
-        db.services
-            .recommendations
-            .feedback(id, b.feedback, b.metadata.unwrap_or_default())
-            .await?
-            .into(),
-    ))
+    let rec = db
+        .services
+        .recommendations
+        .feedback(id, b.feedback, b.metadata.unwrap_or_default())
+        .await?;
+    metrics.count_experiment(&db.name, &rec.metadata, b.feedback.as_str(), 1);
+    Ok(Json(rec.into()))
 }
 
 /// List recommendations
@@ -381,6 +383,12 @@ pub async fn served(db: Tenant, body: Body<ServedBody>) -> Result<Json<ServedOut
 /// and `notes` on fallbacks. Never recommends the user's own items, items they already
 /// interacted with or rejected, or private items. If no candidate exists, returns the user's
 /// existing unserved recommendations (then any), so the answer is never worse.
+///
+/// `experiment:<name>` routes the call through that online experiment (404 if there is
+/// none): the user's variant, chosen by a stable hash of (experiment id, user id), selects
+/// the algorithm; the recommendations are stored under the variant's algorithm label with
+/// `rec_metadata.experiment = {id, name, variant}`. A stopped experiment answers with the
+/// default algorithm and a `rec_metadata.note`.
 #[api_operation(
     operation_id = "recommendations_generate",
     tag = "recommendations",
@@ -389,7 +397,11 @@ pub async fn served(db: Tenant, body: Body<ServedBody>) -> Result<Json<ServedOut
     error_code = 422,
     error_code = 503
 )]
-pub async fn generate(db: Tenant, body: Body<GenerateBody>) -> Result<Json<GenerateOut>> {
+pub async fn generate(
+    db: Tenant,
+    metrics: web::Data<Metrics>,
+    body: Body<GenerateBody>,
+) -> Result<Json<GenerateOut>> {
     let b = body.0;
     let request = GenerateRequest {
         user_id: UserId(b.user_id),
@@ -397,6 +409,11 @@ pub async fn generate(db: Tenant, body: Body<GenerateBody>) -> Result<Json<Gener
         limit: b.limit,
     };
     let recommendations = db.services.recommendations.generate(request).await?;
+    if let Some(first) = recommendations.first() {
+        // Every recommendation of one generation carries the same experiment tag, if any.
+        let n = recommendations.len() as u64;
+        metrics.count_experiment(&db.name, &first.metadata, "served", n);
+    }
     Ok(Json(GenerateOut {
         algorithm_version: b.algorithm_version,
         recommendations: recommendations.into_iter().map(Into::into).collect(),
