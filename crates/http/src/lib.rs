@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 pub mod guard;
 pub mod input;
+pub mod media;
 mod middleware;
 pub mod observe;
 mod openapi;
@@ -43,6 +44,9 @@ pub struct HttpSettings {
     pub cors_origins: Option<Vec<String>>,
     /// Directory of generated media, served under `/media/` (with range requests).
     pub media_dir: Option<std::path::PathBuf>,
+    /// Signs media URLs (`media_url` of content) and checks them on `/media/...`; `None`: no
+    /// `media_url`s, and signed requests are refused.
+    pub media_signer: Option<std::sync::Arc<media::MediaSigner>>,
     /// Authentication and rate limits (shared by every worker).
     pub access: std::sync::Arc<Access>,
     /// The metrics registry (shared by every worker).
@@ -57,6 +61,7 @@ impl Default for HttpSettings {
             body_limit: DEFAULT_BODY_LIMIT,
             cors_origins: None,
             media_dir: None,
+            media_signer: None,
             access: Access::open(),
             metrics: std::sync::Arc::new(Metrics::default()),
             listener: None,
@@ -85,6 +90,7 @@ pub fn app(
         .app_data(web::Data::from(settings.access.clone()))
         .app_data(web::Data::from(settings.metrics.clone()))
         .app_data(settings.listener.clone().map(web::Data::new))
+        .app_data(settings.media_signer.clone().map(web::Data::from))
         .app_data(openapi::Finished::default())
         .wrap(actix_web::middleware::from_fn(openapi::serve))
         .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, middleware::method_not_allowed))
