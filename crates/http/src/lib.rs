@@ -90,13 +90,15 @@ pub fn app(
         .app_data(web::Data::from(settings.access.clone()))
         .app_data(web::Data::from(settings.metrics.clone()))
         .app_data(settings.listener.clone().map(web::Data::new))
-        .app_data(settings.media_signer.clone().map(web::Data::from))
         .app_data(openapi::Finished::default())
         .wrap(actix_web::middleware::from_fn(openapi::serve))
         .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, middleware::method_not_allowed))
         .wrap(actix_web::middleware::from_fn(guard::check))
         .wrap(middleware::cors(settings.cors_origins.as_deref()))
         .wrap(actix_web::middleware::from_fn(observe::observe));
+    if let Some(signer) = settings.media_signer.clone() {
+        app = app.app_data(web::Data::from(signer));
+    }
     for resource in routes::root() {
         app = app.service(resource);
     }

@@ -92,7 +92,7 @@ mod tests {
         assert!(issued.ticket.starts_with("gwt_") && issued.ticket.len() == 4 + 64);
         let ttl = issued.expires_at - start;
         assert!(
-            ttl > TimeDelta::seconds(59) && ttl <= TimeDelta::seconds(60),
+            ttl >= TimeDelta::seconds(60) && ttl <= TimeDelta::seconds(61),
             "{ttl}"
         );
         let grant = tickets.redeem(&issued.ticket).await.unwrap().unwrap();
