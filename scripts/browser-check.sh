@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Browser access with keys on, in headless Chromium with every request to another host blocked
-# (tests/browser/browser-access.mjs): a page of the server's origin follows a generation job
+# (tests/browser/browser-access.mjs): a page (from a loopback origin of its own, so cross-origin
+# to the API, as a front end would be) follows a generation job
 # over the WebSocket with a single-use ticket (POST /api/v1/ws-tickets) to `completed`, then
 # shows the generated image through its signed media URL (naturalWidth > 0), while the plain
 # /media/ path stays closed to it. Needs Debian's `chromium` (CHROMIUM overrides the path) and

@@ -3,7 +3,8 @@
 // may hold: a single-use live-status ticket and signed media URLs.
 //
 // 1. Creates a user and an image job with the key, and a ticket for the job.
-// 2. A page of the server's origin opens /ws/generation/{id}?ticket=… and follows the job to
+// 2. A page served by this script from its own origin (an app next to the API, as a real front
+//    end would be; the page is cross-origin to the API) opens /ws/generation/{id}?ticket=… and follows the job to
 //    `completed` (recording every message type).
 // 3. The generated item's signed `media_url` goes into an <img>: it must load
 //    (naturalWidth = the requested width); the same image by its plain /media/ path must not.
@@ -12,6 +13,7 @@
 //   GENONAUT_KEY=gnt_… node browser-access.mjs http://127.0.0.1:PORT [screenshot-dir]
 //
 // Run by scripts/browser-check.sh. CHROMIUM names the browser (default /usr/bin/chromium).
+import { createServer } from "node:http";
 import { chromium } from "playwright-core";
 
 const base = process.argv[2];
@@ -35,16 +37,15 @@ async function api(method, path, body) {
   return JSON.parse(text);
 }
 
-const user = await api("POST", "/api/v1/users", { username: `browser${Date.now()}`, email: `b${Date.now()}@example.com` });
-const job = await api("POST", "/api/v1/generation-jobs", {
-  user_id: user.id,
-  job_type: "image",
-  prompt: "a lighthouse at sunset",
-  parameters: { width: 96, height: 64, step_delay_ms: 60 },
+// The test page, from a loopback server of its own (Chromium lets a loopback page reach loopback
+// services; a page made up by request interception would count as public and be blocked).
+const app = createServer((req, res) => {
+  res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+  res.end(`<!doctype html><meta charset="utf-8"><title>Genonaut browser check</title>
+<h1>Job <span id="job"></span>: <span id="status">connecting</span></h1><div id="gallery"></div>`);
 });
-const { ticket, expires_at } = await api("POST", "/api/v1/ws-tickets", { job_id: job.id });
-check(ticket.startsWith("gwt_") && !!expires_at, "a ticket was issued for the job");
-check((await fetch(`${base}/ws/generation/${job.id}`)).status === 401, "the socket without key or ticket is 401");
+await new Promise((resolve) => app.listen(0, "127.0.0.1", resolve));
+const page_url = `http://127.0.0.1:${app.address().port}/`;
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -60,28 +61,32 @@ try {
       outside.push(url.href);
       return route.abort("blockedbyclient");
     }
-    // The test page, of the server's own origin (as an app served next to the API would be).
-    if (url.pathname === "/browser-check.html") {
-      return route.fulfill({
-        contentType: "text/html",
-        body: `<!doctype html><meta charset="utf-8"><title>Genonaut browser check</title>
-<h1>Job <span id="job"></span>: <span id="status">connecting</span></h1><div id="gallery"></div>`,
-      });
-    }
     return route.continue();
   });
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(`${base}/browser-check.html`);
+  await page.goto(page_url);
+
+  // The job starts now, so the page sees it run (the key stays here, as in a backend).
+  const user = await api("POST", "/api/v1/users", { username: `browser${Date.now()}`, email: `b${Date.now()}@example.com` });
+  const job = await api("POST", "/api/v1/generation-jobs", {
+    user_id: user.id,
+    job_type: "image",
+    prompt: "a lighthouse at sunset",
+    parameters: { width: 96, height: 64, step_delay_ms: 150 },
+  });
+  const { ticket, expires_at } = await api("POST", "/api/v1/ws-tickets", { job_id: job.id });
+  check(ticket.startsWith("gwt_") && !!expires_at, "a ticket was issued for the job");
+  check((await fetch(`${base}/ws/generation/${job.id}`)).status === 401, "the socket without key or ticket is 401");
 
   const follow = (id, t) =>
     page.evaluate(
-      ([id, t]) =>
+      ([base, id, t]) =>
         new Promise((resolve) => {
           const seen = [];
           document.getElementById("job").textContent = id;
-          const ws = new WebSocket(`${location.origin.replace("http", "ws")}/ws/generation/${id}?ticket=${t}`);
+          const ws = new WebSocket(`${base.replace("http", "ws")}/ws/generation/${id}?ticket=${t}`);
           ws.onmessage = (m) => {
             const msg = JSON.parse(m.data);
             seen.push(msg);
@@ -91,7 +96,7 @@ try {
           ws.onerror = () => {};
           setTimeout(() => resolve({ code: "timeout", seen }), 60_000);
         }),
-      [id, t],
+      [base, id, t],
     );
 
   const { code, seen } = await follow(job.id, ticket);
@@ -103,7 +108,7 @@ try {
 
   const content = await api("GET", `/api/v1/content/${last.result_content_id}`);
   check(typeof content.media_url === "string" && content.media_url.includes("sig="), "the item has a signed media_url");
-  const show = (src) =>
+  const show = (path) =>
     page.evaluate(
       (src) =>
         new Promise((resolve) => {
@@ -114,7 +119,7 @@ try {
           img.alt = src;
           document.getElementById("gallery").appendChild(img);
         }),
-      src,
+      `${base}${path}`,
     );
   const width = await show(content.media_url);
   check(width === 96, `the generated image shows via its signed URL (naturalWidth ${width})`);
@@ -132,6 +137,7 @@ try {
   await context.close();
 } finally {
   await browser.close();
+  app.close();
 }
 if (failures.length) {
   console.error(`browser access: ${failures.length} failure(s)`);
