@@ -28,7 +28,10 @@ async fn secured(workers: usize) -> (TestApp, KeyService) {
 }
 
 async fn key(keys: &KeyService, scope: Scope) -> String {
-    keys.create("test", scope, None, None).await.unwrap().secret
+    keys.create("test", scope, None, None)
+        .await
+        .unwrap_or_else(|e| panic!("creating a key: {e}"))
+        .secret
 }
 
 fn auth(key: &str) -> [(&'static str, String); 1] {

@@ -284,13 +284,18 @@ async fn every_demo_item_with_media_is_served_with_its_content_type() {
 }
 
 fn walk(dir: &std::path::Path) -> (usize, u64) {
-    std::fs::read_dir(dir).unwrap().fold((0, 0), |(n, b), e| {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            let (n2, b2) = walk(&e.path());
-            (n + n2, b + b2)
-        } else {
-            (n + 1, b + e.metadata().unwrap().len())
-        }
-    })
+    fn fail<T>(e: std::io::Error) -> T {
+        panic!("reading the media directory: {e}")
+    }
+    std::fs::read_dir(dir)
+        .unwrap_or_else(fail)
+        .fold((0, 0), |(n, b), e| {
+            let e = e.unwrap_or_else(fail);
+            if e.file_type().unwrap_or_else(fail).is_dir() {
+                let (n2, b2) = walk(&e.path());
+                (n + n2, b + b2)
+            } else {
+                (n + 1, b + e.metadata().unwrap_or_else(fail).len())
+            }
+        })
 }

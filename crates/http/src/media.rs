@@ -64,7 +64,7 @@ fn to_hex(bytes: &[u8]) -> String {
 }
 
 fn from_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
@@ -216,7 +216,10 @@ mod tests {
         assert_eq!(path, "/media/a.png");
         let (expires, sig) = signature_of(query).unwrap();
         let at: u64 = expires.parse().unwrap();
-        assert!(at >= 1_003_600 && at < 1_003_660 && at % 60 == 0, "{at}");
+        assert!(
+            (1_003_600..1_003_660).contains(&at) && at.is_multiple_of(60),
+            "{at}"
+        );
         assert_eq!(signer.verify_at(path, &expires, &sig, 1_000_000), Ok(()));
         assert_eq!(signer.verify_at(path, &expires, &sig, at), Ok(()));
         assert_eq!(
