@@ -295,3 +295,59 @@ async fn a_ticket_opens_one_jobs_socket_and_event_stream_once() {
         401
     );
 }
+
+#[actix_web::test]
+async fn a_gallery_of_signed_urls_is_not_held_to_the_per_ip_limit() {
+    let one = std::num::NonZeroU32::MIN;
+    let app = TestApp::spawn_with(Box::new(move |c| {
+        c.auth = true;
+        c.key_cache = Duration::ZERO;
+        c.per_ip = Some(genonaut_http::Rate {
+            per_second: one,
+            burst: one,
+        });
+    }))
+    .await;
+    let keys = KeyService::new(
+        Arc::new(PgApiKeys::new(app.db.pool.clone())),
+        Arc::new(SystemClock),
+    );
+    let write = key(&keys, Scope::Write).await;
+    let media_dir = std::env::temp_dir().join("genonaut-tests-media");
+    std::fs::create_dir_all(&media_dir).unwrap();
+    let name = format!("gallery-{}.png", app.schema());
+    std::fs::write(media_dir.join(&name), b"\x89PNG\r\n\x1a\nthumbnail").unwrap();
+    let user = as_key(
+        &app,
+        &write,
+        Method::POST,
+        "/api/v1/users",
+        Some(json!({"username": "gal", "email": "gal@example.com"})),
+    )
+    .await
+    .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let item = as_key(
+        &app,
+        &write,
+        Method::POST,
+        "/api/v1/content",
+        Some(json!({"title": "thumb",
+        "content_type": "image", "content_data": format!("/media/{name}"), "creator_id": user})),
+    )
+    .await
+    .expect(201);
+    let url = item["media_url"].as_str().unwrap().to_owned();
+    for _ in 0..6 {
+        assert_eq!(app.get(&url).await.status.as_u16(), 200);
+    }
+    // Requests without a key or signature are still limited per IP.
+    let statuses: Vec<u16> = futures_util::future::join_all((0..4).map(|_| app.get("/api/v1/health")))
+        .await
+        .iter()
+        .map(|r| r.status.as_u16())
+        .collect();
+    assert!(statuses.contains(&429), "{statuses:?}");
+    let _ = std::fs::remove_file(media_dir.join(&name));
+}

@@ -304,7 +304,11 @@ pub async fn check(
             None => Err(crate::media::MediaRefusal::BadSignature),
         };
         match verdict {
-            Ok(()) => needed = None,
+            Ok(()) => {
+                // Issued to a key holder by a (rate-limited) API response, and a page shows many
+                // at once (a gallery): not counted against the per-IP limit.
+                return Ok(next.call(req).await?.map_into_boxed_body());
+            }
             Err(refusal) => {
                 return Ok(req.into_response(refuse(StatusCode::FORBIDDEN, refusal.message())));
             }
