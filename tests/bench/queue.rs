@@ -55,6 +55,8 @@ async fn throughput(jobs: usize, workers: usize, batch: usize) -> f64 {
                     prompt: format!("job {i}"),
                     parameters: JsonObject::new(),
                     priority: 0,
+                    start_deadline_seconds: None,
+                    timeout_seconds: None,
                 };
                 jobs.insert(new, now).await.unwrap();
             }

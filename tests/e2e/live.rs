@@ -271,6 +271,8 @@ async fn four_workers_run_a_thousand_jobs_each_exactly_once() {
             prompt: format!("job {i}"),
             parameters: JsonObject::new(),
             priority: i % 3,
+            start_deadline_seconds: None,
+            timeout_seconds: None,
         };
         repos.jobs.insert(new, now).await.unwrap();
     }
@@ -318,4 +320,107 @@ async fn four_workers_run_a_thousand_jobs_each_exactly_once() {
         json!(1000),
         "one content item per job"
     );
+}
+
+#[actix_web::test]
+async fn deadlines_are_validated_and_end_jobs_without_a_new_status() {
+    let app = TestApp::spawn_with(with_workers(1)).await;
+    let user = app.user("deadlines").await;
+    let body = |extra: Value| {
+        let mut b = json!({"user_id": user, "job_type": "text", "prompt": "a story about tides",
+                           "parameters": {"paragraphs": 40, "step_delay_ms": 200}});
+        b.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        b
+    };
+    // Bad deadlines: a 422 naming the field, and nothing stored.
+    for (field, value) in [
+        ("start_deadline_seconds", json!(0)),
+        ("start_deadline_seconds", json!(-5)),
+        ("timeout_seconds", json!(604_801)),
+        ("timeout_seconds", json!("soon")),
+    ] {
+        let reply = app
+            .post("/api/v1/generation-jobs", body(json!({ field: value })))
+            .await;
+        let problems = reply.problems();
+        assert!(
+            problems.iter().any(|(_, loc)| loc.ends_with(field)),
+            "{field}={value}: {problems:?}"
+        );
+    }
+    let stats = app.get("/api/v1/stats/global").await.expect(200);
+    assert_eq!(stats["total_generation_jobs"], json!(0));
+
+    // A slow job with a 1 s limit per attempt: stopped, `failed`, not retried.
+    let job = app
+        .post(
+            "/api/v1/generation-jobs",
+            body(json!({"timeout_seconds": 1, "start_deadline_seconds": 600})),
+        )
+        .await
+        .expect(201);
+    assert_eq!(job["timeout_seconds"], json!(1));
+    assert!(job["start_deadline_at"].as_str().unwrap() > job["created_at"].as_str().unwrap());
+    let failed = wait_status(&app, job["id"].as_i64().unwrap(), "failed").await;
+    assert_eq!(failed["attempts"], json!(1));
+    assert!(
+        failed["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("timeout_seconds"),
+        "{failed}"
+    );
+    // Without deadlines the fields are null (existing clients see only additions).
+    let plain = app
+        .post("/api/v1/generation-jobs", body(json!({})))
+        .await
+        .expect(201);
+    assert_eq!(
+        (
+            plain["timeout_seconds"].clone(),
+            plain["start_deadline_at"].clone()
+        ),
+        (Value::Null, Value::Null)
+    );
+}
+
+#[actix_web::test]
+async fn a_job_not_started_by_its_deadline_ends_cancelled_and_never_runs() {
+    // One worker, busy with a long job, so the second job's 1 s start deadline passes.
+    let app = TestApp::spawn_with(with_workers(1)).await;
+    let user = app.user("late").await;
+    let busy = app
+        .post(
+            "/api/v1/generation-jobs",
+            json!({"user_id": user, "job_type": "text", "prompt": "a long story",
+                   "parameters": {"paragraphs": 20, "step_delay_ms": 200}}),
+        )
+        .await
+        .expect(201);
+    wait_status(&app, busy["id"].as_i64().unwrap(), "running").await;
+    let late = app
+        .post(
+            "/api/v1/generation-jobs",
+            json!({"user_id": user, "job_type": "text", "prompt": "too late",
+                   "start_deadline_seconds": 1}),
+        )
+        .await
+        .expect(201);
+    let id = late["id"].as_i64().unwrap();
+    let cancelled = wait_status(&app, id, "cancelled").await;
+    assert_eq!(cancelled["attempts"], json!(0));
+    assert_eq!(cancelled["started_at"], Value::Null);
+    assert!(
+        cancelled["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("start deadline passed"),
+        "{cancelled}"
+    );
+    // The socket tells the same story: snapshot of the cancelled job, stream closed.
+    let (messages, close) = app.watch(id, "").await;
+    assert_eq!(close, Some(1000));
+    assert_eq!(messages[0]["job"]["status"], json!("cancelled"));
 }

@@ -195,6 +195,8 @@ pub(crate) struct JobRow {
     pub worker_id: Option<String>,
     pub progress: f64,
     pub event_seq: i64,
+    pub start_deadline_at: Option<NaiveDateTime>,
+    pub timeout_seconds: Option<i32>,
 }
 
 impl TryFrom<JobRow> for GenerationJob {
@@ -221,6 +223,8 @@ impl TryFrom<JobRow> for GenerationJob {
             progress: r.progress,
             event_seq: r.event_seq,
             queue_position: None,
+            start_deadline_at: r.start_deadline_at,
+            timeout_seconds: r.timeout_seconds,
         })
     }
 }

@@ -83,6 +83,8 @@ diesel::table! {
         worker_id -> Nullable<Varchar>,
         progress -> Float8,
         event_seq -> Int8,
+        start_deadline_at -> Nullable<Timestamp>,
+        timeout_seconds -> Nullable<Int4>,
     }
 }
 

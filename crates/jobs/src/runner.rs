@@ -303,14 +303,26 @@ impl Runner {
         }
     }
 
+    /// Reaps expired leases every `reap_every`; cancels pending jobs past their start deadline
+    /// every second (a partial-index scan), so a missed deadline shows promptly.
     async fn reap_loop(self: Arc<Self>) {
+        let sweep = self.config.reap_every.min(Duration::from_secs(1));
+        let mut reaped: Option<Instant> = None;
         while !self.shutdown.is_cancelled() {
+            let reap = reaped.is_none_or(|at| at.elapsed() >= self.config.reap_every);
             for tenant in &self.tenants {
-                if let Err(e) = tenant.queue.reap(self.clock.now(), &self.config.retry).await {
+                let now = self.clock.now();
+                if reap && let Err(e) = tenant.queue.reap(now, &self.config.retry).await {
                     tracing::warn!(schema = %tenant.name, error = %ErrorChain(&e), "reaping expired leases failed");
                 }
+                if let Err(e) = tenant.queue.cancel_overdue(now).await {
+                    tracing::warn!(schema = %tenant.name, error = %ErrorChain(&e), "cancelling jobs past their start deadline failed");
+                }
             }
-            self.pause(self.config.reap_every).await;
+            if reap {
+                reaped = Some(Instant::now());
+            }
+            self.pause(sweep).await;
         }
     }
 
@@ -538,6 +550,14 @@ impl Runner {
             self.shutdown.cancelled().await;
             tokio::time::sleep(self.config.shutdown_grace).await;
         };
+        // The job's own limit on an attempt (`timeout_seconds`).
+        let timeout = job.timeout_seconds.and_then(|s| u64::try_from(s).ok());
+        let timed_out = async {
+            match timeout {
+                Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,
+                None => std::future::pending().await,
+            }
+        };
         let generation = self.generator.generate(&request, &control);
         tokio::pin!(generation);
         let outcome = tokio::select! {
@@ -546,6 +566,15 @@ impl Runner {
                 // Told to stop: a moment to wind down (it sees `should_stop`), then dropped.
                 let _ = tokio::time::timeout(STOP_GRACE, &mut generation).await;
                 None
+            }
+            () = timed_out => {
+                // Told to stop like a cancel, then failed for good: a retry would time out too.
+                stop.cancel();
+                let _ = tokio::time::timeout(STOP_GRACE, &mut generation).await;
+                Some(Err(GenerationError::Permanent(format!(
+                    "timed out: the attempt ran longer than timeout_seconds ({} s)",
+                    timeout.unwrap_or_default()
+                ))))
             }
             () = grace => {
                 release(tenant, &job, self.clock.now()).await;

@@ -105,6 +105,8 @@ async fn job(setup: &Setup, job_type: JobType, prompt: &str, parameters: serde_j
         prompt: prompt.into(),
         parameters,
         priority: 0,
+        start_deadline_seconds: None,
+        timeout_seconds: None,
     };
     setup.services.jobs.create(new).await.unwrap().id
 }
@@ -365,6 +367,89 @@ async fn a_cancelled_pending_job_never_starts() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_attempt_longer_than_its_timeout_is_stopped_and_fails_without_retry() {
+    let setup = setup().await;
+    let stopped = Arc::new(Mutex::new(false));
+    let runner = runner(
+        &setup,
+        Arc::new(Endless {
+            stopped: stopped.clone(),
+        }),
+        config(),
+    );
+    let new = NewJob {
+        user_id: 1.into(),
+        job_type: JobType::Text,
+        prompt: "too long".into(),
+        parameters: JsonObject::new(),
+        priority: 0,
+        start_deadline_seconds: None,
+        timeout_seconds: Some(1),
+    };
+    let id = setup.services.jobs.create(new).await.unwrap().id;
+    runner.start();
+    let failed = wait_for(&setup, id, JobStatus::Failed).await;
+    assert!(*stopped.lock().unwrap(), "the generator was told to stop");
+    assert_eq!(failed.attempts, 1, "no retry: {failed:?}");
+    assert!(
+        failed
+            .error_message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("timeout_seconds (1 s)"),
+        "{failed:?}"
+    );
+    runner.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_whose_start_deadline_passed_never_starts_and_ends_cancelled() {
+    let setup = setup().await;
+    let flaky = Arc::new(Flaky {
+        failures: 0,
+        calls: AtomicU32::new(0),
+    });
+    // No worker runs: the job waits until its deadline passes, then the sweep cancels it.
+    let runner = runner(
+        &setup,
+        flaky.clone(),
+        RunnerConfig {
+            workers: 0,
+            ..config()
+        },
+    );
+    let new = NewJob {
+        user_id: 1.into(),
+        job_type: JobType::Text,
+        prompt: "too late".into(),
+        parameters: JsonObject::new(),
+        priority: 0,
+        start_deadline_seconds: Some(1),
+        timeout_seconds: None,
+    };
+    let id = setup.services.jobs.create(new).await.unwrap().id;
+    runner.start();
+    let cancelled = wait_for_long(&setup, id, JobStatus::Cancelled).await;
+    assert_eq!(
+        cancelled.error_message.as_deref(),
+        Some(genonaut_domain::model::START_DEADLINE_PASSED)
+    );
+    assert_eq!((cancelled.attempts, flaky.calls.load(Ordering::SeqCst)), (0, 0));
+    runner.shutdown().await;
+}
+
+async fn wait_for_long(setup: &Setup, id: JobId, status: JobStatus) -> genonaut_domain::model::GenerationJob {
+    for _ in 0..30 {
+        let job = setup.services.jobs.get(id).await.unwrap();
+        if job.status == status {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("job {id} never reached {status}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn shutdown_releases_the_lease_of_an_unfinished_job() {
     let setup = setup().await;
     let runner = runner(
@@ -420,6 +505,8 @@ async fn higher_priority_runs_first_and_fifo_within_a_priority() {
             prompt: prompt.into(),
             parameters: JsonObject::new(),
             priority,
+            start_deadline_seconds: None,
+            timeout_seconds: None,
         };
         ids.push(setup.services.jobs.create(new).await.unwrap().id.0);
     }
@@ -497,6 +584,9 @@ impl JobQueue for Counting {
     }
     async fn reap(&self, now: Timestamp, retry: &RetryPolicy) -> DomainResult<usize> {
         self.inner.reap(now, retry).await
+    }
+    async fn cancel_overdue(&self, now: Timestamp) -> DomainResult<usize> {
+        self.inner.cancel_overdue(now).await
     }
 }
 

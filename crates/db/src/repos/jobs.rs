@@ -157,7 +157,8 @@ impl JobRepository for PgJobs {
         let mut conn = self.pool.get().await?;
         let sql = emitting(
             "INSERT INTO generation_jobs (user_id, job_type, prompt, parameters, status, priority, created_at, \
-             updated_at, run_after, event_seq) VALUES ($4, $5, $6, $7, 'pending', $8, $1, $1, $1, 1)",
+             updated_at, run_after, event_seq, start_deadline_at, timeout_seconds) \
+             VALUES ($4, $5, $6, $7, 'pending', $8, $1, $1, $1, 1, $1 + $9 * interval '1 second', $10)",
             "generation_jobs.*",
             "'queued'",
             NO_DATA,
@@ -169,6 +170,8 @@ impl JobRepository for PgJobs {
             .bind::<Text, _>(job.prompt)
             .bind::<Jsonb, _>(Value::Object(job.parameters))
             .bind::<Integer, _>(job.priority)
+            .bind::<Nullable<Integer>, _>(job.start_deadline_seconds)
+            .bind::<Nullable<Integer>, _>(job.timeout_seconds)
             .load(&mut conn)
             .await
             .map_err(db("creating a job"))?;

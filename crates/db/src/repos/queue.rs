@@ -5,7 +5,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Double, Integer, Jsonb, Nullable, Text, Timestamp as SqlTimestamp};
 use diesel_async::RunQueryDsl;
-use genonaut_domain::model::{GenerationJob, NewContent, Progress, Timestamp};
+use genonaut_domain::model::{GenerationJob, NewContent, Progress, START_DEADLINE_PASSED, Timestamp};
 use genonaut_domain::ports::{JobQueue, Lease, RetryPolicy};
 use genonaut_domain::{DomainError, DomainResult};
 use serde_json::{Value, json};
@@ -76,6 +76,7 @@ impl JobQueue for PgJobQueue {
              started_at = coalesce(g.started_at, $1), lease_expires_at = $6, worker_id = $7, progress = 0, \
              completed_at = NULL, error_message = NULL, event_seq = g.event_seq + 1, updated_at = $1 \
              FROM (SELECT id FROM generation_jobs WHERE status = 'pending' AND run_after <= $1 \
+                   AND (start_deadline_at IS NULL OR start_deadline_at > $1) \
                    ORDER BY priority DESC, created_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) picked \
              WHERE g.id = picked.id AND $4",
             "g.*",
@@ -353,6 +354,29 @@ impl JobQueue for PgJobQueue {
             .map_err(db("reaping expired leases"))?;
         if !rows.is_empty() {
             tracing::warn!(jobs = ?rows.iter().map(|r| r.id).collect::<Vec<_>>(), "rescued jobs whose lease expired");
+        }
+        Ok(rows.len())
+    }
+
+    async fn cancel_overdue(&self, now: Timestamp) -> DomainResult<usize> {
+        let mut conn = self.pool.get().await?;
+        let sql = emitting(
+            "UPDATE generation_jobs g SET status = 'cancelled', completed_at = $1, updated_at = $1, \
+             error_message = $4, event_seq = g.event_seq + 1 \
+             FROM (SELECT id FROM generation_jobs WHERE status = 'pending' AND start_deadline_at <= $1 \
+                   FOR UPDATE SKIP LOCKED) overdue WHERE g.id = overdue.id",
+            "g.*",
+            "'cancelled'",
+            "jsonb_build_object('error_message', job.error_message)",
+        );
+        let rows: Vec<JobRow> = self
+            .emit_query(sql, now)
+            .bind::<Text, _>(START_DEADLINE_PASSED)
+            .load(&mut conn)
+            .await
+            .map_err(db("cancelling jobs past their start deadline"))?;
+        if !rows.is_empty() {
+            tracing::info!(jobs = ?rows.iter().map(|r| r.id).collect::<Vec<_>>(), "cancelled jobs past their start deadline");
         }
         Ok(rows.len())
     }

@@ -40,6 +40,8 @@ async fn enqueue(repos: &Repositories, user: UserId, prompt: &str, priority: i32
         prompt: prompt.into(),
         parameters: JsonObject::new(),
         priority,
+        start_deadline_seconds: None,
+        timeout_seconds: None,
     };
     repos.jobs.insert(new, now()).await.unwrap()
 }
@@ -485,4 +487,59 @@ async fn events_reach_subscribers_and_survive_a_dropped_listener() {
     let other = hub.source(&db.schema).subscribe(JobId(424_242));
     drop(other);
     let _ = Arc::new(());
+}
+
+#[tokio::test]
+async fn a_job_past_its_start_deadline_is_never_claimed_and_ends_cancelled() {
+    let db = TestDb::new().await;
+    let (repos, user) = with_user(&db).await;
+    let t = now();
+    let new = |prompt: &str, deadline: Option<i32>| NewJob {
+        user_id: user,
+        job_type: JobType::Text,
+        prompt: prompt.into(),
+        parameters: JsonObject::new(),
+        priority: 0,
+        start_deadline_seconds: deadline,
+        timeout_seconds: Some(90),
+    };
+    let late = repos.jobs.insert(new("late", Some(60)), t).await.unwrap();
+    let open = repos.jobs.insert(new("open", None), t).await.unwrap();
+    assert_eq!(late.start_deadline_at, Some(t + chrono::Duration::seconds(60)));
+    assert_eq!((late.timeout_seconds, open.start_deadline_at), (Some(90), None));
+
+    // Past the deadline nothing starts it, even before the sweep ran.
+    let after = t + chrono::Duration::seconds(61);
+    let claimed = repos.queue.claim("w", 10, LEASE, after).await.unwrap();
+    assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), [open.id]);
+
+    assert_eq!(
+        repos
+            .queue
+            .cancel_overdue(t + chrono::Duration::seconds(59))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(repos.queue.cancel_overdue(after).await.unwrap(), 1);
+    assert_eq!(repos.queue.cancel_overdue(after).await.unwrap(), 0, "once");
+    let job = repos.jobs.get(late.id).await.unwrap().unwrap();
+    assert_eq!(job.status, JobStatus::Cancelled);
+    assert_eq!(job.error_message.as_deref(), Some(START_DEADLINE_PASSED));
+    assert_eq!(
+        (job.attempts, job.started_at, job.completed_at),
+        (0, None, Some(after))
+    );
+    let events = repos.job_events.events_since(late.id, 0).await.unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(last.kind, JobEventKind::Cancelled);
+    assert_eq!(
+        last.data.get("error_message"),
+        Some(&serde_json::json!(START_DEADLINE_PASSED))
+    );
+    // A running job is not touched by the sweep.
+    assert_eq!(
+        repos.jobs.get(open.id).await.unwrap().unwrap().status,
+        JobStatus::Running
+    );
 }

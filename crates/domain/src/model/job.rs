@@ -106,6 +106,10 @@ pub struct GenerationJob {
     pub event_seq: i64,
     /// Position in the queue (1 = next) while pending; filled by reads that compute it.
     pub queue_position: Option<i64>,
+    /// Not started by then, it is never started and ends `cancelled`.
+    pub start_deadline_at: Option<Timestamp>,
+    /// An attempt running longer is stopped and the job ends `failed` (no retry).
+    pub timeout_seconds: Option<i32>,
 }
 
 /// Command: create a job.
@@ -121,7 +125,17 @@ pub struct NewJob {
     pub parameters: JsonObject,
     /// Queue priority (−1000…1000, default 0).
     pub priority: i32,
+    /// Start within this many seconds of creation or never ([`MAX_DEADLINE_SECONDS`] at most).
+    pub start_deadline_seconds: Option<i32>,
+    /// Each attempt may run this many seconds at most ([`MAX_DEADLINE_SECONDS`] at most).
+    pub timeout_seconds: Option<i32>,
 }
+
+/// `error_message` of a job cancelled because its start deadline passed.
+pub const START_DEADLINE_PASSED: &str = "start deadline passed: the job was not started in time";
+
+/// Upper bound of `start_deadline_seconds` and `timeout_seconds`: 7 days.
+pub const MAX_DEADLINE_SECONDS: i32 = 7 * 24 * 3600;
 
 /// Query: which jobs to list (all given filters hold), newest first.
 #[derive(Debug, Clone, Default)]

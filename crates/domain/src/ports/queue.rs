@@ -120,6 +120,11 @@ pub trait JobQueue: Send + Sync {
     /// delay), or fails them once they used all attempts. Safe to run concurrently. Returns
     /// how many were rescued.
     async fn reap(&self, now: Timestamp, retry: &RetryPolicy) -> DomainResult<usize>;
+
+    /// Ends pending jobs whose start deadline passed at or before `now` as `cancelled`
+    /// (`error_message` [`START_DEADLINE_PASSED`](crate::model::START_DEADLINE_PASSED), event
+    /// `cancelled`); claims never start them. Safe to run concurrently. Returns how many.
+    async fn cancel_overdue(&self, now: Timestamp) -> DomainResult<usize>;
 }
 
 /// Wakes idle workers when work arrives (a job is queued or re-queued anywhere).

@@ -251,6 +251,8 @@ pub async fn content_deletion_cascades_and_detaches_jobs(s: Services) {
             prompt: "p".into(),
             parameters: JsonObject::new(),
             priority: 0,
+            start_deadline_seconds: None,
+            timeout_seconds: None,
         })
         .await
         .unwrap();
@@ -677,6 +679,8 @@ pub async fn job_lifecycle_rules(s: Services) {
             prompt: "  ".into(),
             parameters: JsonObject::new(),
             priority: 0,
+            start_deadline_seconds: None,
+            timeout_seconds: None,
         })
         .await
         .unwrap_err();
@@ -689,6 +693,8 @@ pub async fn job_lifecycle_rules(s: Services) {
             prompt: " cat ".into(),
             parameters: JsonObject::new(),
             priority: 0,
+            start_deadline_seconds: None,
+            timeout_seconds: None,
         })
         .await
         .unwrap();
@@ -788,6 +794,8 @@ pub async fn job_stats_average_processing_time(s: Services) {
             prompt: "p".into(),
             parameters: JsonObject::new(),
             priority: 0,
+            start_deadline_seconds: None,
+            timeout_seconds: None,
         })
         .await
         .unwrap();

@@ -1009,6 +1009,10 @@ impl JobRepository for Jobs {
             progress: 0.0,
             event_seq: 0,
             queue_position: None,
+            start_deadline_at: job
+                .start_deadline_seconds
+                .map(|secs| now + chrono::Duration::seconds(i64::from(secs))),
+            timeout_seconds: job.timeout_seconds,
         };
         s.jobs.insert(id, job);
         s.run_after.insert(id, now);
@@ -1210,7 +1214,11 @@ impl JobQueue for Queue {
         let mut runnable: Vec<GenerationJob> = s
             .jobs
             .values()
-            .filter(|j| j.status == JobStatus::Pending && s.run_after.get(&j.id).is_none_or(|t| *t <= now))
+            .filter(|j| {
+                j.status == JobStatus::Pending
+                    && s.run_after.get(&j.id).is_none_or(|t| *t <= now)
+                    && j.start_deadline_at.is_none_or(|d| d > now)
+            })
             .cloned()
             .collect();
         runnable.sort_by_key(queue_order);
@@ -1393,6 +1401,30 @@ impl JobQueue for Queue {
             }
         }
         Ok(expired.len())
+    }
+
+    async fn cancel_overdue(&self, now: Timestamp) -> DomainResult<usize> {
+        let mut s = self.0.lock();
+        let overdue: Vec<JobId> = s
+            .jobs
+            .values()
+            .filter(|j| j.status == JobStatus::Pending && j.start_deadline_at.is_some_and(|d| d <= now))
+            .map(|j| j.id)
+            .collect();
+        for id in &overdue {
+            let Some(j) = s.jobs.get_mut(id) else { continue };
+            j.status = JobStatus::Cancelled;
+            j.completed_at = Some(now);
+            j.updated_at = now;
+            j.error_message = Some(crate::model::START_DEADLINE_PASSED.into());
+            s.emit(
+                *id,
+                JobEventKind::Cancelled,
+                data(json!({"error_message": crate::model::START_DEADLINE_PASSED})),
+                now,
+            );
+        }
+        Ok(overdue.len())
     }
 }
 

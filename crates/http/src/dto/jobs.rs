@@ -3,7 +3,9 @@
 use apistos::{ApiComponent, JsonSchema};
 use chrono::NaiveDateTime;
 use genonaut_domain::ids::UserId;
-use genonaut_domain::model::{GenerationJob, JobQuery, JobStats, JobStatus, JobType, NewJob};
+use genonaut_domain::model::{
+    GenerationJob, JobQuery, JobStats, JobStatus, JobType, MAX_DEADLINE_SECONDS, NewJob,
+};
 use genonaut_domain::services::StatusChange;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -60,6 +62,12 @@ pub struct JobOut {
     pub queue_position: Option<i64>,
     /// Queue priority (higher runs first).
     pub priority: i32,
+    /// The start deadline (UTC, no zone), if one was set: not started by then, never started.
+    #[serde(serialize_with = "optional_timestamp")]
+    #[schemars(with = "Option<String>")]
+    pub start_deadline_at: Option<NaiveDateTime>,
+    /// The limit on an attempt's duration, if one was set.
+    pub timeout_seconds: Option<i32>,
 }
 
 impl JobOut {
@@ -68,7 +76,8 @@ impl JobOut {
                "parameters": {"width": 512}, "status": "pending", "result_content_id": null,
                "created_at": "2025-09-19T23:52:25.364437", "started_at": null, "completed_at": null,
                "error_message": null, "updated_at": "2025-09-19T23:52:25.364437", "progress": 0.0, "attempts": 0,
-               "queue_position": 1, "priority": 0})
+               "queue_position": 1, "priority": 0, "start_deadline_at": "2025-09-19T23:57:25.364437",
+               "timeout_seconds": 600})
     }
 }
 
@@ -91,6 +100,8 @@ impl From<GenerationJob> for JobOut {
             attempts: j.attempts,
             queue_position: j.queue_position,
             priority: j.priority,
+            start_deadline_at: j.start_deadline_at,
+            timeout_seconds: j.timeout_seconds,
         }
     }
 }
@@ -144,12 +155,21 @@ pub struct JobCreate {
     #[serde(default)]
     #[schemars(range(min = -1000, max = 1000))]
     pub priority: i64,
+    /// Seconds from creation within which the job must start, 1–604800: not started by then,
+    /// it never runs and ends `cancelled` with `error_message` saying the deadline passed.
+    #[schemars(range(min = 1, max = 604_800))]
+    pub start_deadline_seconds: Option<i64>,
+    /// Seconds an attempt may run, 1–604800: running longer, the generator is told to stop
+    /// and the job ends `failed` (no retry).
+    #[schemars(range(min = 1, max = 604_800))]
+    pub timeout_seconds: Option<i64>,
 }
 
 impl JobCreate {
     fn example() -> Value {
         json!({"user_id": 1, "job_type": "image", "prompt": "a lighthouse at dusk, oil painting",
-               "parameters": {"width": 512, "height": 512, "seed": 42}})
+               "parameters": {"width": 512, "height": 512, "seed": 42},
+               "start_deadline_seconds": 300, "timeout_seconds": 600})
     }
 }
 
@@ -160,12 +180,17 @@ impl Input for JobCreate {
         let prompt = f.string("prompt").min_len(1).max_len(10_000).required();
         let parameters = f.object("parameters").optional();
         let priority = f.int("priority").ge(-1000).le(1000).or(0);
+        let max = i64::from(MAX_DEADLINE_SECONDS);
+        let start_deadline_seconds = f.int("start_deadline_seconds").ge(1).le(max).optional();
+        let timeout_seconds = f.int("timeout_seconds").ge(1).le(max).optional();
         Some(JobCreate {
             user_id: user_id?,
             job_type: job_type?,
             prompt: prompt?,
             parameters,
             priority,
+            start_deadline_seconds,
+            timeout_seconds,
         })
     }
 }
@@ -178,6 +203,8 @@ impl From<JobCreate> for NewJob {
             prompt: b.prompt,
             parameters: b.parameters.unwrap_or_default(),
             priority: i32::try_from(b.priority).unwrap_or(0),
+            start_deadline_seconds: b.start_deadline_seconds.and_then(|s| i32::try_from(s).ok()),
+            timeout_seconds: b.timeout_seconds.and_then(|s| i32::try_from(s).ok()),
         }
     }
 }
