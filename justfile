@@ -47,9 +47,15 @@ bench-recs users="10000" items="100000" interactions="1000000" samples="300":
     cargo run --release -p genonaut-tests --bin bench-recs -- {{users}} {{items}} {{interactions}} {{samples}}
 
 # The API benchmark: our server against the kit's baseline in one run (20,000-item data set,
-# fresh `bench` schema, auth and rate limits off). Prints throughput/p99 ratios and RSS.
+# fresh `bench` schema, auth and rate limits off), on the `release` build (the quick start's)
+# and then on the `production` build (fat LTO). Prints throughput/p99 ratios and RSS of each.
 bench:
-    scripts/bench.sh
+    BENCH_PROFILE=release scripts/bench.sh
+    BENCH_PROFILE=production scripts/bench.sh
+
+# The API benchmark on the `production` build only (fat LTO, one codegen unit).
+bench-production:
+    BENCH_PROFILE=production scripts/bench.sh
 
 # The production build: the release binary optimised with a profile of a training load
 # (profile-guided optimisation; ~20 min on 2 cores) -> target/pgo/release/genonaut.

@@ -6,7 +6,7 @@
 #   scripts/bench.sh                 20,000 items (the kit's default data set)
 #   scripts/bench.sh scale           1,000,000 items, 10,000,000 interactions
 #
-# Knobs: BENCH_BIN, BENCH_KIT, DATABASE_URL, BENCH_PORT (8081), CONNS, DURATION, ENDPOINTS (see the kit).
+# Knobs: BENCH_BIN, BENCH_PROFILE (production), BENCH_KIT, DATABASE_URL, BENCH_PORT (8081), CONNS, DURATION, ENDPOINTS (see the kit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KIT=${BENCH_KIT:-$(cd ../shared/bench 2>/dev/null && pwd || true)}
@@ -21,13 +21,15 @@ if [ "${1:-}" = scale ]; then
 fi
 export BENCH_SCHEMA=$SCHEMA USER_MAX=$users CONTENT_MAX=$items
 
-# BENCH_BIN measures a binary built elsewhere (the production build: BENCH_BIN=target/pgo/release/genonaut
-# after scripts/pgo.sh); otherwise the plain release build.
+# BENCH_BIN measures a binary built elsewhere (the PGO build: BENCH_BIN=target/pgo/release/genonaut
+# after scripts/pgo.sh); otherwise the build of Cargo profile BENCH_PROFILE: `production` (fat
+# LTO, one codegen unit: what is deployed; the default) or `release` (the quick start's build).
 if [ -n "${BENCH_BIN:-}" ]; then
   bin=$BENCH_BIN
 else
-  cargo build --release --quiet -p genonaut
-  bin=${CARGO_TARGET_DIR:-target}/release/genonaut
+  profile=${BENCH_PROFILE:-production}
+  cargo build --profile "$profile" --quiet -p genonaut
+  bin=${CARGO_TARGET_DIR:-target}/$profile/genonaut
 fi
 echo "bench: measuring $bin"
 common=(env GENONAUT_SCHEMAS=$SCHEMA GENONAUT_DEFAULT_SCHEMA=$SCHEMA GENONAUT_SEED_DEMO=false)

@@ -3,7 +3,8 @@
 #
 #   scripts/pgo.sh            -> target/pgo/release/genonaut
 #
-# 1. builds an instrumented release binary (target/pgo-instrumented),
+# Builds with the `production` profile (Cargo.toml: fat LTO, one codegen unit), not `release`.
+# 1. builds an instrumented production binary (target/pgo-instrumented),
 # 2. runs it with scripts/pgo-train.sh: a fresh schema (dropped afterwards) with the demo data set
 #    and a training load, many requests on the hot routes (health, content by id, content list,
 #    a user's recommendations, recording an interaction) and some on every other area,
@@ -35,10 +36,10 @@ fi
 echo "pgo: 1/4 instrumented build"
 rm -rf "$data" && mkdir -p "$data/raw"
 RUSTFLAGS="${RUSTFLAGS:-} -Cprofile-generate=$data/raw" CARGO_TARGET_DIR=target/pgo-instrumented \
-  cargo build --release --locked -p genonaut --target "$host"
+  cargo build --profile production --locked -p genonaut --target "$host"
 
 echo "pgo: 2/4 training run"
-DATABASE_URL=$url PGO_PORT=$port scripts/pgo-train.sh "target/pgo-instrumented/$host/release/genonaut" "$n"
+DATABASE_URL=$url PGO_PORT=$port scripts/pgo-train.sh "target/pgo-instrumented/$host/production/genonaut" "$n"
 ls "$data"/raw/*.profraw >/dev/null
 
 echo "pgo: 3/4 merging the profile"
@@ -46,7 +47,7 @@ echo "pgo: 3/4 merging the profile"
 
 echo "pgo: 4/4 optimised build"
 RUSTFLAGS="${RUSTFLAGS:-} -Cprofile-use=$data/genonaut.profdata" CARGO_TARGET_DIR=target/pgo \
-  cargo build --release --locked -p genonaut --target "$host"
+  cargo build --profile production --locked -p genonaut --target "$host"
 mkdir -p target/pgo/release
-cp -f "target/pgo/$host/release/genonaut" target/pgo/release/genonaut
+cp -f "target/pgo/$host/production/genonaut" target/pgo/release/genonaut
 echo "pgo: built target/pgo/release/genonaut"

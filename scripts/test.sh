@@ -41,6 +41,10 @@ scripts/openapi-check.sh
 # blocked.
 scripts/docs-ui-check.sh
 
+# Browser access with keys on: a page follows a job over the WebSocket with a ticket and shows
+# the generated image through its signed media URL (headless Chromium, outside network blocked).
+scripts/browser-check.sh
+
 # Property-based tests of the HTTP API against its own OpenAPI document.
 scripts/schemathesis.sh
 

@@ -35,9 +35,12 @@ async fn create_content_and_its_rules() {
             "tags",
             "quality_score",
             "is_public",
-            "is_private"
+            "is_private",
+            // Added for browsers (signed media URL; null for text): after the contract's fields.
+            "media_url"
         ]
     );
+    assert_eq!(c["media_url"], json!(null));
 
     let both = app
         .post("/api/v1/content", json!({"title": "t", "content_type": "text", "content_data": "d", "creator_id": u, "is_private": true}))

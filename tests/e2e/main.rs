@@ -1,6 +1,7 @@
 //! End-to-end: the real application on a free port, a fresh PostgreSQL schema per test,
 //! every route's success and error paths, and the client workflows of the contract.
 
+mod browser;
 mod content;
 mod events;
 mod experiments;

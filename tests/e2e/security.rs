@@ -374,6 +374,11 @@ async fn nul_characters_anywhere_in_input_are_422_not_500() {
     let body = app.post("/api/v1/content/", content).await.expect(422);
     assert_eq!(body["detail"][0]["loc"], json!(["body", "item_metadata", "k", 1]));
     app.get("/api/v1/content/?search_term=a%00b").await.expect(422);
+    // Any value of a repeated parameter, not only the last one.
+    let body = app.get("/api/v1/content/?tags=a%00b&tags=c").await.expect(422);
+    assert_eq!(body["detail"][0]["loc"], json!(["query", "tags", 0]));
+    let body = app.get("/api/v1/content/?tags=ok&tags=x%00").await.expect(422);
+    assert_eq!(body["detail"][0]["loc"], json!(["query", "tags", 1]));
     // Nothing was written.
     let listed = app.get("/api/v1/content/").await.expect(200);
     assert_eq!(listed["total"], 0);

@@ -232,3 +232,70 @@ async fn the_demo_data_set_is_seeded_once_into_an_empty_schema() {
     assert_eq!(types, 4);
     eprintln!("first start with seeding: {first_start:?}");
 }
+
+#[actix_web::test]
+async fn every_demo_item_with_media_is_served_with_its_content_type() {
+    let media = std::env::temp_dir().join(format!(
+        "genonaut-demo-media-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    ));
+    let app = TestApp::spawn_with(Box::new({
+        let dir = media.clone();
+        move |c| {
+            c.seed_demo = Some(c.database.default_schema.clone());
+            c.jobs.media_dir = dir;
+        }
+    }))
+    .await;
+    let rows = app
+        .db
+        .client()
+        .await
+        .query(
+            "SELECT content_type, content_data FROM content_items WHERE content_type <> 'text' ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(rows.len() > 500, "{} media items", rows.len());
+    for row in &rows {
+        let (kind, path): (String, String) = (row.get(0), row.get(1));
+        let reply = app.get(&path).await;
+        assert_eq!(reply.status.as_u16(), 200, "{path}");
+        let mime = reply
+            .headers
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let expected = match kind.as_str() {
+            "image" => "image/png",
+            "video" => "image/apng",
+            _ => "audio/wav",
+        };
+        assert_eq!(mime, expected, "{path}");
+    }
+    let (files, bytes) = walk(&media);
+    assert_eq!(files, rows.len(), "one file per demo media item, nothing else");
+    eprintln!("demo media: {files} files, {bytes} bytes");
+    let _ = std::fs::remove_dir_all(&media);
+}
+
+fn walk(dir: &std::path::Path) -> (usize, u64) {
+    fn fail<T>(e: std::io::Error) -> T {
+        panic!("reading the media directory: {e}")
+    }
+    std::fs::read_dir(dir)
+        .unwrap_or_else(fail)
+        .fold((0, 0), |(n, b), e| {
+            let e = e.unwrap_or_else(fail);
+            if e.file_type().unwrap_or_else(fail).is_dir() {
+                let (n2, b2) = walk(&e.path());
+                (n + n2, b + b2)
+            } else {
+                (n + 1, b + e.metadata().unwrap_or_else(fail).len())
+            }
+        })
+}

@@ -153,6 +153,8 @@ impl TestApp {
             per_ip: None,
             request_timeout: Duration::from_secs(10),
             keep_alive: Duration::from_secs(30),
+            media_key: Some(SecretString::from("test media key")),
+            media_url_ttl: Duration::from_secs(3600),
         }
     }
 

@@ -236,6 +236,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ws_tickets (ticket_hash) {
+        #[max_length = 64]
+        ticket_hash -> Varchar,
+        job_id -> Int4,
+        #[max_length = 63]
+        schema_name -> Varchar,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(content_embeddings -> content_items (content_id));
 diesel::joinable!(content_items -> users (creator_id));
 diesel::joinable!(generation_jobs -> content_items (result_content_id));
@@ -266,4 +279,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     tag_stats,
     user_interactions,
     users,
+    ws_tickets,
 );

@@ -423,8 +423,8 @@ pub fn generate(spec: &Spec) -> Dataset {
                     json!({"genre": theme.name, "resolution": *rng.pick(&["512x512", "1024x768", "1920x1080"]), "style": *rng.pick(GLOBAL_TAGS)}),
                 ),
                 Video => (
-                    format!("/media/demo/video_{}.gif", i + 1),
-                    json!({"genre": theme.name, "duration": 10 + rng.below(590), "format": "gif"}),
+                    format!("/media/demo/video_{}.apng", i + 1),
+                    json!({"genre": theme.name, "duration": 10 + rng.below(590), "format": "apng"}),
                 ),
                 Audio => (
                     format!("/media/demo/audio_{}.wav", i + 1),

@@ -10,9 +10,10 @@ use anyhow::Context;
 use chrono::{SubsecRound, Utc};
 use genonaut_db::{EventHub, PgPool, SchemaName, migrate, seed};
 use genonaut_domain::ports::SystemClock;
-use genonaut_domain::services::KeyService;
 use genonaut_domain::services::Services;
+use genonaut_domain::services::{KeyService, TicketService};
 use genonaut_domain::synthetic;
+use genonaut_http::media::MediaSigner;
 use genonaut_http::{Access, AccessSettings, ApiState, HttpSettings, Metrics, Tenant};
 use genonaut_jobs::runner::Runner;
 use secrecy::ExposeSecret;
@@ -54,23 +55,51 @@ pub async fn prepare_database(config: &mut DatabaseConfig, auto_migrate: bool) -
     Ok(())
 }
 
-/// Seeds `schema` with the demo data set unless it already holds data.
-pub async fn seed_demo(config: &DatabaseConfig, schema: &SchemaName) -> anyhow::Result<()> {
+/// Seeds `schema` with the demo data set unless it already holds data, and — given a media
+/// directory — writes the demo items' media files that are missing there (small, deterministic
+/// pictures, animations and sounds from the offline generators), so no demo path is a 404.
+pub async fn seed_demo(
+    config: &DatabaseConfig,
+    schema: &SchemaName,
+    media_dir: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let pool = PgPool::new(config.url.expose_secret(), schema, &config.pool)?;
-    if !seed::is_empty(&pool).await? {
-        return Ok(());
-    }
     let today = Utc::now()
         .naive_utc()
         .date()
         .and_hms_opt(0, 0, 0)
         .unwrap_or_default()
         .trunc_subsecs(0);
+    // The data set is deterministic (its seed is fixed): the same items, types and paths
+    // every time, so the media can be (re)made for a schema seeded earlier.
     let data = synthetic::generate(&synthetic::Spec::demo(today));
-    let summary = seed::load(&pool, &data, &|_, _, _| {}).await?;
-    tracing::info!(%schema, users = summary.users, items = summary.items, interactions = summary.interactions,
-        millis = summary.millis as u64, "seeded the demo data set");
+    if seed::is_empty(&pool).await? {
+        let summary = seed::load(&pool, &data, &|_, _, _| {}).await?;
+        tracing::info!(%schema, users = summary.users, items = summary.items, interactions = summary.interactions,
+            millis = summary.millis as u64, "seeded the demo data set");
+    }
     pool.close();
+    if let Some(dir) = media_dir {
+        let dir = dir.to_owned();
+        let started = Instant::now();
+        let written = tokio::task::spawn_blocking(move || {
+            let items = data.items.iter().enumerate().map(|(i, item)| {
+                (
+                    item.content_data.as_str(),
+                    item.content_type,
+                    item.title.as_str(),
+                    i as u64 + 1,
+                )
+            });
+            genonaut_jobs::offline::demo::write_missing(&dir, items)
+        })
+        .await
+        .context("writing the demo media")?
+        .map_err(anyhow::Error::msg)?;
+        if written > 0 {
+            tracing::info!(%schema, files = written, millis = started.elapsed().as_millis() as u64, "wrote the demo media");
+        }
+    }
     Ok(())
 }
 
@@ -82,6 +111,18 @@ pub fn key_service(pools: &[PgPool], config: &DatabaseConfig) -> anyhow::Result<
         .context("default schema is not served")?;
     Ok(KeyService::new(
         Arc::new(genonaut_db::repos::PgApiKeys::new(pool.clone())),
+        Arc::new(SystemClock),
+    ))
+}
+
+/// Live-status tickets, kept (like the keys) in the default schema.
+pub fn ticket_service(pools: &[PgPool], config: &DatabaseConfig) -> anyhow::Result<TicketService> {
+    let pool = pools
+        .iter()
+        .find(|p| p.schema() == &config.default_schema)
+        .context("default schema is not served")?;
+    Ok(TicketService::new(
+        Arc::new(genonaut_db::repos::PgTickets::new(pool.clone())),
         Arc::new(SystemClock),
     ))
 }
@@ -154,7 +195,7 @@ impl Application {
         let started = Instant::now();
         prepare_database(&mut config.database, config.auto_migrate).await?;
         if let Some(demo) = &config.seed_demo {
-            seed_demo(&config.database, demo).await?;
+            seed_demo(&config.database, demo, Some(&config.jobs.media_dir)).await?;
         }
         // Each HTTP worker thread gets its own share of every pool (genonaut_db::pin_thread).
         let workers = config
@@ -207,15 +248,27 @@ impl Application {
         } else {
             tracing::warn!("API_AUTH=off: every route is open to anyone who can reach the server");
         }
+        let media_signer = match &config.media_key {
+            Some(key) => MediaSigner::new(key.expose_secret().as_bytes(), config.media_url_ttl),
+            None => {
+                tracing::warn!(
+                    "GENONAUT_MEDIA_KEY is not set: signed media URLs use a random key of this process \
+                     and stop working when it restarts (set the variable to keep them, and to share them between instances)"
+                );
+                MediaSigner::random(config.media_url_ttl).map_err(anyhow::Error::msg)?
+            }
+        };
         let settings = HttpSettings {
             body_limit: config.body_limit,
             cors_origins: config.cors_origins.clone(),
             media_dir: Some(config.jobs.media_dir.clone()),
+            media_signer: Some(Arc::new(media_signer)),
             access: Access::new(AccessSettings {
                 keys: config.auth.then_some(keys),
                 cache_ttl: config.key_cache,
                 per_key: config.per_key,
                 per_ip: config.per_ip,
+                tickets: Some(ticket_service(&pools, &config.database)?),
             }),
             metrics: Arc::new(metrics(&pools, &runner)),
             listener: Some({

@@ -121,6 +121,10 @@ pub struct SeedArgs {
     /// `ratings.csv` + `movies.csv`, or `u.data` + `u.item`.
     #[arg(long, value_name = "DIR", conflicts_with = "synthetic")]
     pub import: Option<std::path::PathBuf>,
+    /// Where the demo set's media files are written (as `serve` serves them); default
+    /// `<data dir>/media`.
+    #[arg(long, env = "GENONAUT_MEDIA_DIR")]
+    pub media_dir: Option<std::path::PathBuf>,
 }
 
 /// `seed --history`.
@@ -356,7 +360,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let schema = served(&config, &args.schema)?;
             config.schemas = vec![schema.clone()];
             prepare_database(&mut config, true).await?;
-            seed_demo(&config, &schema).await?;
+            let media = args.media_dir.unwrap_or_else(|| config.data_dir.join("media"));
+            seed_demo(&config, &schema, Some(&media)).await?;
             println!("{schema}: demo data present");
             Ok(())
         }

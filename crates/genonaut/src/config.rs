@@ -309,6 +309,14 @@ pub struct ServeArgs {
     /// Requests allowed at once per client IP without a key (burst; default twice the rate).
     #[arg(long, env = "RATE_LIMIT_IP_BURST")]
     pub burst_per_ip: Option<u32>,
+    /// Secret key signing media URLs (`media_url` of content; any string, 32+ random
+    /// characters recommended; never logged). Unset: a random key per process, so signed URLs
+    /// stop working when the server restarts and differ between instances.
+    #[arg(long, env = "GENONAUT_MEDIA_KEY", hide_env_values = true)]
+    pub media_key: Option<String>,
+    /// Seconds a signed media URL stays valid (rounded up to the minute).
+    #[arg(long, env = "GENONAUT_MEDIA_URL_TTL_SECS", default_value_t = 3600)]
+    pub media_url_ttl_secs: u64,
     /// Seconds a client may take to send a request's headers.
     #[arg(long, env = "API_REQUEST_TIMEOUT_SECS", default_value_t = 10)]
     pub request_timeout_secs: u64,
@@ -432,6 +440,10 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Idle keep-alive time.
     pub keep_alive: Duration,
+    /// Key of signed media URLs (`None`: random per process).
+    pub media_key: Option<SecretString>,
+    /// Validity of signed media URLs.
+    pub media_url_ttl: Duration,
 }
 
 /// A rate from `per_second` and `burst`; 0 per second = unlimited.
@@ -494,6 +506,8 @@ impl TryFrom<ServeArgs> for Config {
             per_ip: ip_rate(a.auth, a.rate_per_ip, a.burst_per_ip),
             request_timeout: Duration::from_secs(a.request_timeout_secs.max(1)),
             keep_alive: Duration::from_secs(a.keep_alive_secs),
+            media_key: a.media_key.filter(|k| !k.is_empty()).map(SecretString::from),
+            media_url_ttl: Duration::from_secs(a.media_url_ttl_secs.max(1)),
         })
     }
 }

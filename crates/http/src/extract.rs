@@ -248,20 +248,32 @@ fn query_values(query: &str) -> (Map<String, Value>, HashMap<String, Vec<String>
     (last, all)
 }
 
+/// Where a query value holds a NUL character: `query.<name>` for a single value,
+/// `query.<name>.<index>` for one of a repeated parameter's values. Names in sorted order, so
+/// the answer does not depend on hashing.
+fn nul_in_query(all: &HashMap<String, Vec<String>>) -> Option<Vec<LocPart>> {
+    let mut names: Vec<&String> = all.keys().collect();
+    names.sort();
+    names.into_iter().find_map(|name| {
+        let values = &all[name];
+        let mut loc = vec![LocPart::from("query"), LocPart::Key(name.clone())];
+        let index = values.iter().position(|v| v.contains('\0'))?;
+        if values.len() > 1 {
+            loc.push(LocPart::Index(index));
+        }
+        Some(loc)
+    })
+}
+
 impl<T: Input> FromRequest for Query<T> {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let (last, all) = query_values(req.query_string());
-        if let Some((key, _)) = last
-            .iter()
-            .find(|(_, v)| v.as_str().is_some_and(|t| t.contains('\0')))
-        {
-            return ready(Err(ApiError::Validation(vec![nul_error(vec![
-                "query".into(),
-                LocPart::Key(key.clone()),
-            ])])));
+        // Every value of a repeated parameter (`?tags=a&tags=b`) counts, not only the last.
+        if let Some(loc) = nul_in_query(&all) {
+            return ready(Err(ApiError::Validation(vec![nul_error(loc)])));
         }
         let mut fields = Fields::query(&last, &all, &Value::Null);
         let parsed = T::parse(&mut fields);

@@ -12,6 +12,9 @@
 //!   `RateLimit-Policy` fields of draft-ietf-httpapi-ratelimit-headers-06. Verified keys are
 //!   cached for `cache_ttl` (revocation takes effect within it).
 //! * Rate limits (GCRA, `governor`): per key, and per client IP for requests without a key.
+//! * Browsers: `/media/...?expires=…&sig=…` (a signed URL, [`crate::media`]) needs no key — a
+//!   wrong or expired signature is a 403; the job WebSocket and the job's SSE events accept
+//!   `?ticket=…` (a single-use ticket from `POST /api/v1/ws-tickets`) instead of a key.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -27,7 +30,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse, ResponseError, web};
 use genonaut_domain::model::{ApiKey, Scope};
-use genonaut_domain::services::{KeyRefusal, KeyService, hash_key};
+use genonaut_domain::services::{KeyRefusal, KeyService, TicketService, hash_key};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::json;
@@ -55,6 +58,8 @@ pub struct AccessSettings {
     pub per_key: Option<Rate>,
     /// Limit per client IP for requests without a key; `None` = unlimited.
     pub per_ip: Option<Rate>,
+    /// Live-status tickets (`POST /api/v1/ws-tickets`, `?ticket=`); `None` = not offered.
+    pub tickets: Option<TicketService>,
 }
 
 /// The key a request was authenticated with (in the request's extensions), for logs.
@@ -97,7 +102,13 @@ impl Access {
             cache_ttl: Duration::ZERO,
             per_key: None,
             per_ip: None,
+            tickets: None,
         })
+    }
+
+    /// The ticket service, if tickets are offered.
+    pub fn tickets(&self) -> Option<&TicketService> {
+        self.settings.tickets.as_ref()
     }
 
     async fn authenticate(&self, presented: &str) -> Result<Result<ApiKey, KeyRefusal>, ApiError> {
@@ -212,13 +223,33 @@ pub fn needed_scope(method: &Method, path: &str) -> Option<Scope> {
         || (method == Method::PUT
             && path.starts_with("/api/v1/generation-jobs/")
             && (path.ends_with("/status") || path.ends_with("/result")));
+    // Asking for a live-status ticket only reads.
+    let read_only = method == Method::POST && path == "/api/v1/ws-tickets";
     Some(if admin {
         Scope::Admin
-    } else if matches!(*method, Method::GET | Method::HEAD) {
+    } else if read_only || matches!(*method, Method::GET | Method::HEAD) {
         Scope::Read
     } else {
         Scope::Write
     })
+}
+
+/// The job whose live status `path` follows (`/ws/generation/{id}` or
+/// `/api/v1/generation-jobs/{id}/events`), as written in the path.
+fn followed_job(path: &str) -> Option<&str> {
+    path.strip_prefix("/ws/generation/")
+        .or_else(|| {
+            path.strip_prefix("/api/v1/generation-jobs/")?
+                .strip_suffix("/events")
+        })
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+}
+
+/// The `ticket` of a query string, if any.
+fn ticket_of(query: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "ticket")
+        .map(|(_, v)| v.into_owned())
 }
 
 /// The key presented with a request, if any.
@@ -246,7 +277,7 @@ fn refuse(status: StatusCode, detail: &str) -> HttpResponse {
 
 /// The middleware: authenticates, authorises and rate-limits every request.
 pub async fn check(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let Some(access) = req
@@ -258,11 +289,64 @@ pub async fn check(
     let preflight = req.method() == Method::OPTIONS
         && req.headers().contains_key(header::ORIGIN)
         && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    let needed = if preflight {
+    let mut needed = if preflight {
         None
     } else {
         needed_scope(req.method(), req.path())
     };
+    // A signed media URL stands in for a key (browsers' <img>/<video> cannot send one).
+    if needed.is_some()
+        && req.path().starts_with("/media/")
+        && let Some((expires, sig)) = crate::media::signature_of(req.query_string())
+    {
+        let verdict = match req.app_data::<web::Data<crate::media::MediaSigner>>() {
+            Some(signer) => signer.verify(req.path(), &expires, &sig),
+            None => Err(crate::media::MediaRefusal::BadSignature),
+        };
+        match verdict {
+            Ok(()) => {
+                // Issued to a key holder by a (rate-limited) API response, and a page shows many
+                // at once (a gallery): not counted against the per-IP limit.
+                return Ok(next.call(req).await?.map_into_boxed_body());
+            }
+            Err(refusal) => {
+                return Ok(req.into_response(refuse(StatusCode::FORBIDDEN, refusal.message())));
+            }
+        }
+    }
+    // A live-status ticket stands in for a key on the job's socket and event stream, and
+    // selects the job's schema (browsers cannot set headers there either).
+    if needed.is_some()
+        && let Some(tickets) = &access.settings.tickets
+        && let Some(job) = followed_job(req.path())
+        && let Some(ticket) = ticket_of(req.query_string())
+    {
+        let grant = match tickets.redeem(&ticket).await {
+            Ok(Some(grant)) => grant,
+            Ok(None) => {
+                return Ok(req.into_response(refuse(
+                    StatusCode::UNAUTHORIZED,
+                    "Invalid, expired or already used ticket",
+                )));
+            }
+            Err(e) => return Ok(req.into_response(ApiError::from(e).error_response())),
+        };
+        let requested = req
+            .headers()
+            .get(SCHEMA_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim);
+        let same_schema = requested.is_none_or(|s| s.is_empty() || s == grant.schema);
+        if job.trim() != grant.job_id.to_string() || !same_schema {
+            return Ok(req.into_response(refuse(StatusCode::FORBIDDEN, "This ticket is for another job")));
+        }
+        let Ok(schema) = HeaderValue::from_str(&grant.schema) else {
+            return Ok(req.into_response(refuse(StatusCode::FORBIDDEN, "This ticket is for another job")));
+        };
+        req.headers_mut()
+            .insert(header::HeaderName::from_static("x-genonaut-schema"), schema);
+        needed = None;
+    }
     let ip = req.peer_addr().map(|a| a.ip());
 
     let mut caller = None;
@@ -363,6 +447,22 @@ mod tests {
             Some(Scope::Write)
         );
         assert_eq!(needed_scope(&Method::GET, "/metrics"), Some(Scope::Read));
+        assert_eq!(
+            needed_scope(&Method::POST, "/api/v1/ws-tickets"),
+            Some(Scope::Read)
+        );
+    }
+
+    #[test]
+    fn tickets_apply_to_a_jobs_socket_and_event_stream_only() {
+        assert_eq!(followed_job("/ws/generation/12"), Some("12"));
+        assert_eq!(followed_job("/api/v1/generation-jobs/12/events"), Some("12"));
+        assert_eq!(followed_job("/api/v1/generation-jobs/12"), None);
+        assert_eq!(followed_job("/api/v1/generation-jobs/12/cancel"), None);
+        assert_eq!(followed_job("/ws/generation/"), None);
+        assert_eq!(followed_job("/media/x.png"), None);
+        assert_eq!(ticket_of("since=3&ticket=gwt_ab"), Some("gwt_ab".into()));
+        assert_eq!(ticket_of("since=3"), None);
     }
 
     #[test]
@@ -372,6 +472,7 @@ mod tests {
             keys: None,
             cache_ttl: Duration::ZERO,
             per_key: None,
+            tickets: None,
             per_ip: Some(Rate {
                 per_second: one,
                 burst: NonZeroU32::new(2).unwrap_or(one),

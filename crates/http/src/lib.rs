@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 pub mod guard;
 pub mod input;
+pub mod media;
 mod middleware;
 pub mod observe;
 mod openapi;
@@ -43,6 +44,9 @@ pub struct HttpSettings {
     pub cors_origins: Option<Vec<String>>,
     /// Directory of generated media, served under `/media/` (with range requests).
     pub media_dir: Option<std::path::PathBuf>,
+    /// Signs media URLs (`media_url` of content) and checks them on `/media/...`; `None`: no
+    /// `media_url`s, and signed requests are refused.
+    pub media_signer: Option<std::sync::Arc<media::MediaSigner>>,
     /// Authentication and rate limits (shared by every worker).
     pub access: std::sync::Arc<Access>,
     /// The metrics registry (shared by every worker).
@@ -57,6 +61,7 @@ impl Default for HttpSettings {
             body_limit: DEFAULT_BODY_LIMIT,
             cors_origins: None,
             media_dir: None,
+            media_signer: None,
             access: Access::open(),
             metrics: std::sync::Arc::new(Metrics::default()),
             listener: None,
@@ -91,6 +96,9 @@ pub fn app(
         .wrap(actix_web::middleware::from_fn(guard::check))
         .wrap(middleware::cors(settings.cors_origins.as_deref()))
         .wrap(actix_web::middleware::from_fn(observe::observe));
+    if let Some(signer) = settings.media_signer.clone() {
+        app = app.app_data(web::Data::from(signer));
+    }
     for resource in routes::root() {
         app = app.service(resource);
     }

@@ -11,6 +11,7 @@ mod queue;
 mod recommendations;
 mod recommender;
 mod system;
+mod tickets;
 mod users;
 
 pub use content::PgContent;
@@ -23,6 +24,7 @@ pub use queue::PgJobQueue;
 pub use recommendations::PgRecommendations;
 pub use recommender::PgRecommender;
 pub use system::PgSystem;
+pub use tickets::PgTickets;
 pub use users::PgUsers;
 
 /// `%term%` for `ILIKE`, with the pattern characters of `term` escaped.

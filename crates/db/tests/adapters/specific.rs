@@ -993,3 +993,55 @@ async fn a_checkpoint_counts_a_bounded_batch_of_ids_at_a_time() {
     assert_eq!(checkpoint(2).await, 5);
     assert_interaction_totals(&repos, "all counted").await;
 }
+
+#[tokio::test]
+async fn tickets_are_redeemed_once_atomically_and_not_after_expiry() {
+    use genonaut_db::repos::PgTickets;
+    use genonaut_domain::ports::{NewTicket, TicketGrant, TicketStore};
+    let db = TestDb::new().await;
+    let tickets = PgTickets::new(db.pool.clone());
+    let ticket = |hash: &str, expires_at| NewTicket {
+        hash: hash.into(),
+        job_id: JobId(42),
+        schema: "demo".into(),
+        created_at: ts(),
+        expires_at,
+    };
+    let later = ts() + chrono::TimeDelta::seconds(60);
+    tickets.create(ticket("a", later)).await.unwrap();
+    tickets.create(ticket("b", later)).await.unwrap();
+
+    // Concurrent redemptions of one ticket: exactly one wins.
+    let (x, y) = tokio::join!(tickets.redeem("a", ts()), tickets.redeem("a", ts()));
+    let wins: Vec<_> = [x.unwrap(), y.unwrap()].into_iter().flatten().collect();
+    assert_eq!(
+        wins,
+        vec![TicketGrant {
+            job_id: JobId(42),
+            schema: "demo".into()
+        }]
+    );
+    assert_eq!(tickets.redeem("a", ts()).await.unwrap(), None, "used up");
+    assert_eq!(tickets.redeem("unknown", ts()).await.unwrap(), None);
+    let expired = later + chrono::TimeDelta::microseconds(1);
+    assert_eq!(tickets.redeem("b", expired).await.unwrap(), None, "expired");
+    assert!(
+        tickets.redeem("b", later).await.unwrap().is_some(),
+        "valid up to its expiry"
+    );
+
+    // Creating a ticket forgets those expired over an hour before.
+    let much_later = NewTicket {
+        created_at: later + chrono::TimeDelta::hours(2),
+        ..ticket("c", later + chrono::TimeDelta::hours(3))
+    };
+    tickets.create(much_later).await.unwrap();
+    let left = db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM ws_tickets", &[])
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(left, 1);
+}

@@ -17,6 +17,7 @@ mod queue;
 mod recommendations;
 mod recommender;
 mod system;
+mod tickets;
 mod users;
 
 pub use clock::*;
@@ -31,6 +32,7 @@ pub use queue::*;
 pub use recommendations::*;
 pub use recommender::*;
 pub use system::*;
+pub use tickets::*;
 pub use users::*;
 
 use std::sync::Arc;

@@ -14,6 +14,7 @@ mod recommendations;
 mod recommender;
 mod semantic;
 mod system;
+mod tickets;
 mod users;
 
 pub use content::ContentService;
@@ -25,6 +26,7 @@ pub use recommendations::{GenerateRequest, RecommendationService};
 pub use recommender::{MaintenanceConfig, RecommenderService};
 pub use semantic::{EMBED_BATCH, SemanticService, SemanticStatus, embedding_text};
 pub use system::SystemService;
+pub use tickets::{IssuedTicket, TICKET_TTL_SECS, TicketService};
 pub use users::UserService;
 
 use std::sync::Arc;

@@ -92,6 +92,14 @@ pub struct Page<T: JsonSchema> {
     pub limit: i64,
 }
 
+impl Page<crate::dto::content::ContentOut> {
+    /// With every item's `media_url` filled in by `links`.
+    pub fn linked(mut self, links: &crate::media::MediaLinks) -> Self {
+        self.items = self.items.into_iter().map(|c| c.linked(links)).collect();
+        self
+    }
+}
+
 impl<T: JsonSchema> Page<T> {
     /// A page of domain items converted to DTOs, echoing the window.
     pub fn of<D>(page: DomainPage<D>, skip: i64, limit: i64) -> Self

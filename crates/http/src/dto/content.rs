@@ -40,6 +40,11 @@ pub struct ContentOut {
     pub is_public: bool,
     /// Private (never together with `is_public`).
     pub is_private: bool,
+    /// For media items (`content_data` a `/media/...` path): a signed, expiring URL of the file
+    /// that a browser can load without an API key (`<img src>`, `<video src>`, `<audio src>`),
+    /// valid for `GENONAUT_MEDIA_URL_TTL_SECS` (default an hour); `null` otherwise. Fetch the
+    /// item again for a fresh one. An expired or altered URL answers 403.
+    pub media_url: Option<String>,
 }
 
 impl ContentOut {
@@ -47,7 +52,14 @@ impl ContentOut {
         json!({"id": 7, "title": "Nebula Dreams", "content_type": "image", "content_data": "/media/7.png",
                "item_metadata": {"style": "surreal", "resolution": "1024x768"}, "creator_id": 1,
                "created_at": "2025-09-19T23:52:25.364437", "tags": ["space", "surreal"], "quality_score": 0.5,
-               "is_public": true, "is_private": false})
+               "is_public": true, "is_private": false,
+               "media_url": "/media/7.png?expires=1758329580&sig=5c1f0e2a9b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6"})
+    }
+
+    /// With `media_url` filled in by `links`.
+    pub fn linked(mut self, links: &crate::media::MediaLinks) -> Self {
+        self.media_url = links.url(&self.content_data);
+        self
     }
 }
 
@@ -65,6 +77,7 @@ impl From<Content> for ContentOut {
             quality_score: c.quality_score,
             is_public: c.is_public,
             is_private: c.is_private,
+            media_url: None,
         }
     }
 }
@@ -535,7 +548,8 @@ impl SimilarOut {
         json!({"items": [{"id": 9, "title": "Starship Dawn", "content_type": "image", "content_data": "/media/9.png",
                "item_metadata": {"genre": "space opera"}, "creator_id": 4, "created_at": "2025-09-19T23:52:25.364437",
                "tags": ["space", "sci-fi"], "quality_score": 0.8,
-               "is_public": true, "is_private": false, "score": 0.4127}],
+               "is_public": true, "is_private": false,
+               "media_url": "/media/9.png?expires=1758329580&sig=0f4c9a7e2b1d3c5e7f9a0b2c4d6e8f1a3b5c7d9e0f2a4b6c8d0e1f3a5b7c9d0e", "score": 0.4127}],
                "total": 1, "skip": 0, "limit": 10, "source": "item-knn"})
     }
 }

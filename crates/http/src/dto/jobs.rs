@@ -493,3 +493,45 @@ pub struct QueueStatsOut {
     /// Jobs running.
     pub running_jobs: i64,
 }
+
+/// Body of `POST /api/v1/ws-tickets`.
+#[derive(Debug, JsonSchema, ApiComponent)]
+#[schemars(example = TicketCreate::example())]
+pub struct TicketCreate {
+    /// The job to follow (must exist in the selected schema).
+    #[schemars(range(min = 1))]
+    pub job_id: i64,
+}
+
+impl TicketCreate {
+    fn example() -> serde_json::Value {
+        json!({"job_id": 12})
+    }
+}
+
+impl Input for TicketCreate {
+    fn parse(f: &mut Fields<'_>) -> Option<Self> {
+        Some(TicketCreate {
+            job_id: f.int("job_id").gt(0).required()?,
+        })
+    }
+}
+
+/// A live-status ticket: put it in the socket or event-stream URL as `?ticket=`.
+#[derive(Debug, Serialize, JsonSchema, ApiComponent)]
+#[schemars(example = TicketOut::example())]
+pub struct TicketOut {
+    /// The ticket (shown once; single use).
+    pub ticket: String,
+    /// Last moment it can be used (UTC, no zone): 60 s after issue.
+    #[serde(serialize_with = "timestamp")]
+    #[schemars(with = "String")]
+    pub expires_at: chrono::NaiveDateTime,
+}
+
+impl TicketOut {
+    fn example() -> serde_json::Value {
+        json!({"ticket": "gwt_3f9c2a6e1b7d4058a9e2c1f0b6d8e7a4c3b2a1908f7e6d5c4b3a29180f7e6d5c",
+               "expires_at": "2025-09-19T23:53:25.364437"})
+    }
+}

@@ -10,6 +10,7 @@ use crate::dto::content::*;
 use crate::dto::{ContentIdPath, CreatorIdPath, Page, PageQuery, Success};
 use crate::error::ApiError;
 use crate::extract::{Body, MaybeBody, Path, Query};
+use crate::media::MediaLinks;
 use crate::state::Tenant;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -26,9 +27,13 @@ type Result<T> = std::result::Result<T, ApiError>;
     error_code = 422,
     error_code = 503
 )]
-pub async fn create(db: Tenant, body: Body<ContentCreate>) -> Result<CreatedJson<ContentOut>> {
+pub async fn create(
+    db: Tenant,
+    links: MediaLinks,
+    body: Body<ContentCreate>,
+) -> Result<CreatedJson<ContentOut>> {
     Ok(CreatedJson(
-        db.services.content.create(body.0.into()).await?.into(),
+        ContentOut::from(db.services.content.create(body.0.into()).await?).linked(&links),
     ))
 }
 
@@ -43,9 +48,9 @@ pub async fn create(db: Tenant, body: Body<ContentCreate>) -> Result<CreatedJson
     error_code = 422,
     error_code = 503
 )]
-pub async fn get(db: Tenant, p: Path<ContentIdPath>) -> Result<Json<ContentOut>> {
+pub async fn get(db: Tenant, links: MediaLinks, p: Path<ContentIdPath>) -> Result<Json<ContentOut>> {
     Ok(Json(
-        db.services.content.get(ContentId(p.0.content_id)).await?.into(),
+        ContentOut::from(db.services.content.get(ContentId(p.0.content_id)).await?).linked(&links),
     ))
 }
 
@@ -64,16 +69,16 @@ pub async fn get(db: Tenant, p: Path<ContentIdPath>) -> Result<Json<ContentOut>>
 )]
 pub async fn update(
     db: Tenant,
+    links: MediaLinks,
     p: Path<ContentIdPath>,
     body: Body<ContentUpdate>,
 ) -> Result<Json<ContentOut>> {
-    Ok(Json(
-        db.services
-            .content
-            .update(ContentId(p.0.content_id), body.0.into())
-            .await?
-            .into(),
-    ))
+    let updated = db
+        .services
+        .content
+        .update(ContentId(p.0.content_id), body.0.into())
+        .await?;
+    Ok(Json(ContentOut::from(updated).linked(&links)))
 }
 
 /// Delete content
@@ -110,7 +115,12 @@ pub async fn delete(db: Tenant, p: Path<ContentIdPath>) -> Result<Json<Success>>
     error_code = 422,
     error_code = 503
 )]
-pub async fn similar(db: Tenant, p: Path<ContentIdPath>, q: Query<SimilarQuery>) -> Result<Json<SimilarOut>> {
+pub async fn similar(
+    db: Tenant,
+    links: MediaLinks,
+    p: Path<ContentIdPath>,
+    q: Query<SimilarQuery>,
+) -> Result<Json<SimilarOut>> {
     let (items, source) = db
         .services
         .recommendations
@@ -119,7 +129,7 @@ pub async fn similar(db: Tenant, p: Path<ContentIdPath>, q: Query<SimilarQuery>)
     let items: Vec<SimilarItemOut> = items
         .into_iter()
         .map(|(content, score)| SimilarItemOut {
-            content: content.into(),
+            content: ContentOut::from(content).linked(&links),
             score,
         })
         .collect();
@@ -143,16 +153,16 @@ pub async fn similar(db: Tenant, p: Path<ContentIdPath>, q: Query<SimilarQuery>)
 )]
 pub async fn quality(
     db: Tenant,
+    links: MediaLinks,
     p: Path<ContentIdPath>,
     body: Body<QualityUpdate>,
 ) -> Result<Json<ContentOut>> {
-    Ok(Json(
-        db.services
-            .content
-            .set_quality(ContentId(p.0.content_id), body.0.quality_score)
-            .await?
-            .into(),
-    ))
+    let updated = db
+        .services
+        .content
+        .set_quality(ContentId(p.0.content_id), body.0.quality_score)
+        .await?;
+    Ok(Json(ContentOut::from(updated).linked(&links)))
 }
 
 /// List and filter content
@@ -166,14 +176,18 @@ pub async fn quality(
     error_code = 422,
     error_code = 503
 )]
-pub async fn list(db: Tenant, q: Query<ContentListQuery>) -> Result<Json<Page<ContentOut>>> {
+pub async fn list(
+    db: Tenant,
+    links: MediaLinks,
+    q: Query<ContentListQuery>,
+) -> Result<Json<Page<ContentOut>>> {
     let q = q.0;
     let page = db
         .services
         .content
         .list(&q.query(), PageRequest::new(q.skip, q.limit))
         .await?;
-    Ok(Json(Page::of(page, q.skip, q.limit)))
+    Ok(Json(Page::of(page, q.skip, q.limit).linked(&links)))
 }
 
 /// Search content
@@ -192,7 +206,11 @@ pub async fn list(db: Tenant, q: Query<ContentListQuery>) -> Result<Json<Page<Co
     error_code = 422,
     error_code = 503
 )]
-pub async fn search(db: Tenant, body: MaybeBody<ContentSearch>) -> Result<Json<Page<ContentOut>>> {
+pub async fn search(
+    db: Tenant,
+    links: MediaLinks,
+    body: MaybeBody<ContentSearch>,
+) -> Result<Json<Page<ContentOut>>> {
     let b = body.0;
     let window = PageRequest::new(b.skip, b.limit);
     let page = match b.search_mode {
@@ -208,7 +226,7 @@ pub async fn search(db: Tenant, body: MaybeBody<ContentSearch>) -> Result<Json<P
             db.services.semantic.search(text, &b.query(), window).await?
         }
     };
-    Ok(Json(Page::of(page, b.skip, b.limit)))
+    Ok(Json(Page::of(page, b.skip, b.limit).linked(&links)))
 }
 
 /// Content of a creator
@@ -224,6 +242,7 @@ pub async fn search(db: Tenant, body: MaybeBody<ContentSearch>) -> Result<Json<P
 )]
 pub async fn by_creator(
     db: Tenant,
+    links: MediaLinks,
     p: Path<CreatorIdPath>,
     q: Query<PageQuery>,
 ) -> Result<Json<Page<ContentOut>>> {
@@ -232,7 +251,7 @@ pub async fn by_creator(
         .content
         .by_creator(UserId(p.0.creator_id), q.0.window())
         .await?;
-    Ok(Json(Page::of(page, q.0.skip, q.0.limit)))
+    Ok(Json(Page::of(page, q.0.skip, q.0.limit).linked(&links)))
 }
 
 /// Content of a type
@@ -247,6 +266,7 @@ pub async fn by_creator(
 )]
 pub async fn by_type(
     db: Tenant,
+    links: MediaLinks,
     p: Path<ContentTypePath>,
     q: Query<PageQuery>,
 ) -> Result<Json<Page<ContentOut>>> {
@@ -255,7 +275,7 @@ pub async fn by_type(
         .content
         .by_type(&p.0.content_type, q.0.window())
         .await?;
-    Ok(Json(Page::of(page, q.0.skip, q.0.limit)))
+    Ok(Json(Page::of(page, q.0.skip, q.0.limit).linked(&links)))
 }
 
 /// Public content
@@ -268,9 +288,9 @@ pub async fn by_type(
     error_code = 422,
     error_code = 503
 )]
-pub async fn public(db: Tenant, q: Query<PageQuery>) -> Result<Json<Page<ContentOut>>> {
+pub async fn public(db: Tenant, links: MediaLinks, q: Query<PageQuery>) -> Result<Json<Page<ContentOut>>> {
     let page = db.services.content.public(q.0.window()).await?;
-    Ok(Json(Page::of(page, q.0.skip, q.0.limit)))
+    Ok(Json(Page::of(page, q.0.skip, q.0.limit).linked(&links)))
 }
 
 /// Top-rated content
@@ -283,11 +303,14 @@ pub async fn public(db: Tenant, q: Query<PageQuery>) -> Result<Json<Page<Content
     error_code = 422,
     error_code = 503
 )]
-pub async fn top_rated(db: Tenant, q: Query<TopRatedQuery>) -> Result<Json<Page<ContentOut>>> {
-    Ok(Json(Page::listing(
-        db.services.content.top_rated(q.0.limit).await?,
-        q.0.limit,
-    )))
+pub async fn top_rated(
+    db: Tenant,
+    links: MediaLinks,
+    q: Query<TopRatedQuery>,
+) -> Result<Json<Page<ContentOut>>> {
+    Ok(Json(
+        Page::listing(db.services.content.top_rated(q.0.limit).await?, q.0.limit).linked(&links),
+    ))
 }
 
 /// Recent content
@@ -300,11 +323,10 @@ pub async fn top_rated(db: Tenant, q: Query<TopRatedQuery>) -> Result<Json<Page<
     error_code = 422,
     error_code = 503
 )]
-pub async fn recent(db: Tenant, q: Query<RecentQuery>) -> Result<Json<Page<ContentOut>>> {
-    Ok(Json(Page::listing(
-        db.services.content.recent(q.0.days, q.0.limit).await?,
-        q.0.limit,
-    )))
+pub async fn recent(db: Tenant, links: MediaLinks, q: Query<RecentQuery>) -> Result<Json<Page<ContentOut>>> {
+    Ok(Json(
+        Page::listing(db.services.content.recent(q.0.days, q.0.limit).await?, q.0.limit).linked(&links),
+    ))
 }
 
 /// Content counters

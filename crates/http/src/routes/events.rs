@@ -171,6 +171,8 @@ impl ApiComponent for EventStream {
 /// `cancelled`) — as `text/event-stream`: each event's `id:` is its `seq`, its `data:` the JSON
 /// message. Reconnecting with `Last-Event-ID` replays what was missed; the stream ends after
 /// the final event (at once when the job has already finished and nothing is to be replayed).
+/// A browser's `EventSource`, which cannot send a key, adds `?ticket=<ticket>` from
+/// `POST /api/v1/ws-tickets` instead (single use, this job only; it also selects the schema).
 #[api_operation(
     operation_id = "jobs_events",
     tag = "generation-jobs",

@@ -372,3 +372,38 @@ pub async fn queue_stats(db: Tenant) -> Result<Json<QueueStatsOut>> {
 pub async fn cancel(db: Tenant, p: Path<JobIdPath>) -> Result<Json<JobOut>> {
     Ok(Json(db.services.jobs.cancel(JobId(p.0.job_id)).await?.into()))
 }
+
+/// Issue a live-status ticket
+///
+/// For browsers, whose `WebSocket` and `EventSource` cannot send an `Authorization` header: a
+/// short-lived (60 s), single-use ticket scoped to one job of the selected schema. Open
+/// `/ws/generation/{job_id}?ticket=<ticket>` or
+/// `/api/v1/generation-jobs/{job_id}/events?ticket=<ticket>` with it instead of a key (the
+/// ticket also selects the schema). A used, expired or unknown ticket is a 401; a ticket for
+/// another job (or schema) a 403. Needs a key with the `read` scope. 404 for an unknown job.
+#[api_operation(
+    operation_id = "ws_tickets_create",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn ticket(
+    db: Tenant,
+    access: actix_web::web::Data<crate::guard::Access>,
+    body: Body<TicketCreate>,
+) -> Result<CreatedJson<TicketOut>> {
+    let job = db.services.jobs.get(JobId(body.0.job_id)).await?;
+    let Some(tickets) = access.tickets() else {
+        return Err(genonaut_domain::DomainError::Unavailable(
+            "live-status tickets are not configured".into(),
+        )
+        .into());
+    };
+    let issued = tickets.issue(job.id, &db.name).await?;
+    Ok(CreatedJson(TicketOut {
+        ticket: issued.ticket,
+        expires_at: issued.expires_at,
+    }))
+}

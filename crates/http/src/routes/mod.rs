@@ -30,6 +30,7 @@ pub fn api_v1() -> Scope {
         .service(resource("/databases").route(get().to(system::databases)))
         .service(resource("/schemas").route(get().to(system::schemas)))
         .service(resource("/stats/global").route(get().to(system::global_stats)))
+        .service(resource("/ws-tickets").route(post().to(jobs::ticket)))
         .service(users())
         .service(content())
         .service(interactions())

@@ -3,6 +3,8 @@
 //! The messages are the job's live feed (`feed.rs`), one text frame each; after the final
 //! event the server closes the socket normally. `?since=<seq>` replays what a reconnecting
 //! client missed. Unknown job: close code 4404. Pings every 15 s keep idle sockets alive.
+//! Browsers, which cannot send a key on a WebSocket, add `?ticket=` (a single-use ticket from
+//! `POST /api/v1/ws-tickets`, checked by the guard, which also selects the ticket's schema).
 
 use std::time::{Duration, Instant};
 

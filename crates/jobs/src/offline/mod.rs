@@ -2,6 +2,7 @@
 //! progress in steps — text, PNG images, WAV audio and animated PNG video.
 
 mod audio;
+pub mod demo;
 mod image;
 mod text;
 mod video;
