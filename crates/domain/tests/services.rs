@@ -37,3 +37,13 @@ async fn experiment_engagement_counts_only_within_the_window() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_queue_caps_running_jobs_per_user() {
+    let now = genonaut_domain::ports::Clock::now(&FixedClock::default());
+    genonaut_domain::testing::scenarios::the_queue_caps_running_jobs_per_user(
+        InMemoryStore::new().repositories(),
+        now,
+    )
+    .await;
+}
