@@ -72,6 +72,14 @@ async fn an_unknown_schema_header_is_a_400_naming_the_served_ones() {
         detail,
         format!("Unknown schema 'nope'; available: {}", app.schema())
     );
+    // An empty value names no schema either (the document declares the served names).
+    let empty = app
+        .send(Method::GET, "/api/v1/users", None, &[("X-Genonaut-Schema", "")])
+        .await;
+    assert_eq!(
+        empty.detail(400),
+        format!("Unknown schema ''; available: {}", app.schema())
+    );
     let ok = app
         .send(
             Method::GET,
@@ -119,6 +127,20 @@ async fn unknown_paths_wrong_methods_and_head() {
     assert_eq!(
         app.get("/api/v1/content/1/quality").await.expect(405),
         json!({"detail": "Method Not Allowed"})
+    );
+    // RFC 9110 §15.5.6: a 405 says which methods the resource has (HEAD wherever GET is).
+    let trace = app.send(Method::TRACE, "/api/v1/health", None, &[]).await;
+    assert_eq!(trace.status.as_u16(), 405);
+    assert_eq!(
+        trace.headers.get("allow").and_then(|v| v.to_str().ok()),
+        Some("GET, HEAD")
+    );
+    let put_only = app
+        .send(Method::GET, "/api/v1/content/1/quality", None, &[])
+        .await;
+    assert_eq!(
+        put_only.headers.get("allow").and_then(|v| v.to_str().ok()),
+        Some("PUT")
     );
     let head = app.send(Method::HEAD, "/api/v1/users", None, &[]).await;
     assert_eq!((head.status.as_u16(), head.text.as_str()), (200, ""));

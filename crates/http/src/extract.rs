@@ -148,12 +148,6 @@ fn read_json_value<T: Input>(bytes: &[u8], optional: bool) -> Result<T, ApiError
             )
         })?
     };
-    if let Some(below) = unstorable(&value) {
-        return Err(ApiError::Validation(vec![nul_error(with_path(
-            body_loc(),
-            below,
-        ))]));
-    }
     let Value::Object(object) = &value else {
         return Err(body_error(FieldError::at(
             body_loc(),
@@ -162,7 +156,21 @@ fn read_json_value<T: Input>(bytes: &[u8], optional: bool) -> Result<T, ApiError
             value,
         )));
     };
-    parse_object(object, &value, body_loc()).map_err(ApiError::Validation)
+    let mut fields = Fields::new(object, &value, body_loc());
+    let parsed = T::parse(&mut fields);
+    // Only the fields `T` knows are stored; unknown ones are ignored whatever they hold (§1.2).
+    let unstorable_known = fields.touched().iter().find_map(|name| {
+        let mut below = unstorable(object.get(name)?)?;
+        below.push(LocPart::Key(name.clone()));
+        Some(with_path(body_loc(), below))
+    });
+    if let Some(loc) = unstorable_known {
+        return Err(ApiError::Validation(vec![nul_error(loc)]));
+    }
+    match parsed {
+        Some(t) if !fields.has_errors() => Ok(t),
+        _ => Err(ApiError::Validation(fields.into_errors())),
+    }
 }
 
 /// Where in an object a value cannot be stored and read back ([`unstorable`]), located
@@ -437,6 +445,25 @@ mod tests {
         assert_eq!(shortcuts, 4, "the four plain bodies take the shortcut");
         // Through the extractor's entry: a non-object never reaches the shortcut.
         assert!(read_json::<InteractionCreate>(b"[1, 2, \"view\"]", false).is_err());
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_whatever_they_hold_known_ones_are_checked() {
+        use crate::dto::interactions::InteractionCreate;
+        // §1.2: unknown fields are ignored — even text PostgreSQL could not store.
+        let unknown =
+            r#"{"user_id": 1, "content_item_id": 2, "interaction_type": "view", "x": {"k\u0000": 1e301}}"#;
+        assert!(read_json_value::<InteractionCreate>(unknown.as_bytes(), false).is_ok());
+        let known = r#"{"user_id": 1, "content_item_id": 2, "interaction_type": "view", "metadata": {"k": "v\u0000"}}"#;
+        let Err(ApiError::Validation(errors)) = read_json_value::<InteractionCreate>(known.as_bytes(), false)
+        else {
+            panic!("NUL in a known field must be refused");
+        };
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0].loc,
+            vec!["body".into(), "metadata".into(), LocPart::Key("k".into())]
+        );
     }
 
     #[test]

@@ -148,6 +148,8 @@ pub struct Fields<'a> {
     whole: &'a Value,
     base: Vec<LocPart>,
     errors: Vec<FieldError>,
+    /// The names looked up so far: the fields this input knows (unknown ones are ignored).
+    touched: Vec<String>,
 }
 
 impl<'a> Fields<'a> {
@@ -159,6 +161,7 @@ impl<'a> Fields<'a> {
             whole,
             base,
             errors: Vec::new(),
+            touched: Vec::new(),
         }
     }
 
@@ -174,6 +177,7 @@ impl<'a> Fields<'a> {
             whole,
             base: vec!["query".into()],
             errors: Vec::new(),
+            touched: Vec::new(),
         }
     }
 
@@ -187,9 +191,22 @@ impl<'a> Fields<'a> {
         !self.errors.is_empty()
     }
 
+    /// The names the input looked up, in order (each once).
+    pub fn touched(&self) -> &[String] {
+        &self.touched
+    }
+
+    /// The raw value of field `name`, remembered as a known field.
+    fn get(&mut self, name: &str) -> Option<&'a Value> {
+        if !self.touched.iter().any(|t| t == name) {
+            self.touched.push(name.to_owned());
+        }
+        self.values.get(name)
+    }
+
     /// Records a problem with field `name` (a custom rule).
     pub fn fail(&mut self, name: &str, kind: &'static str, msg: impl Into<String>, ctx: Option<Value>) {
-        let input = self.values.get(name).cloned().unwrap_or(Value::Null);
+        let input = self.get(name).cloned().unwrap_or(Value::Null);
         let loc = field_loc(&self.base, name);
         self.errors.push(FieldError {
             kind,
@@ -233,7 +250,7 @@ impl<'a> Fields<'a> {
         null: (&'static str, &'static str),
         parse: impl FnOnce(&Value) -> Result<T, Failure>,
     ) -> Field<'s, T> {
-        let raw = self.values.get(name);
+        let raw = self.get(name);
         let state = match raw {
             None => State::Absent,
             Some(Value::Null) => State::Null,
@@ -345,7 +362,7 @@ impl<'a> Fields<'a> {
             .map(|all| Value::Array(all.iter().cloned().map(Value::String).collect()));
         let raw: Option<Cow<'s, Value>> = from_query
             .map(Cow::Owned)
-            .or_else(|| self.values.get(name).map(Cow::Borrowed));
+            .or_else(|| self.get(name).map(Cow::Borrowed));
         let state = match raw.as_deref() {
             None => State::Absent,
             Some(Value::Null) => State::Null,
@@ -397,7 +414,7 @@ impl<'a> Fields<'a> {
     /// `[…, name, index, field]`. `min`/`max` bound the number of items.
     pub fn object_list<T: Input>(&mut self, name: &str, min: usize, max: usize) -> Option<Vec<T>> {
         let loc = field_loc(&self.base, name);
-        let Some(raw) = self.values.get(name) else {
+        let Some(raw) = self.get(name) else {
             self.errors.push(FieldError::at(
                 loc,
                 "missing",

@@ -52,8 +52,9 @@ impl ApiState {
     /// The schema a request selects.
     pub fn select(&self, requested: Option<&str>) -> Result<&Tenant, ApiError> {
         match requested.map(str::trim) {
-            // An empty header is no choice: the default.
-            None | Some("") => Ok(self.default_tenant()),
+            // An empty value names no served schema: 400 like any unknown name (the document
+            // declares the header as the enumeration of served schemas).
+            None => Ok(self.default_tenant()),
             Some(name) => {
                 self.tenants
                     .iter()

@@ -144,6 +144,7 @@ pub struct JobCreate {
     pub user_id: i64,
     /// Canonical type or alias (`text`, `image`, `video`, `audio`), any case; stored canonically.
     #[schemars(with = "String")]
+    #[schemars(pattern(r"^([Tt][Ee][Xx][Tt]|[Ii][Mm][Aa][Gg][Ee]|[Vv][Ii][Dd][Ee][Oo]|[Aa][Uu][Dd][Ii][Oo])(_[Gg][Ee][Nn][Ee][Rr][Aa][Tt][Ii][Oo][Nn])?$"))]
     pub job_type: JobType,
     /// Prompt, 1–10000 characters, not blank; stored trimmed.
     #[schemars(length(min = 1, max = 10000))]
@@ -291,8 +292,9 @@ pub struct JobListQuery {
     /// Of this user (must exist).
     #[schemars(range(min = 1))]
     pub user_id: Option<i64>,
-    /// Of this type (canonical or alias).
+    /// Of this type (canonical or alias, any case).
     #[schemars(with = "Option<String>")]
+    #[schemars(pattern(r"^([Tt][Ee][Xx][Tt]|[Ii][Mm][Aa][Gg][Ee]|[Vv][Ii][Dd][Ee][Oo]|[Aa][Uu][Dd][Ii][Oo])(_[Gg][Ee][Nn][Ee][Rr][Aa][Tt][Ii][Oo][Nn])?$"))]
     pub job_type: Option<JobType>,
     /// In this status.
     #[schemars(pattern(r"^(pending|running|completed|failed|cancelled)$"))]
@@ -391,6 +393,7 @@ pub struct FinishedQuery {
     #[schemars(range(min = 0))]
     pub user_id: Option<i64>,
     /// Window in days (1…365; default 30 for completed, 7 for failed).
+    #[schemars(range(min = 1, max = 365))]
     pub days: Option<i64>,
     /// Maximum number of items (1…1000).
     #[serde(default = "crate::dto::defaults::n_100")]
