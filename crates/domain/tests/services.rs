@@ -37,3 +37,13 @@ async fn experiment_engagement_counts_only_within_the_window() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn idempotent_submission_creates_once_replays_and_expires() {
+    let clock = Arc::new(FixedClock::default());
+    let services = Services::new(InMemoryStore::new().repositories(), clock.clone());
+    genonaut_domain::testing::scenarios::idempotent_submission_creates_once_replays_and_expires(
+        services, &clock,
+    )
+    .await;
+}
