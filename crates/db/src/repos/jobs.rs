@@ -253,9 +253,11 @@ impl JobRepository for PgJobs {
                     if stored != fingerprint {
                         return Err(TxError::Domain(DomainError::rule(IDEMPOTENCY_KEY_REUSED)));
                     }
+                    // The snapshot; a column added since it was taken comes from the job's
+                    // current row (or is NULL if the job was deleted).
                     let row: JobRow = diesel::sql_query(
-                        "SELECT (jsonb_populate_record(NULL::generation_jobs, response)).* \
-                         FROM idempotency_keys WHERE scope = $1 AND key = $2",
+                        "SELECT (jsonb_populate_record(j, k.response)).* FROM idempotency_keys k \
+                         LEFT JOIN generation_jobs j ON j.id = k.job_id WHERE k.scope = $1 AND k.key = $2",
                     )
                     .bind::<Text, _>(&scope)
                     .bind::<Text, _>(&name)

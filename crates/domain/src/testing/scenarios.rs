@@ -1457,8 +1457,21 @@ pub async fn idempotent_submission_creates_once_replays_and_expires(s: Services,
         .await
         .unwrap();
     assert!(!other.is_replayed());
-    assert_ne!(other.into_inner().id, first.id);
+    let other = other.into_inner();
+    assert_ne!(other.id, first.id);
     assert_eq!(total().await, 2);
+
+    // A deleted job's key still replays it as created, and creates nothing.
+    s.jobs.cancel(other.id).await.unwrap();
+    s.jobs.delete(other.id).await.unwrap();
+    let gone = s
+        .jobs
+        .create_idempotent(command(" cat "), key("key:2", "k-1"))
+        .await
+        .unwrap();
+    assert!(gone.is_replayed());
+    assert_eq!(gone.into_inner(), other);
+    assert_eq!(total().await, 1);
 
     // After 24 hours the key is forgotten: it creates again, even with another command.
     clock.advance(chrono::Duration::hours(24));
@@ -1469,5 +1482,5 @@ pub async fn idempotent_submission_creates_once_replays_and_expires(s: Services,
         .unwrap();
     assert!(!later.is_replayed());
     assert_eq!(later.into_inner().prompt, "dog");
-    assert_eq!(total().await, 3);
+    assert_eq!(total().await, 2);
 }
