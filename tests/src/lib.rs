@@ -129,6 +129,7 @@ impl TestApp {
                 lease: Duration::from_secs(30),
                 retry_base: Duration::from_secs(1),
                 shutdown_grace: Duration::from_secs(1),
+                max_running_per_user: None,
                 generator: genonaut::config::GeneratorKind::Offline,
                 step_delay: Duration::ZERO,
                 media_dir: std::env::temp_dir().join("genonaut-tests-media"),

@@ -47,3 +47,13 @@ async fn idempotent_submission_creates_once_replays_and_expires() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_queue_caps_running_jobs_per_user() {
+    let now = genonaut_domain::ports::Clock::now(&FixedClock::default());
+    genonaut_domain::testing::scenarios::the_queue_caps_running_jobs_per_user(
+        InMemoryStore::new().repositories(),
+        now,
+    )
+    .await;
+}

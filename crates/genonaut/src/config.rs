@@ -97,6 +97,9 @@ pub struct JobsArgs {
     /// Seconds running jobs may take to finish on shutdown before their leases are released.
     #[arg(long, env = "GENONAUT_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
+    /// Most jobs of one user running at once, across every worker process (unlimited if unset).
+    #[arg(long, env = "GENONAUT_MAX_RUNNING_PER_USER", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_running_per_user: Option<u32>,
     /// The generator.
     #[arg(long, env = "GENONAUT_GENERATOR", value_enum, default_value = "offline")]
     pub generator: GeneratorKind,
@@ -141,6 +144,8 @@ pub struct JobsConfig {
     pub retry_base: Duration,
     /// Shutdown grace.
     pub shutdown_grace: Duration,
+    /// Per-user cap on running jobs.
+    pub max_running_per_user: Option<u32>,
     /// Generator.
     pub generator: GeneratorKind,
     /// Offline step pause.
@@ -183,6 +188,7 @@ impl JobsConfig {
             lease: Duration::from_secs(a.lease_secs),
             retry_base: Duration::from_secs(a.retry_base_secs.max(1)),
             shutdown_grace: Duration::from_secs(a.shutdown_grace_secs),
+            max_running_per_user: a.max_running_per_user,
             generator: a.generator,
             step_delay: Duration::from_millis(a.step_ms.min(5_000)),
             media_dir: a.media_dir.unwrap_or_else(|| data_dir.join("media")),

@@ -78,6 +78,7 @@ pub fn runner(config: &JobsConfig, pools: &[PgPool], hub: &EventHub) -> Arc<Runn
         reap_every: config.lease / 2,
         maintenance_every: config.recs_check,
         shutdown_grace: config.shutdown_grace,
+        max_running_per_user: config.max_running_per_user,
         ..RunnerConfig::default()
     };
     Runner::new(

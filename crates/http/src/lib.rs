@@ -90,15 +90,19 @@ pub fn app(
         .app_data(web::PayloadConfig::new(settings.body_limit))
         .app_data(web::Data::from(settings.access.clone()))
         .app_data(web::Data::from(settings.metrics.clone()))
-        .app_data(settings.listener.clone().map(web::Data::new))
         .app_data(openapi::Finished::default())
         .wrap(actix_web::middleware::from_fn(openapi::serve))
         .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, middleware::method_not_allowed))
         .wrap(actix_web::middleware::from_fn(guard::check))
         .wrap(middleware::cors(settings.cors_origins.as_deref()))
         .wrap(actix_web::middleware::from_fn(observe::observe));
+    // Optional state is registered only when present: an `Option<Data<T>>` would be stored as
+    // its own type, and the handlers' `Option<Data<T>>` extractors would never find it.
     if let Some(signer) = settings.media_signer.clone() {
         app = app.app_data(web::Data::from(signer));
+    }
+    if let Some(probe) = settings.listener.clone() {
+        app = app.app_data(web::Data::new(probe));
     }
     for resource in routes::root() {
         app = app.service(resource);

@@ -69,6 +69,9 @@ pub struct RunnerConfig {
     pub shutdown_grace: Duration,
     /// Prefix of worker ids (`<host>-<pid>` by default).
     pub name: String,
+    /// Most jobs of one user running at once, across every process
+    /// (`GENONAUT_MAX_RUNNING_PER_USER`; unlimited by default).
+    pub max_running_per_user: Option<u32>,
 }
 
 impl Default for RunnerConfig {
@@ -85,6 +88,7 @@ impl Default for RunnerConfig {
             counts_every: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(10),
             name: default_name(),
+            max_running_per_user: None,
         }
     }
 }
@@ -267,7 +271,13 @@ impl Runner {
                 let tenant = &self.tenants[at];
                 match tenant
                     .queue
-                    .claim(&worker, batch, self.config.lease, self.clock.now())
+                    .claim(
+                        &worker,
+                        batch,
+                        self.config.lease,
+                        self.clock.now(),
+                        self.config.max_running_per_user,
+                    )
                     .await
                 {
                     Ok(jobs) if !jobs.is_empty() => {
@@ -772,7 +782,13 @@ impl JobDispatch for Dispatcher {
         let worker = format!("{}-dispatch", self.runner.config.name);
         let jobs = tenant
             .queue
-            .claim(&worker, max, self.runner.config.lease, self.runner.clock.now())
+            .claim(
+                &worker,
+                max,
+                self.runner.config.lease,
+                self.runner.clock.now(),
+                self.runner.config.max_running_per_user,
+            )
             .await?;
         if !jobs.is_empty() {
             let runner = self.runner.clone();

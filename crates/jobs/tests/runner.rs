@@ -39,6 +39,7 @@ fn config() -> RunnerConfig {
         counts_every: Duration::from_millis(10),
         shutdown_grace: Duration::from_millis(100),
         name: "test".into(),
+        max_running_per_user: None,
     }
 }
 
@@ -544,8 +545,9 @@ impl JobQueue for Counting {
         max: usize,
         lease: Duration,
         now: Timestamp,
+        per_user: Option<u32>,
     ) -> DomainResult<Vec<GenerationJob>> {
-        self.inner.claim(worker, max, lease, now).await
+        self.inner.claim(worker, max, lease, now, per_user).await
     }
     async fn heartbeat(&self, leases: &[Lease], until: Timestamp) -> DomainResult<Vec<Lease>> {
         self.inner.heartbeat(leases, until).await

@@ -3,8 +3,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Double, Integer, Jsonb, Nullable, Text, Timestamp as SqlTimestamp};
-use diesel_async::RunQueryDsl;
+use diesel::sql_types::{Array, BigInt, Double, Integer, Jsonb, Nullable, Text, Timestamp as SqlTimestamp};
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use genonaut_domain::model::{GenerationJob, NewContent, Progress, START_DEADLINE_PASSED, Timestamp};
 use genonaut_domain::ports::{JobQueue, Lease, RetryPolicy};
 use genonaut_domain::{DomainError, DomainResult};
@@ -64,6 +64,7 @@ impl JobQueue for PgJobQueue {
         max: usize,
         lease: Duration,
         now: Timestamp,
+        per_user: Option<u32>,
     ) -> DomainResult<Vec<GenerationJob>> {
         if max == 0 {
             return Ok(Vec::new());
@@ -72,27 +73,66 @@ impl JobQueue for PgJobQueue {
         // Highest priority first, then the users' rounds (round-robin, see the insert in
         // jobs.rs), FIFO within a round; jobs locked by another claimer are skipped, so
         // concurrent workers never take the same job.
+        let runnable = "status = 'pending' AND run_after <= $1 \
+                        AND (start_deadline_at IS NULL OR start_deadline_at > $1)";
+        let picked = match per_user {
+            None => format!(
+                "SELECT id FROM generation_jobs WHERE {runnable} \
+                 ORDER BY priority DESC, fair_round, created_at, id LIMIT $5 FOR UPDATE SKIP LOCKED"
+            ),
+            // With a cap, a user's k-th job in queue order is a candidate only while the
+            // user's running jobs + k stay within it ($8).
+            Some(_) => format!(
+                "SELECT id FROM generation_jobs WHERE status = 'pending' AND id IN ( \
+                   SELECT id FROM (SELECT c.id, c.priority, c.fair_round, c.created_at, \
+                       row_number() OVER (PARTITION BY c.user_id \
+                                          ORDER BY c.priority DESC, c.fair_round, c.created_at, c.id) AS k, \
+                       coalesce(r.n, 0) AS running \
+                     FROM generation_jobs c LEFT JOIN (SELECT user_id, count(*) AS n FROM generation_jobs \
+                                                       WHERE status = 'running' GROUP BY user_id) r \
+                       ON r.user_id = c.user_id \
+                     WHERE {runnable}) w \
+                   WHERE w.running + w.k <= $8 \
+                   ORDER BY w.priority DESC, w.fair_round, w.created_at, w.id LIMIT $5) \
+                 ORDER BY priority DESC, fair_round, created_at, id FOR UPDATE SKIP LOCKED"
+            ),
+        };
         let sql = emitting(
-            "UPDATE generation_jobs g SET status = 'running', attempts = g.attempts + 1, \
-             started_at = coalesce(g.started_at, $1), lease_expires_at = $6, worker_id = $7, progress = 0, \
-             completed_at = NULL, error_message = NULL, event_seq = g.event_seq + 1, updated_at = $1 \
-             FROM (SELECT id FROM generation_jobs WHERE status = 'pending' AND run_after <= $1 \
-                   AND (start_deadline_at IS NULL OR start_deadline_at > $1) \
-                   ORDER BY priority DESC, fair_round, created_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) picked \
-             WHERE g.id = picked.id AND $4",
+            &format!(
+                "UPDATE generation_jobs g SET status = 'running', attempts = g.attempts + 1, \
+                 started_at = coalesce(g.started_at, $1), lease_expires_at = $6, worker_id = $7, progress = 0, \
+                 completed_at = NULL, error_message = NULL, event_seq = g.event_seq + 1, updated_at = $1 \
+                 FROM ({picked}) picked WHERE g.id = picked.id AND $4"
+            ),
             "g.*",
             "'started'",
             "jsonb_build_object('attempt', job.attempts)",
         );
-        let rows: Vec<JobRow> = self
+        let query = self
             .emit_query(sql, now)
             .bind::<diesel::sql_types::Bool, _>(true)
             .bind::<diesel::sql_types::BigInt, _>(i64::try_from(max).unwrap_or(i64::MAX))
             .bind::<SqlTimestamp, _>(plus(now, lease))
-            .bind::<Text, _>(worker.chars().take(100).collect::<String>())
-            .load(&mut conn)
-            .await
-            .map_err(db("claiming jobs"))?;
+            .bind::<Text, _>(worker.chars().take(100).collect::<String>());
+        let rows: Vec<JobRow> = match per_user {
+            None => query.load(&mut conn).await,
+            // Claims of a schema with a cap take turns (a transaction-scoped advisory lock), so
+            // each one counts the running jobs every earlier claim committed: the cap holds
+            // across processes.
+            Some(cap) => {
+                let lock = format!("genonaut.claim.{}", self.pool.schema());
+                let query = query.bind::<BigInt, _>(i64::from(cap));
+                conn.transaction::<Vec<JobRow>, diesel::result::Error, _>(async move |conn| {
+                    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                        .bind::<Text, _>(lock)
+                        .execute(conn)
+                        .await?;
+                    query.load(conn).await
+                })
+                .await
+            }
+        }
+        .map_err(db("claiming jobs"))?;
         let mut jobs: Vec<GenerationJob> = convert(rows)?;
         jobs.sort_by(|a, b| {
             b.priority

@@ -77,7 +77,7 @@ async fn claims_follow_priority_then_fifo_and_respect_run_after() {
         Some(2),
         "b jumped ahead"
     );
-    let claimed = repos.queue.claim("w1", 2, LEASE, now()).await.unwrap();
+    let claimed = repos.queue.claim("w1", 2, LEASE, now(), None).await.unwrap();
     assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![b.id, a.id]);
     assert!(
         claimed
@@ -94,7 +94,7 @@ async fn claims_follow_priority_then_fifo_and_respect_run_after() {
             .await
             .unwrap()
     );
-    let next = repos.queue.claim("w1", 5, LEASE, now()).await.unwrap();
+    let next = repos.queue.claim("w1", 5, LEASE, now(), None).await.unwrap();
     assert_eq!(next.iter().map(|j| j.id).collect::<Vec<_>>(), vec![c.id]);
     let events = repos.job_events.events_since(b.id, 0).await.unwrap();
     let kinds: Vec<JobEventKind> = events.iter().map(|e| e.kind).collect();
@@ -123,7 +123,10 @@ async fn concurrent_claimers_never_take_the_same_job() {
         tokio::spawn(async move {
             let mut mine = Vec::new();
             loop {
-                let batch = queue.claim(&format!("w{w}"), 7, LEASE, now()).await.unwrap();
+                let batch = queue
+                    .claim(&format!("w{w}"), 7, LEASE, now(), None)
+                    .await
+                    .unwrap();
                 if batch.is_empty() {
                     return mine;
                 }
@@ -147,7 +150,7 @@ async fn a_worker_that_lost_its_lease_cannot_write() {
     let short = Duration::from_millis(1);
     let first = repos
         .queue
-        .claim("dead", 1, short, now())
+        .claim("dead", 1, short, now(), None)
         .await
         .unwrap()
         .remove(0);
@@ -160,7 +163,7 @@ async fn a_worker_that_lost_its_lease_cannot_write() {
     assert_eq!(repos.queue.reap(now(), &retry).await.unwrap(), 1);
     let rescued = repos
         .queue
-        .claim("alive", 1, LEASE, now())
+        .claim("alive", 1, LEASE, now(), None)
         .await
         .unwrap()
         .remove(0);
@@ -230,7 +233,7 @@ async fn completing_many_links_each_job_to_its_own_item_and_skips_lost_leases() 
     for i in 0..4 {
         enqueue(&repos, user, &format!("p{i}"), 0).await;
     }
-    let claimed = repos.queue.claim("w", 4, LEASE, now()).await.unwrap();
+    let claimed = repos.queue.claim("w", 4, LEASE, now(), None).await.unwrap();
     assert_eq!(claimed.len(), 4);
     let mut completions: Vec<(Lease, NewContent)> = claimed
         .iter()
@@ -284,7 +287,7 @@ async fn the_reaper_fails_jobs_that_used_every_attempt_and_heartbeats_keep_lease
     for attempt in 1..=3 {
         let claimed = repos
             .queue
-            .claim("w", 1, Duration::from_millis(1), now())
+            .claim("w", 1, Duration::from_millis(1), now(), None)
             .await
             .unwrap();
         assert_eq!(claimed[0].attempts, attempt);
@@ -298,7 +301,7 @@ async fn the_reaper_fails_jobs_that_used_every_attempt_and_heartbeats_keep_lease
     let kept = enqueue(&repos, user, "kept", 0).await;
     let claimed = repos
         .queue
-        .claim("w", 1, Duration::from_millis(50), now())
+        .claim("w", 1, Duration::from_millis(50), now(), None)
         .await
         .unwrap()
         .remove(0);
@@ -321,7 +324,12 @@ async fn release_requeues_without_counting_the_attempt_and_retries_back_off() {
     let db = TestDb::new().await;
     let (repos, user) = with_user(&db).await;
     let job = enqueue(&repos, user, "released", 0).await;
-    let claimed = repos.queue.claim("w", 1, LEASE, now()).await.unwrap().remove(0);
+    let claimed = repos
+        .queue
+        .claim("w", 1, LEASE, now(), None)
+        .await
+        .unwrap()
+        .remove(0);
     assert!(repos.queue.release(&Lease::of(&claimed), now()).await.unwrap());
     let back = repos.jobs.get(job.id).await.unwrap().unwrap();
     assert_eq!(
@@ -334,18 +342,23 @@ async fn release_requeues_without_counting_the_attempt_and_retries_back_off() {
     };
     let claimed = repos
         .queue
-        .claim("w", 1, Duration::from_millis(1), now())
+        .claim("w", 1, Duration::from_millis(1), now(), None)
         .await
         .unwrap()
         .remove(0);
     tokio::time::sleep(Duration::from_millis(10)).await;
     repos.queue.reap(now(), &retry).await.unwrap();
     assert!(
-        repos.queue.claim("w", 1, LEASE, now()).await.unwrap().is_empty(),
+        repos
+            .queue
+            .claim("w", 1, LEASE, now(), None)
+            .await
+            .unwrap()
+            .is_empty(),
         "backing off"
     );
     let soon = now() + chrono::Duration::seconds(11);
-    let again = repos.queue.claim("w", 1, LEASE, soon).await.unwrap();
+    let again = repos.queue.claim("w", 1, LEASE, soon, None).await.unwrap();
     assert_eq!(again[0].attempts, claimed.attempts + 1);
 }
 
@@ -358,10 +371,22 @@ async fn cancellation_races() {
     assert!(
         matches!(repos.jobs.cancel(pending.id, now()).await.unwrap(), CancelOutcome::Cancelled(j) if j.status == JobStatus::Cancelled)
     );
-    assert!(repos.queue.claim("w", 5, LEASE, now()).await.unwrap().is_empty());
+    assert!(
+        repos
+            .queue
+            .claim("w", 5, LEASE, now(), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Running, cancelled before it finishes: the completion is refused, nothing stored.
     let running = enqueue(&repos, user, "running", 0).await;
-    let claimed = repos.queue.claim("w", 1, LEASE, now()).await.unwrap().remove(0);
+    let claimed = repos
+        .queue
+        .claim("w", 1, LEASE, now(), None)
+        .await
+        .unwrap()
+        .remove(0);
     assert!(matches!(
         repos.jobs.cancel(running.id, now()).await.unwrap(),
         CancelOutcome::Cancelled(_)
@@ -377,7 +402,12 @@ async fn cancellation_races() {
     assert_eq!(repos.content.stats().await.unwrap().total, 0);
     // Finished before the cancel lands: stays completed.
     let finished = enqueue(&repos, user, "finished", 0).await;
-    let claimed = repos.queue.claim("w", 1, LEASE, now()).await.unwrap().remove(0);
+    let claimed = repos
+        .queue
+        .claim("w", 1, LEASE, now(), None)
+        .await
+        .unwrap()
+        .remove(0);
     repos
         .queue
         .complete(&Lease::of(&claimed), content(user), now())
@@ -423,7 +453,12 @@ async fn events_reach_subscribers_and_survive_a_dropped_listener() {
     connected(&hub).await;
     let job = enqueue(&repos, user, "watched", 0).await;
     let mut sub = hub.source(&db.schema).subscribe(job.id);
-    let claimed = repos.queue.claim("w", 1, LEASE, now()).await.unwrap().remove(0);
+    let claimed = repos
+        .queue
+        .claim("w", 1, LEASE, now(), None)
+        .await
+        .unwrap()
+        .remove(0);
     let SubscriptionItem::Event(started) = next_event(&mut sub).await else {
         panic!("expected an event")
     };
@@ -510,7 +545,7 @@ async fn a_job_past_its_start_deadline_is_never_claimed_and_ends_cancelled() {
 
     // Past the deadline nothing starts it, even before the sweep ran.
     let after = t + chrono::Duration::seconds(61);
-    let claimed = repos.queue.claim("w", 10, LEASE, after).await.unwrap();
+    let claimed = repos.queue.claim("w", 10, LEASE, after, None).await.unwrap();
     assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), [open.id]);
 
     assert_eq!(
@@ -548,4 +583,35 @@ async fn a_job_past_its_start_deadline_is_never_claimed_and_ends_cancelled() {
 async fn the_queue_serves_users_round_robin() {
     let db = TestDb::new().await;
     genonaut_domain::testing::scenarios::the_queue_serves_users_round_robin(db.repositories(), now()).await;
+}
+
+#[tokio::test]
+async fn the_queue_caps_running_jobs_per_user() {
+    let db = TestDb::new().await;
+    genonaut_domain::testing::scenarios::the_queue_caps_running_jobs_per_user(db.repositories(), now()).await;
+}
+
+#[tokio::test]
+async fn the_per_user_cap_holds_under_concurrent_claimers() {
+    let db = TestDb::new().await;
+    let (repos, user) = with_user(&db).await;
+    for i in 0..20 {
+        enqueue(&repos, user, &format!("j{i}"), 0).await;
+    }
+    let claims = (0..6).map(|w| {
+        let queue = repos.queue.clone();
+        tokio::spawn(async move {
+            queue
+                .claim(&format!("w{w}"), 3, LEASE, now(), Some(2))
+                .await
+                .unwrap()
+        })
+    });
+    let mut claimed = 0;
+    for claim in claims {
+        claimed += claim.await.unwrap().len();
+    }
+    assert_eq!(claimed, 2, "six concurrent claimers, a cap of 2");
+    let stats = repos.jobs.queue_counts().await.unwrap();
+    assert_eq!(stats, (18, 2));
 }

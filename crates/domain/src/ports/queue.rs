@@ -64,12 +64,17 @@ pub trait JobQueue: Send + Sync {
     /// that user's previous pending job, never behind the head of the queue); FIFO within a
     /// turn. Marks them running with a new attempt and a lease until
     /// `now + lease`, and records `started` events. The returned jobs carry the new attempt.
+    ///
+    /// With `per_user = Some(n)`, no user has more than `n` jobs running after the claim (jobs
+    /// of users at their cap stay pending, later ones are claimed instead); the cap holds across
+    /// concurrent claimers in every process.
     async fn claim(
         &self,
         worker: &str,
         max: usize,
         lease: Duration,
         now: Timestamp,
+        per_user: Option<u32>,
     ) -> DomainResult<Vec<GenerationJob>>;
 
     /// Extends the given leases to `until`; returns the ones still held (others were

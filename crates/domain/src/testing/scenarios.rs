@@ -1105,7 +1105,7 @@ pub async fn the_queue_serves_users_round_robin(repos: crate::ports::Repositorie
     // One of the heavy user's jobs runs; then the light user queues one job.
     let first = repos
         .queue
-        .claim("w", 1, std::time::Duration::from_secs(30), now)
+        .claim("w", 1, std::time::Duration::from_secs(30), now, None)
         .await
         .unwrap();
     assert_eq!(first.iter().map(|j| j.id).collect::<Vec<_>>(), [heavy[0]]);
@@ -1117,7 +1117,7 @@ pub async fn the_queue_serves_users_round_robin(repos: crate::ports::Repositorie
     for _ in 0..4 {
         let claimed = repos
             .queue
-            .claim("w", 1, std::time::Duration::from_secs(30), now)
+            .claim("w", 1, std::time::Duration::from_secs(30), now, None)
             .await
             .unwrap();
         order.extend(claimed.iter().map(|j| j.id));
@@ -1483,4 +1483,47 @@ pub async fn idempotent_submission_creates_once_replays_and_expires(s: Services,
     assert!(!later.is_replayed());
     assert_eq!(later.into_inner().prompt, "dog");
     assert_eq!(total().await, 2);
+}
+
+/// The per-user cap on running jobs (run against each [`crate::ports::JobQueue`] directly):
+/// a user at the cap is skipped, not blocking others; a batch claim never takes more of one
+/// user's jobs than the cap leaves; finishing a job frees a slot.
+pub async fn the_queue_caps_running_jobs_per_user(repos: crate::ports::Repositories, now: Timestamp) {
+    let lease = std::time::Duration::from_secs(30);
+    let mut users = Vec::new();
+    for name in ["many", "other"] {
+        let new = NewUser {
+            username: Username::parse(name).unwrap(),
+            email: Email::parse(&format!("{name}@example.com")).unwrap(),
+            preferences: JsonObject::new(),
+        };
+        users.push(repos.users.insert(new, now).await.unwrap().id);
+    }
+    let mut ids = Vec::new();
+    for (user, n) in [(users[0], 5), (users[1], 1)] {
+        for i in 0..n {
+            let new = NewJob {
+                user_id: user,
+                job_type: JobType::Text,
+                prompt: format!("job {i}"),
+                parameters: JsonObject::new(),
+                priority: 0,
+                start_deadline_seconds: None,
+                timeout_seconds: None,
+            };
+            ids.push((user, repos.jobs.insert(new, now).await.unwrap().id));
+        }
+    }
+    let of = |jobs: &[GenerationJob], user: UserId| jobs.iter().filter(|j| j.user_id == user).count();
+    let first = repos.queue.claim("w", 10, lease, now, Some(2)).await.unwrap();
+    assert_eq!((of(&first, users[0]), of(&first, users[1])), (2, 1), "{first:?}");
+    let none = repos.queue.claim("w", 10, lease, now, Some(2)).await.unwrap();
+    assert!(none.is_empty(), "the busy user is at the cap: {none:?}");
+    let done = first.iter().find(|j| j.user_id == users[0]).unwrap();
+    let lease_of = crate::ports::Lease::of(done);
+    assert!(repos.queue.fail(&lease_of, "done", None, now).await.unwrap());
+    let next = repos.queue.claim("w", 10, lease, now, Some(2)).await.unwrap();
+    assert_eq!(of(&next, users[0]), 1, "one slot freed: {next:?}");
+    let uncapped = repos.queue.claim("w", 10, lease, now, None).await.unwrap();
+    assert_eq!(uncapped.len(), 2, "without a cap the rest run");
 }

@@ -1263,6 +1263,7 @@ impl JobQueue for Queue {
         max: usize,
         lease: std::time::Duration,
         now: Timestamp,
+        per_user: Option<u32>,
     ) -> DomainResult<Vec<GenerationJob>> {
         let mut s = self.0.lock();
         let mut runnable: Vec<GenerationJob> = s
@@ -1276,6 +1277,15 @@ impl JobQueue for Queue {
             .cloned()
             .collect();
         runnable.sort_by_key(|j| s.queue_order(j));
+        let mut running: BTreeMap<UserId, u32> = BTreeMap::new();
+        for j in s.jobs.values().filter(|j| j.status == JobStatus::Running) {
+            *running.entry(j.user_id).or_default() += 1;
+        }
+        runnable.retain(|j| {
+            let n = running.entry(j.user_id).or_default();
+            *n += 1;
+            per_user.is_none_or(|cap| *n <= cap)
+        });
         let mut claimed = Vec::new();
         for job in runnable.into_iter().take(max) {
             let Some(j) = s.jobs.get_mut(&job.id) else {

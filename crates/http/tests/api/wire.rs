@@ -146,3 +146,23 @@ async fn oversized_bodies_are_413() {
         json!({"detail": "Request body is too large (limit: 2048 bytes)"})
     );
 }
+
+#[actix_web::test]
+async fn ready_is_503_while_the_event_listener_is_disconnected() {
+    let connected = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = connected.clone();
+    let settings = HttpSettings {
+        listener: Some(genonaut_http::observe::ListenerProbe(Arc::new(move || {
+            flag.load(std::sync::atomic::Ordering::SeqCst)
+        }))),
+        ..HttpSettings::default()
+    };
+    let app = actix_web::test::init_service(genonaut_http::app(crate::state(), settings)).await;
+    let (status, body) = call(&app, Method::GET, "/ready", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["listener"]["status"], json!("disconnected"));
+    connected.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (status, body) = call(&app, Method::GET, "/ready", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["listener"]["status"], json!("connected"));
+}
