@@ -5,6 +5,7 @@ mod browser;
 mod content;
 mod events;
 mod experiments;
+mod idempotency;
 mod import;
 mod interactions;
 mod jobs;

@@ -103,6 +103,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (scope, key) {
+        #[max_length = 64]
+        scope -> Varchar,
+        #[max_length = 255]
+        key -> Varchar,
+        #[max_length = 64]
+        fingerprint -> Varchar,
+        job_id -> Nullable<Int4>,
+        response -> Nullable<Jsonb>,
+        queue_position -> Nullable<Int8>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     interaction_count_mark (singleton) {
         singleton -> Bool,
         upto -> Int8,
@@ -268,6 +283,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     content_items,
     experiments,
     generation_jobs,
+    idempotency_keys,
     interaction_count_mark,
     interaction_counts,
     item_model,

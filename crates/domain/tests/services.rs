@@ -39,6 +39,16 @@ async fn experiment_engagement_counts_only_within_the_window() {
 }
 
 #[tokio::test]
+async fn idempotent_submission_creates_once_replays_and_expires() {
+    let clock = Arc::new(FixedClock::default());
+    let services = Services::new(InMemoryStore::new().repositories(), clock.clone());
+    genonaut_domain::testing::scenarios::idempotent_submission_creates_once_replays_and_expires(
+        services, &clock,
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn the_queue_caps_running_jobs_per_user() {
     let now = genonaut_domain::ports::Clock::now(&FixedClock::default());
     genonaut_domain::testing::scenarios::the_queue_caps_running_jobs_per_user(

@@ -65,6 +65,8 @@ pub struct AccessSettings {
 /// The key a request was authenticated with (in the request's extensions), for logs.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// The key's id (scopes idempotency keys).
+    pub id: i32,
     /// The key's public prefix.
     pub prefix: String,
     /// Its scope.
@@ -379,6 +381,7 @@ pub async fn check(
             }
         }
         caller = Some(Caller {
+            id: key.id,
             prefix: key.prefix,
             scope: key.scope,
         });

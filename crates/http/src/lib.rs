@@ -15,6 +15,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub mod idempotency;
 pub mod input;
 pub mod media;
 mod middleware;

@@ -13,6 +13,7 @@ use apistos::tag::Tag;
 use serde_json::{Value, json};
 
 use crate::guard;
+use crate::idempotency::{IDEMPOTENCY_HEADER, REPLAYED_HEADER};
 use crate::state::{ApiState, SCHEMA_HEADER};
 
 const DESCRIPTION: &str = "\
@@ -209,12 +210,18 @@ pub fn finish(doc: &mut Value, schemas: &[String], default: &str) {
 
 fn finish_operation(op: &mut Value, keyed: bool) {
     let mut selects_schema = false;
+    let mut idempotent = false;
     let mut has_input = op.get("requestBody").is_some();
     if let Some(parameters) = op.get_mut("parameters").and_then(Value::as_array_mut) {
         for parameter in parameters {
             if parameter["name"] == SCHEMA_HEADER && parameter["in"] == "header" {
                 selects_schema = true;
                 parameter["schema"] = json!({"$ref": "#/components/schemas/SchemaName"});
+            } else if parameter["name"] == IDEMPOTENCY_HEADER && parameter["in"] == "header" {
+                idempotent = true;
+                has_input = true;
+                parameter["schema"] =
+                    json!({"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"});
             } else {
                 has_input = true;
             }
@@ -227,6 +234,15 @@ fn finish_operation(op: &mut Value, keyed: bool) {
     let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
         return;
     };
+    if idempotent && let Some(created) = responses.get_mut("201") {
+        created["headers"] = json!({
+            REPLAYED_HEADER: {
+                "description": "`true` when this is the stored response of an earlier request with the same \
+                                `Idempotency-Key` (nothing was created); absent otherwise.",
+                "schema": {"type": "string", "enum": ["true"]}
+            }
+        });
+    }
     let mut add = |status: &str, response: &str| {
         responses
             .entry(status)

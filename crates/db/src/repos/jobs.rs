@@ -2,11 +2,12 @@ use async_trait::async_trait;
 use diesel::dsl::{count_star, sql};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Double, Integer, Jsonb, Nullable, Text};
-use diesel_async::RunQueryDsl;
+use diesel::sql_types::{Array, BigInt, Double, Integer, Jsonb, Nullable, Text, Timestamp as SqlTimestamp};
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use genonaut_domain::ids::{ContentId, JobId, UserId};
 use genonaut_domain::model::{
-    CancelOutcome, GenerationJob, JobEvent, JobQuery, JobStats, JobStatus, JobType, JsonObject, NewJob,
+    CancelOutcome, GenerationJob, IDEMPOTENCY_KEY_REUSED, IDEMPOTENCY_KEY_TTL_HOURS, IdempotencyKey,
+    Idempotent, IdempotentRequest, JobEvent, JobQuery, JobStats, JobStatus, JobType, JsonObject, NewJob,
     Timestamp,
 };
 use genonaut_domain::ports::{JobEventLog, JobOrder, JobRepository, JobState};
@@ -18,7 +19,19 @@ use crate::PgPool;
 use crate::error::db;
 use crate::events::timestamp_text;
 use crate::rows::{JobEventRow, JobRow, convert, key};
-use crate::schema::{generation_jobs, job_events};
+use crate::schema::{generation_jobs, idempotency_keys, job_events};
+
+/// A failure inside the idempotent insert's transaction (either rolls it back).
+enum TxError {
+    Db(diesel::result::Error),
+    Domain(DomainError),
+}
+
+impl From<diesel::result::Error> for TxError {
+    fn from(e: diesel::result::Error) -> Self {
+        TxError::Db(e)
+    }
+}
 
 /// Generation jobs in PostgreSQL.
 #[derive(Clone)]
@@ -81,7 +94,7 @@ struct PositionRow {
 
 /// The jobs of `rows`, with queue positions filled in for pending ones.
 pub(crate) async fn with_positions(
-    conn: &mut crate::PgConn,
+    conn: &mut diesel_async::AsyncPgConnection,
     rows: Vec<JobRow>,
 ) -> DomainResult<Vec<GenerationJob>> {
     let pending: Vec<i32> = rows
@@ -131,6 +144,39 @@ impl PgJobs {
             .bind::<Text, _>(timestamp_text(now))
     }
 
+    /// The statement creating a pending job (and its `queued` event).
+    fn insert_query(
+        &self,
+        job: NewJob,
+        now: Timestamp,
+    ) -> DomainResult<diesel::query_builder::BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery>>
+    {
+        let Some(user_id) = key(job.user_id.0) else {
+            return Err(DomainError::not_found(genonaut_domain::Entity::User, job.user_id));
+        };
+        let sql = emitting(
+            "INSERT INTO generation_jobs (user_id, job_type, prompt, parameters, status, priority, created_at, \
+             updated_at, run_after, event_seq, start_deadline_at, timeout_seconds, fair_round) \
+             VALUES ($4, $5, $6, $7, 'pending', $8, $1, $1, $1, 1, $1 + $9 * interval '1 second', $10, \
+             greatest(coalesce((SELECT h.fair_round FROM generation_jobs h WHERE h.status = 'pending' \
+                                AND h.priority = $8 ORDER BY h.priority DESC, h.fair_round LIMIT 1), 0), \
+                      coalesce((SELECT u.fair_round + 1 FROM generation_jobs u WHERE u.status = 'pending' \
+                                AND u.user_id = $4 AND u.priority = $8 ORDER BY u.fair_round DESC LIMIT 1), 0)))",
+            "generation_jobs.*",
+            "'queued'",
+            NO_DATA,
+        );
+        Ok(self
+            .emit_query(sql, now)
+            .bind::<Integer, _>(user_id)
+            .bind::<Text, _>(job.job_type.as_str())
+            .bind::<Text, _>(job.prompt)
+            .bind::<Jsonb, _>(Value::Object(job.parameters))
+            .bind::<Integer, _>(job.priority)
+            .bind::<Nullable<Integer>, _>(job.start_deadline_seconds)
+            .bind::<Nullable<Integer>, _>(job.timeout_seconds))
+    }
+
     async fn load(
         &self,
         q: generation_jobs::BoxedQuery<'static, Pg>,
@@ -151,38 +197,101 @@ impl PgJobs {
 #[async_trait]
 impl JobRepository for PgJobs {
     async fn insert(&self, job: NewJob, now: Timestamp) -> DomainResult<GenerationJob> {
-        let Some(user_id) = key(job.user_id.0) else {
-            return Err(DomainError::not_found(genonaut_domain::Entity::User, job.user_id));
-        };
+        let query = self.insert_query(job, now)?;
         let mut conn = self.pool.get().await?;
-        let sql = emitting(
-            "INSERT INTO generation_jobs (user_id, job_type, prompt, parameters, status, priority, created_at, \
-             updated_at, run_after, event_seq, start_deadline_at, timeout_seconds, fair_round) \
-             VALUES ($4, $5, $6, $7, 'pending', $8, $1, $1, $1, 1, $1 + $9 * interval '1 second', $10, \
-             greatest(coalesce((SELECT h.fair_round FROM generation_jobs h WHERE h.status = 'pending' \
-                                AND h.priority = $8 ORDER BY h.priority DESC, h.fair_round LIMIT 1), 0), \
-                      coalesce((SELECT u.fair_round + 1 FROM generation_jobs u WHERE u.status = 'pending' \
-                                AND u.user_id = $4 AND u.priority = $8 ORDER BY u.fair_round DESC LIMIT 1), 0)))",
-            "generation_jobs.*",
-            "'queued'",
-            NO_DATA,
-        );
-        let rows: Vec<JobRow> = self
-            .emit_query(sql, now)
-            .bind::<Integer, _>(user_id)
-            .bind::<Text, _>(job.job_type.as_str())
-            .bind::<Text, _>(job.prompt)
-            .bind::<Jsonb, _>(Value::Object(job.parameters))
-            .bind::<Integer, _>(job.priority)
-            .bind::<Nullable<Integer>, _>(job.start_deadline_seconds)
-            .bind::<Nullable<Integer>, _>(job.timeout_seconds)
-            .load(&mut conn)
-            .await
-            .map_err(db("creating a job"))?;
+        let rows: Vec<JobRow> = query.load(&mut conn).await.map_err(db("creating a job"))?;
         with_positions(&mut conn, rows)
             .await?
             .pop()
             .ok_or_else(|| DomainError::unexpected("creating a job", "no row"))
+    }
+
+    async fn insert_idempotent(
+        &self,
+        job: NewJob,
+        request: IdempotentRequest,
+        now: Timestamp,
+    ) -> DomainResult<Idempotent<GenerationJob>> {
+        let query = self.insert_query(job, now)?;
+        let cutoff = now - chrono::Duration::hours(IDEMPOTENCY_KEY_TTL_HOURS);
+        let IdempotentRequest {
+            key: IdempotencyKey { scope, key: name },
+            fingerprint,
+        } = request;
+        let mut conn = self.pool.get().await?;
+        let outcome = conn
+            .transaction::<Idempotent<GenerationJob>, TxError, _>(async move |conn| {
+                // Forget expired keys, a few at a time, never waiting for another transaction.
+                diesel::sql_query(
+                    "DELETE FROM idempotency_keys WHERE (scope, key) IN (SELECT scope, key FROM idempotency_keys \
+                     WHERE created_at < $1 ORDER BY created_at LIMIT 100 FOR UPDATE SKIP LOCKED)",
+                )
+                .bind::<SqlTimestamp, _>(cutoff)
+                .execute(conn)
+                .await?;
+                // Claim the key first: a concurrent request with the same key waits here until
+                // this transaction ends, then finds the committed row. An expired row is taken over.
+                let claimed = diesel::sql_query(
+                    "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, \
+                     created_at = EXCLUDED.created_at, job_id = NULL, response = NULL, queue_position = NULL \
+                     WHERE idempotency_keys.created_at < $5",
+                )
+                .bind::<Text, _>(&scope)
+                .bind::<Text, _>(&name)
+                .bind::<Text, _>(&fingerprint)
+                .bind::<SqlTimestamp, _>(now)
+                .bind::<SqlTimestamp, _>(cutoff)
+                .execute(conn)
+                .await?;
+                if claimed == 0 {
+                    let (stored, position): (String, Option<i64>) = idempotency_keys::table
+                        .find((&scope, &name))
+                        .select((idempotency_keys::fingerprint, idempotency_keys::queue_position))
+                        .first(conn)
+                        .await?;
+                    if stored != fingerprint {
+                        return Err(TxError::Domain(DomainError::rule(IDEMPOTENCY_KEY_REUSED)));
+                    }
+                    // The snapshot; a column added since it was taken comes from the job's
+                    // current row (or is NULL if the job was deleted).
+                    let row: JobRow = diesel::sql_query(
+                        "SELECT (jsonb_populate_record(j, k.response)).* FROM idempotency_keys k \
+                         LEFT JOIN generation_jobs j ON j.id = k.job_id WHERE k.scope = $1 AND k.key = $2",
+                    )
+                    .bind::<Text, _>(&scope)
+                    .bind::<Text, _>(&name)
+                    .get_result(conn)
+                    .await?;
+                    let mut job = GenerationJob::try_from(row).map_err(TxError::Domain)?;
+                    job.queue_position = position;
+                    return Ok(Idempotent::Replayed(job));
+                }
+                let rows: Vec<JobRow> = query.load(conn).await?;
+                let job = with_positions(conn, rows)
+                    .await
+                    .map_err(TxError::Domain)?
+                    .pop()
+                    .ok_or_else(|| TxError::Domain(DomainError::unexpected("creating a job", "no row")))?;
+                // The job as returned now is what a retry gets.
+                diesel::sql_query(
+                    "UPDATE idempotency_keys k SET job_id = j.id, response = to_jsonb(j), queue_position = $3 \
+                     FROM generation_jobs j WHERE j.id = $4 AND k.scope = $1 AND k.key = $2",
+                )
+                .bind::<Text, _>(&scope)
+                .bind::<Text, _>(&name)
+                .bind::<Nullable<BigInt>, _>(job.queue_position)
+                .bind::<Integer, _>(key(job.id.0).unwrap_or(0))
+                .execute(conn)
+                .await?;
+                Ok(Idempotent::Created(job))
+            })
+            .await;
+        match outcome {
+            Ok(done) => Ok(done),
+            Err(TxError::Domain(e)) => Err(e),
+            Err(TxError::Db(e)) => Err(db("creating a job idempotently")(e)),
+        }
     }
 
     async fn get(&self, id: JobId) -> DomainResult<Option<GenerationJob>> {

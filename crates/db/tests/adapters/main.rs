@@ -36,3 +36,14 @@ async fn experiment_engagement_counts_only_within_the_window() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn idempotent_submission_creates_once_replays_and_expires() {
+    let db = TestDb::new().await;
+    let clock = Arc::new(FixedClock::default());
+    let services = Services::new(db.repositories(), clock.clone());
+    genonaut_domain::testing::scenarios::idempotent_submission_creates_once_replays_and_expires(
+        services, &clock,
+    )
+    .await;
+}

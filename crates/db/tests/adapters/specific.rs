@@ -1045,3 +1045,64 @@ async fn tickets_are_redeemed_once_atomically_and_not_after_expiry() {
         .get::<_, i64>(0);
     assert_eq!(left, 1);
 }
+
+#[tokio::test]
+async fn concurrent_retries_with_one_idempotency_key_create_one_job() {
+    let db = TestDb::new().await;
+    let repos = db.repositories();
+    let u = repos.users.insert(new_user("dora"), ts()).await.unwrap();
+    let job = NewJob {
+        user_id: u.id,
+        job_type: JobType::Image,
+        prompt: "a lighthouse".into(),
+        parameters: json!({"steps": 4}).as_object().cloned().unwrap(),
+        priority: 0,
+        start_deadline_seconds: None,
+        timeout_seconds: None,
+    };
+    let request = IdempotentRequest {
+        key: IdempotencyKey::parse("key:7", "retry-me").unwrap(),
+        fingerprint: job.fingerprint(),
+    };
+    let attempts = (0..8).map(|_| {
+        let jobs = repos.jobs.clone();
+        let (job, request) = (job.clone(), request.clone());
+        tokio::spawn(async move { jobs.insert_idempotent(job, request, ts()).await.unwrap() })
+    });
+    let mut outcomes = Vec::new();
+    for a in attempts {
+        outcomes.push(a.await.unwrap());
+    }
+    let created: Vec<_> = outcomes.iter().filter(|o| !o.is_replayed()).collect();
+    assert_eq!(created.len(), 1, "{outcomes:?}");
+    let first = created[0].clone().into_inner();
+    for o in outcomes {
+        assert_eq!(o.into_inner(), first);
+    }
+    let all = repos
+        .jobs
+        .list(&JobQuery::default(), PageRequest::new(0, 10))
+        .await
+        .unwrap();
+    assert_eq!(all.total, 1);
+    // A different request with the key is refused and creates nothing.
+    let other = IdempotentRequest {
+        fingerprint: NewJob {
+            prompt: "a harbour".into(),
+            ..job.clone()
+        }
+        .fingerprint(),
+        ..request
+    };
+    let refused = repos.jobs.insert_idempotent(job, other, ts()).await.unwrap_err();
+    assert!(
+        matches!(refused, DomainError::Rule(ref m) if m == IDEMPOTENCY_KEY_REUSED),
+        "{refused:?}"
+    );
+    let all = repos
+        .jobs
+        .list(&JobQuery::default(), PageRequest::new(0, 10))
+        .await
+        .unwrap();
+    assert_eq!(all.total, 1);
+}

@@ -131,6 +131,25 @@ pub struct NewJob {
     pub timeout_seconds: Option<i32>,
 }
 
+impl NewJob {
+    /// The fingerprint of this command as sent ([`super::fingerprint`]): two submissions with
+    /// the same fingerprint ask for the same job.
+    pub fn fingerprint(&self) -> String {
+        super::fingerprint(
+            "POST /api/v1/generation-jobs",
+            &serde_json::json!({
+                "user_id": self.user_id.0,
+                "job_type": self.job_type.as_str(),
+                "prompt": self.prompt,
+                "parameters": self.parameters,
+                "priority": self.priority,
+                "start_deadline_seconds": self.start_deadline_seconds,
+                "timeout_seconds": self.timeout_seconds,
+            }),
+        )
+    }
+}
+
 /// `error_message` of a job cancelled because its start deadline passed.
 pub const START_DEADLINE_PASSED: &str = "start deadline passed: the job was not started in time";
 

@@ -3,6 +3,7 @@
 mod api_key;
 mod content;
 mod experiment;
+mod idempotency;
 mod interaction;
 mod job;
 mod recommendation;
@@ -11,6 +12,7 @@ mod user;
 pub use api_key::*;
 pub use content::*;
 pub use experiment::*;
+pub use idempotency::*;
 pub use interaction::*;
 pub use job::*;
 pub use recommendation::*;

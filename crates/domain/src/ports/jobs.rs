@@ -2,7 +2,10 @@ use async_trait::async_trait;
 
 use crate::error::DomainResult;
 use crate::ids::{ContentId, JobId, UserId};
-use crate::model::{GenerationJob, JobQuery, JobStats, JobStatus, JsonObject, NewJob, Timestamp};
+use crate::model::{
+    GenerationJob, Idempotent, IdempotentRequest, JobQuery, JobStats, JobStatus, JsonObject, NewJob,
+    Timestamp,
+};
 use crate::page::{Page, PageRequest};
 
 /// The mutable state of a job that a status change writes.
@@ -37,6 +40,19 @@ pub enum JobOrder {
 pub trait JobRepository: Send + Sync {
     /// Stores a pending job created at `now`.
     async fn insert(&self, job: NewJob, now: Timestamp) -> DomainResult<GenerationJob>;
+
+    /// Like [`JobRepository::insert`], once per idempotency key, atomically (also when retries
+    /// race): the first call with a key creates the job and remembers it as returned; a later
+    /// call with the same key and fingerprint, within [`crate::model::IDEMPOTENCY_KEY_TTL_HOURS`]
+    /// of the first, returns that snapshot as `Replayed` without creating anything; one with a
+    /// different fingerprint is a `DomainError::Rule` ([`crate::model::IDEMPOTENCY_KEY_REUSED`]).
+    /// Older keys are forgotten.
+    async fn insert_idempotent(
+        &self,
+        job: NewJob,
+        request: IdempotentRequest,
+        now: Timestamp,
+    ) -> DomainResult<Idempotent<GenerationJob>>;
 
     /// The job with this id, if any, with its queue position when pending.
     async fn get(&self, id: JobId) -> DomainResult<Option<GenerationJob>>;

@@ -3,8 +3,8 @@ use std::sync::Arc;
 use crate::error::{DomainError, DomainResult, Entity};
 use crate::ids::{ContentId, JobId, UserId};
 use crate::model::{
-    CancelOutcome, GenerationJob, JobEvent, JobQuery, JobStats, JobStatus, JobType, JsonObject, NewJob,
-    Timestamp,
+    CancelOutcome, GenerationJob, IdempotencyKey, Idempotent, IdempotentRequest, JobEvent, JobQuery,
+    JobStats, JobStatus, JobType, JsonObject, NewJob, Timestamp,
 };
 use crate::page::{Page, PageRequest};
 use crate::ports::{
@@ -90,6 +90,23 @@ impl JobService {
             .await?;
         new.prompt = non_blank(&new.prompt).ok_or_else(|| DomainError::rule("Prompt cannot be empty"))?;
         self.jobs.insert(new, self.clock.now()).await
+    }
+
+    /// Queues a job once per idempotency key: the same key with the same command again returns
+    /// the job as first created (`Replayed`), with a different command a `Rule` error. The
+    /// command is checked as by [`JobService::create`] first.
+    pub async fn create_idempotent(
+        &self,
+        mut new: NewJob,
+        key: IdempotencyKey,
+    ) -> DomainResult<Idempotent<GenerationJob>> {
+        let fingerprint = new.fingerprint();
+        self.users
+            .get_active(new.user_id, "Cannot create generation jobs for inactive users")
+            .await?;
+        new.prompt = non_blank(&new.prompt).ok_or_else(|| DomainError::rule("Prompt cannot be empty"))?;
+        let request = IdempotentRequest { key, fingerprint };
+        self.jobs.insert_idempotent(new, request, self.clock.now()).await
     }
 
     /// The job, or `NotFound`.

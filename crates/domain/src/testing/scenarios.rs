@@ -1393,6 +1393,98 @@ pub async fn experiment_engagement_counts_only_within_the_window(s: Services, cl
     assert_eq!((counts.served, counts.engaged), (3, 1), "{counts:?}");
 }
 
+/// Scenario (needs the clock, so not in [`service_scenarios!`](crate::service_scenarios)):
+/// idempotent submission creates once per key and scope, replays the job as first returned,
+/// refuses the key with a different command and forgets keys after 24 hours.
+pub async fn idempotent_submission_creates_once_replays_and_expires(s: Services, clock: &super::FixedClock) {
+    let a = user(&s, "alice").await;
+    let command = |prompt: &str| NewJob {
+        user_id: a.id,
+        job_type: JobType::Image,
+        prompt: prompt.into(),
+        parameters: obj(json!({"steps": 20, "size": {"w": 512, "h": 512}})),
+        priority: 0,
+        start_deadline_seconds: None,
+        timeout_seconds: None,
+    };
+    let key = |scope: &str, key: &str| IdempotencyKey::parse(scope, key).unwrap();
+    let total = async || {
+        s.jobs
+            .list(&JobQuery::default(), PageRequest::new(0, 100))
+            .await
+            .unwrap()
+            .total
+    };
+
+    let first = s
+        .jobs
+        .create_idempotent(command(" cat "), key("key:1", "k-1"))
+        .await
+        .unwrap();
+    assert!(!first.is_replayed());
+    let first = first.into_inner();
+    assert_eq!(first.prompt, "cat");
+    assert_eq!(first.queue_position, Some(1));
+
+    // The job changes afterwards; a replay still returns it as first created.
+    s.jobs
+        .update_parameters(first.id, Some(obj(json!({"steps": 5}))))
+        .await
+        .unwrap();
+    clock.advance(chrono::Duration::hours(1));
+    let again = s
+        .jobs
+        .create_idempotent(command(" cat "), key("key:1", "k-1"))
+        .await
+        .unwrap();
+    assert!(again.is_replayed());
+    assert_eq!(again.into_inner(), first);
+    assert_eq!(total().await, 1);
+
+    // Same key, another command: refused, nothing created.
+    let reused = s
+        .jobs
+        .create_idempotent(command("dog"), key("key:1", "k-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(message(reused), IDEMPOTENCY_KEY_REUSED);
+    assert_eq!(total().await, 1);
+
+    // Another scope does not see the key.
+    let other = s
+        .jobs
+        .create_idempotent(command(" cat "), key("key:2", "k-1"))
+        .await
+        .unwrap();
+    assert!(!other.is_replayed());
+    let other = other.into_inner();
+    assert_ne!(other.id, first.id);
+    assert_eq!(total().await, 2);
+
+    // A deleted job's key still replays it as created, and creates nothing.
+    s.jobs.cancel(other.id).await.unwrap();
+    s.jobs.delete(other.id).await.unwrap();
+    let gone = s
+        .jobs
+        .create_idempotent(command(" cat "), key("key:2", "k-1"))
+        .await
+        .unwrap();
+    assert!(gone.is_replayed());
+    assert_eq!(gone.into_inner(), other);
+    assert_eq!(total().await, 1);
+
+    // After 24 hours the key is forgotten: it creates again, even with another command.
+    clock.advance(chrono::Duration::hours(24));
+    let later = s
+        .jobs
+        .create_idempotent(command("dog"), key("key:1", "k-1"))
+        .await
+        .unwrap();
+    assert!(!later.is_replayed());
+    assert_eq!(later.into_inner().prompt, "dog");
+    assert_eq!(total().await, 2);
+}
+
 /// The per-user cap on running jobs (run against each [`crate::ports::JobQueue`] directly):
 /// a user at the cap is skipped, not blocking others; a batch claim never takes more of one
 /// user's jobs than the cap leaves; finishing a job frees a slot.

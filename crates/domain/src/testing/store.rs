@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -33,6 +33,8 @@ struct State {
     /// `needing`, as in PostgreSQL).
     embeddings: BTreeMap<ContentId, (String, Vec<f32>, Timestamp)>,
     experiments: BTreeMap<crate::ids::ExperimentId, Experiment>,
+    /// Idempotency keys: fingerprint, the job as created, when.
+    idempotency: HashMap<IdempotencyKey, (String, GenerationJob, Timestamp)>,
     next_id: i64,
     count_checkpoints: u64,
 }
@@ -1006,50 +1008,76 @@ impl Jobs {
     }
 }
 
+/// Stores a pending job (the fake's `JobRepository::insert`).
+fn insert_job(s: &mut State, job: NewJob, now: Timestamp) -> DomainResult<GenerationJob> {
+    if !s.users.contains_key(&job.user_id) {
+        return Err(DomainError::not_found(crate::Entity::User, job.user_id));
+    }
+    let id = JobId(s.next());
+    let job = GenerationJob {
+        id,
+        user_id: job.user_id,
+        job_type: job.job_type,
+        prompt: job.prompt,
+        parameters: job.parameters,
+        status: JobStatus::Pending,
+        result_content_id: None,
+        created_at: now,
+        started_at: None,
+        completed_at: None,
+        error_message: None,
+        updated_at: now,
+        priority: job.priority,
+        attempts: 0,
+        max_attempts: 3,
+        progress: 0.0,
+        event_seq: 0,
+        queue_position: None,
+        start_deadline_at: job
+            .start_deadline_seconds
+            .map(|secs| now + chrono::Duration::seconds(i64::from(secs))),
+        timeout_seconds: job.timeout_seconds,
+    };
+    let round = s.next_round(job.user_id, job.priority);
+    s.fair_round.insert(id, round);
+    s.jobs.insert(id, job);
+    s.run_after.insert(id, now);
+    s.emit(id, JobEventKind::Queued, JsonObject::new(), now);
+    let mut job = s
+        .jobs
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| DomainError::unexpected("insert", "vanished"))?;
+    job.queue_position = s.queue_position(&job);
+    Ok(job)
+}
+
 #[async_trait]
 impl JobRepository for Jobs {
     async fn insert(&self, job: NewJob, now: Timestamp) -> DomainResult<GenerationJob> {
+        insert_job(&mut self.0.lock(), job, now)
+    }
+
+    async fn insert_idempotent(
+        &self,
+        job: NewJob,
+        request: IdempotentRequest,
+        now: Timestamp,
+    ) -> DomainResult<Idempotent<GenerationJob>> {
         let mut s = self.0.lock();
-        if !s.users.contains_key(&job.user_id) {
-            return Err(DomainError::not_found(crate::Entity::User, job.user_id));
+        let cutoff = now - chrono::Duration::hours(IDEMPOTENCY_KEY_TTL_HOURS);
+        s.idempotency.retain(|_, (_, _, at)| *at >= cutoff);
+        if let Some((fingerprint, job, _)) = s.idempotency.get(&request.key) {
+            return if *fingerprint == request.fingerprint {
+                Ok(Idempotent::Replayed(job.clone()))
+            } else {
+                Err(DomainError::rule(IDEMPOTENCY_KEY_REUSED))
+            };
         }
-        let id = JobId(s.next());
-        let job = GenerationJob {
-            id,
-            user_id: job.user_id,
-            job_type: job.job_type,
-            prompt: job.prompt,
-            parameters: job.parameters,
-            status: JobStatus::Pending,
-            result_content_id: None,
-            created_at: now,
-            started_at: None,
-            completed_at: None,
-            error_message: None,
-            updated_at: now,
-            priority: job.priority,
-            attempts: 0,
-            max_attempts: 3,
-            progress: 0.0,
-            event_seq: 0,
-            queue_position: None,
-            start_deadline_at: job
-                .start_deadline_seconds
-                .map(|secs| now + chrono::Duration::seconds(i64::from(secs))),
-            timeout_seconds: job.timeout_seconds,
-        };
-        let round = s.next_round(job.user_id, job.priority);
-        s.fair_round.insert(id, round);
-        s.jobs.insert(id, job);
-        s.run_after.insert(id, now);
-        s.emit(id, JobEventKind::Queued, JsonObject::new(), now);
-        let mut job = s
-            .jobs
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| DomainError::unexpected("insert", "vanished"))?;
-        job.queue_position = s.queue_position(&job);
-        Ok(job)
+        let job = insert_job(&mut s, job, now)?;
+        s.idempotency
+            .insert(request.key, (request.fingerprint, job.clone(), now));
+        Ok(Idempotent::Created(job))
     }
 
     async fn get(&self, id: JobId) -> DomainResult<Option<GenerationJob>> {

@@ -5,11 +5,13 @@ use apistos::actix::CreatedJson;
 use apistos::api_operation;
 use genonaut_domain::PageRequest;
 use genonaut_domain::ids::{ContentId, JobId, UserId};
+use genonaut_domain::model::Idempotent;
 
 use crate::dto::jobs::*;
 use crate::dto::{JobIdPath, Page, PageQuery, Success, UserIdPath};
 use crate::error::ApiError;
 use crate::extract::{Body, MaybeBody, Path, Query};
+use crate::idempotency::{IdempotencyHeader, Submitted};
 use crate::input::FieldError;
 use crate::state::Tenant;
 
@@ -20,6 +22,10 @@ type Result<T> = std::result::Result<T, ApiError>;
 /// Queues a pending job. `job_type` accepts canonical values and the aliases `text`, `image`,
 /// `video`, `audio` in any case, and is stored canonically. Checks, in order: the body (422
 /// list), the user exists (404) and is active (422), the prompt is not blank (422).
+///
+/// With an `Idempotency-Key` header the request may be retried safely: the same key and body
+/// again return the original `201` response (header `Idempotent-Replayed: true`) and create
+/// nothing; the same key with a different body is a 422.
 #[api_operation(
     operation_id = "jobs_create",
     tag = "generation-jobs",
@@ -28,8 +34,13 @@ type Result<T> = std::result::Result<T, ApiError>;
     error_code = 422,
     error_code = 503
 )]
-pub async fn create(db: Tenant, body: Body<JobCreate>) -> Result<CreatedJson<JobOut>> {
-    Ok(CreatedJson(db.services.jobs.create(body.0.into()).await?.into()))
+pub async fn create(db: Tenant, key: IdempotencyHeader, body: Body<JobCreate>) -> Result<Submitted<JobOut>> {
+    let new = body.0.into();
+    let outcome = match key.0 {
+        None => Idempotent::Created(db.services.jobs.create(new).await?),
+        Some(key) => db.services.jobs.create_idempotent(new, key).await?,
+    };
+    Ok(Submitted(outcome.map(JobOut::from)))
 }
 
 /// Get a job
