@@ -12,13 +12,7 @@
 # Knobs: BROWSER_CHECK_PORT (8098), TEST_DATABASE_URL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-chromium=${CHROMIUM:-/usr/bin/chromium}
-if [ ! -x "$chromium" ]; then
-  echo "browser-check: $chromium is missing (apt-get install chromium)" >&2
-  exit 1
-fi
-(cd tests/browser && { [ -d node_modules/playwright-core ] && npm ls --silent >/dev/null 2>&1 || npm ci --silent --no-audit --no-fund; })
-cargo build -q -p genonaut
+. scripts/lib/browser.sh
 bin=${CARGO_TARGET_DIR:-target}/debug/genonaut
 url=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/genonaut_test}
 schema=browser_check_$$

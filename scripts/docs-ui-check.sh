@@ -7,13 +7,7 @@
 #   scripts/docs-ui-check.sh      # screenshots in target/docs-ui/
 set -euo pipefail
 cd "$(dirname "$0")/.."
-chromium=${CHROMIUM:-/usr/bin/chromium}
-if [ ! -x "$chromium" ]; then
-  echo "docs-ui-check: $chromium is missing (apt-get install chromium)" >&2
-  exit 1
-fi
-(cd tests/browser && { [ -d node_modules/playwright-core ] && npm ls --silent >/dev/null 2>&1 || npm ci --silent --no-audit --no-fund; })
-cargo build -q -p genonaut
+. scripts/lib/browser.sh
 url=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/genonaut_test}
 schema=docs_ui_$$
 port=${DOCS_UI_PORT:-8097}
