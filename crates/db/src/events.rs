@@ -28,8 +28,7 @@ const SUBSCRIBER_BUFFER: usize = 256;
 
 /// Formats an event time as the API prints timestamps.
 pub(crate) fn timestamp_text(t: NaiveDateTime) -> String {
-    let text = t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
-    text.strip_suffix(".000000").map(str::to_owned).unwrap_or(text)
+    genonaut_domain::model::TimestampText::new(&t).to_string()
 }
 
 struct Slot {

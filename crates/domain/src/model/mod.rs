@@ -7,6 +7,7 @@ mod idempotency;
 mod interaction;
 mod job;
 mod recommendation;
+mod timestamp;
 mod user;
 
 pub use api_key::*;
@@ -16,6 +17,7 @@ pub use idempotency::*;
 pub use interaction::*;
 pub use job::*;
 pub use recommendation::*;
+pub use timestamp::TimestampText;
 pub use user::*;
 
 /// A point in time in UTC, stored without zone (microsecond precision).

@@ -308,7 +308,7 @@ impl RecommendationService {
             None => None,
         };
         let mut metadata = rec.metadata.clone();
-        let at = now.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
+        let at = crate::model::TimestampText::micros(&now).to_string();
         metadata.insert(
             "feedback".into(),
             json!({ "type": feedback.as_str(), "at": at, "metadata": Value::Object(details) }),

@@ -1,73 +1,16 @@
 //! Shapes shared by every area: timestamps, the list envelope, paging, path ids.
 
 use apistos::{ApiComponent, JsonSchema};
-use chrono::{Datelike, NaiveDateTime, Timelike};
+use chrono::NaiveDateTime;
 use genonaut_domain::Page as DomainPage;
+use genonaut_domain::model::TimestampText;
 use serde::{Serialize, Serializer};
 
 use crate::input::{Fields, Input};
 
-/// Timestamps as the contract prints them: UTC without zone, `.ffffff` only when non-zero.
+/// Timestamps as the contract prints them ([`TimestampText`]).
 pub fn timestamp<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
-    let fraction = t.nanosecond() / 1_000 != 0;
-    let text = digits(t, fraction);
-    match text
-        .as_ref()
-        .and_then(|(text, len)| std::str::from_utf8(&text[..*len]).ok())
-    {
-        Some(text) => s.serialize_str(text),
-        None => s.collect_str(&t.format(chrono_pattern(fraction))),
-    }
-}
-
-/// A timestamp always with six fraction digits (the health check's `timestamp`).
-pub fn timestamp_micros(t: &NaiveDateTime) -> String {
-    digits(t, true)
-        .and_then(|(text, len)| String::from_utf8(text[..len].to_vec()).ok())
-        .unwrap_or_else(|| t.format(chrono_pattern(true)).to_string())
-}
-
-fn chrono_pattern(fraction: bool) -> &'static str {
-    if fraction {
-        "%Y-%m-%dT%H:%M:%S%.6f"
-    } else {
-        "%Y-%m-%dT%H:%M:%S"
-    }
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.ffffff]` written digit by digit (every listing prints two per row;
-/// chrono's formatter interprets its pattern each time, ~20 times slower). `None` for years
-/// outside 0–9999 and leap seconds, which chrono prints.
-fn digits(t: &NaiveDateTime, fraction: bool) -> Option<([u8; 26], usize)> {
-    let (Ok(year @ 0..=9999), nanos @ 0..=999_999_999) = (u32::try_from(t.year()), t.nanosecond()) else {
-        return None;
-    };
-    let mut text = [0u8; 26];
-    let mut put = |at: usize, value: u32, digits: usize| {
-        let mut v = value;
-        for i in (at..at + digits).rev() {
-            text[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-    };
-    put(0, year, 4);
-    put(5, t.month(), 2);
-    put(8, t.day(), 2);
-    put(11, t.hour(), 2);
-    put(14, t.minute(), 2);
-    put(17, t.second(), 2);
-    put(20, nanos / 1_000, 6);
-    for (at, sep) in [
-        (4, b'-'),
-        (7, b'-'),
-        (10, b'T'),
-        (13, b':'),
-        (16, b':'),
-        (19, b'.'),
-    ] {
-        text[at] = sep;
-    }
-    Some((text, if fraction { 26 } else { 19 }))
+    s.serialize_str(TimestampText::new(t).as_str())
 }
 
 /// Optional timestamps in the same format.
@@ -477,32 +420,5 @@ mod tests {
         assert_eq!(json(at(0)), "\"2025-09-19T23:52:25\"");
         assert_eq!(json(at(5)), "\"2025-09-19T23:52:25.000005\"");
         assert_eq!(json(at(999_999)), "\"2025-09-19T23:52:25.999999\"");
-        let odd = |y, mo, d, h, mi, sec, nano| {
-            NaiveDate::from_ymd_opt(y, mo, d)
-                .unwrap()
-                .and_hms_nano_opt(h, mi, sec, nano)
-                .unwrap()
-        };
-        // Digit by digit where it can, chrono elsewhere; both print what chrono prints.
-        for t in [
-            odd(1, 1, 1, 0, 0, 0, 0),
-            odd(9999, 12, 31, 23, 59, 59, 999_999_999),
-            odd(2024, 2, 29, 1, 2, 3, 400),
-            odd(10000, 1, 1, 0, 0, 0, 7_000),
-            odd(-44, 3, 15, 12, 0, 0, 0),
-            odd(2016, 12, 31, 23, 59, 59, 1_500_000_000),
-        ] {
-            let pattern = if t.nanosecond() / 1_000 == 0 {
-                "%Y-%m-%dT%H:%M:%S"
-            } else {
-                "%Y-%m-%dT%H:%M:%S%.6f"
-            };
-            assert_eq!(json(t), format!("\"{}\"", t.format(pattern)), "{t:?}");
-            assert_eq!(
-                timestamp_micros(&t),
-                t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
-                "{t:?}"
-            );
-        }
     }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use genonaut_domain::DomainError;
 use genonaut_domain::ids::JobId;
-use genonaut_domain::model::{JobEvent, JobEventKind};
+use genonaut_domain::model::{JobEvent, JobEventKind, TimestampText};
 use genonaut_domain::ports::SubscriptionItem;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -71,11 +71,7 @@ fn message(event: &JobEvent) -> Value {
     out.insert("type".into(), json!(event.kind.as_str()));
     out.insert("job_id".into(), json!(event.job_id.0));
     out.insert("seq".into(), json!(event.seq));
-    let ts = event.at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
-    out.insert(
-        "timestamp".into(),
-        json!(ts.strip_suffix(".000000").unwrap_or(&ts)),
-    );
+    out.insert("timestamp".into(), json!(TimestampText::new(&event.at).as_str()));
     for (k, v) in &event.data {
         out.entry(k.clone()).or_insert_with(|| v.clone());
     }
@@ -136,7 +132,7 @@ async fn run(tenant: &Tenant, id: JobId, since: Option<i64>, tx: &mpsc::Sender<I
         last: since.unwrap_or(job.event_seq).max(0),
         done: false,
     };
-    let timestamp = crate::dto::timestamp_micros(&chrono::Utc::now().naive_utc());
+    let timestamp = TimestampText::micros(&chrono::Utc::now().naive_utc()).to_string();
     let seq = job.event_seq;
     let snapshot = json!({"type": "snapshot", "job_id": id.0, "seq": seq, "timestamp": timestamp, "job": JobOut::from(job)});
     // On a resumed feed the snapshot carries the resume point, so a client cut off right after

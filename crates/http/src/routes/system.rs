@@ -107,7 +107,8 @@ impl ApiComponent for Health {
 #[api_operation(operation_id = "system_health", tag = "system")]
 pub async fn health(db: Tenant) -> Health {
     let ping = tokio_timeout(db.services.system.ping()).await;
-    let timestamp = crate::dto::timestamp_micros(&chrono::Utc::now().naive_utc());
+    let timestamp =
+        genonaut_domain::model::TimestampText::micros(&chrono::Utc::now().naive_utc()).to_string();
     Health(match ping {
         Ok(()) => HealthOut {
             status: "healthy",
