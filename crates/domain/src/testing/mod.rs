@@ -180,3 +180,33 @@ impl crate::ports::ApiKeyStore for InMemoryKeys {
         Ok(i64::try_from(n).unwrap_or(i64::MAX))
     }
 }
+
+#[cfg(test)]
+mod registry {
+    /// A scenario written but missing from [`service_scenarios!`]'s list would silently never
+    /// run, in the domain's tests or the database adapter's: every `pub async fn …(s: Services)`
+    /// of `scenarios.rs` must be listed there.
+    #[test]
+    fn every_service_scenario_is_registered() {
+        let scenarios = include_str!("scenarios.rs");
+        let this = include_str!("mod.rs");
+        let start = this.find("@each $make; ").map(|i| i + "@each $make; ".len());
+        let listed: Vec<&str> = start
+            .and_then(|i| this[i..].find(");").map(|end| &this[i..i + end]))
+            .map(|list| list.split(',').map(str::trim).collect())
+            .unwrap_or_default();
+        assert!(listed.len() > 10, "the list was found: {listed:?}");
+        let defined: Vec<&str> = scenarios
+            .lines()
+            .filter_map(|line| line.strip_prefix("pub async fn "))
+            .filter_map(|rest| rest.strip_suffix("(s: Services) {"))
+            .collect();
+        assert!(defined.len() >= listed.len(), "{defined:?}");
+        for name in defined {
+            assert!(
+                listed.contains(&name),
+                "scenario `{name}` is not listed in service_scenarios!"
+            );
+        }
+    }
+}
