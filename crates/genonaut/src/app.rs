@@ -18,7 +18,7 @@ use genonaut_http::{Access, AccessSettings, ApiState, HttpSettings, Metrics, Ten
 use genonaut_jobs::runner::Runner;
 use secrecy::ExposeSecret;
 
-use crate::config::{Config, DatabaseConfig};
+use crate::config::{Config, DatabaseConfig, JobsConfig};
 use crate::postgres;
 
 /// One pool per served schema, in configuration order.
@@ -177,13 +177,42 @@ fn metrics(pools: &[PgPool], runner: &Arc<Runner>) -> Metrics {
     })
 }
 
+/// What `serve` and `worker` both run: a pool per schema, the job-event listener and the job
+/// runner (its workers, lease reaper, maintenance loops and recommender builds).
+pub struct Core {
+    /// One pool per served schema, in configuration order.
+    pub pools: Vec<PgPool>,
+    /// The job-event listener (LISTEN/NOTIFY).
+    pub hub: EventHub,
+    /// The job runner (not yet started).
+    pub runner: Arc<Runner>,
+}
+
+impl Core {
+    /// Opens the pools and the listener and builds the runner.
+    pub fn new(database: &DatabaseConfig, jobs: &JobsConfig) -> anyhow::Result<Self> {
+        let pools = pools(database)?;
+        let hub = EventHub::start(database.url.expose_secret())?;
+        let runner = crate::jobs::runner(jobs, &pools, &hub);
+        Ok(Core { pools, hub, runner })
+    }
+
+    /// Stops in order: the runner finishes or releases its jobs, then the listener and the
+    /// pools close.
+    pub async fn stop(self) {
+        self.runner.shutdown().await;
+        drop(self.hub);
+        for pool in &self.pools {
+            pool.close();
+        }
+    }
+}
+
 /// A built server: listening, not yet running.
 pub struct Application {
     port: u16,
     server: Server,
-    pools: Vec<PgPool>,
-    runner: Arc<Runner>,
-    hub: EventHub,
+    core: Core,
     /// Each schema's embedding loop.
     embedders: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -205,16 +234,15 @@ impl Application {
         // Everything else (job runner, recommender refresh) has its own connections: one per
         // job worker and one for the refresh, so jobs never wait for requests nor the reverse.
         config.database.pool.background = config.jobs.workers + 1;
-        let pools = pools(&config.database)?;
-        let hub = EventHub::start(config.database.url.expose_secret())?;
-        let runner = crate::jobs::runner(&config.jobs, &pools, &hub);
+        let core = Core::new(&config.database, &config.jobs)?;
+        let Core { pools, hub, runner } = &core;
         let model = crate::embed::load(&config.embed).await;
         let mut embedders = Vec::new();
         let tenants = config
             .database
             .schemas
             .iter()
-            .zip(&pools)
+            .zip(pools)
             .enumerate()
             .map(|(index, (schema, pool))| {
                 let services = Services::new(genonaut_db::repositories(pool), Arc::new(SystemClock));
@@ -242,7 +270,7 @@ impl Application {
         // Generated media are served from here; it must exist before the file service starts.
         std::fs::create_dir_all(&config.jobs.media_dir)
             .with_context(|| format!("creating the media directory {}", config.jobs.media_dir.display()))?;
-        let keys = key_service(&pools, &config.database)?;
+        let keys = key_service(pools, &config.database)?;
         if config.auth {
             announce_first_admin_key(&keys).await?;
         } else {
@@ -268,12 +296,12 @@ impl Application {
                 cache_ttl: config.key_cache,
                 per_key: config.per_key,
                 per_ip: config.per_ip,
-                tickets: Some(ticket_service(&pools, &config.database)?),
+                tickets: Some(ticket_service(pools, &config.database)?),
             }),
-            metrics: Arc::new(metrics(&pools, &runner)),
+            metrics: Arc::new(metrics(pools, runner)),
             listener: Some({
                 let hub = hub.clone();
-                genonaut_http::observe::ListenerProbe(Arc::new(move || hub.is_connected()))
+                genonaut_http::ListenerProbe(Arc::new(move || hub.is_connected()))
             }),
         };
         let listener = TcpListener::bind((config.host.as_str(), config.port))
@@ -304,9 +332,7 @@ impl Application {
         Ok(Application {
             port,
             server: server.run(),
-            pools,
-            runner,
-            hub,
+            core,
             embedders,
         })
     }
@@ -328,16 +354,12 @@ impl Application {
         for task in &self.embedders {
             task.abort();
         }
-        self.runner.shutdown().await;
-        drop(self.hub);
-        for pool in &self.pools {
-            pool.close();
-        }
+        self.core.stop().await;
         result
     }
 
     /// Whether this process's job-event listener is connected.
     pub fn listening(&self) -> bool {
-        self.hub.is_connected()
+        self.core.hub.is_connected()
     }
 }

@@ -10,6 +10,7 @@ use genonaut_domain::synthetic::History;
 
 use crate::app::{Application, prepare_database, seed_demo};
 use crate::config::{Config, DatabaseArgs, DatabaseConfig, JobsArgs, JobsConfig, LogFormat, ServeArgs};
+use crate::keys::KeysCommand;
 use crate::recs;
 
 /// Genonaut: recommendations and content generation over PostgreSQL.
@@ -168,64 +169,6 @@ pub struct EvalArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
-}
-
-/// `keys` sub-commands.
-#[derive(Debug, Subcommand)]
-pub enum KeysCommand {
-    /// Create a key and print it (the only time it is shown).
-    Create(KeyCreateArgs),
-    /// List keys: prefix, name, scope, schema, created, expires, revoked.
-    List(KeyListArgs),
-    /// Revoke a key by its prefix (or the whole key). Takes effect within API_KEY_CACHE_SECS.
-    Revoke(KeyRevokeArgs),
-}
-
-/// What a key may do.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum ScopeArg {
-    /// GET and HEAD.
-    Read,
-    /// Every request except administration.
-    Write,
-    /// Everything, including keys, queue processing, job status overrides, recommender builds.
-    Admin,
-}
-
-/// `keys create` options.
-#[derive(Debug, Args)]
-pub struct KeyCreateArgs {
-    #[command(flatten)]
-    pub database: DatabaseArgs,
-    /// Who or what uses the key.
-    #[arg(long)]
-    pub name: String,
-    /// What the key may do.
-    #[arg(long, value_enum)]
-    pub scope: ScopeArg,
-    /// Restrict the key to one schema.
-    #[arg(long)]
-    pub schema: Option<String>,
-    /// Expiry: a duration (`90d`, `12h`, `30m`) or a UTC date/time (`2027-01-31`,
-    /// `2027-01-31T12:00:00`).
-    #[arg(long)]
-    pub expires: Option<String>,
-}
-
-/// `keys list` options.
-#[derive(Debug, Args)]
-pub struct KeyListArgs {
-    #[command(flatten)]
-    pub database: DatabaseArgs,
-}
-
-/// `keys revoke` options.
-#[derive(Debug, Args)]
-pub struct KeyRevokeArgs {
-    #[command(flatten)]
-    pub database: DatabaseArgs,
-    /// The key's prefix (as `keys list` shows it) or the whole key.
-    pub key: String,
 }
 
 /// `recs` sub-commands.
@@ -410,16 +353,11 @@ async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         "GENONAUT_WORKERS must be at least 1 for `genonaut worker`"
     );
     prepare_database(&mut database, true).await?;
-    let pools = crate::app::pools(&database)?;
-    let hub = genonaut_db::EventHub::start(database.url.expose_secret())?;
-    let runner = crate::jobs::runner(&jobs, &pools, &hub);
-    runner.start();
+    let core = crate::app::Core::new(&database, &jobs)?;
+    core.runner.start();
     shutdown_signal().await;
     tracing::info!("stopping workers");
-    runner.shutdown().await;
-    for pool in &pools {
-        pool.close();
-    }
+    core.stop().await;
     Ok(())
 }
 

@@ -2,13 +2,71 @@
 
 use anyhow::Context;
 use chrono::{NaiveDate, NaiveDateTime, Utc};
+use clap::{Args, Subcommand};
 use genonaut_db::SchemaName;
 use genonaut_domain::model::Scope;
 use genonaut_domain::services::KeyService;
 
 use crate::app::{key_service, pools, prepare_database};
-use crate::cli::{KeysCommand, ScopeArg};
-use crate::config::DatabaseConfig;
+use crate::config::{DatabaseArgs, DatabaseConfig};
+
+/// `keys` sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it (the only time it is shown).
+    Create(KeyCreateArgs),
+    /// List keys: prefix, name, scope, schema, created, expires, revoked.
+    List(KeyListArgs),
+    /// Revoke a key by its prefix (or the whole key). Takes effect within API_KEY_CACHE_SECS.
+    Revoke(KeyRevokeArgs),
+}
+
+/// What a key may do.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ScopeArg {
+    /// GET and HEAD.
+    Read,
+    /// Every request except administration.
+    Write,
+    /// Everything, including keys, queue processing, job status overrides, recommender builds.
+    Admin,
+}
+
+/// `keys create` options.
+#[derive(Debug, Args)]
+pub struct KeyCreateArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Who or what uses the key.
+    #[arg(long)]
+    pub name: String,
+    /// What the key may do.
+    #[arg(long, value_enum)]
+    pub scope: ScopeArg,
+    /// Restrict the key to one schema.
+    #[arg(long)]
+    pub schema: Option<String>,
+    /// Expiry: a duration (`90d`, `12h`, `30m`) or a UTC date/time (`2027-01-31`,
+    /// `2027-01-31T12:00:00`).
+    #[arg(long)]
+    pub expires: Option<String>,
+}
+
+/// `keys list` options.
+#[derive(Debug, Args)]
+pub struct KeyListArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// `keys revoke` options.
+#[derive(Debug, Args)]
+pub struct KeyRevokeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The key's prefix (as `keys list` shows it) or the whole key.
+    pub key: String,
+}
 
 /// Runs a `keys` sub-command.
 pub async fn run(command: KeysCommand) -> anyhow::Result<()> {

@@ -4,8 +4,9 @@
 //! wire-compatible with the previous service (paths, fields, statuses, error bodies), plus the
 //! OpenAPI document (`/openapi.json`) and the docs UIs (`/docs`, `/redoc`, embedded assets).
 //!
-//! Request path: [`observe`] (request id, `HEAD` as `GET`, path normalised so both
-//! trailing-slash spellings are served, log line, metrics, security headers) → CORS → [`guard`] (API keys, scopes, rate limits) → route → extractors ([`state::Tenant`] picks the schema from
+//! Request path: the [`middleware`] layers (request id and span, `HEAD` as `GET`, path
+//! normalised, log line, metrics, security headers → CORS → [`guard`]: API keys, scopes, rate
+//! limits) → route → extractors ([`state::Tenant`] picks the schema from
 //! `X-Genonaut-Schema`; [`extract::Body`], [`extract::Query`], [`extract::Path`] validate input
 //! with contract-compatible 422 lists) → handler (calls one domain service) → DTO → JSON.
 //! Every failure goes through [`error::ApiError`].
@@ -14,12 +15,10 @@ pub mod docs;
 pub mod dto;
 pub mod error;
 pub mod extract;
-pub mod guard;
 pub mod idempotency;
 pub mod input;
 pub mod media;
-mod middleware;
-pub mod observe;
+pub mod middleware;
 mod openapi;
 pub mod routes;
 pub mod state;
@@ -32,8 +31,9 @@ use actix_web::{App, HttpResponse, web};
 use apistos::app::OpenApiWrapper;
 
 pub use extract::{BodyLimit, DEFAULT_BODY_LIMIT};
-pub use guard::{Access, AccessSettings, Rate};
-pub use observe::{Metrics, Sampler};
+pub use middleware::guard::{self, Access, AccessSettings, Rate};
+pub use middleware::metrics::{Metrics, Sampler};
+pub use routes::ops::ListenerProbe;
 pub use state::{ApiState, SCHEMA_HEADER, Tenant};
 
 /// HTTP settings of the application.
@@ -53,7 +53,7 @@ pub struct HttpSettings {
     /// The metrics registry (shared by every worker).
     pub metrics: std::sync::Arc<Metrics>,
     /// Reports whether the job-event listener is connected (for `/ready`).
-    pub listener: Option<observe::ListenerProbe>,
+    pub listener: Option<ListenerProbe>,
 }
 
 impl Default for HttpSettings {
@@ -92,10 +92,13 @@ pub fn app(
         .app_data(web::Data::from(settings.metrics.clone()))
         .app_data(openapi::Finished::default())
         .wrap(actix_web::middleware::from_fn(openapi::serve))
-        .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, middleware::method_not_allowed))
+        .wrap(ErrorHandlers::new().handler(
+            StatusCode::METHOD_NOT_ALLOWED,
+            middleware::errors::method_not_allowed,
+        ))
         .wrap(actix_web::middleware::from_fn(guard::check))
-        .wrap(middleware::cors(settings.cors_origins.as_deref()))
-        .wrap(actix_web::middleware::from_fn(observe::observe));
+        .wrap(middleware::errors::cors(settings.cors_origins.as_deref()))
+        .wrap(actix_web::middleware::from_fn(middleware::observe::observe));
     // Optional state is registered only when present: an `Option<Data<T>>` would be stored as
     // its own type, and the handlers' `Option<Data<T>>` extractors would never find it.
     if let Some(signer) = settings.media_signer.clone() {
@@ -112,8 +115,8 @@ pub fn app(
         .build(openapi::OPENAPI_PATH)
         .configure(docs::configure)
         .route("/ws/generation/{job_id}", web::get().to(routes::ws::generation))
-        .route("/metrics", web::get().to(observe::metrics))
-        .route("/ready", web::get().to(observe::ready))
+        .route("/metrics", web::get().to(routes::ops::metrics))
+        .route("/ready", web::get().to(routes::ops::ready))
         .configure(move |cfg| {
             if let Some(dir) = media_dir {
                 // Content type from the extension; Range requests for audio and video.

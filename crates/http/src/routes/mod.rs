@@ -8,6 +8,7 @@ pub mod experiments;
 pub mod feed;
 pub mod interactions;
 pub mod jobs;
+pub mod ops;
 pub mod recommendations;
 pub mod system;
 pub mod users;

@@ -8,11 +8,11 @@ use genonaut_domain::ids::{ContentId, RecommendationId, UserId};
 use genonaut_domain::model::RecommendationQuery;
 use genonaut_domain::services::GenerateRequest;
 
+use crate::Metrics;
 use crate::dto::recommendations::*;
 use crate::dto::{ContentItemIdPath, Page, PageQuery, RecommendationIdPath, Success, UserIdPath};
 use crate::error::ApiError;
 use crate::extract::{Body, Path, Query};
-use crate::observe::Metrics;
 use crate::state::Tenant;
 
 type Result<T> = std::result::Result<T, ApiError>;

@@ -152,7 +152,7 @@ async fn ready_is_503_while_the_event_listener_is_disconnected() {
     let connected = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = connected.clone();
     let settings = HttpSettings {
-        listener: Some(genonaut_http::observe::ListenerProbe(Arc::new(move || {
+        listener: Some(genonaut_http::ListenerProbe(Arc::new(move || {
             flag.load(std::sync::atomic::Ordering::SeqCst)
         }))),
         ..HttpSettings::default()

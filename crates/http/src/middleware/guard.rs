@@ -380,6 +380,7 @@ pub async fn check(
                 return Ok(req.into_response(refuse(StatusCode::FORBIDDEN, &detail)));
             }
         }
+        crate::middleware::observe::record_key(&key.prefix);
         caller = Some(Caller {
             id: key.id,
             prefix: key.prefix,
