@@ -10,7 +10,6 @@ mod import;
 mod interactions;
 mod jobs;
 mod live;
-mod openapi;
 mod recommendations;
 mod recommender;
 mod security;
