@@ -22,8 +22,8 @@ type Result<T> = std::result::Result<T, ApiError>;
     error_code = 400,
     error_code = 503
 )]
-pub async fn recommender_status(db: Tenant) -> Result<Json<RecommenderStatusOut>> {
-    Ok(Json(db.services.recommender.status().await?.into()))
+pub async fn recommender_status(tenant: Tenant) -> Result<Json<RecommenderStatusOut>> {
+    Ok(Json(tenant.services.recommender.status().await?.into()))
 }
 
 /// Rebuild the recommender's derived state
@@ -40,10 +40,15 @@ pub async fn recommender_status(db: Tenant) -> Result<Json<RecommenderStatusOut>
     error_code = 503
 )]
 pub async fn recommender_rebuild(
-    db: Tenant,
+    tenant: Tenant,
     body: MaybeBody<RebuildIn>,
 ) -> Result<AcceptedJson<RecommenderStatusOut>> {
     Ok(AcceptedJson(
-        db.services.recommender.request_rebuild(body.0.full).await?.into(),
+        tenant
+            .services
+            .recommender
+            .request_rebuild(body.0.full)
+            .await?
+            .into(),
     ))
 }

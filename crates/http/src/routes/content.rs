@@ -28,12 +28,12 @@ type Result<T> = std::result::Result<T, ApiError>;
     error_code = 503
 )]
 pub async fn create(
-    db: Tenant,
+    tenant: Tenant,
     links: MediaLinks,
     body: Body<ContentCreate>,
 ) -> Result<CreatedJson<ContentOut>> {
     Ok(CreatedJson(
-        ContentOut::from(db.services.content.create(body.0.into()).await?).linked(&links),
+        ContentOut::from(tenant.services.content.create(body.0.into()).await?).linked(&links),
     ))
 }
 
@@ -48,9 +48,9 @@ pub async fn create(
     error_code = 422,
     error_code = 503
 )]
-pub async fn get(db: Tenant, links: MediaLinks, p: Path<ContentIdPath>) -> Result<Json<ContentOut>> {
+pub async fn get(tenant: Tenant, links: MediaLinks, p: Path<ContentIdPath>) -> Result<Json<ContentOut>> {
     Ok(Json(
-        ContentOut::from(db.services.content.get(ContentId(p.0.content_id)).await?).linked(&links),
+        ContentOut::from(tenant.services.content.get(ContentId(p.0.content_id)).await?).linked(&links),
     ))
 }
 
@@ -68,12 +68,12 @@ pub async fn get(db: Tenant, links: MediaLinks, p: Path<ContentIdPath>) -> Resul
     error_code = 503
 )]
 pub async fn update(
-    db: Tenant,
+    tenant: Tenant,
     links: MediaLinks,
     p: Path<ContentIdPath>,
     body: Body<ContentUpdate>,
 ) -> Result<Json<ContentOut>> {
-    let updated = db
+    let updated = tenant
         .services
         .content
         .update(ContentId(p.0.content_id), body.0.into())
@@ -93,9 +93,9 @@ pub async fn update(
     error_code = 422,
     error_code = 503
 )]
-pub async fn delete(db: Tenant, p: Path<ContentIdPath>) -> Result<Json<Success>> {
+pub async fn delete(tenant: Tenant, p: Path<ContentIdPath>) -> Result<Json<Success>> {
     let id = ContentId(p.0.content_id);
-    db.services.content.delete(id).await?;
+    tenant.services.content.delete(id).await?;
     Ok(Json(Success::new(format!("Content {id} deleted successfully"))))
 }
 
@@ -116,12 +116,12 @@ pub async fn delete(db: Tenant, p: Path<ContentIdPath>) -> Result<Json<Success>>
     error_code = 503
 )]
 pub async fn similar(
-    db: Tenant,
+    tenant: Tenant,
     links: MediaLinks,
     p: Path<ContentIdPath>,
     q: Query<SimilarQuery>,
 ) -> Result<Json<SimilarOut>> {
-    let (items, source) = db
+    let (items, source) = tenant
         .services
         .recommendations
         .similar(ContentId(p.0.content_id), q.0.limit)
@@ -152,12 +152,12 @@ pub async fn similar(
     error_code = 503
 )]
 pub async fn quality(
-    db: Tenant,
+    tenant: Tenant,
     links: MediaLinks,
     p: Path<ContentIdPath>,
     body: Body<QualityUpdate>,
 ) -> Result<Json<ContentOut>> {
-    let updated = db
+    let updated = tenant
         .services
         .content
         .set_quality(ContentId(p.0.content_id), body.0.quality_score)
@@ -177,12 +177,12 @@ pub async fn quality(
     error_code = 503
 )]
 pub async fn list(
-    db: Tenant,
+    tenant: Tenant,
     links: MediaLinks,
     q: Query<ContentListQuery>,
 ) -> Result<Json<Page<ContentOut>>> {
     let q = q.0;
-    let page = db
+    let page = tenant
         .services
         .content
         .list(&q.query(), PageRequest::new(q.skip, q.limit))
@@ -207,14 +207,14 @@ pub async fn list(
     error_code = 503
 )]
 pub async fn search(
-    db: Tenant,
+    tenant: Tenant,
     links: MediaLinks,
     body: MaybeBody<ContentSearch>,
 ) -> Result<Json<Page<ContentOut>>> {
     let b = body.0;
     let window = PageRequest::new(b.skip, b.limit);
     let page = match b.search_mode {
-        SearchMode::Keyword => db.services.content.list(&b.query(), window).await?,
+        SearchMode::Keyword => tenant.services.content.list(&b.query(), window).await?,
         SearchMode::Semantic => {
             let Some(text) = b.search_term.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
                 return Err(genonaut_domain::DomainError::Invalid {
@@ -223,7 +223,7 @@ pub async fn search(
                 }
                 .into());
             };
-            db.services.semantic.search(text, &b.query(), window).await?
+            tenant.services.semantic.search(text, &b.query(), window).await?
         }
     };
     Ok(Json(Page::of(page, b.skip, b.limit).linked(&links)))
@@ -241,12 +241,12 @@ pub async fn search(
     error_code = 503
 )]
 pub async fn by_creator(
-    db: Tenant,
+    tenant: Tenant,
     links: MediaLinks,
     p: Path<CreatorIdPath>,
     q: Query<PageQuery>,
 ) -> Result<Json<Page<ContentOut>>> {
-    let page = db
+    let page = tenant
         .services
         .content
         .by_creator(UserId(p.0.creator_id), q.0.window())
@@ -265,12 +265,12 @@ pub async fn by_creator(
     error_code = 503
 )]
 pub async fn by_type(
-    db: Tenant,
+    tenant: Tenant,
     links: MediaLinks,
     p: Path<ContentTypePath>,
     q: Query<PageQuery>,
 ) -> Result<Json<Page<ContentOut>>> {
-    let page = db
+    let page = tenant
         .services
         .content
         .by_type(&p.0.content_type, q.0.window())
@@ -288,8 +288,12 @@ pub async fn by_type(
     error_code = 422,
     error_code = 503
 )]
-pub async fn public(db: Tenant, links: MediaLinks, q: Query<PageQuery>) -> Result<Json<Page<ContentOut>>> {
-    let page = db.services.content.public(q.0.window()).await?;
+pub async fn public(
+    tenant: Tenant,
+    links: MediaLinks,
+    q: Query<PageQuery>,
+) -> Result<Json<Page<ContentOut>>> {
+    let page = tenant.services.content.public(q.0.window()).await?;
     Ok(Json(Page::of(page, q.0.skip, q.0.limit).linked(&links)))
 }
 
@@ -304,12 +308,12 @@ pub async fn public(db: Tenant, links: MediaLinks, q: Query<PageQuery>) -> Resul
     error_code = 503
 )]
 pub async fn top_rated(
-    db: Tenant,
+    tenant: Tenant,
     links: MediaLinks,
     q: Query<TopRatedQuery>,
 ) -> Result<Json<Page<ContentOut>>> {
     Ok(Json(
-        Page::listing(db.services.content.top_rated(q.0.limit).await?, q.0.limit).linked(&links),
+        Page::listing(tenant.services.content.top_rated(q.0.limit).await?, q.0.limit).linked(&links),
     ))
 }
 
@@ -323,9 +327,17 @@ pub async fn top_rated(
     error_code = 422,
     error_code = 503
 )]
-pub async fn recent(db: Tenant, links: MediaLinks, q: Query<RecentQuery>) -> Result<Json<Page<ContentOut>>> {
+pub async fn recent(
+    tenant: Tenant,
+    links: MediaLinks,
+    q: Query<RecentQuery>,
+) -> Result<Json<Page<ContentOut>>> {
     Ok(Json(
-        Page::listing(db.services.content.recent(q.0.days, q.0.limit).await?, q.0.limit).linked(&links),
+        Page::listing(
+            tenant.services.content.recent(q.0.days, q.0.limit).await?,
+            q.0.limit,
+        )
+        .linked(&links),
     ))
 }
 
@@ -336,6 +348,6 @@ pub async fn recent(db: Tenant, links: MediaLinks, q: Query<RecentQuery>) -> Res
     error_code = 400,
     error_code = 503
 )]
-pub async fn overview(db: Tenant) -> Result<Json<ContentStatsOut>> {
-    Ok(Json(db.services.content.stats().await?.into()))
+pub async fn overview(tenant: Tenant) -> Result<Json<ContentStatsOut>> {
+    Ok(Json(tenant.services.content.stats().await?.into()))
 }

@@ -181,9 +181,9 @@ impl ApiComponent for EventStream {
     error_code = 422,
     error_code = 503
 )]
-pub async fn events(db: Tenant, p: Path<JobIdPath>, last: LastEventId) -> Result<EventStream, ApiError> {
+pub async fn events(tenant: Tenant, p: Path<JobIdPath>, last: LastEventId) -> Result<EventStream, ApiError> {
     let id = JobId(p.0.job_id);
     // Unknown jobs are a 404 in the contract's shape before the stream starts.
-    db.services.jobs.get(id).await?;
-    Ok(EventStream(feed::open(db, id, last.0)))
+    tenant.services.jobs.get(id).await?;
+    Ok(EventStream(feed::open(tenant, id, last.0)))
 }

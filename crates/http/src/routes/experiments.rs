@@ -33,9 +33,9 @@ type Result<T> = std::result::Result<T, ApiError>;
     error_code = 422,
     error_code = 503
 )]
-pub async fn create(db: Tenant, body: Body<ExperimentCreate>) -> Result<CreatedJson<ExperimentOut>> {
+pub async fn create(tenant: Tenant, body: Body<ExperimentCreate>) -> Result<CreatedJson<ExperimentOut>> {
     let new = body.0.into_domain()?;
-    Ok(CreatedJson(db.services.experiments.create(new).await?.into()))
+    Ok(CreatedJson(tenant.services.experiments.create(new).await?.into()))
 }
 
 /// List experiments
@@ -48,8 +48,8 @@ pub async fn create(db: Tenant, body: Body<ExperimentCreate>) -> Result<CreatedJ
     error_code = 422,
     error_code = 503
 )]
-pub async fn list(db: Tenant, q: Query<PageQuery>) -> Result<Json<Page<ExperimentOut>>> {
-    let page = db.services.experiments.list(q.0.window()).await?;
+pub async fn list(tenant: Tenant, q: Query<PageQuery>) -> Result<Json<Page<ExperimentOut>>> {
+    let page = tenant.services.experiments.list(q.0.window()).await?;
     Ok(Json(Page::of(page, q.0.skip, q.0.limit)))
 }
 
@@ -62,9 +62,9 @@ pub async fn list(db: Tenant, q: Query<PageQuery>) -> Result<Json<Page<Experimen
     error_code = 422,
     error_code = 503
 )]
-pub async fn get(db: Tenant, p: Path<ExperimentIdPath>) -> Result<Json<ExperimentOut>> {
+pub async fn get(tenant: Tenant, p: Path<ExperimentIdPath>) -> Result<Json<ExperimentOut>> {
     let id = ExperimentId(p.0.experiment_id);
-    Ok(Json(db.services.experiments.get(id).await?.into()))
+    Ok(Json(tenant.services.experiments.get(id).await?.into()))
 }
 
 /// Stop an experiment
@@ -81,9 +81,9 @@ pub async fn get(db: Tenant, p: Path<ExperimentIdPath>) -> Result<Json<Experimen
     error_code = 422,
     error_code = 503
 )]
-pub async fn stop(db: Tenant, p: Path<ExperimentIdPath>) -> Result<Json<ExperimentOut>> {
+pub async fn stop(tenant: Tenant, p: Path<ExperimentIdPath>) -> Result<Json<ExperimentOut>> {
     let id = ExperimentId(p.0.experiment_id);
-    Ok(Json(db.services.experiments.stop(id).await?.into()))
+    Ok(Json(tenant.services.experiments.stop(id).await?.into()))
 }
 
 /// Results of an experiment
@@ -104,7 +104,7 @@ pub async fn stop(db: Tenant, p: Path<ExperimentIdPath>) -> Result<Json<Experime
     error_code = 422,
     error_code = 503
 )]
-pub async fn results(db: Tenant, p: Path<ExperimentIdPath>) -> Result<Json<ExperimentResultsOut>> {
+pub async fn results(tenant: Tenant, p: Path<ExperimentIdPath>) -> Result<Json<ExperimentResultsOut>> {
     let id = ExperimentId(p.0.experiment_id);
-    Ok(Json(db.services.experiments.results(id).await?.into()))
+    Ok(Json(tenant.services.experiments.results(id).await?.into()))
 }

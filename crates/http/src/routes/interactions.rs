@@ -25,9 +25,9 @@ type Result<T> = std::result::Result<T, ApiError>;
     error_code = 422,
     error_code = 503
 )]
-pub async fn create(db: Tenant, body: Body<InteractionCreate>) -> Result<CreatedJson<InteractionOut>> {
+pub async fn create(tenant: Tenant, body: Body<InteractionCreate>) -> Result<CreatedJson<InteractionOut>> {
     Ok(CreatedJson(
-        db.services.interactions.record(body.0.into()).await?.into(),
+        tenant.services.interactions.record(body.0.into()).await?.into(),
     ))
 }
 
@@ -40,9 +40,10 @@ pub async fn create(db: Tenant, body: Body<InteractionCreate>) -> Result<Created
     error_code = 422,
     error_code = 503
 )]
-pub async fn get(db: Tenant, p: Path<InteractionIdPath>) -> Result<Json<InteractionOut>> {
+pub async fn get(tenant: Tenant, p: Path<InteractionIdPath>) -> Result<Json<InteractionOut>> {
     Ok(Json(
-        db.services
+        tenant
+            .services
             .interactions
             .get(InteractionId(p.0.interaction_id))
             .await?
@@ -62,12 +63,13 @@ pub async fn get(db: Tenant, p: Path<InteractionIdPath>) -> Result<Json<Interact
     error_code = 503
 )]
 pub async fn update(
-    db: Tenant,
+    tenant: Tenant,
     p: Path<InteractionIdPath>,
     body: Body<InteractionUpdate>,
 ) -> Result<Json<InteractionOut>> {
     Ok(Json(
-        db.services
+        tenant
+            .services
             .interactions
             .update(InteractionId(p.0.interaction_id), body.0.into())
             .await?
@@ -84,9 +86,9 @@ pub async fn update(
     error_code = 422,
     error_code = 503
 )]
-pub async fn delete(db: Tenant, p: Path<InteractionIdPath>) -> Result<Json<Success>> {
+pub async fn delete(tenant: Tenant, p: Path<InteractionIdPath>) -> Result<Json<Success>> {
     let id = InteractionId(p.0.interaction_id);
-    db.services.interactions.delete(id).await?;
+    tenant.services.interactions.delete(id).await?;
     Ok(Json(Success::new(format!(
         "Interaction {id} deleted successfully"
     ))))
@@ -104,10 +106,10 @@ pub async fn delete(db: Tenant, p: Path<InteractionIdPath>) -> Result<Json<Succe
     error_code = 422,
     error_code = 503
 )]
-pub async fn list(db: Tenant, q: Query<InteractionListQuery>) -> Result<Json<Page<InteractionOut>>> {
+pub async fn list(tenant: Tenant, q: Query<InteractionListQuery>) -> Result<Json<Page<InteractionOut>>> {
     let q = q.0;
-    let since = db.services.interactions.query_since(q.days);
-    let page = db
+    let since = tenant.services.interactions.query_since(q.days);
+    let page = tenant
         .services
         .interactions
         .list(&q.query(since), PageRequest::new(q.skip, q.limit))
@@ -125,11 +127,11 @@ pub async fn list(db: Tenant, q: Query<InteractionListQuery>) -> Result<Json<Pag
     error_code = 503
 )]
 pub async fn by_user(
-    db: Tenant,
+    tenant: Tenant,
     p: Path<UserIdPath>,
     q: Query<PageQuery>,
 ) -> Result<Json<Page<InteractionOut>>> {
-    let page = db
+    let page = tenant
         .services
         .interactions
         .by_user(UserId(p.0.user_id), q.0.window())
@@ -149,11 +151,11 @@ pub async fn by_user(
     error_code = 503
 )]
 pub async fn recent(
-    db: Tenant,
+    tenant: Tenant,
     p: Path<UserIdPath>,
     q: Query<RecentInteractionsQuery>,
 ) -> Result<Json<Page<InteractionOut>>> {
-    let items = db
+    let items = tenant
         .services
         .interactions
         .recent_by_user(UserId(p.0.user_id), q.0.days, q.0.limit)
@@ -172,8 +174,12 @@ pub async fn recent(
     error_code = 422,
     error_code = 503
 )]
-pub async fn summary(db: Tenant, p: Path<UserIdPath>) -> Result<Json<UserSummaryOut>> {
-    let (total, by_type) = db.services.interactions.user_summary(UserId(p.0.user_id)).await?;
+pub async fn summary(tenant: Tenant, p: Path<UserIdPath>) -> Result<Json<UserSummaryOut>> {
+    let (total, by_type) = tenant
+        .services
+        .interactions
+        .user_summary(UserId(p.0.user_id))
+        .await?;
     Ok(Json(UserSummaryOut::new(p.0.user_id, total, &by_type)))
 }
 
@@ -187,11 +193,11 @@ pub async fn summary(db: Tenant, p: Path<UserIdPath>) -> Result<Json<UserSummary
     error_code = 503
 )]
 pub async fn by_content(
-    db: Tenant,
+    tenant: Tenant,
     p: Path<ContentItemIdPath>,
     q: Query<PageQuery>,
 ) -> Result<Json<Page<InteractionOut>>> {
-    let page = db
+    let page = tenant
         .services
         .interactions
         .by_content(ContentId(p.0.content_item_id), q.0.window())
@@ -211,11 +217,12 @@ pub async fn by_content(
     error_code = 503
 )]
 pub async fn content_stats(
-    db: Tenant,
+    tenant: Tenant,
     p: Path<ContentItemIdPath>,
 ) -> Result<Json<ContentInteractionStatsOut>> {
     Ok(Json(
-        db.services
+        tenant
+            .services
             .interactions
             .content_stats(ContentId(p.0.content_item_id))
             .await?
@@ -234,11 +241,11 @@ pub async fn content_stats(
     error_code = 503
 )]
 pub async fn by_type(
-    db: Tenant,
+    tenant: Tenant,
     p: Path<InteractionTypePath>,
     q: Query<PageQuery>,
 ) -> Result<Json<Page<InteractionOut>>> {
-    let page = db
+    let page = tenant
         .services
         .interactions
         .by_type(&p.0.interaction_type, q.0.window())
@@ -258,9 +265,9 @@ pub async fn by_type(
     error_code = 422,
     error_code = 503
 )]
-pub async fn between(db: Tenant, p: Path<BetweenPath>) -> Result<Json<InteractionOut>> {
+pub async fn between(tenant: Tenant, p: Path<BetweenPath>) -> Result<Json<InteractionOut>> {
     let p = p.0;
-    let found = db
+    let found = tenant
         .services
         .interactions
         .between(
@@ -283,9 +290,10 @@ pub async fn between(db: Tenant, p: Path<BetweenPath>) -> Result<Json<Interactio
     error_code = 422,
     error_code = 503
 )]
-pub async fn user_behavior(db: Tenant, p: Path<UserIdPath>) -> Result<Json<UserBehaviorOut>> {
+pub async fn user_behavior(tenant: Tenant, p: Path<UserIdPath>) -> Result<Json<UserBehaviorOut>> {
     Ok(Json(
-        db.services
+        tenant
+            .services
             .interactions
             .user_behavior(UserId(p.0.user_id))
             .await?
@@ -302,6 +310,6 @@ pub async fn user_behavior(db: Tenant, p: Path<UserIdPath>) -> Result<Json<UserB
     error_code = 400,
     error_code = 503
 )]
-pub async fn overview(db: Tenant) -> Result<Json<InteractionOverviewOut>> {
-    Ok(Json(db.services.interactions.overview().await?.into()))
+pub async fn overview(tenant: Tenant) -> Result<Json<InteractionOverviewOut>> {
+    Ok(Json(tenant.services.interactions.overview().await?.into()))
 }

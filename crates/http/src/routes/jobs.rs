@@ -34,11 +34,15 @@ type Result<T> = std::result::Result<T, ApiError>;
     error_code = 422,
     error_code = 503
 )]
-pub async fn create(db: Tenant, key: IdempotencyHeader, body: Body<JobCreate>) -> Result<Submitted<JobOut>> {
+pub async fn create(
+    tenant: Tenant,
+    key: IdempotencyHeader,
+    body: Body<JobCreate>,
+) -> Result<Submitted<JobOut>> {
     let new = body.0.into();
     let outcome = match key.0 {
-        None => Idempotent::Created(db.services.jobs.create(new).await?),
-        Some(key) => db.services.jobs.create_idempotent(new, key).await?,
+        None => Idempotent::Created(tenant.services.jobs.create(new).await?),
+        Some(key) => tenant.services.jobs.create_idempotent(new, key).await?,
     };
     Ok(Submitted(outcome.map(JobOut::from)))
 }
@@ -52,8 +56,8 @@ pub async fn create(db: Tenant, key: IdempotencyHeader, body: Body<JobCreate>) -
     error_code = 422,
     error_code = 503
 )]
-pub async fn get(db: Tenant, p: Path<JobIdPath>) -> Result<Json<JobOut>> {
-    Ok(Json(db.services.jobs.get(JobId(p.0.job_id)).await?.into()))
+pub async fn get(tenant: Tenant, p: Path<JobIdPath>) -> Result<Json<JobOut>> {
+    Ok(Json(tenant.services.jobs.get(JobId(p.0.job_id)).await?.into()))
 }
 
 /// Update a pending job's parameters
@@ -68,12 +72,13 @@ pub async fn get(db: Tenant, p: Path<JobIdPath>) -> Result<Json<JobOut>> {
     error_code = 503
 )]
 pub async fn update(
-    db: Tenant,
+    tenant: Tenant,
     p: Path<JobIdPath>,
     body: MaybeBody<JobParametersUpdate>,
 ) -> Result<Json<JobOut>> {
     Ok(Json(
-        db.services
+        tenant
+            .services
             .jobs
             .update_parameters(JobId(p.0.job_id), body.0.parameters)
             .await?
@@ -92,9 +97,9 @@ pub async fn update(
     error_code = 422,
     error_code = 503
 )]
-pub async fn delete(db: Tenant, p: Path<JobIdPath>) -> Result<Json<Success>> {
+pub async fn delete(tenant: Tenant, p: Path<JobIdPath>) -> Result<Json<Success>> {
     let id = JobId(p.0.job_id);
-    db.services.jobs.delete(id).await?;
+    tenant.services.jobs.delete(id).await?;
     Ok(Json(Success::new(format!(
         "Generation job {id} deleted successfully"
     ))))
@@ -113,7 +118,7 @@ pub async fn delete(db: Tenant, p: Path<JobIdPath>) -> Result<Json<Success>> {
     error_code = 422,
     error_code = 503
 )]
-pub async fn status(db: Tenant, p: Path<JobIdPath>, body: Body<StatusUpdate>) -> Result<Json<JobOut>> {
+pub async fn status(tenant: Tenant, p: Path<JobIdPath>, body: Body<StatusUpdate>) -> Result<Json<JobOut>> {
     let Some(change) = body.0.change() else {
         return Err(ApiError::Validation(vec![FieldError::at(
             vec!["body".into(), "status".into()],
@@ -123,7 +128,8 @@ pub async fn status(db: Tenant, p: Path<JobIdPath>, body: Body<StatusUpdate>) ->
         )]));
     };
     Ok(Json(
-        db.services
+        tenant
+            .services
             .jobs
             .set_status(JobId(p.0.job_id), change)
             .await?
@@ -142,9 +148,10 @@ pub async fn status(db: Tenant, p: Path<JobIdPath>, body: Body<StatusUpdate>) ->
     error_code = 422,
     error_code = 503
 )]
-pub async fn result(db: Tenant, p: Path<JobIdPath>, body: Body<ResultUpdate>) -> Result<Json<JobOut>> {
+pub async fn result(tenant: Tenant, p: Path<JobIdPath>, body: Body<ResultUpdate>) -> Result<Json<JobOut>> {
     Ok(Json(
-        db.services
+        tenant
+            .services
             .jobs
             .set_result(JobId(p.0.job_id), ContentId(body.0.content_id))
             .await?
@@ -164,10 +171,10 @@ pub async fn result(db: Tenant, p: Path<JobIdPath>, body: Body<ResultUpdate>) ->
     error_code = 422,
     error_code = 503
 )]
-pub async fn list(db: Tenant, q: Query<JobListQuery>) -> Result<Json<Page<JobOut>>> {
+pub async fn list(tenant: Tenant, q: Query<JobListQuery>) -> Result<Json<Page<JobOut>>> {
     let q = q.0;
-    let since = q.days.map(|d| db.services.jobs.since(d));
-    let page = db
+    let since = q.days.map(|d| tenant.services.jobs.since(d));
+    let page = tenant
         .services
         .jobs
         .list(&q.query(since), PageRequest::new(q.skip, q.limit))
@@ -175,8 +182,12 @@ pub async fn list(db: Tenant, q: Query<JobListQuery>) -> Result<Json<Page<JobOut
     Ok(Json(Page::of(page, q.skip, q.limit)))
 }
 
-pub(crate) async fn jobs_of_user(db: Tenant, p: UserIdPath, q: UserJobsQuery) -> Result<Json<Page<JobOut>>> {
-    let page = db
+pub(crate) async fn jobs_of_user(
+    tenant: Tenant,
+    p: UserIdPath,
+    q: UserJobsQuery,
+) -> Result<Json<Page<JobOut>>> {
+    let page = tenant
         .services
         .jobs
         .for_user(
@@ -199,8 +210,12 @@ pub(crate) async fn jobs_of_user(db: Tenant, p: UserIdPath, q: UserJobsQuery) ->
     error_code = 422,
     error_code = 503
 )]
-pub async fn by_user(db: Tenant, p: Path<UserIdPath>, q: Query<UserJobsQuery>) -> Result<Json<Page<JobOut>>> {
-    jobs_of_user(db, p.0, q.0).await
+pub async fn by_user(
+    tenant: Tenant,
+    p: Path<UserIdPath>,
+    q: Query<UserJobsQuery>,
+) -> Result<Json<Page<JobOut>>> {
+    jobs_of_user(tenant, p.0, q.0).await
 }
 
 /// Jobs in a status
@@ -213,8 +228,12 @@ pub async fn by_user(db: Tenant, p: Path<UserIdPath>, q: Query<UserJobsQuery>) -
     error_code = 422,
     error_code = 503
 )]
-pub async fn by_status(db: Tenant, p: Path<StatusPath>, q: Query<PageQuery>) -> Result<Json<Page<JobOut>>> {
-    let page = db.services.jobs.by_status(&p.0.status, q.0.window()).await?;
+pub async fn by_status(
+    tenant: Tenant,
+    p: Path<StatusPath>,
+    q: Query<PageQuery>,
+) -> Result<Json<Page<JobOut>>> {
+    let page = tenant.services.jobs.by_status(&p.0.status, q.0.window()).await?;
     Ok(Json(Page::of(page, q.0.skip, q.0.limit)))
 }
 
@@ -228,8 +247,12 @@ pub async fn by_status(db: Tenant, p: Path<StatusPath>, q: Query<PageQuery>) -> 
     error_code = 422,
     error_code = 503
 )]
-pub async fn by_type(db: Tenant, p: Path<JobTypePath>, q: Query<PageQuery>) -> Result<Json<Page<JobOut>>> {
-    let page = db.services.jobs.by_type(&p.0.job_type, q.0.window()).await?;
+pub async fn by_type(
+    tenant: Tenant,
+    p: Path<JobTypePath>,
+    q: Query<PageQuery>,
+) -> Result<Json<Page<JobOut>>> {
+    let page = tenant.services.jobs.by_type(&p.0.job_type, q.0.window()).await?;
     Ok(Json(Page::of(page, q.0.skip, q.0.limit)))
 }
 
@@ -243,9 +266,9 @@ pub async fn by_type(db: Tenant, p: Path<JobTypePath>, q: Query<PageQuery>) -> R
     error_code = 422,
     error_code = 503
 )]
-pub async fn pending(db: Tenant, q: Query<PendingQuery>) -> Result<Json<Page<JobOut>>> {
+pub async fn pending(tenant: Tenant, q: Query<PendingQuery>) -> Result<Json<Page<JobOut>>> {
     Ok(Json(Page::listing(
-        db.services.jobs.pending(q.0.limit).await?,
+        tenant.services.jobs.pending(q.0.limit).await?,
         q.0.limit,
     )))
 }
@@ -259,8 +282,8 @@ pub async fn pending(db: Tenant, q: Query<PendingQuery>) -> Result<Json<Page<Job
     error_code = 400,
     error_code = 503
 )]
-pub async fn running(db: Tenant) -> Result<Json<Page<JobOut>>> {
-    Ok(Json(Page::everything(db.services.jobs.running().await?)))
+pub async fn running(tenant: Tenant) -> Result<Json<Page<JobOut>>> {
+    Ok(Json(Page::everything(tenant.services.jobs.running().await?)))
 }
 
 /// Recently completed jobs
@@ -274,9 +297,9 @@ pub async fn running(db: Tenant) -> Result<Json<Page<JobOut>>> {
     error_code = 422,
     error_code = 503
 )]
-pub async fn completed(db: Tenant, q: Query<FinishedQuery>) -> Result<Json<Page<JobOut>>> {
+pub async fn completed(tenant: Tenant, q: Query<FinishedQuery>) -> Result<Json<Page<JobOut>>> {
     let q = q.0;
-    let items = db
+    let items = tenant
         .services
         .jobs
         .completed(q.user(), q.days.unwrap_or(30), q.limit)
@@ -295,9 +318,9 @@ pub async fn completed(db: Tenant, q: Query<FinishedQuery>) -> Result<Json<Page<
     error_code = 422,
     error_code = 503
 )]
-pub async fn failed(db: Tenant, q: Query<FinishedQuery>) -> Result<Json<Page<JobOut>>> {
+pub async fn failed(tenant: Tenant, q: Query<FinishedQuery>) -> Result<Json<Page<JobOut>>> {
     let q = q.0;
-    let items = db
+    let items = tenant
         .services
         .jobs
         .failed(q.user(), q.days.unwrap_or(7), q.limit)
@@ -316,9 +339,9 @@ pub async fn failed(db: Tenant, q: Query<FinishedQuery>) -> Result<Json<Page<Job
     error_code = 422,
     error_code = 503
 )]
-pub async fn stats(db: Tenant, q: Query<JobStatsQuery>) -> Result<Json<JobStatsOut>> {
+pub async fn stats(tenant: Tenant, q: Query<JobStatsQuery>) -> Result<Json<JobStatsOut>> {
     let user = q.0.user_id.filter(|u| *u != 0);
-    let stats = db.services.jobs.stats(user.map(UserId)).await?;
+    let stats = tenant.services.jobs.stats(user.map(UserId)).await?;
     Ok(Json(JobStatsOut::new(user, stats)))
 }
 
@@ -331,8 +354,8 @@ pub async fn stats(db: Tenant, q: Query<JobStatsQuery>) -> Result<Json<JobStatsO
     error_code = 422,
     error_code = 503
 )]
-pub async fn user_stats(db: Tenant, p: Path<UserIdPath>) -> Result<Json<JobStatsOut>> {
-    let stats = db.services.jobs.stats(Some(UserId(p.0.user_id))).await?;
+pub async fn user_stats(tenant: Tenant, p: Path<UserIdPath>) -> Result<Json<JobStatsOut>> {
+    let stats = tenant.services.jobs.stats(Some(UserId(p.0.user_id))).await?;
     Ok(Json(JobStatsOut::new(Some(p.0.user_id), stats)))
 }
 
@@ -347,9 +370,9 @@ pub async fn user_stats(db: Tenant, p: Path<UserIdPath>) -> Result<Json<JobStats
     error_code = 422,
     error_code = 503
 )]
-pub async fn process(db: Tenant, q: Query<ProcessQuery>) -> Result<Json<Page<JobOut>>> {
+pub async fn process(tenant: Tenant, q: Query<ProcessQuery>) -> Result<Json<Page<JobOut>>> {
     Ok(Json(Page::everything(
-        db.services.jobs.process_queue(q.0.max_jobs).await?,
+        tenant.services.jobs.process_queue(q.0.max_jobs).await?,
     )))
 }
 
@@ -360,8 +383,8 @@ pub async fn process(db: Tenant, q: Query<ProcessQuery>) -> Result<Json<Page<Job
     error_code = 400,
     error_code = 503
 )]
-pub async fn queue_stats(db: Tenant) -> Result<Json<QueueStatsOut>> {
-    let (pending_jobs, running_jobs) = db.services.jobs.queue_counts().await?;
+pub async fn queue_stats(tenant: Tenant) -> Result<Json<QueueStatsOut>> {
+    let (pending_jobs, running_jobs) = tenant.services.jobs.queue_counts().await?;
     Ok(Json(QueueStatsOut {
         pending_jobs,
         running_jobs,
@@ -380,8 +403,8 @@ pub async fn queue_stats(db: Tenant) -> Result<Json<QueueStatsOut>> {
     error_code = 422,
     error_code = 503
 )]
-pub async fn cancel(db: Tenant, p: Path<JobIdPath>) -> Result<Json<JobOut>> {
-    Ok(Json(db.services.jobs.cancel(JobId(p.0.job_id)).await?.into()))
+pub async fn cancel(tenant: Tenant, p: Path<JobIdPath>) -> Result<Json<JobOut>> {
+    Ok(Json(tenant.services.jobs.cancel(JobId(p.0.job_id)).await?.into()))
 }
 
 /// Issue a live-status ticket
@@ -401,18 +424,18 @@ pub async fn cancel(db: Tenant, p: Path<JobIdPath>) -> Result<Json<JobOut>> {
     error_code = 503
 )]
 pub async fn ticket(
-    db: Tenant,
+    tenant: Tenant,
     access: actix_web::web::Data<crate::guard::Access>,
     body: Body<TicketCreate>,
 ) -> Result<CreatedJson<TicketOut>> {
-    let job = db.services.jobs.get(JobId(body.0.job_id)).await?;
+    let job = tenant.services.jobs.get(JobId(body.0.job_id)).await?;
     let Some(tickets) = access.tickets() else {
         return Err(genonaut_domain::DomainError::Unavailable(
             "live-status tickets are not configured".into(),
         )
         .into());
     };
-    let issued = tickets.issue(job.id, &db.name).await?;
+    let issued = tickets.issue(job.id, &tenant.name).await?;
     Ok(CreatedJson(TicketOut {
         ticket: issued.ticket,
         expires_at: issued.expires_at,

@@ -29,9 +29,17 @@ type Result<T> = std::result::Result<T, ApiError>;
     error_code = 422,
     error_code = 503
 )]
-pub async fn create(db: Tenant, body: Body<RecommendationCreate>) -> Result<CreatedJson<RecommendationOut>> {
+pub async fn create(
+    tenant: Tenant,
+    body: Body<RecommendationCreate>,
+) -> Result<CreatedJson<RecommendationOut>> {
     Ok(CreatedJson(
-        db.services.recommendations.create(body.0.into()).await?.into(),
+        tenant
+            .services
+            .recommendations
+            .create(body.0.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -47,12 +55,12 @@ pub async fn create(db: Tenant, body: Body<RecommendationCreate>) -> Result<Crea
     error_code = 503
 )]
 pub async fn bulk(
-    db: Tenant,
+    tenant: Tenant,
     body: Body<RecommendationBulk>,
 ) -> Result<CreatedJson<Page<RecommendationOut>>> {
     let items = body.0.recommendations.into_iter().map(Into::into).collect();
     Ok(CreatedJson(Page::everything(
-        db.services.recommendations.create_bulk(items).await?,
+        tenant.services.recommendations.create_bulk(items).await?,
     )))
 }
 
@@ -65,9 +73,10 @@ pub async fn bulk(
     error_code = 422,
     error_code = 503
 )]
-pub async fn get(db: Tenant, p: Path<RecommendationIdPath>) -> Result<Json<RecommendationOut>> {
+pub async fn get(tenant: Tenant, p: Path<RecommendationIdPath>) -> Result<Json<RecommendationOut>> {
     Ok(Json(
-        db.services
+        tenant
+            .services
             .recommendations
             .get(RecommendationId(p.0.recommendation_id))
             .await?
@@ -87,13 +96,14 @@ pub async fn get(db: Tenant, p: Path<RecommendationIdPath>) -> Result<Json<Recom
     error_code = 503
 )]
 pub async fn update(
-    db: Tenant,
+    tenant: Tenant,
     p: Path<RecommendationIdPath>,
     body: Body<RecommendationUpdate>,
 ) -> Result<Json<RecommendationOut>> {
     let id = RecommendationId(p.0.recommendation_id);
     Ok(Json(
-        db.services
+        tenant
+            .services
             .recommendations
             .update(id, body.0.into())
             .await?
@@ -110,9 +120,9 @@ pub async fn update(
     error_code = 422,
     error_code = 503
 )]
-pub async fn delete(db: Tenant, p: Path<RecommendationIdPath>) -> Result<Json<Success>> {
+pub async fn delete(tenant: Tenant, p: Path<RecommendationIdPath>) -> Result<Json<Success>> {
     let id = RecommendationId(p.0.recommendation_id);
-    db.services.recommendations.delete(id).await?;
+    tenant.services.recommendations.delete(id).await?;
     Ok(Json(Success::new(format!(
         "Recommendation {id} deleted successfully"
     ))))
@@ -132,19 +142,19 @@ pub async fn delete(db: Tenant, p: Path<RecommendationIdPath>) -> Result<Json<Su
     error_code = 503
 )]
 pub async fn feedback(
-    db: Tenant,
+    tenant: Tenant,
     metrics: web::Data<Metrics>,
     p: Path<RecommendationIdPath>,
     body: Body<FeedbackBody>,
 ) -> Result<Json<RecommendationOut>> {
     let b = body.0;
     let id = RecommendationId(p.0.recommendation_id);
-    let rec = db
+    let rec = tenant
         .services
         .recommendations
         .feedback(id, b.feedback, b.metadata.unwrap_or_default())
         .await?;
-    metrics.count_experiment(&db.name, &rec.metadata, b.feedback.as_str(), 1);
+    metrics.count_experiment(&tenant.name, &rec.metadata, b.feedback.as_str(), 1);
     Ok(Json(rec.into()))
 }
 
@@ -160,9 +170,12 @@ pub async fn feedback(
     error_code = 422,
     error_code = 503
 )]
-pub async fn list(db: Tenant, q: Query<RecommendationListQuery>) -> Result<Json<Page<RecommendationOut>>> {
+pub async fn list(
+    tenant: Tenant,
+    q: Query<RecommendationListQuery>,
+) -> Result<Json<Page<RecommendationOut>>> {
     let q = q.0;
-    let page = db
+    let page = tenant
         .services
         .recommendations
         .list(&q.query(), PageRequest::new(q.skip, q.limit))
@@ -182,7 +195,7 @@ pub async fn list(db: Tenant, q: Query<RecommendationListQuery>) -> Result<Json<
     error_code = 503
 )]
 pub async fn for_user(
-    db: Tenant,
+    tenant: Tenant,
     p: Path<UserIdPath>,
     q: Query<UserRecommendationsQuery>,
 ) -> Result<Json<Page<RecommendationOut>>> {
@@ -193,7 +206,7 @@ pub async fn for_user(
         unserved_only: q.unserved_only,
         ..RecommendationQuery::default()
     };
-    let page = db
+    let page = tenant
         .services
         .recommendations
         .list(&query, PageRequest::new(q.skip, q.limit))
@@ -213,11 +226,11 @@ pub async fn for_user(
     error_code = 503
 )]
 pub async fn top(
-    db: Tenant,
+    tenant: Tenant,
     p: Path<UserIdPath>,
     q: Query<TopRecommendationsQuery>,
 ) -> Result<Json<Page<RecommendationOut>>> {
-    let items = db
+    let items = tenant
         .services
         .recommendations
         .top_for_user(UserId(p.0.user_id), q.0.min_score, q.0.limit)
@@ -237,11 +250,11 @@ pub async fn top(
     error_code = 503
 )]
 pub async fn unserved(
-    db: Tenant,
+    tenant: Tenant,
     p: Path<UserIdPath>,
     q: Query<UnservedRecommendationsQuery>,
 ) -> Result<Json<Page<RecommendationOut>>> {
-    let items = db
+    let items = tenant
         .services
         .recommendations
         .unserved_for_user(UserId(p.0.user_id), q.0.limit)
@@ -261,11 +274,11 @@ pub async fn unserved(
     error_code = 503
 )]
 pub async fn recent(
-    db: Tenant,
+    tenant: Tenant,
     p: Path<UserIdPath>,
     q: Query<RecentRecommendationsQuery>,
 ) -> Result<Json<Page<RecommendationOut>>> {
-    let items = db
+    let items = tenant
         .services
         .recommendations
         .recent_for_user(UserId(p.0.user_id), q.0.days, q.0.limit)
@@ -284,8 +297,8 @@ pub async fn recent(
     error_code = 422,
     error_code = 503
 )]
-pub async fn user_stats(db: Tenant, p: Path<UserIdPath>) -> Result<Json<UserRecommendationStatsOut>> {
-    let stats = db
+pub async fn user_stats(tenant: Tenant, p: Path<UserIdPath>) -> Result<Json<UserRecommendationStatsOut>> {
+    let stats = tenant
         .services
         .recommendations
         .user_stats(UserId(p.0.user_id))
@@ -304,8 +317,8 @@ pub async fn user_stats(db: Tenant, p: Path<UserIdPath>) -> Result<Json<UserReco
     error_code = 422,
     error_code = 503
 )]
-pub async fn analytics_user(db: Tenant, p: Path<UserIdPath>) -> Result<Json<UserRecommendationStatsOut>> {
-    user_stats(db, p).await
+pub async fn analytics_user(tenant: Tenant, p: Path<UserIdPath>) -> Result<Json<UserRecommendationStatsOut>> {
+    user_stats(tenant, p).await
 }
 
 /// Recommendations of an item
@@ -318,11 +331,11 @@ pub async fn analytics_user(db: Tenant, p: Path<UserIdPath>) -> Result<Json<User
     error_code = 503
 )]
 pub async fn by_content(
-    db: Tenant,
+    tenant: Tenant,
     p: Path<ContentItemIdPath>,
     q: Query<PageQuery>,
 ) -> Result<Json<Page<RecommendationOut>>> {
-    let page = db
+    let page = tenant
         .services
         .recommendations
         .by_content(ContentId(p.0.content_item_id), q.0.window())
@@ -341,11 +354,11 @@ pub async fn by_content(
     error_code = 503
 )]
 pub async fn by_algorithm(
-    db: Tenant,
+    tenant: Tenant,
     p: Path<AlgorithmPath>,
     q: Query<PageQuery>,
 ) -> Result<Json<Page<RecommendationOut>>> {
-    let page = db
+    let page = tenant
         .services
         .recommendations
         .by_algorithm(&p.0.algorithm_version, q.0.window())
@@ -365,9 +378,9 @@ pub async fn by_algorithm(
     error_code = 422,
     error_code = 503
 )]
-pub async fn served(db: Tenant, body: Body<ServedBody>) -> Result<Json<ServedOut>> {
+pub async fn served(tenant: Tenant, body: Body<ServedBody>) -> Result<Json<ServedOut>> {
     Ok(Json(ServedOut {
-        marked_as_served: db.services.recommendations.mark_served(&body.0.ids()).await?,
+        marked_as_served: tenant.services.recommendations.mark_served(&body.0.ids()).await?,
     }))
 }
 
@@ -398,7 +411,7 @@ pub async fn served(db: Tenant, body: Body<ServedBody>) -> Result<Json<ServedOut
     error_code = 503
 )]
 pub async fn generate(
-    db: Tenant,
+    tenant: Tenant,
     metrics: web::Data<Metrics>,
     body: Body<GenerateBody>,
 ) -> Result<Json<GenerateOut>> {
@@ -408,11 +421,11 @@ pub async fn generate(
         algorithm_version: b.algorithm_version.clone(),
         limit: b.limit,
     };
-    let recommendations = db.services.recommendations.generate(request).await?;
+    let recommendations = tenant.services.recommendations.generate(request).await?;
     if let Some(first) = recommendations.first() {
         // Every recommendation of one generation carries the same experiment tag, if any.
         let n = recommendations.len() as u64;
-        metrics.count_experiment(&db.name, &first.metadata, "served", n);
+        metrics.count_experiment(&tenant.name, &first.metadata, "served", n);
     }
     Ok(Json(GenerateOut {
         algorithm_version: b.algorithm_version,
@@ -427,6 +440,6 @@ pub async fn generate(
     error_code = 400,
     error_code = 503
 )]
-pub async fn overview(db: Tenant) -> Result<Json<RecommendationOverviewOut>> {
-    Ok(Json(db.services.recommendations.overview().await?.into()))
+pub async fn overview(tenant: Tenant) -> Result<Json<RecommendationOverviewOut>> {
+    Ok(Json(tenant.services.recommendations.overview().await?.into()))
 }

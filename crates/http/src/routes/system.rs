@@ -105,8 +105,8 @@ impl ApiComponent for Health {
 /// Runs a trivial query on the selected schema's database: 200 `healthy` / `connected`, or 503
 /// `unhealthy` / `disconnected` with the same body (no driver details).
 #[api_operation(operation_id = "system_health", tag = "system")]
-pub async fn health(db: Tenant) -> Health {
-    let ping = tokio_timeout(db.services.system.ping()).await;
+pub async fn health(tenant: Tenant) -> Health {
+    let ping = tokio_timeout(tenant.services.system.ping()).await;
     let timestamp =
         genonaut_domain::model::TimestampText::micros(&chrono::Utc::now().naive_utc()).to_string();
     Health(match ping {
@@ -144,10 +144,10 @@ pub(crate) async fn tokio_timeout(
 /// `available_databases` lists every served schema; `current_database` is the one this request
 /// used (`X-Genonaut-Schema` or the default).
 #[api_operation(operation_id = "system_databases", tag = "system", error_code = 400)]
-pub async fn databases(state: Data<ApiState>, db: Tenant) -> Json<DatabasesOut> {
+pub async fn databases(state: Data<ApiState>, tenant: Tenant) -> Json<DatabasesOut> {
     Json(DatabasesOut {
         available_databases: state.tenants().iter().map(|t| t.name.to_string()).collect(),
-        current_database: db.name.to_string(),
+        current_database: tenant.name.to_string(),
     })
 }
 
@@ -182,6 +182,6 @@ pub async fn schemas(state: Data<ApiState>) -> Json<SchemasOut> {
     error_code = 400,
     error_code = 503
 )]
-pub async fn global_stats(db: Tenant) -> Result<Json<GlobalStatsOut>, ApiError> {
-    Ok(Json(db.services.system.global_stats().await?.into()))
+pub async fn global_stats(tenant: Tenant) -> Result<Json<GlobalStatsOut>, ApiError> {
+    Ok(Json(tenant.services.system.global_stats().await?.into()))
 }

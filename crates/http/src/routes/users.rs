@@ -29,8 +29,10 @@ type Result<T> = std::result::Result<T, ApiError>;
     error_code = 422,
     error_code = 503
 )]
-pub async fn create(db: Tenant, body: Body<UserCreate>) -> Result<CreatedJson<UserOut>> {
-    Ok(CreatedJson(db.services.users.create(body.0.into()).await?.into()))
+pub async fn create(tenant: Tenant, body: Body<UserCreate>) -> Result<CreatedJson<UserOut>> {
+    Ok(CreatedJson(
+        tenant.services.users.create(body.0.into()).await?.into(),
+    ))
 }
 
 /// List users (query form)
@@ -43,8 +45,8 @@ pub async fn create(db: Tenant, body: Body<UserCreate>) -> Result<CreatedJson<Us
     error_code = 422,
     error_code = 503
 )]
-pub async fn search_get(db: Tenant, q: Query<UserListQuery>) -> Result<Json<Page<UserOut>>> {
-    list_users(db, q.0).await
+pub async fn search_get(tenant: Tenant, q: Query<UserListQuery>) -> Result<Json<Page<UserOut>>> {
+    list_users(tenant, q.0).await
 }
 
 /// Search users
@@ -58,9 +60,9 @@ pub async fn search_get(db: Tenant, q: Query<UserListQuery>) -> Result<Json<Page
     error_code = 422,
     error_code = 503
 )]
-pub async fn search_post(db: Tenant, body: MaybeBody<UserSearch>) -> Result<Json<Page<UserOut>>> {
+pub async fn search_post(tenant: Tenant, body: MaybeBody<UserSearch>) -> Result<Json<Page<UserOut>>> {
     let b = body.0;
-    let page = db
+    let page = tenant
         .services
         .users
         .list(&b.query(), genonaut_domain::PageRequest::new(b.skip, b.limit))
@@ -78,12 +80,12 @@ pub async fn search_post(db: Tenant, body: MaybeBody<UserSearch>) -> Result<Json
     error_code = 422,
     error_code = 503
 )]
-pub async fn list(db: Tenant, q: Query<UserListQuery>) -> Result<Json<Page<UserOut>>> {
-    list_users(db, q.0).await
+pub async fn list(tenant: Tenant, q: Query<UserListQuery>) -> Result<Json<Page<UserOut>>> {
+    list_users(tenant, q.0).await
 }
 
-async fn list_users(db: Tenant, q: UserListQuery) -> Result<Json<Page<UserOut>>> {
-    let page = db
+async fn list_users(tenant: Tenant, q: UserListQuery) -> Result<Json<Page<UserOut>>> {
+    let page = tenant
         .services
         .users
         .list(&q.query(), genonaut_domain::PageRequest::new(q.skip, q.limit))
@@ -100,8 +102,8 @@ async fn list_users(db: Tenant, q: UserListQuery) -> Result<Json<Page<UserOut>>>
     error_code = 422,
     error_code = 503
 )]
-pub async fn get(db: Tenant, p: Path<UserIdPath>) -> Result<Json<UserOut>> {
-    Ok(Json(db.services.users.get(UserId(p.0.user_id)).await?.into()))
+pub async fn get(tenant: Tenant, p: Path<UserIdPath>) -> Result<Json<UserOut>> {
+    Ok(Json(tenant.services.users.get(UserId(p.0.user_id)).await?.into()))
 }
 
 /// Update a user
@@ -118,9 +120,10 @@ pub async fn get(db: Tenant, p: Path<UserIdPath>) -> Result<Json<UserOut>> {
     error_code = 422,
     error_code = 503
 )]
-pub async fn update(db: Tenant, p: Path<UserIdPath>, body: Body<UserUpdate>) -> Result<Json<UserOut>> {
+pub async fn update(tenant: Tenant, p: Path<UserIdPath>, body: Body<UserUpdate>) -> Result<Json<UserOut>> {
     Ok(Json(
-        db.services
+        tenant
+            .services
             .users
             .update(UserId(p.0.user_id), body.0.into())
             .await?
@@ -140,9 +143,9 @@ pub async fn update(db: Tenant, p: Path<UserIdPath>, body: Body<UserUpdate>) -> 
     error_code = 422,
     error_code = 503
 )]
-pub async fn delete(db: Tenant, p: Path<UserIdPath>) -> Result<Json<Success>> {
+pub async fn delete(tenant: Tenant, p: Path<UserIdPath>) -> Result<Json<Success>> {
     let id = UserId(p.0.user_id);
-    db.services.users.set_active(id, false).await?;
+    tenant.services.users.set_active(id, false).await?;
     Ok(Json(Success::new(format!("User {id} deleted successfully"))))
 }
 
@@ -159,12 +162,13 @@ pub async fn delete(db: Tenant, p: Path<UserIdPath>) -> Result<Json<Success>> {
     error_code = 503
 )]
 pub async fn preferences(
-    db: Tenant,
+    tenant: Tenant,
     p: Path<UserIdPath>,
     body: Body<PreferencesUpdate>,
 ) -> Result<Json<UserOut>> {
     Ok(Json(
-        db.services
+        tenant
+            .services
             .users
             .merge_preferences(UserId(p.0.user_id), body.0.preferences)
             .await?
@@ -184,11 +188,11 @@ pub async fn preferences(
     error_code = 503
 )]
 pub async fn interactions(
-    db: Tenant,
+    tenant: Tenant,
     p: Path<UserIdPath>,
     q: Query<PageQuery>,
 ) -> Result<Json<Page<InteractionOut>>> {
-    let page = db
+    let page = tenant
         .services
         .interactions
         .by_user(UserId(p.0.user_id), q.0.window())
@@ -209,7 +213,7 @@ pub async fn interactions(
     error_code = 503
 )]
 pub async fn recommendations(
-    db: Tenant,
+    tenant: Tenant,
     p: Path<UserIdPath>,
     q: Query<PageQuery>,
 ) -> Result<Json<Page<RecommendationOut>>> {
@@ -217,7 +221,7 @@ pub async fn recommendations(
         user_id: Some(UserId(p.0.user_id)),
         ..RecommendationQuery::default()
     };
-    let page = db.services.recommendations.list(&query, q.0.window()).await?;
+    let page = tenant.services.recommendations.list(&query, q.0.window()).await?;
     Ok(Json(Page::of(page, q.0.skip, q.0.limit)))
 }
 
@@ -233,11 +237,11 @@ pub async fn recommendations(
     error_code = 503
 )]
 pub async fn unserved(
-    db: Tenant,
+    tenant: Tenant,
     p: Path<UserIdPath>,
     q: Query<UnservedLimit>,
 ) -> Result<Json<Page<RecommendationOut>>> {
-    let items = db
+    let items = tenant
         .services
         .recommendations
         .unserved_for_active_user(UserId(p.0.user_id), q.0.limit)
@@ -254,9 +258,10 @@ pub async fn unserved(
     error_code = 422,
     error_code = 503
 )]
-pub async fn deactivate(db: Tenant, p: Path<UserIdPath>) -> Result<Json<UserOut>> {
+pub async fn deactivate(tenant: Tenant, p: Path<UserIdPath>) -> Result<Json<UserOut>> {
     Ok(Json(
-        db.services
+        tenant
+            .services
             .users
             .set_active(UserId(p.0.user_id), false)
             .await?
@@ -273,9 +278,10 @@ pub async fn deactivate(db: Tenant, p: Path<UserIdPath>) -> Result<Json<UserOut>
     error_code = 422,
     error_code = 503
 )]
-pub async fn activate(db: Tenant, p: Path<UserIdPath>) -> Result<Json<UserOut>> {
+pub async fn activate(tenant: Tenant, p: Path<UserIdPath>) -> Result<Json<UserOut>> {
     Ok(Json(
-        db.services
+        tenant
+            .services
             .users
             .set_active(UserId(p.0.user_id), true)
             .await?
@@ -292,9 +298,9 @@ pub async fn activate(db: Tenant, p: Path<UserIdPath>) -> Result<Json<UserOut>> 
     error_code = 422,
     error_code = 503
 )]
-pub async fn stats(db: Tenant, p: Path<UserIdPath>) -> Result<Json<UserStatsOut>> {
+pub async fn stats(tenant: Tenant, p: Path<UserIdPath>) -> Result<Json<UserStatsOut>> {
     Ok(Json(
-        db.services.users.activity(UserId(p.0.user_id)).await?.into(),
+        tenant.services.users.activity(UserId(p.0.user_id)).await?.into(),
     ))
 }
 
@@ -309,8 +315,10 @@ pub async fn stats(db: Tenant, p: Path<UserIdPath>) -> Result<Json<UserStatsOut>
     error_code = 422,
     error_code = 503
 )]
-pub async fn by_username(db: Tenant, p: Path<UsernamePath>) -> Result<Json<UserOut>> {
-    Ok(Json(db.services.users.by_username(&p.0.username).await?.into()))
+pub async fn by_username(tenant: Tenant, p: Path<UsernamePath>) -> Result<Json<UserOut>> {
+    Ok(Json(
+        tenant.services.users.by_username(&p.0.username).await?.into(),
+    ))
 }
 
 /// Find a user by e-mail
@@ -324,8 +332,8 @@ pub async fn by_username(db: Tenant, p: Path<UsernamePath>) -> Result<Json<UserO
     error_code = 422,
     error_code = 503
 )]
-pub async fn by_email(db: Tenant, p: Path<EmailPath>) -> Result<Json<UserOut>> {
-    Ok(Json(db.services.users.by_email(&p.0.email).await?.into()))
+pub async fn by_email(tenant: Tenant, p: Path<EmailPath>) -> Result<Json<UserOut>> {
+    Ok(Json(tenant.services.users.by_email(&p.0.email).await?.into()))
 }
 
 /// User counters
@@ -335,8 +343,8 @@ pub async fn by_email(db: Tenant, p: Path<EmailPath>) -> Result<Json<UserOut>> {
     error_code = 400,
     error_code = 503
 )]
-pub async fn overview(db: Tenant) -> Result<Json<UserOverviewOut>> {
-    Ok(Json(db.services.users.overview().await?.into()))
+pub async fn overview(tenant: Tenant) -> Result<Json<UserOverviewOut>> {
+    Ok(Json(tenant.services.users.overview().await?.into()))
 }
 
 /// A user's generation jobs
@@ -352,9 +360,9 @@ pub async fn overview(db: Tenant) -> Result<Json<UserOverviewOut>> {
     error_code = 503
 )]
 pub async fn generation_jobs(
-    db: Tenant,
+    tenant: Tenant,
     p: Path<UserIdPath>,
     q: Query<UserJobsQuery>,
 ) -> Result<Json<Page<JobOut>>> {
-    crate::routes::jobs::jobs_of_user(db, p.0, q.0).await
+    crate::routes::jobs::jobs_of_user(tenant, p.0, q.0).await
 }
