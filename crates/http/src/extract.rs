@@ -474,3 +474,72 @@ mod tests {
         assert_eq!(last["limit"], json!("5"));
     }
 }
+
+/// What an optional request header parses into, for [`Header`].
+pub trait HeaderField: Sized {
+    /// The header's name.
+    const NAME: &'static str;
+    /// Its description in the OpenAPI document.
+    const DESCRIPTION: &'static str;
+    /// The 422 item's `type` when the value is refused.
+    const ERROR_TYPE: &'static str;
+
+    /// The type whose schema documents the value.
+    type Documented: ApiComponent;
+
+    /// An example value for the document.
+    fn example() -> Option<Value> {
+        None
+    }
+
+    /// Parses the value (the request gives context, e.g. the caller); `Err` is the 422 message.
+    fn parse(req: &HttpRequest, value: &actix_web::http::header::HeaderValue) -> Result<Self, String>;
+}
+
+/// An optional request header parsed into `T`: absent → `None`; refused → a 422 in the
+/// contract's shape, located at `["header", NAME]`.
+#[derive(Debug, Clone)]
+pub struct Header<T>(pub Option<T>);
+
+impl<T: HeaderField> FromRequest for Header<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(value) = req.headers().get(T::NAME) else {
+            return ready(Ok(Header(None)));
+        };
+        ready(T::parse(req, value).map(|v| Header(Some(v))).map_err(|msg| {
+            ApiError::Validation(vec![FieldError::at(
+                vec!["header".into(), T::NAME.into()],
+                T::ERROR_TYPE,
+                msg,
+                json!(String::from_utf8_lossy(value.as_bytes())),
+            )])
+        }))
+    }
+}
+
+impl<T: HeaderField> ApiComponent for Header<T> {
+    fn child_schemas(_: OpenApiVersion) -> Vec<(String, ReferenceOr<ApistosSchema>)> {
+        vec![]
+    }
+
+    fn schema(_: OpenApiVersion) -> Option<(String, ReferenceOr<ApistosSchema>)> {
+        None
+    }
+
+    fn parameters(oas: OpenApiVersion, _: Option<String>) -> Vec<Parameter> {
+        use apistos::paths::{Examples, ParameterDefinition, ParameterIn, ParameterStyle};
+        vec![Parameter {
+            name: T::NAME.to_owned(),
+            _in: ParameterIn::Header,
+            description: Some(T::DESCRIPTION.to_owned()),
+            required: Some(false),
+            style: Some(ParameterStyle::Simple),
+            definition: <T::Documented as ApiComponent>::raw_schema(oas).map(ParameterDefinition::Schema),
+            example: T::example().map(Examples::Example),
+            ..Default::default()
+        }]
+    }
+}

@@ -6,16 +6,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use actix_web::dev::Payload;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use actix_web::web::Bytes;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder};
-use apistos::paths::{
-    MediaType, Parameter, ParameterDefinition, ParameterIn, ParameterStyle, Response, Responses,
-};
+use actix_web::{HttpRequest, HttpResponse, Responder};
+use apistos::paths::{MediaType, Response, Responses};
 use apistos::reference_or::ReferenceOr;
 use apistos::{ApiComponent, ApistosSchema, OpenApiVersion, api_operation};
-use futures_util::future::{Ready, ready};
 use genonaut_domain::ids::JobId;
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -23,61 +19,27 @@ use tokio::sync::mpsc;
 use super::feed::{self, Item};
 use crate::dto::JobIdPath;
 use crate::error::ApiError;
-use crate::extract::Path;
-use crate::input::FieldError;
+use crate::extract::{Header, HeaderField, Path};
 use crate::state::Tenant;
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-const HEADER: &str = "Last-Event-ID";
 
 /// The `Last-Event-ID` request header: the `seq` of the last message the client received.
 #[derive(Debug, Clone, Copy)]
-pub struct LastEventId(pub Option<i64>);
+pub struct LastEventId(pub i64);
 
-impl FromRequest for LastEventId {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+impl HeaderField for LastEventId {
+    const NAME: &'static str = "Last-Event-ID";
+    const DESCRIPTION: &'static str = "Resume after this event: the `seq` (`id:`) of the last message received. \
+         Browsers' `EventSource` sends it by itself when it reconnects.";
+    type Documented = u32;
+    const ERROR_TYPE: &'static str = "int_parsing";
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let Some(value) = req.headers().get(HEADER) else {
-            return ready(Ok(LastEventId(None)));
-        };
-        let text = value.to_str().unwrap_or_default().trim();
-        ready(match text.parse::<i64>() {
-            Ok(seq) if seq >= 0 => Ok(LastEventId(Some(seq))),
-            _ => Err(ApiError::Validation(vec![FieldError::at(
-                vec!["header".into(), HEADER.into()],
-                "int_parsing",
-                "Input should be a non-negative integer (an event's seq)",
-                json!(String::from_utf8_lossy(value.as_bytes())),
-            )])),
-        })
-    }
-}
-
-impl ApiComponent for LastEventId {
-    fn child_schemas(_: OpenApiVersion) -> Vec<(String, ReferenceOr<ApistosSchema>)> {
-        vec![]
-    }
-
-    fn schema(_: OpenApiVersion) -> Option<(String, ReferenceOr<ApistosSchema>)> {
-        None
-    }
-
-    fn parameters(oas: OpenApiVersion, _: Option<String>) -> Vec<Parameter> {
-        vec![Parameter {
-            name: HEADER.to_owned(),
-            _in: ParameterIn::Header,
-            description: Some(
-                "Resume after this event: the `seq` (`id:`) of the last message received. \
-                 Browsers' `EventSource` sends it by itself when it reconnects."
-                    .to_owned(),
-            ),
-            required: Some(false),
-            style: Some(ParameterStyle::Simple),
-            definition: <u32 as ApiComponent>::raw_schema(oas).map(ParameterDefinition::Schema),
-            ..Default::default()
-        }]
+    fn parse(_: &HttpRequest, value: &HeaderValue) -> Result<Self, String> {
+        match value.to_str().unwrap_or_default().trim().parse::<i64>() {
+            Ok(seq) if seq >= 0 => Ok(LastEventId(seq)),
+            _ => Err("Input should be a non-negative integer (an event's seq)".to_owned()),
+        }
     }
 }
 
@@ -181,9 +143,13 @@ impl ApiComponent for EventStream {
     error_code = 422,
     error_code = 503
 )]
-pub async fn events(tenant: Tenant, p: Path<JobIdPath>, last: LastEventId) -> Result<EventStream, ApiError> {
+pub async fn events(
+    tenant: Tenant,
+    p: Path<JobIdPath>,
+    last: Header<LastEventId>,
+) -> Result<EventStream, ApiError> {
     let id = JobId(p.0.job_id);
     // Unknown jobs are a 404 in the contract's shape before the stream starts.
     tenant.services.jobs.get(id).await?;
-    Ok(EventStream(feed::open(tenant, id, last.0)))
+    Ok(EventStream(feed::open(tenant, id, last.0.map(|l| l.0))))
 }
