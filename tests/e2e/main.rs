@@ -2,6 +2,7 @@
 //! every route's success and error paths, and the client workflows of the contract.
 
 mod browser;
+mod comfyui;
 mod content;
 mod events;
 mod experiments;
@@ -11,6 +12,7 @@ mod interactions;
 mod jobs;
 mod live;
 mod openapi;
+mod previews;
 mod recommendations;
 mod recommender;
 mod security;

@@ -207,7 +207,8 @@ impl Application {
         config.database.pool.background = config.jobs.workers + 1;
         let pools = pools(&config.database)?;
         let hub = EventHub::start(config.database.url.expose_secret())?;
-        let runner = crate::jobs::runner(&config.jobs, &pools, &hub);
+        let generator = crate::jobs::generator(&config.jobs)?;
+        let runner = crate::jobs::runner(&config.jobs, generator.clone(), &pools, &hub);
         let model = crate::embed::load(&config.embed).await;
         let mut embedders = Vec::new();
         let tenants = config
@@ -230,6 +231,7 @@ impl Application {
                         services
                             .with_semantic(semantic)
                             .with_live_events(hub.source(schema))
+                            .with_generator(generator.clone())
                             .with_dispatch(runner.dispatcher(index)),
                     ),
                 }

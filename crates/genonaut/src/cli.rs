@@ -412,7 +412,7 @@ async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     prepare_database(&mut database, true).await?;
     let pools = crate::app::pools(&database)?;
     let hub = genonaut_db::EventHub::start(database.url.expose_secret())?;
-    let runner = crate::jobs::runner(&jobs, &pools, &hub);
+    let runner = crate::jobs::runner(&jobs, crate::jobs::generator(&jobs)?, &pools, &hub);
     runner.start();
     shutdown_signal().await;
     tracing::info!("stopping workers");

@@ -25,6 +25,7 @@ use crate::dto::JobIdPath;
 use crate::error::ApiError;
 use crate::extract::Path;
 use crate::input::FieldError;
+use crate::media::MediaLinks;
 use crate::state::Tenant;
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -168,7 +169,9 @@ impl ApiComponent for EventStream {
 ///
 /// The same messages as `WS /ws/generation/{job_id}` — first a `snapshot` with the job, then
 /// one per event (`queued`, `started`, `progress`, `retrying`, then `completed`, `failed` or
-/// `cancelled`) — as `text/event-stream`: each event's `id:` is its `seq`, its `data:` the JSON
+/// `cancelled`; a `progress` message may carry `preview`, the `/media/...` path of a small
+/// image of the work so far, and `preview_url`, its signed URL for browsers) — as
+/// `text/event-stream`: each event's `id:` is its `seq`, its `data:` the JSON
 /// message. Reconnecting with `Last-Event-ID` replays what was missed; the stream ends after
 /// the final event (at once when the job has already finished and nothing is to be replayed).
 /// A browser's `EventSource`, which cannot send a key, adds `?ticket=<ticket>` from
@@ -181,9 +184,14 @@ impl ApiComponent for EventStream {
     error_code = 422,
     error_code = 503
 )]
-pub async fn events(db: Tenant, p: Path<JobIdPath>, last: LastEventId) -> Result<EventStream, ApiError> {
+pub async fn events(
+    db: Tenant,
+    links: MediaLinks,
+    p: Path<JobIdPath>,
+    last: LastEventId,
+) -> Result<EventStream, ApiError> {
     let id = JobId(p.0.job_id);
     // Unknown jobs are a 404 in the contract's shape before the stream starts.
     db.services.jobs.get(id).await?;
-    Ok(EventStream(feed::open(db, id, last.0)))
+    Ok(EventStream(feed::open(db, links, id, last.0)))
 }
