@@ -382,7 +382,12 @@ impl Run<'_> {
                 _ => Next::Continue,
             });
         }
-        if data["prompt_id"].as_str() != Some(self.queued.prompt_id.as_str()) {
+        // The socket's client id is this generation's own, so a message without a prompt id
+        // (older ComfyUI versions send `progress` without one) is about this prompt too.
+        if data["prompt_id"]
+            .as_str()
+            .is_some_and(|id| id != self.queued.prompt_id)
+        {
             return Ok(Next::Continue);
         }
         let queued = self.queued;
@@ -486,6 +491,76 @@ mod tests {
         assert_eq!(image_type(b"\x89PNG\r\n"), Some(("png", "image/png")));
         assert_eq!(image_type(b"RIFF\0\0\0\0WEBPVP8 "), Some(("webp", "image/webp")));
         assert_eq!(image_type(b"<html>"), None);
+    }
+
+    struct Quiet;
+
+    #[async_trait]
+    impl GenerationControl for Quiet {
+        async fn progress(&self, _: Progress) -> bool {
+            true
+        }
+
+        fn should_stop(&self) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn messages_of_the_prompt_drive_the_run() {
+        let queued = Queued {
+            agent: retry::agent(Duration::from_secs(1)),
+            base: "http://127.0.0.1:9".into(),
+            prompt_id: "p1".into(),
+            started: AtomicBool::new(false),
+            armed: AtomicBool::new(true),
+        };
+        let mut run = Run {
+            control: &Quiet,
+            queued: &queued,
+            step: 0,
+            total: 0,
+            node: None,
+            last_preview: None,
+            queue_remaining: None,
+        };
+        let mut on = |m: Value| match run.on(&m) {
+            Ok(Next::Continue) => "continue".to_owned(),
+            Ok(Next::Report(text)) => text,
+            Ok(Next::Done) => "done".to_owned(),
+            Err(e) => format!("error: {e}"),
+        };
+        let other = json!({"type": "execution_start", "data": {"prompt_id": "p0"}});
+        assert_eq!(on(other), "continue", "another prompt's message");
+        let status = json!({"type": "status", "data": {"status": {"exec_info": {"queue_remaining": 2}}}});
+        assert_eq!(on(status.clone()), "queued on ComfyUI (2 in its queue)");
+        assert_eq!(on(status), "continue", "reported once");
+        assert_eq!(
+            on(json!({"type": "execution_start", "data": {"prompt_id": "p1"}})),
+            "started on ComfyUI"
+        );
+        // Older servers send progress without a prompt id.
+        assert_eq!(
+            on(json!({"type": "progress", "data": {"value": 3, "max": 20}})),
+            "node ?: step 3 of 20"
+        );
+        assert_eq!(
+            on(
+                json!({"type": "execution_error", "data": {"prompt_id": "p1", "node_id": "3",
+                "node_type": "KSampler", "exception_type": "ValueError", "exception_message": "bad"}})
+            ),
+            "error: ComfyUI failed in node 3 (KSampler): ValueError: bad"
+        );
+        assert_eq!(
+            on(json!({"type": "executing", "data": {"node": null, "prompt_id": "p1"}})),
+            "done"
+        );
+        assert_eq!((run.step, run.total), (3, 20));
+        assert!(queued.started.load(Ordering::SeqCst));
+        assert!(
+            !queued.armed.load(Ordering::SeqCst),
+            "a finished prompt is not cancelled"
+        );
     }
 
     #[test]
