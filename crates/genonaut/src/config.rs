@@ -576,6 +576,47 @@ mod tests {
     }
 
     #[test]
+    fn the_comfyui_generator_is_configured_and_its_workflows_checked_at_start() {
+        let c = parse(&[
+            "--generator",
+            "comfyui",
+            "--comfyui-url",
+            "http://gpu:8188",
+            "--comfyui-workflows",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/comfyui"),
+        ])
+        .unwrap();
+        assert_eq!(c.jobs.generator, GeneratorKind::Comfyui);
+        assert_eq!(c.jobs.comfyui.url, "http://gpu:8188");
+        assert_eq!(c.jobs.comfyui.timeout, Duration::from_secs(60));
+        assert_eq!(crate::jobs::generator(&c.jobs).unwrap().name(), "comfyui");
+
+        let missing = parse(&[
+            "--generator",
+            "comfyui",
+            "--comfyui-workflows",
+            "/nonexistent/flows",
+        ])
+        .unwrap();
+        let error = crate::jobs::generator(&missing.jobs).err().unwrap().to_string();
+        assert!(
+            error.starts_with("COMFYUI_WORKFLOWS: reading /nonexistent/flows"),
+            "{error}"
+        );
+        let tls = parse(&[
+            "--generator",
+            "comfyui",
+            "--comfyui-url",
+            "https://gpu",
+            "--comfyui-workflows",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/comfyui"),
+        ])
+        .unwrap();
+        let error = crate::jobs::generator(&tls.jobs).err().unwrap().to_string();
+        assert!(error.contains("must start with http://"), "{error}");
+    }
+
+    #[test]
     fn defaults_serve_app_demo_and_test_on_localhost_8000() {
         // Runs without the variables set (nextest gives every test a clean process).
         let c = parse(&[]).unwrap();
