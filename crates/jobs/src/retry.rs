@@ -2,7 +2,8 @@
 //! network errors, 429 and 5xx are retried up to `max_retries` times with a doubling delay
 //! (`Retry-After`, at most 60 s, wins); other answers are final. What is still failing after
 //! the retries is a [`GenerationError::Transient`] (the job retries later, with backoff); any
-//! other non-2xx answer is [`GenerationError::Permanent`].
+//! other non-2xx answer is [`GenerationError::Permanent`]. A job told to stop stops between
+//! attempts and during the pauses.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -82,10 +83,25 @@ pub(crate) async fn call(
             return Err(GenerationError::Transient(retryable));
         }
         tracing::warn!(%retryable, attempt, "retrying the generation request");
-        tokio::time::sleep(delay).await;
+        pause(delay, control).await?;
         delay = delay.saturating_mul(2);
     }
     Err(GenerationError::Transient(format!("{what}: retries exhausted")))
+}
+
+/// Sleeps `delay`, unless the job should stop meanwhile (looked at every 100 ms).
+async fn pause(delay: Duration, control: &dyn GenerationControl) -> Result<(), GenerationError> {
+    let until = tokio::time::Instant::now() + delay;
+    loop {
+        let now = tokio::time::Instant::now();
+        if now >= until {
+            return Ok(());
+        }
+        if control.should_stop() {
+            return Err(GenerationError::Stopped);
+        }
+        tokio::time::sleep((until - now).min(Duration::from_millis(100))).await;
+    }
 }
 
 /// A ureq agent with `timeout` per request that hands every status to [`call`].
