@@ -2,6 +2,7 @@
 //! every route's success and error paths, and the client workflows of the contract.
 
 mod browser;
+mod comfyui;
 mod content;
 mod events;
 mod experiments;
@@ -10,6 +11,7 @@ mod import;
 mod interactions;
 mod jobs;
 mod live;
+mod previews;
 mod recommendations;
 mod recommender;
 mod security;

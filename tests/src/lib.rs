@@ -18,6 +18,8 @@ use genonaut_db::{PoolSettings, SchemaName};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
+pub mod comfyui;
+
 /// A running application over its own schema.
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
@@ -140,6 +142,13 @@ impl TestApp {
                     image_model: None,
                     timeout: Duration::from_secs(1),
                     max_retries: 0,
+                },
+                comfyui: genonaut::config::ComfyUiSettings {
+                    url: "http://127.0.0.1:9".into(),
+                    workflows: std::path::PathBuf::from("examples/comfyui"),
+                    timeout: Duration::from_secs(5),
+                    max_retries: 0,
+                    retry_base: Duration::from_millis(10),
                 },
                 recs_refresh: None,
                 recs_check: Duration::from_millis(50),

@@ -57,3 +57,89 @@ async fn the_queue_caps_running_jobs_per_user() {
     )
     .await;
 }
+
+/// A generator that knows one workflow.
+struct OneWorkflow;
+
+#[async_trait::async_trait]
+impl genonaut_domain::ports::Generator for OneWorkflow {
+    fn name(&self) -> &str {
+        "one"
+    }
+
+    fn validate(
+        &self,
+        _: genonaut_domain::model::JobType,
+        parameters: &genonaut_domain::model::JsonObject,
+    ) -> Result<(), genonaut_domain::ports::Refusal> {
+        match parameters.get("workflow").and_then(|v| v.as_str()) {
+            None | Some("default") => Ok(()),
+            Some(other) => Err(genonaut_domain::ports::Refusal {
+                parameter: "workflow".into(),
+                message: format!("Unknown workflow '{other}'"),
+            }),
+        }
+    }
+
+    async fn generate(
+        &self,
+        _: &genonaut_domain::ports::GenerationRequest,
+        _: &dyn genonaut_domain::ports::GenerationControl,
+    ) -> Result<genonaut_domain::ports::Artifact, genonaut_domain::ports::GenerationError> {
+        Err(genonaut_domain::ports::GenerationError::Permanent(
+            "not here".into(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn the_generator_refuses_parameters_at_submission() {
+    use genonaut_domain::DomainError;
+    use genonaut_domain::model::{JobType, NewJob, NewUser};
+    use genonaut_domain::values::{Email, Username};
+
+    let services = Services::new(
+        InMemoryStore::new().repositories(),
+        Arc::new(FixedClock::default()),
+    )
+    .with_generator(Arc::new(OneWorkflow));
+    let user = services
+        .users
+        .create(NewUser {
+            username: Username::parse("painter").unwrap(),
+            email: Email::parse("painter@example.com").unwrap(),
+            preferences: Default::default(),
+        })
+        .await
+        .unwrap();
+    let job = |workflow: &str| NewJob {
+        user_id: user.id,
+        job_type: JobType::Image,
+        prompt: "a fox".into(),
+        parameters: serde_json::json!({"workflow": workflow})
+            .as_object()
+            .cloned()
+            .unwrap(),
+        priority: 0,
+        start_deadline_seconds: None,
+        timeout_seconds: None,
+    };
+    let refused = services.jobs.create(job("landscape")).await.unwrap_err();
+    assert!(
+        matches!(&refused, DomainError::Invalid { field, message }
+            if field == &["parameters", "workflow"] && message == "Unknown workflow 'landscape'"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        services.jobs.stats(None).await.unwrap().total,
+        0,
+        "nothing stored"
+    );
+    let created = services.jobs.create(job("default")).await.unwrap();
+    let changed = services
+        .jobs
+        .update_parameters(created.id, job("landscape").parameters.into())
+        .await
+        .unwrap_err();
+    assert!(matches!(changed, DomainError::Invalid { .. }), "{changed:?}");
+}

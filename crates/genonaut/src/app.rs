@@ -9,7 +9,7 @@ use actix_web::{HttpServer, web};
 use anyhow::Context;
 use chrono::{SubsecRound, Utc};
 use genonaut_db::{EventHub, PgPool, SchemaName, migrate, seed};
-use genonaut_domain::ports::SystemClock;
+use genonaut_domain::ports::{Generator, SystemClock};
 use genonaut_domain::services::Services;
 use genonaut_domain::services::{KeyService, TicketService};
 use genonaut_domain::synthetic;
@@ -184,6 +184,8 @@ pub struct Core {
     pub pools: Vec<PgPool>,
     /// The job-event listener (LISTEN/NOTIFY).
     pub hub: EventHub,
+    /// What turns jobs into content (also asked by the job service to check parameters).
+    pub generator: Arc<dyn Generator>,
     /// The job runner (not yet started).
     pub runner: Arc<Runner>,
 }
@@ -193,8 +195,14 @@ impl Core {
     pub fn new(database: &DatabaseConfig, jobs: &JobsConfig) -> anyhow::Result<Self> {
         let pools = pools(database)?;
         let hub = EventHub::start(database.url.expose_secret())?;
-        let runner = crate::jobs::runner(jobs, &pools, &hub);
-        Ok(Core { pools, hub, runner })
+        let generator = crate::jobs::generator(jobs)?;
+        let runner = crate::jobs::runner(jobs, generator.clone(), &pools, &hub);
+        Ok(Core {
+            pools,
+            hub,
+            generator,
+            runner,
+        })
     }
 
     /// Stops in order: the runner finishes or releases its jobs, then the listener and the
@@ -235,7 +243,12 @@ impl Application {
         // job worker and one for the refresh, so jobs never wait for requests nor the reverse.
         config.database.pool.background = config.jobs.workers + 1;
         let core = Core::new(&config.database, &config.jobs)?;
-        let Core { pools, hub, runner } = &core;
+        let Core {
+            pools,
+            hub,
+            generator,
+            runner,
+        } = &core;
         let model = crate::embed::load(&config.embed).await;
         let mut embedders = Vec::new();
         let tenants = config
@@ -258,6 +271,7 @@ impl Application {
                         services
                             .with_semantic(semantic)
                             .with_live_events(hub.source(schema))
+                            .with_generator(generator.clone())
                             .with_dispatch(runner.dispatcher(index)),
                     ),
                 }

@@ -78,6 +78,9 @@ pub enum GeneratorKind {
     Offline,
     /// An OpenAI-compatible server (text and images; audio and video stay offline).
     Openai,
+    /// A ComfyUI server running workflow templates (images; text, audio and video stay
+    /// offline).
+    Comfyui,
     /// Instant tiny outputs (benchmarks).
     Noop,
 }
@@ -127,6 +130,19 @@ pub struct JobsArgs {
     /// Retries of one request on 429, 5xx and network errors.
     #[arg(long, env = "OPENAI_MAX_RETRIES", default_value_t = 3)]
     pub openai_max_retries: u32,
+    /// ComfyUI server (GENONAUT_GENERATOR=comfyui), plain http://.
+    #[arg(long, env = "COMFYUI_URL", default_value = "http://127.0.0.1:8188")]
+    pub comfyui_url: String,
+    /// Folder of ComfyUI workflow templates (*.json in ComfyUI's API format with
+    /// placeholders); `parameters.workflow` names one by file stem.
+    #[arg(long, env = "COMFYUI_WORKFLOWS", default_value = "examples/comfyui")]
+    pub comfyui_workflows: PathBuf,
+    /// Time limit of one request to ComfyUI (seconds).
+    #[arg(long, env = "COMFYUI_TIMEOUT_SECS", default_value_t = 60)]
+    pub comfyui_timeout_secs: u64,
+    /// Retries of one request to ComfyUI on 429, 5xx and network errors.
+    #[arg(long, env = "COMFYUI_MAX_RETRIES", default_value_t = 3)]
+    pub comfyui_max_retries: u32,
     /// Seconds after which the recommender's derived state is refreshed when interactions
     /// arrived since its last build (0 disables scheduled builds; requested ones still run).
     #[arg(long, env = "GENONAUT_RECS_REFRESH_SECS", default_value_t = 300)]
@@ -154,6 +170,8 @@ pub struct JobsConfig {
     pub media_dir: PathBuf,
     /// OpenAI settings.
     pub openai: OpenAiSettings,
+    /// ComfyUI settings.
+    pub comfyui: ComfyUiSettings,
     /// Scheduled refresh of the recommender's derived state (`None`: only on request).
     pub recs_refresh: Option<Duration>,
     /// How often workers check for a requested or due recommender build.
@@ -175,6 +193,21 @@ pub struct OpenAiSettings {
     pub timeout: Duration,
     /// Retries.
     pub max_retries: u32,
+}
+
+/// ComfyUI server settings.
+#[derive(Debug, Clone)]
+pub struct ComfyUiSettings {
+    /// Base URL.
+    pub url: String,
+    /// Folder of workflow templates.
+    pub workflows: PathBuf,
+    /// Request timeout.
+    pub timeout: Duration,
+    /// Retries.
+    pub max_retries: u32,
+    /// First pause between retries (doubles).
+    pub retry_base: Duration,
 }
 
 impl JobsConfig {
@@ -199,6 +232,13 @@ impl JobsConfig {
                 image_model: a.openai_image_model.filter(|m| !m.is_empty()),
                 timeout: Duration::from_secs(a.openai_timeout_secs.max(1)),
                 max_retries: a.openai_max_retries,
+            },
+            comfyui: ComfyUiSettings {
+                url: a.comfyui_url,
+                workflows: a.comfyui_workflows,
+                timeout: Duration::from_secs(a.comfyui_timeout_secs.max(1)),
+                max_retries: a.comfyui_max_retries,
+                retry_base: Duration::from_secs(1),
             },
             recs_refresh: (a.recs_refresh_secs > 0).then(|| Duration::from_secs(a.recs_refresh_secs)),
             recs_check: Duration::from_secs(5),
@@ -533,6 +573,47 @@ mod tests {
         let mut full = vec!["genonaut"];
         full.extend_from_slice(args);
         Config::try_from(Cli::try_parse_from(full)?.serve)
+    }
+
+    #[test]
+    fn the_comfyui_generator_is_configured_and_its_workflows_checked_at_start() {
+        let c = parse(&[
+            "--generator",
+            "comfyui",
+            "--comfyui-url",
+            "http://gpu:8188",
+            "--comfyui-workflows",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/comfyui"),
+        ])
+        .unwrap();
+        assert_eq!(c.jobs.generator, GeneratorKind::Comfyui);
+        assert_eq!(c.jobs.comfyui.url, "http://gpu:8188");
+        assert_eq!(c.jobs.comfyui.timeout, Duration::from_secs(60));
+        assert_eq!(crate::jobs::generator(&c.jobs).unwrap().name(), "comfyui");
+
+        let missing = parse(&[
+            "--generator",
+            "comfyui",
+            "--comfyui-workflows",
+            "/nonexistent/flows",
+        ])
+        .unwrap();
+        let error = crate::jobs::generator(&missing.jobs).err().unwrap().to_string();
+        assert!(
+            error.starts_with("COMFYUI_WORKFLOWS: reading /nonexistent/flows"),
+            "{error}"
+        );
+        let tls = parse(&[
+            "--generator",
+            "comfyui",
+            "--comfyui-url",
+            "https://gpu",
+            "--comfyui-workflows",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/comfyui"),
+        ])
+        .unwrap();
+        let error = crate::jobs::generator(&tls.jobs).err().unwrap().to_string();
+        assert!(error.contains("must start with http://"), "{error}");
     }
 
     #[test]

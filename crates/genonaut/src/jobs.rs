@@ -5,20 +5,43 @@ use std::sync::Arc;
 use genonaut_db::{EventHub, PgPool};
 use genonaut_domain::ports::{Generator, QueueSignal, RecommenderBuildStore, RetryPolicy, SystemClock};
 use genonaut_domain::services::{MaintenanceConfig, RecommenderService};
+use genonaut_jobs::comfyui::{ComfyUiConfig, ComfyUiGenerator, Workflows};
 use genonaut_jobs::media::FsMediaStore;
 use genonaut_jobs::offline::{NoopGenerator, OfflineGenerator};
 use genonaut_jobs::openai::{OpenAiConfig, OpenAiGenerator};
+use genonaut_jobs::retry::Retries;
 use genonaut_jobs::runner::{Runner, RunnerConfig, Tenant};
 use secrecy::ExposeSecret;
 
 use crate::config::{GeneratorKind, JobsConfig};
 
-/// The configured generator.
-pub fn generator(config: &JobsConfig) -> Arc<dyn Generator> {
+/// The configured generator (fails when the ComfyUI settings or workflows are unusable).
+pub fn generator(config: &JobsConfig) -> anyhow::Result<Arc<dyn Generator>> {
     let offline: Arc<dyn Generator> = Arc::new(OfflineGenerator::new(config.step_delay));
-    match config.generator {
+    Ok(match config.generator {
         GeneratorKind::Offline => offline,
         GeneratorKind::Noop => Arc::new(NoopGenerator),
+        GeneratorKind::Comfyui => {
+            let settings = &config.comfyui;
+            let workflows = Workflows::load(&settings.workflows)
+                .map_err(|e| anyhow::anyhow!("COMFYUI_WORKFLOWS: {e}"))?;
+            tracing::info!(url = %settings.url, workflows = ?workflows.names(), "ComfyUI generator");
+            Arc::new(
+                ComfyUiGenerator::new(
+                    ComfyUiConfig {
+                        url: settings.url.clone(),
+                        timeout: settings.timeout,
+                        retries: Retries {
+                            max_retries: settings.max_retries,
+                            base: settings.retry_base,
+                        },
+                    },
+                    workflows,
+                    offline,
+                )
+                .map_err(anyhow::Error::msg)?,
+            )
+        }
         GeneratorKind::Openai => Arc::new(OpenAiGenerator::new(
             OpenAiConfig {
                 base_url: config.openai.base_url.clone(),
@@ -35,7 +58,7 @@ pub fn generator(config: &JobsConfig) -> Arc<dyn Generator> {
             },
             offline,
         )),
-    }
+    })
 }
 
 /// The recommender's maintenance over one schema's store.
@@ -50,8 +73,13 @@ pub fn recommender(config: &JobsConfig, store: Arc<dyn RecommenderBuildStore>) -
     )
 }
 
-/// A runner over every schema's queue (not started).
-pub fn runner(config: &JobsConfig, pools: &[PgPool], hub: &EventHub) -> Arc<Runner> {
+/// A runner over every schema's queue (not started), running jobs with `generator`.
+pub fn runner(
+    config: &JobsConfig,
+    generator: Arc<dyn Generator>,
+    pools: &[PgPool],
+    hub: &EventHub,
+) -> Arc<Runner> {
     let tenants = pools
         .iter()
         .map(|pool| {
@@ -83,7 +111,7 @@ pub fn runner(config: &JobsConfig, pools: &[PgPool], hub: &EventHub) -> Arc<Runn
     };
     Runner::new(
         tenants,
-        generator(config),
+        generator,
         Arc::new(FsMediaStore::new(&config.media_dir)),
         Arc::new(SystemClock),
         signals,

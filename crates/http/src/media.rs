@@ -172,6 +172,14 @@ impl MediaLinks {
     pub fn url(&self, content_data: &str) -> Option<String> {
         self.0.as_ref()?.media_url(content_data)
     }
+
+    /// The links of the app serving `req`.
+    pub fn of(req: &HttpRequest) -> Self {
+        MediaLinks(
+            req.app_data::<web::Data<MediaSigner>>()
+                .map(|d| d.clone().into_inner()),
+        )
+    }
 }
 
 impl FromRequest for MediaLinks {
@@ -179,10 +187,7 @@ impl FromRequest for MediaLinks {
     type Future = Ready<Result<Self, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Ok(MediaLinks(
-            req.app_data::<web::Data<MediaSigner>>()
-                .map(|d| d.clone().into_inner()),
-        )))
+        ready(Ok(MediaLinks::of(req)))
     }
 }
 

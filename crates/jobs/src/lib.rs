@@ -9,9 +9,12 @@
 //! * [`offline::OfflineGenerator`] — deterministic text, PNG, WAV and animated PNG from the
 //!   prompt and a seed; [`offline::NoopGenerator`] for measuring the queue.
 //! * [`openai::OpenAiGenerator`] — OpenAI-compatible servers (chat completions, images).
+//! * [`comfyui::ComfyUiGenerator`] — images through a ComfyUI server's workflows.
 //! * [`media::FsMediaStore`] — media files on disk, served by the API under `/media/`.
 
+pub mod comfyui;
 pub mod media;
 pub mod offline;
 pub mod openai;
+pub mod retry;
 pub mod runner;

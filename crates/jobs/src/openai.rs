@@ -13,6 +13,8 @@ use genonaut_domain::ports::{
 };
 use serde_json::{Value, json};
 
+use crate::retry::{self, Retries};
+
 /// Where and how to reach the server.
 #[derive(Clone)]
 pub struct OpenAiConfig {
@@ -53,11 +55,7 @@ pub struct OpenAiGenerator {
 impl OpenAiGenerator {
     /// A generator for `config`, handing unsupported job types to `fallback`.
     pub fn new(config: OpenAiConfig, fallback: Arc<dyn Generator>) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(config.timeout))
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let agent = retry::agent(config.timeout);
         OpenAiGenerator {
             config,
             agent,
@@ -65,7 +63,8 @@ impl OpenAiGenerator {
         }
     }
 
-    /// POSTs `body` to `path`, retrying on 429/5xx/network errors; returns the JSON answer.
+    /// POSTs `body` to `path`, retrying on 429/5xx/network errors ([`crate::retry`]); returns
+    /// the JSON answer.
     async fn post(
         &self,
         path: &str,
@@ -73,70 +72,23 @@ impl OpenAiGenerator {
         control: &dyn GenerationControl,
     ) -> Result<Value, GenerationError> {
         let url = format!("{}/{}", self.config.base_url.trim_end_matches('/'), path);
-        let mut delay = self.config.retry_base;
-        for attempt in 0..=self.config.max_retries {
-            if control.should_stop() {
-                return Err(GenerationError::Stopped);
+        let agent = self.agent.clone();
+        let key = self.config.api_key.clone();
+        let send = Arc::new(move || {
+            let mut request = agent.post(&url).header("Content-Type", "application/json");
+            if let Some(key) = &key {
+                request = request.header("Authorization", &format!("Bearer {key}"));
             }
-            let agent = self.agent.clone();
-            let key = self.config.api_key.clone();
-            let (url, body) = (url.clone(), body.clone());
-            let call = tokio::task::spawn_blocking(move || {
-                let mut request = agent.post(&url).header("Content-Type", "application/json");
-                if let Some(key) = &key {
-                    request = request.header("Authorization", &format!("Bearer {key}"));
-                }
-                let mut response = request.send_json(&body)?;
-                let status = response.status().as_u16();
-                let retry_after = response
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok());
-                let text = response
-                    .body_mut()
-                    .with_config()
-                    .limit(64 * 1024 * 1024)
-                    .read_to_string()?;
-                Ok::<_, ureq::Error>((status, retry_after, text))
-            });
-            let outcome = match call.await {
-                Ok(r) => r,
-                Err(e) => return Err(GenerationError::Transient(format!("request task failed: {e}"))),
-            };
-            let retryable = match outcome {
-                Ok((status, _, text)) if (200..300).contains(&status) => {
-                    return serde_json::from_str(&text).map_err(|e| {
-                        GenerationError::Transient(format!("unreadable answer from {path}: {e}"))
-                    });
-                }
-                Ok((status, retry_after, text)) if status == 429 || status >= 500 => {
-                    if let Some(secs) = retry_after {
-                        delay = Duration::from_secs(secs.min(60));
-                    }
-                    format!("{path} answered {status}: {}", snippet(&text))
-                }
-                Ok((status, _, text)) => {
-                    return Err(GenerationError::Permanent(format!(
-                        "{path} answered {status}: {}",
-                        snippet(&text)
-                    )));
-                }
-                Err(e) => format!("{path} failed: {e}"),
-            };
-            if attempt == self.config.max_retries {
-                return Err(GenerationError::Transient(retryable));
-            }
-            tracing::warn!(%retryable, attempt, "retrying the generation request");
-            tokio::time::sleep(delay).await;
-            delay = delay.saturating_mul(2);
-        }
-        Err(GenerationError::Transient(format!("{path}: retries exhausted")))
+            request.send_json(&body)
+        });
+        let retries = Retries {
+            max_retries: self.config.max_retries,
+            base: self.config.retry_base,
+        };
+        let answer = retry::call(path, retries, control, send).await?;
+        serde_json::from_slice(&answer)
+            .map_err(|e| GenerationError::Transient(format!("unreadable answer from {path}: {e}")))
     }
-}
-
-fn snippet(text: &str) -> String {
-    text.chars().take(200).collect()
 }
 
 #[async_trait]
@@ -158,6 +110,7 @@ impl Generator for OpenAiGenerator {
                         step: 1,
                         total: 2,
                         message: Some("request sent".into()),
+                        preview: None,
                     })
                     .await;
                 let mut body = json!({
@@ -184,6 +137,7 @@ impl Generator for OpenAiGenerator {
                         step: 2,
                         total: 2,
                         message: Some("text received".into()),
+                        preview: None,
                     })
                     .await;
                 let mut metadata = JsonObject::new();
@@ -209,6 +163,7 @@ impl Generator for OpenAiGenerator {
                         step: 1,
                         total: 2,
                         message: Some("request sent".into()),
+                        preview: None,
                     })
                     .await;
                 let size = options("size")
@@ -232,6 +187,7 @@ impl Generator for OpenAiGenerator {
                         step: 2,
                         total: 2,
                         message: Some("image received".into()),
+                        preview: None,
                     })
                     .await;
                 let mut metadata = JsonObject::new();

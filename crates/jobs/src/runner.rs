@@ -15,7 +15,7 @@ use genonaut_domain::ids::JobId;
 use genonaut_domain::model::{GenerationJob, JobEventKind, NewContent, Progress};
 use genonaut_domain::ports::{
     Clock, GenerationControl, GenerationError, GenerationRequest, Generator, InteractionRepository,
-    JobDispatch, JobEventSource, JobQueue, Lease, MediaStore, Output, QueueSignal, RetryPolicy,
+    JobDispatch, JobEventSource, JobQueue, Lease, MediaFile, MediaStore, Output, QueueSignal, RetryPolicy,
     SubscriptionItem,
 };
 use genonaut_domain::services::RecommenderService;
@@ -541,6 +541,10 @@ impl Runner {
             lease: lease.clone(),
             stop: stop.clone(),
             clock: self.clock.clone(),
+            previews: Previews::new(
+                self.media.clone(),
+                format!("preview-{}-job{}-a{}", tenant.name, job.id, job.attempts),
+            ),
         };
         let watcher = tenant.events.as_ref().map(|events| {
             let mut subscription = events.subscribe(job.id);
@@ -589,10 +593,13 @@ impl Runner {
             () = grace => {
                 release(tenant, &job, self.clock.now()).await;
                 abort(watcher);
+                control.previews.remove_all().await;
                 return None;
             }
         };
         abort(watcher);
+        // Previews live as long as the attempt: whatever its outcome, they go now.
+        control.previews.remove_all().await;
         let generation_ms = started.elapsed().as_millis() as i64;
         let now = self.clock.now();
         let result = match outcome {
@@ -738,6 +745,52 @@ struct Control {
     lease: Lease,
     stop: CancellationToken,
     clock: Arc<dyn Clock>,
+    previews: Previews,
+}
+
+/// The preview images of one attempt, stored in the media store as `preview-<schema>-job<id>-
+/// a<attempt>-<n>.<ext>` and removed when the attempt ends.
+struct Previews {
+    media: Arc<dyn MediaStore>,
+    stem: String,
+    saved: Mutex<Vec<String>>,
+}
+
+impl Previews {
+    fn new(media: Arc<dyn MediaStore>, stem: String) -> Self {
+        Previews {
+            media,
+            stem,
+            saved: Mutex::new(Vec::new()),
+        }
+    }
+
+    async fn save(&self, image: &MediaFile) -> Option<String> {
+        let n = self.saved.lock().map_or(0, |s| s.len());
+        match self.media.save(&format!("{}-{n}", self.stem), image).await {
+            Ok(url) => {
+                if let Ok(mut saved) = self.saved.lock() {
+                    saved.push(url.clone());
+                }
+                Some(url)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "storing a preview failed");
+                None
+            }
+        }
+    }
+
+    async fn remove_all(&self) {
+        let saved = self
+            .saved
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default();
+        for url in saved {
+            self.media.remove(&url).await;
+        }
+    }
 }
 
 #[async_trait]
@@ -765,6 +818,13 @@ impl GenerationControl for Control {
 
     fn should_stop(&self) -> bool {
         self.stop.is_cancelled()
+    }
+
+    async fn save_preview(&self, image: &MediaFile) -> Option<String> {
+        if self.stop.is_cancelled() {
+            return None;
+        }
+        self.previews.save(image).await
     }
 }
 

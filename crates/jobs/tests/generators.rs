@@ -1,5 +1,6 @@
 //! The offline generator's artifacts are real files, deterministic, and follow the prompt; the
-//! OpenAI adapter speaks the protocol and retries as specified.
+//! OpenAI adapter speaks the protocol and retries as specified; previews and ComfyUI workflow
+//! refusals.
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -302,4 +303,119 @@ async fn images_come_back_as_base64_png() {
         .unwrap();
     assert!(matches!(audio.output, Output::Media(ref f) if f.mime == "audio/wav"));
     assert!(seen.lock().unwrap().is_empty());
+}
+
+/// Keeps the previews a generator shows, as `/media/p<n>.png`.
+#[derive(Default)]
+struct PreviewKeeper {
+    previews: Mutex<Vec<genonaut_domain::ports::MediaFile>>,
+    progress: Mutex<Vec<Progress>>,
+}
+
+#[async_trait]
+impl GenerationControl for PreviewKeeper {
+    async fn progress(&self, p: Progress) -> bool {
+        self.progress.lock().unwrap().push(p);
+        true
+    }
+    fn should_stop(&self) -> bool {
+        false
+    }
+    async fn save_preview(&self, image: &genonaut_domain::ports::MediaFile) -> Option<String> {
+        let mut previews = self.previews.lock().unwrap();
+        previews.push(image.clone());
+        Some(format!("/media/p{}.png", previews.len()))
+    }
+}
+
+#[tokio::test]
+async fn offline_images_show_small_previews_every_other_band() {
+    let control = PreviewKeeper::default();
+    OfflineGenerator::new(Duration::ZERO)
+        .generate(
+            &request(
+                JobType::Image,
+                "a quiet lake",
+                json!({"width": 400, "height": 200}),
+            ),
+            &control,
+        )
+        .await
+        .unwrap();
+    let progress = control.progress.lock().unwrap();
+    let shown: Vec<(u32, Option<String>)> = progress
+        .iter()
+        .filter(|p| p.preview.is_some())
+        .map(|p| (p.step, p.preview.clone()))
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            (2, Some("/media/p1.png".into())),
+            (4, Some("/media/p2.png".into())),
+            (6, Some("/media/p3.png".into()))
+        ]
+    );
+    for image in control.previews.lock().unwrap().iter() {
+        assert_eq!(image.mime, "image/png");
+        let reader = png::Decoder::new(std::io::Cursor::new(image.bytes.clone()))
+            .read_info()
+            .unwrap();
+        assert_eq!(
+            (reader.info().width, reader.info().height),
+            (96, 48),
+            "small, same aspect"
+        );
+    }
+}
+
+#[tokio::test]
+async fn comfyui_fails_a_job_naming_an_unknown_workflow_for_good() {
+    use genonaut_jobs::comfyui::{ComfyUiConfig, ComfyUiGenerator, Workflows};
+    let workflows = Workflows::new([(
+        "default".to_owned(),
+        json!({"9": {"class_type": "SaveImage", "inputs": {"filename_prefix": "{{prompt}}"}}}),
+    )])
+    .unwrap();
+    let generator = ComfyUiGenerator::new(
+        ComfyUiConfig {
+            // Nothing listens: the job must fail before any request.
+            url: "http://127.0.0.1:9".into(),
+            timeout: Duration::from_secs(1),
+            retries: genonaut_jobs::retry::Retries {
+                max_retries: 0,
+                base: Duration::from_millis(1),
+            },
+        },
+        workflows,
+        Arc::new(OfflineGenerator::new(Duration::ZERO)),
+    )
+    .unwrap();
+    let parameters = json!({"workflow": "landscape"});
+    let refusal = generator
+        .validate(JobType::Image, parameters.as_object().unwrap())
+        .unwrap_err();
+    assert_eq!(refusal.parameter, "workflow");
+    let failure = generator
+        .generate(
+            &request(JobType::Image, "a fox", parameters.clone()),
+            &Recorder::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure,
+        GenerationError::Permanent("Unknown workflow 'landscape' (available: default)".into())
+    );
+    // Text goes to the fallback, whatever the workflow.
+    assert!(
+        generator
+            .validate(JobType::Text, parameters.as_object().unwrap())
+            .is_ok()
+    );
+    let text = generator
+        .generate(&request(JobType::Text, "a fox", parameters), &Recorder::default())
+        .await
+        .unwrap();
+    assert!(matches!(text.output, Output::Text(_)));
 }

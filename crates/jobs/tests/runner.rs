@@ -305,6 +305,7 @@ impl Generator for Endless {
                 step,
                 total: 1000,
                 message: None,
+                preview: None,
             };
             if !control.progress(progress).await {
                 *self.stopped.lock().unwrap() = true;

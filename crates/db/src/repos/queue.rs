@@ -182,7 +182,8 @@ impl JobQueue for PgJobQueue {
             ),
             "generation_jobs.*",
             "'progress'",
-            "jsonb_build_object('progress', job.progress, 'step', $7::int4, 'total', $8::int4, 'message', $9::text)",
+            "jsonb_build_object('progress', job.progress, 'step', $7::int4, 'total', $8::int4, 'message', $9::text) \
+             || jsonb_strip_nulls(jsonb_build_object('preview', $10::text))",
         );
         let rows: Vec<JobRow> = self
             .emit_query(sql, now)
@@ -192,6 +193,7 @@ impl JobQueue for PgJobQueue {
             .bind::<Integer, _>(i32::try_from(progress.step).unwrap_or(i32::MAX))
             .bind::<Integer, _>(i32::try_from(progress.total).unwrap_or(i32::MAX))
             .bind::<Nullable<Text>, _>(progress.message.clone())
+            .bind::<Nullable<Text>, _>(progress.preview.clone())
             .load(&mut conn)
             .await
             .map_err(db("recording progress"))?;

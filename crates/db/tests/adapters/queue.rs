@@ -185,7 +185,8 @@ async fn a_worker_that_lost_its_lease_cannot_write() {
                 &Progress {
                     step: 1,
                     total: 2,
-                    message: None
+                    message: None,
+                    preview: None,
                 },
                 now()
             )
@@ -497,6 +498,7 @@ async fn events_reach_subscribers_and_survive_a_dropped_listener() {
                 step: 1,
                 total: 2,
                 message: None,
+                preview: None,
             },
             now(),
         )

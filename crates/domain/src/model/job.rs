@@ -223,13 +223,14 @@ pub struct JobEvent {
     pub kind: JobEventKind,
     /// When.
     pub at: Timestamp,
-    /// Details: `queue_position`, `attempt`, `progress`/`step`/`total`/`message`,
-    /// `result_content_id`, `error_message`, `retry_at`.
+    /// Details: `queue_position`, `attempt`, `progress`/`step`/`total`/`message` (and
+    /// `preview` when the generator showed one), `result_content_id`, `error_message`,
+    /// `retry_at`.
     pub data: JsonObject,
 }
 
 /// Progress reported by a generator.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Progress {
     /// Steps done.
     pub step: u32,
@@ -237,6 +238,10 @@ pub struct Progress {
     pub total: u32,
     /// Optional human-readable note.
     pub message: Option<String>,
+    /// URL path of a small preview image of the work so far (`/media/preview-…`, as returned
+    /// by [`crate::ports::GenerationControl::save_preview`]); in the event's data as `preview`
+    /// only when present.
+    pub preview: Option<String>,
 }
 
 impl Progress {

@@ -58,6 +58,15 @@ pub struct Artifact {
     pub metadata: JsonObject,
 }
 
+/// Why a generator refuses a job at submission ([`Generator::validate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The offending parameter (`workflow`).
+    pub parameter: String,
+    /// Why, for the client.
+    pub message: String,
+}
+
 /// Why a generation did not produce an artifact.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum GenerationError {
@@ -80,6 +89,14 @@ pub trait GenerationControl: Send + Sync {
 
     /// Whether the generation should stop.
     fn should_stop(&self) -> bool;
+
+    /// Stores a small preview image of the work in progress and returns its URL path, to be
+    /// sent in the next [`Progress::preview`]. `None`: previews are not kept (the default; the
+    /// runner's control stores them in the media store and removes them when the attempt
+    /// ends).
+    async fn save_preview(&self, _image: &MediaFile) -> Option<String> {
+        None
+    }
 }
 
 /// Turns a job into content.
@@ -87,6 +104,13 @@ pub trait GenerationControl: Send + Sync {
 pub trait Generator: Send + Sync {
     /// Name recorded in the content's metadata (`offline`, `openai`).
     fn name(&self) -> &str;
+
+    /// Checks a job before it is queued — cheaply, without I/O (e.g. that a named workflow
+    /// exists): `Err(message)` refuses the submission (422 at `parameters.<field>`). The default
+    /// accepts everything; the generation itself may still fail.
+    fn validate(&self, _job_type: JobType, _parameters: &JsonObject) -> Result<(), Refusal> {
+        Ok(())
+    }
 
     /// Produces the artifact for `request`, reporting progress through `control`.
     async fn generate(

@@ -8,8 +8,8 @@ use crate::model::{
 };
 use crate::page::{Page, PageRequest};
 use crate::ports::{
-    Clock, ContentRepository, JobDispatch, JobEventLog, JobEventSource, JobOrder, JobRepository, JobState,
-    JobSubscription,
+    Clock, ContentRepository, Generator, JobDispatch, JobEventLog, JobEventSource, JobOrder, JobRepository,
+    JobState, JobSubscription,
 };
 use crate::services::{UserService, days_ago};
 use crate::values::non_blank;
@@ -61,6 +61,7 @@ pub struct JobService {
     clock: Arc<dyn Clock>,
     pub(crate) dispatch: Option<Arc<dyn JobDispatch>>,
     pub(crate) live: Option<Arc<dyn JobEventSource>>,
+    pub(crate) generator: Option<Arc<dyn Generator>>,
 }
 
 impl JobService {
@@ -80,15 +81,18 @@ impl JobService {
             clock,
             dispatch: None,
             live: None,
+            generator: None,
         }
     }
 
-    /// Queues a job. Order: user exists (404), active (422), prompt non-blank (422).
+    /// Queues a job. Order: user exists (404), active (422), prompt non-blank (422), the
+    /// generator accepts the parameters (422 at `parameters.<name>`).
     pub async fn create(&self, mut new: NewJob) -> DomainResult<GenerationJob> {
         self.users
             .get_active(new.user_id, "Cannot create generation jobs for inactive users")
             .await?;
         new.prompt = non_blank(&new.prompt).ok_or_else(|| DomainError::rule("Prompt cannot be empty"))?;
+        self.check_parameters(new.job_type, &new.parameters)?;
         self.jobs.insert(new, self.clock.now()).await
     }
 
@@ -105,8 +109,24 @@ impl JobService {
             .get_active(new.user_id, "Cannot create generation jobs for inactive users")
             .await?;
         new.prompt = non_blank(&new.prompt).ok_or_else(|| DomainError::rule("Prompt cannot be empty"))?;
+        self.check_parameters(new.job_type, &new.parameters)?;
         let request = IdempotentRequest { key, fingerprint };
         self.jobs.insert_idempotent(new, request, self.clock.now()).await
+    }
+
+    /// What the configured generator says of `parameters` ([`Generator::validate`]).
+    fn check_parameters(&self, job_type: JobType, parameters: &JsonObject) -> DomainResult<()> {
+        match &self.generator {
+            Some(generator) => {
+                generator
+                    .validate(job_type, parameters)
+                    .map_err(|refusal| DomainError::Invalid {
+                        field: vec!["parameters".into(), refusal.parameter],
+                        message: refusal.message,
+                    })
+            }
+            None => Ok(()),
+        }
     }
 
     /// The job, or `NotFound`.
@@ -130,6 +150,7 @@ impl JobService {
         let Some(parameters) = parameters else {
             return Ok(job);
         };
+        self.check_parameters(job.job_type, &parameters)?;
         self.jobs
             .update_parameters(id, parameters, self.clock.now())
             .await?

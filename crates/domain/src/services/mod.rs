@@ -32,7 +32,7 @@ pub use users::UserService;
 use std::sync::Arc;
 
 use crate::model::Timestamp;
-use crate::ports::{Clock, JobDispatch, JobEventSource, Repositories};
+use crate::ports::{Clock, Generator, JobDispatch, JobEventSource, Repositories};
 
 /// Every service over one set of repositories (one data store).
 #[derive(Clone)]
@@ -112,6 +112,12 @@ impl Services {
     pub fn with_semantic(mut self, semantic: SemanticService) -> Self {
         self.recommendations.semantic = Some(semantic.clone());
         self.semantic = semantic;
+        self
+    }
+
+    /// Checks job parameters with `generator` at submission ([`Generator::validate`]).
+    pub fn with_generator(mut self, generator: Arc<dyn Generator>) -> Self {
+        self.jobs.generator = Some(generator);
         self
     }
 

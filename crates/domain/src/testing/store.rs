@@ -1327,12 +1327,13 @@ impl JobQueue for Queue {
             j.progress = progress.fraction();
         }
         let fraction = progress.fraction();
-        s.emit(
-            lease.job,
-            JobEventKind::Progress,
-            data(json!({"progress": fraction, "step": progress.step, "total": progress.total, "message": progress.message})),
-            now,
+        let mut details = data(
+            json!({"progress": fraction, "step": progress.step, "total": progress.total, "message": progress.message}),
         );
+        if let Some(preview) = &progress.preview {
+            details.insert("preview".into(), json!(preview));
+        }
+        s.emit(lease.job, JobEventKind::Progress, details, now);
         Ok(true)
     }
 

@@ -150,7 +150,9 @@ pub struct JobCreate {
     #[schemars(length(min = 1, max = 10000))]
     pub prompt: String,
     /// Generator parameters (`null` = `{}`). The offline generator reads `seed`, `width`,
-    /// `height`, `duration`, `frames`, `paragraphs` and `step_delay_ms`.
+    /// `height`, `duration`, `frames`, `paragraphs` and `step_delay_ms`; the ComfyUI generator
+    /// `workflow` (a template's name; an unknown one is a 422 at `parameters.workflow`),
+    /// `seed`, `width`, `height`, `steps` and `negative_prompt`.
     pub parameters: Option<JsonObject>,
     /// Queue priority, −1000…1000 (higher runs first; FIFO within a priority).
     #[serde(default)]

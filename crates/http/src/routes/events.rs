@@ -20,6 +20,7 @@ use super::feed::{self, Item};
 use crate::dto::JobIdPath;
 use crate::error::ApiError;
 use crate::extract::{Header, HeaderField, Path};
+use crate::media::MediaLinks;
 use crate::state::Tenant;
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -130,7 +131,9 @@ impl ApiComponent for EventStream {
 ///
 /// The same messages as `WS /ws/generation/{job_id}` — first a `snapshot` with the job, then
 /// one per event (`queued`, `started`, `progress`, `retrying`, then `completed`, `failed` or
-/// `cancelled`) — as `text/event-stream`: each event's `id:` is its `seq`, its `data:` the JSON
+/// `cancelled`; a `progress` message may carry `preview`, the `/media/...` path of a small
+/// image of the work so far, and `preview_url`, its signed URL for browsers) — as
+/// `text/event-stream`: each event's `id:` is its `seq`, its `data:` the JSON
 /// message. Reconnecting with `Last-Event-ID` replays what was missed; the stream ends after
 /// the final event (at once when the job has already finished and nothing is to be replayed).
 /// A browser's `EventSource`, which cannot send a key, adds `?ticket=<ticket>` from
@@ -145,11 +148,12 @@ impl ApiComponent for EventStream {
 )]
 pub async fn events(
     tenant: Tenant,
+    links: MediaLinks,
     p: Path<JobIdPath>,
     last: Header<LastEventId>,
 ) -> Result<EventStream, ApiError> {
     let id = JobId(p.0.job_id);
     // Unknown jobs are a 404 in the contract's shape before the stream starts.
     tenant.services.jobs.get(id).await?;
-    Ok(EventStream(feed::open(tenant, id, last.0.map(|l| l.0))))
+    Ok(EventStream(feed::open(tenant, links, id, last.0.map(|l| l.0))))
 }

@@ -2,7 +2,9 @@
 //! events (`events` in `jobs.rs`): a `snapshot` with the job, then one message per event
 //! (`queued`, `started`, `progress`, `retrying`, and finally `completed`, `failed` or
 //! `cancelled`), each with `type`, `job_id`, `seq` (increasing per job) and `timestamp`; the
-//! feed ends after the final event. `since` replays what a reconnecting client missed.
+//! feed ends after the final event. `since` replays what a reconnecting client missed. A
+//! `progress` message with a `preview` (a `/media/...` path) also carries `preview_url`, its
+//! signed URL for browsers (like a content item's `media_url`), when media signing is on.
 //!
 //! Delivery: the feed subscribes *before* reading the job, forwards live events in `seq` order
 //! and skips duplicates; when it falls behind (slow client, listener reconnect, a gap in `seq`)
@@ -19,6 +21,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::dto::jobs::JobOut;
+use crate::media::MediaLinks;
 use crate::state::Tenant;
 
 /// Without a live feed (no listener), how often the log is polled.
@@ -55,10 +58,10 @@ pub enum End {
 
 /// Opens the feed of job `id`; the receiver yields messages until an [`Item::End`]. Dropping
 /// the receiver stops the feed.
-pub fn open(tenant: Tenant, id: JobId, since: Option<i64>) -> mpsc::Receiver<Item> {
+pub fn open(tenant: Tenant, links: MediaLinks, id: JobId, since: Option<i64>) -> mpsc::Receiver<Item> {
     let (tx, rx) = mpsc::channel(BUFFER);
     actix_web::rt::spawn(async move {
-        if let Some(end) = run(&tenant, id, since, &tx).await {
+        if let Some(end) = run(&tenant, links, id, since, &tx).await {
             let _ = tx.send(Item::End(end)).await;
         }
     });
@@ -80,6 +83,7 @@ fn message(event: &JobEvent) -> Value {
 
 struct Sender<'a> {
     tx: &'a mpsc::Sender<Item>,
+    links: MediaLinks,
     last: i64,
     done: bool,
 }
@@ -91,6 +95,14 @@ impl Sender<'_> {
             return true;
         }
         let mut body = message(event);
+        if let Some(url) = event
+            .data
+            .get("preview")
+            .and_then(Value::as_str)
+            .and_then(|path| self.links.url(path))
+        {
+            body["preview_url"] = json!(url);
+        }
         if event.kind == JobEventKind::Queued
             && let Ok(job) = tenant.services.jobs.get(event.job_id).await
         {
@@ -117,7 +129,13 @@ impl Sender<'_> {
 }
 
 /// Feeds until the final event or the client leaves (`None`).
-async fn run(tenant: &Tenant, id: JobId, since: Option<i64>, tx: &mpsc::Sender<Item>) -> Option<End> {
+async fn run(
+    tenant: &Tenant,
+    links: MediaLinks,
+    id: JobId,
+    since: Option<i64>,
+    tx: &mpsc::Sender<Item>,
+) -> Option<End> {
     let mut live = tenant.services.jobs.subscribe(id);
     let job = match tenant.services.jobs.get(id).await {
         Ok(job) => job,
@@ -129,6 +147,7 @@ async fn run(tenant: &Tenant, id: JobId, since: Option<i64>, tx: &mpsc::Sender<I
     };
     let mut out = Sender {
         tx,
+        links,
         last: since.unwrap_or(job.event_seq).max(0),
         done: false,
     };

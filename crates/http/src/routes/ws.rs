@@ -13,6 +13,7 @@ use actix_ws::{CloseCode, CloseReason, Message, Session};
 use genonaut_domain::ids::JobId;
 
 use super::feed::{self, End, Item};
+use crate::media::MediaLinks;
 use crate::state::{ApiState, SCHEMA_HEADER, Tenant};
 
 const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -46,13 +47,14 @@ pub async fn generation(
     let since = query.since;
     let (response, session, stream) = actix_ws::handle(&req, body)?;
     let metrics = req.app_data::<web::Data<crate::Metrics>>().cloned();
+    let links = MediaLinks::of(&req);
     actix_web::rt::spawn(async move {
         let _open = metrics.map(|m| {
             m.ws_connections.inc();
             OpenSocket(m)
         });
         let reason = match job {
-            Some(job) => follow(tenant, JobId(job), since, session.clone(), stream).await,
+            Some(job) => follow(tenant, links, JobId(job), since, session.clone(), stream).await,
             None => Some(close_reason(
                 4404,
                 format!("Generation job '{}' not found", path.as_str()),
@@ -86,12 +88,13 @@ fn close_for(end: End) -> CloseReason {
 /// Streams until the feed ends or the client leaves; returns the close reason.
 async fn follow(
     tenant: Tenant,
+    links: MediaLinks,
     id: JobId,
     since: Option<i64>,
     mut session: Session,
     mut incoming: actix_ws::MessageStream,
 ) -> Option<CloseReason> {
-    let mut items = feed::open(tenant, id, since);
+    let mut items = feed::open(tenant, links, id, since);
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.tick().await;
     let mut last_seen = Instant::now();

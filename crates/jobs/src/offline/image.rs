@@ -192,7 +192,41 @@ pub(crate) fn encoding_error(e: impl std::fmt::Display) -> GenerationError {
     GenerationError::Permanent(format!("encoding failed: {e}"))
 }
 
-/// Paints the picture in 8 bands, one progress step each, and encodes it as PNG.
+/// Bands between two previews.
+const PREVIEW_EVERY: u32 = 2;
+/// Widest preview, in pixels.
+const PREVIEW_WIDTH: u32 = 96;
+
+fn encode_png(width: u32, height: u32, rgb: &[u8]) -> Result<Vec<u8>, GenerationError> {
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut bytes, width, height);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().map_err(encoding_error)?;
+        writer.write_image_data(rgb).map_err(encoding_error)?;
+    }
+    Ok(bytes)
+}
+
+/// A small PNG of the picture with its top `done` fraction painted and the rest grey.
+fn preview(scene: &Scene, width: u32, height: u32, done: f64) -> Result<MediaFile, GenerationError> {
+    let w = width.min(PREVIEW_WIDTH);
+    let h =
+        (u64::from(height) * u64::from(w) / u64::from(width)).clamp(1, u64::from(PREVIEW_WIDTH) * 4) as u32;
+    let painted = ((f64::from(h) * done).round() as u32).min(h);
+    let mut pixels = Vec::with_capacity((w * h * 3) as usize);
+    scene.render_rows(w, h, 0..painted, 0.0, &mut pixels);
+    pixels.resize((w * h * 3) as usize, 0x80);
+    Ok(MediaFile {
+        bytes: encode_png(w, h, &pixels)?,
+        extension: "png",
+        mime: "image/png",
+    })
+}
+
+/// Paints the picture in 8 bands, one progress step each (with a preview every other band),
+/// and encodes it as PNG.
 pub(crate) async fn paint(
     request: &GenerationRequest,
     rng: &mut Rng,
@@ -206,18 +240,15 @@ pub(crate) async fn paint(
     for band in 0..bands {
         let rows = (height * band / bands)..(height * (band + 1) / bands);
         scene.render_rows(width, height, rows, 0.0, &mut pixels);
-        steps
-            .done(band + 1, format!("painted band {} of {bands}", band + 1))
-            .await?;
+        let message = format!("painted band {} of {bands}", band + 1);
+        // Every other band but the last (the result itself), a small preview of the bands so
+        // far.
+        let preview = (band % PREVIEW_EVERY == PREVIEW_EVERY - 1 && band + 1 < bands)
+            .then(|| preview(&scene, width, height, f64::from(band + 1) / f64::from(bands)))
+            .transpose()?;
+        steps.done_showing(band + 1, message, preview).await?;
     }
-    let mut bytes = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut bytes, width, height);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header().map_err(encoding_error)?;
-        writer.write_image_data(&pixels).map_err(encoding_error)?;
-    }
+    let bytes = encode_png(width, height, &pixels)?;
     let metadata = json!({"width": width, "height": height, "format": "png", "palette": scene.mood});
     Ok((
         MediaFile {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use genonaut_domain::model::{ContentType, JobType, JsonObject, Progress};
 use genonaut_domain::ports::{
-    Artifact, GenerationControl, GenerationError, GenerationRequest, Generator, Output,
+    Artifact, GenerationControl, GenerationError, GenerationRequest, Generator, MediaFile, Output,
 };
 use genonaut_domain::synthetic::Rng;
 use serde_json::Value;
@@ -48,13 +48,29 @@ pub(crate) struct Steps<'a> {
 
 impl Steps<'_> {
     pub(crate) async fn done(&self, step: u32, message: impl Into<String>) -> Result<(), GenerationError> {
+        self.done_showing(step, message, None).await
+    }
+
+    /// [`done`](Self::done) with a preview image of the work so far (stored by the runner;
+    /// the progress event carries its URL).
+    pub(crate) async fn done_showing(
+        &self,
+        step: u32,
+        message: impl Into<String>,
+        preview: Option<MediaFile>,
+    ) -> Result<(), GenerationError> {
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;
         }
+        let preview = match preview {
+            Some(image) => self.control.save_preview(&image).await,
+            None => None,
+        };
         let progress = Progress {
             step,
             total: self.total,
             message: Some(message.into()),
+            preview,
         };
         if self.control.progress(progress).await {
             Ok(())
