@@ -16,6 +16,7 @@ use genonaut_domain::synthetic;
 use genonaut_http::media::MediaSigner;
 use genonaut_http::{Access, AccessSettings, ApiState, HttpSettings, Metrics, Tenant};
 use genonaut_jobs::runner::Runner;
+use genonaut_jobs::webhooks::WebhookWorker;
 use secrecy::ExposeSecret;
 
 use crate::config::{Config, DatabaseConfig};
@@ -146,11 +147,12 @@ async fn announce_first_admin_key(keys: &KeyService) -> anyhow::Result<()> {
 }
 
 /// The metrics registry: HTTP metrics, pool usage per schema, and the job runner's metrics.
-fn metrics(pools: &[PgPool], runner: &Arc<Runner>) -> Metrics {
+fn metrics(pools: &[PgPool], runner: &Arc<Runner>, webhooks: Option<&Arc<WebhookWorker>>) -> Metrics {
     use prometheus_client::metrics::family::Family;
     use prometheus_client::metrics::gauge::Gauge;
     let pools = pools.to_vec();
     let runner = runner.clone();
+    let webhooks = webhooks.cloned();
     Metrics::new(move |registry| {
         let connections = Family::<Vec<(&'static str, String)>, Gauge>::default();
         registry.register(
@@ -159,6 +161,9 @@ fn metrics(pools: &[PgPool], runner: &Arc<Runner>) -> Metrics {
             connections.clone(),
         );
         runner.register_metrics(registry);
+        if let Some(webhooks) = &webhooks {
+            webhooks.register_metrics(registry);
+        }
         Some(Arc::new(move || {
             for pool in &pools {
                 let usage = pool.usage();
@@ -183,6 +188,7 @@ pub struct Application {
     server: Server,
     pools: Vec<PgPool>,
     runner: Arc<Runner>,
+    webhooks: Option<Arc<WebhookWorker>>,
     hub: EventHub,
     /// Each schema's embedding loop.
     embedders: Vec<tokio::task::JoinHandle<()>>,
@@ -204,10 +210,17 @@ impl Application {
         config.database.pool.workers = workers;
         // Everything else (job runner, recommender refresh) has its own connections: one per
         // job worker and one for the refresh, so jobs never wait for requests nor the reverse.
-        config.database.pool.background = config.jobs.workers + 1;
+        config.database.pool.background = config.jobs.workers
+            + 1
+            + if config.jobs.webhooks.secret.is_some() {
+                crate::jobs::WEBHOOK_TASKS
+            } else {
+                0
+            };
         let pools = pools(&config.database)?;
         let hub = EventHub::start(config.database.url.expose_secret())?;
         let runner = crate::jobs::runner(&config.jobs, &pools, &hub);
+        let webhooks = crate::jobs::webhooks(&config.jobs, &pools, &hub);
         let model = crate::embed::load(&config.embed).await;
         let mut embedders = Vec::new();
         let tenants = config
@@ -270,7 +283,11 @@ impl Application {
                 per_ip: config.per_ip,
                 tickets: Some(ticket_service(&pools, &config.database)?),
             }),
-            metrics: Arc::new(metrics(&pools, &runner)),
+            metrics: Arc::new(metrics(&pools, &runner, webhooks.as_ref())),
+            webhooks: genonaut_http::WebhookSettings {
+                enabled: config.jobs.webhooks.secret.is_some(),
+                allow_private: config.jobs.webhooks.allow_private,
+            },
             listener: Some({
                 let hub = hub.clone();
                 genonaut_http::observe::ListenerProbe(Arc::new(move || hub.is_connected()))
@@ -300,12 +317,16 @@ impl Application {
         );
         if config.jobs.workers > 0 {
             runner.start();
+            if let Some(webhooks) = &webhooks {
+                webhooks.start();
+            }
         }
         Ok(Application {
             port,
             server: server.run(),
             pools,
             runner,
+            webhooks,
             hub,
             embedders,
         })
@@ -329,6 +350,9 @@ impl Application {
             task.abort();
         }
         self.runner.shutdown().await;
+        if let Some(webhooks) = &self.webhooks {
+            webhooks.shutdown().await;
+        }
         drop(self.hub);
         for pool in &self.pools {
             pool.close();

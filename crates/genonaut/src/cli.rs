@@ -59,6 +59,19 @@ pub enum Command {
     /// Run generation-job workers only (no HTTP). Any number of worker processes, on any
     /// number of machines, share the queue through PostgreSQL.
     Worker(WorkerArgs),
+    /// Job webhooks.
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhooksCommand,
+    },
+}
+
+/// `webhooks` sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Print a fresh signing secret (`whsec_<base64>`, 32 random bytes) once: set it as
+    /// GENONAUT_WEBHOOK_SECRET on every server and worker, and give it to your receivers.
+    Secret,
 }
 
 /// `worker` options.
@@ -332,6 +345,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Worker(args)) => worker(args).await,
         Some(Command::Keys { command }) => crate::keys::run(command).await,
+        Some(Command::Webhooks {
+            command: WebhooksCommand::Secret,
+        }) => {
+            println!(
+                "{}",
+                genonaut_domain::model::WebhookSecret::generate().map_err(anyhow::Error::msg)?
+            );
+            Ok(())
+        }
         Some(Command::Seed(args)) if args.synthetic => {
             let size = recs::SyntheticSize {
                 users: args.users,
@@ -414,9 +436,16 @@ async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     let hub = genonaut_db::EventHub::start(database.url.expose_secret())?;
     let runner = crate::jobs::runner(&jobs, &pools, &hub);
     runner.start();
+    let webhooks = crate::jobs::webhooks(&jobs, &pools, &hub);
+    if let Some(webhooks) = &webhooks {
+        webhooks.start();
+    }
     shutdown_signal().await;
     tracing::info!("stopping workers");
     runner.shutdown().await;
+    if let Some(webhooks) = &webhooks {
+        webhooks.shutdown().await;
+    }
     for pool in &pools {
         pool.close();
     }

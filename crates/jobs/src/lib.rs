@@ -15,3 +15,4 @@ pub mod media;
 pub mod offline;
 pub mod openai;
 pub mod runner;
+pub mod webhooks;

@@ -8,6 +8,7 @@ mod interaction;
 mod job;
 mod recommendation;
 mod user;
+mod webhook;
 
 pub use api_key::*;
 pub use content::*;
@@ -17,6 +18,7 @@ pub use interaction::*;
 pub use job::*;
 pub use recommendation::*;
 pub use user::*;
+pub use webhook::*;
 
 /// A point in time in UTC, stored without zone (microsecond precision).
 pub type Timestamp = chrono::NaiveDateTime;

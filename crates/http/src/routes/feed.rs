@@ -15,7 +15,7 @@ use genonaut_domain::DomainError;
 use genonaut_domain::ids::JobId;
 use genonaut_domain::model::{JobEvent, JobEventKind};
 use genonaut_domain::ports::SubscriptionItem;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::mpsc;
 
 use crate::dto::jobs::JobOut;
@@ -65,23 +65,6 @@ pub fn open(tenant: Tenant, id: JobId, since: Option<i64>) -> mpsc::Receiver<Ite
     rx
 }
 
-/// The wire form of an event.
-fn message(event: &JobEvent) -> Value {
-    let mut out = serde_json::Map::new();
-    out.insert("type".into(), json!(event.kind.as_str()));
-    out.insert("job_id".into(), json!(event.job_id.0));
-    out.insert("seq".into(), json!(event.seq));
-    let ts = event.at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
-    out.insert(
-        "timestamp".into(),
-        json!(ts.strip_suffix(".000000").unwrap_or(&ts)),
-    );
-    for (k, v) in &event.data {
-        out.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    Value::Object(out)
-}
-
 struct Sender<'a> {
     tx: &'a mpsc::Sender<Item>,
     last: i64,
@@ -94,7 +77,7 @@ impl Sender<'_> {
         if event.seq <= self.last {
             return true;
         }
-        let mut body = message(event);
+        let mut body = event.message();
         if event.kind == JobEventKind::Queued
             && let Ok(job) = tenant.services.jobs.get(event.job_id).await
         {
