@@ -1,6 +1,7 @@
 //! Signed webhooks of generation jobs, end to end: a real local receiver (a small HTTP/1.1
 //! server on a std `TcpListener`) gets each job's events, signed, in order, retried with the
 //! same `webhook-id`; refused submissions store nothing.
+#![expect(clippy::expect_used, reason = "test: failures must be loud")]
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -582,6 +582,32 @@ mod tests {
     }
 
     #[test]
+    fn webhook_settings_are_parsed_and_a_bad_secret_stops_the_start() {
+        let c = parse(&[]).unwrap();
+        assert!(c.jobs.webhooks.secret.is_none());
+        assert!(!c.jobs.webhooks.allow_private);
+        let c = parse(&[
+            "--webhook-secret",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "--webhook-allow-private",
+            "true",
+        ])
+        .unwrap();
+        assert!(c.jobs.webhooks.secret.is_some());
+        assert!(c.jobs.webhooks.allow_private);
+        // The secret never appears in the configuration's debug output.
+        assert!(!format!("{c:?}").contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+        let err = parse(&["--webhook-secret", "not-a-secret"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("GENONAUT_WEBHOOK_SECRET") && err.contains("whsec_"),
+            "{err}"
+        );
+        assert!(!err.contains("not-a-secret"), "{err}");
+    }
+
+    #[test]
     fn invalid_schema_settings_are_rejected_clearly() {
         let err = parse(&["--schemas", "app,Bad-Name"]).unwrap_err().to_string();
         assert!(err.contains("GENONAUT_SCHEMAS"), "{err}");
