@@ -57,6 +57,7 @@ async fn throughput(jobs: usize, workers: usize, batch: usize) -> f64 {
                     priority: 0,
                     start_deadline_seconds: None,
                     timeout_seconds: None,
+                    webhook: None,
                 };
                 jobs.insert(new, now).await.unwrap();
             }

@@ -273,6 +273,7 @@ async fn four_workers_run_a_thousand_jobs_each_exactly_once() {
             priority: i % 3,
             start_deadline_seconds: None,
             timeout_seconds: None,
+            webhook: None,
         };
         repos.jobs.insert(new, now).await.unwrap();
     }

@@ -18,4 +18,5 @@ mod security;
 mod semantic;
 mod system;
 mod users;
+mod webhooks;
 mod workflows;

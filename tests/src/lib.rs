@@ -152,6 +152,7 @@ impl TestApp {
                 },
                 recs_refresh: None,
                 recs_check: Duration::from_millis(50),
+                webhooks: genonaut::config::WebhooksConfig::default(),
             },
             embed: genonaut::config::EmbedConfig {
                 poll: Duration::from_millis(100),

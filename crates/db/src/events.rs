@@ -44,6 +44,8 @@ type Subscribers = HashMap<(String, i32), Vec<Arc<Slot>>>;
 struct Inner {
     subscribers: Mutex<Subscribers>,
     work: Option<watch::Sender<u64>>,
+    /// Woken when an event with a webhook delivery is recorded.
+    webhooks: Option<watch::Sender<u64>>,
     generation: AtomicU64,
     connected: AtomicBool,
 }
@@ -53,6 +55,7 @@ struct Inner {
 pub struct EventHub {
     inner: Arc<Inner>,
     work: watch::Receiver<u64>,
+    webhooks: watch::Receiver<u64>,
 }
 
 impl EventHub {
@@ -63,12 +66,18 @@ impl EventHub {
         config.application_name(LISTENER_APPLICATION);
         config.connect_timeout(Duration::from_secs(5));
         let (work_tx, work_rx) = watch::channel(0u64);
+        let (hooks_tx, hooks_rx) = watch::channel(0u64);
         let inner = Arc::new(Inner {
             work: Some(work_tx),
+            webhooks: Some(hooks_tx),
             ..Inner::default()
         });
         tokio::spawn(listen(config, Arc::downgrade(&inner)));
-        Ok(EventHub { inner, work: work_rx })
+        Ok(EventHub {
+            inner,
+            work: work_rx,
+            webhooks: hooks_rx,
+        })
     }
 
     /// Live events of one schema's jobs.
@@ -83,6 +92,14 @@ impl EventHub {
     pub fn signal(&self) -> Arc<dyn QueueSignal> {
         Arc::new(WorkSignal {
             rx: tokio::sync::Mutex::new(self.work.clone()),
+        })
+    }
+
+    /// A signal that wakes webhook deliverers when an event with a delivery is recorded
+    /// anywhere (and after a listener reconnect).
+    pub fn webhook_signal(&self) -> Arc<dyn QueueSignal> {
+        Arc::new(WorkSignal {
+            rx: tokio::sync::Mutex::new(self.webhooks.clone()),
         })
     }
 
@@ -138,6 +155,11 @@ impl Inner {
         {
             work.send_replace(self.generation.fetch_add(1, Ordering::Relaxed) + 1);
         }
+        if fields.remove("webhook").is_some()
+            && let Some(hooks) = &self.webhooks
+        {
+            hooks.send_replace(self.generation.fetch_add(1, Ordering::Relaxed) + 1);
+        }
         let truncated = fields.remove("truncated").is_some();
         let event = JobEvent {
             job_id: JobId(job_id),
@@ -179,8 +201,8 @@ impl Inner {
                 slot.wake.notify_one();
             }
         }
-        if let Some(work) = &self.work {
-            work.send_replace(self.generation.fetch_add(1, Ordering::Relaxed) + 1);
+        for signal in [&self.work, &self.webhooks].into_iter().flatten() {
+            signal.send_replace(self.generation.fetch_add(1, Ordering::Relaxed) + 1);
         }
     }
 }

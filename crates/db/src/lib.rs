@@ -48,5 +48,6 @@ pub fn repositories(pool: &PgPool) -> Repositories {
         recommender_builds: Arc::new(repos::PgRecommender::new(pool.clone())),
         embeddings: Arc::new(repos::PgEmbeddings::new(pool.clone())),
         experiments: Arc::new(repos::PgExperiments::new(pool.clone())),
+        webhooks: Arc::new(repos::PgWebhooks::new(pool.clone())),
     }
 }

@@ -197,6 +197,8 @@ pub(crate) struct JobRow {
     pub event_seq: i64,
     pub start_deadline_at: Option<NaiveDateTime>,
     pub timeout_seconds: Option<i32>,
+    pub webhook: Option<String>,
+    pub webhook_events_filter: Option<Vec<Option<String>>>,
 }
 
 impl TryFrom<JobRow> for GenerationJob {
@@ -225,6 +227,17 @@ impl TryFrom<JobRow> for GenerationJob {
             queue_position: None,
             start_deadline_at: r.start_deadline_at,
             timeout_seconds: r.timeout_seconds,
+            webhook: r.webhook.map(|url| genonaut_domain::model::Webhook {
+                url,
+                events: match r.webhook_events_filter {
+                    Some(kinds) => kinds
+                        .iter()
+                        .flatten()
+                        .filter_map(|k| JobEventKind::parse(k))
+                        .collect(),
+                    None => genonaut_domain::model::DEFAULT_WEBHOOK_EVENTS.to_vec(),
+                },
+            }),
         })
     }
 }

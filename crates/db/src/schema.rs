@@ -99,6 +99,8 @@ diesel::table! {
         start_deadline_at -> Nullable<Timestamp>,
         timeout_seconds -> Nullable<Int4>,
         fair_round -> Int8,
+        webhook -> Nullable<Text>,
+        webhook_events_filter -> Nullable<Array<Nullable<Text>>>,
     }
 }
 
@@ -252,6 +254,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhook_deliveries (id) {
+        id -> Int8,
+        job_id -> Int4,
+        seq -> Int8,
+        #[max_length = 20]
+        event_type -> Varchar,
+        #[max_length = 64]
+        webhook_id -> Varchar,
+        #[max_length = 20]
+        status -> Varchar,
+        attempts -> Int4,
+        last_status -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        next_attempt_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     ws_tickets (ticket_hash) {
         #[max_length = 64]
         ticket_hash -> Varchar,
@@ -275,6 +297,7 @@ diesel::joinable!(recommendations -> content_items (content_item_id));
 diesel::joinable!(recommendations -> users (user_id));
 diesel::joinable!(user_interactions -> content_items (content_item_id));
 diesel::joinable!(user_interactions -> users (user_id));
+diesel::joinable!(webhook_deliveries -> generation_jobs (job_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
@@ -295,5 +318,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     tag_stats,
     user_interactions,
     users,
+    webhook_deliveries,
     ws_tickets,
 );

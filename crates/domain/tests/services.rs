@@ -123,6 +123,7 @@ async fn the_generator_refuses_parameters_at_submission() {
         priority: 0,
         start_deadline_seconds: None,
         timeout_seconds: None,
+        webhook: None,
     };
     let refused = services.jobs.create(job("landscape")).await.unwrap_err();
     assert!(

@@ -16,6 +16,7 @@ use genonaut_domain::synthetic;
 use genonaut_http::media::MediaSigner;
 use genonaut_http::{Access, AccessSettings, ApiState, HttpSettings, Metrics, Tenant};
 use genonaut_jobs::runner::Runner;
+use genonaut_jobs::webhooks::WebhookWorker;
 use secrecy::ExposeSecret;
 
 use crate::config::{Config, DatabaseConfig, JobsConfig};
@@ -146,11 +147,12 @@ async fn announce_first_admin_key(keys: &KeyService) -> anyhow::Result<()> {
 }
 
 /// The metrics registry: HTTP metrics, pool usage per schema, and the job runner's metrics.
-fn metrics(pools: &[PgPool], runner: &Arc<Runner>) -> Metrics {
+fn metrics(pools: &[PgPool], runner: &Arc<Runner>, webhooks: Option<&Arc<WebhookWorker>>) -> Metrics {
     use prometheus_client::metrics::family::Family;
     use prometheus_client::metrics::gauge::Gauge;
     let pools = pools.to_vec();
     let runner = runner.clone();
+    let webhooks = webhooks.cloned();
     Metrics::new(move |registry| {
         let connections = Family::<Vec<(&'static str, String)>, Gauge>::default();
         registry.register(
@@ -159,6 +161,9 @@ fn metrics(pools: &[PgPool], runner: &Arc<Runner>) -> Metrics {
             connections.clone(),
         );
         runner.register_metrics(registry);
+        if let Some(webhooks) = &webhooks {
+            webhooks.register_metrics(registry);
+        }
         Some(Arc::new(move || {
             for pool in &pools {
                 let usage = pool.usage();
@@ -188,6 +193,8 @@ pub struct Core {
     pub generator: Arc<dyn Generator>,
     /// The job runner (not yet started).
     pub runner: Arc<Runner>,
+    /// Delivers job webhooks (`None` without `GENONAUT_WEBHOOK_SECRET`; not yet started).
+    pub webhooks: Option<Arc<WebhookWorker>>,
 }
 
 impl Core {
@@ -197,18 +204,31 @@ impl Core {
         let hub = EventHub::start(database.url.expose_secret())?;
         let generator = crate::jobs::generator(jobs)?;
         let runner = crate::jobs::runner(jobs, generator.clone(), &pools, &hub);
+        let webhooks = crate::jobs::webhooks(jobs, &pools, &hub);
         Ok(Core {
             pools,
             hub,
             generator,
             runner,
+            webhooks,
         })
     }
 
-    /// Stops in order: the runner finishes or releases its jobs, then the listener and the
-    /// pools close.
+    /// Starts the job workers and the webhook deliveries.
+    pub fn start(&self) {
+        self.runner.start();
+        if let Some(webhooks) = &self.webhooks {
+            webhooks.start();
+        }
+    }
+
+    /// Stops in order: the runner finishes or releases its jobs, the webhook deliveries end,
+    /// then the listener and the pools close.
     pub async fn stop(self) {
         self.runner.shutdown().await;
+        if let Some(webhooks) = &self.webhooks {
+            webhooks.shutdown().await;
+        }
         drop(self.hub);
         for pool in &self.pools {
             pool.close();
@@ -241,13 +261,20 @@ impl Application {
         config.database.pool.workers = workers;
         // Everything else (job runner, recommender refresh) has its own connections: one per
         // job worker and one for the refresh, so jobs never wait for requests nor the reverse.
-        config.database.pool.background = config.jobs.workers + 1;
+        config.database.pool.background = config.jobs.workers
+            + 1
+            + if config.jobs.webhooks.secret.is_some() {
+                crate::jobs::WEBHOOK_TASKS
+            } else {
+                0
+            };
         let core = Core::new(&config.database, &config.jobs)?;
         let Core {
             pools,
             hub,
             generator,
             runner,
+            webhooks,
         } = &core;
         let model = crate::embed::load(&config.embed).await;
         let mut embedders = Vec::new();
@@ -312,7 +339,11 @@ impl Application {
                 per_ip: config.per_ip,
                 tickets: Some(ticket_service(pools, &config.database)?),
             }),
-            metrics: Arc::new(metrics(pools, runner)),
+            metrics: Arc::new(metrics(pools, runner, webhooks.as_ref())),
+            webhooks: genonaut_http::WebhookSettings {
+                enabled: config.jobs.webhooks.secret.is_some(),
+                allow_private: config.jobs.webhooks.allow_private,
+            },
             listener: Some({
                 let hub = hub.clone();
                 genonaut_http::ListenerProbe(Arc::new(move || hub.is_connected()))
@@ -341,7 +372,7 @@ impl Application {
             "ready"
         );
         if config.jobs.workers > 0 {
-            runner.start();
+            core.start();
         }
         Ok(Application {
             port,

@@ -60,6 +60,19 @@ pub enum Command {
     /// Run generation-job workers only (no HTTP). Any number of worker processes, on any
     /// number of machines, share the queue through PostgreSQL.
     Worker(WorkerArgs),
+    /// Job webhooks.
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhooksCommand,
+    },
+}
+
+/// `webhooks` sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Print a fresh signing secret (`whsec_<base64>`, 32 random bytes) once: set it as
+    /// GENONAUT_WEBHOOK_SECRET on every server and worker, and give it to your receivers.
+    Secret,
 }
 
 /// `worker` options.
@@ -275,6 +288,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Worker(args)) => worker(args).await,
         Some(Command::Keys { command }) => crate::keys::run(command).await,
+        Some(Command::Webhooks {
+            command: WebhooksCommand::Secret,
+        }) => {
+            println!(
+                "{}",
+                genonaut_domain::model::WebhookSecret::generate().map_err(anyhow::Error::msg)?
+            );
+            Ok(())
+        }
         Some(Command::Seed(args)) if args.synthetic => {
             let size = recs::SyntheticSize {
                 users: args.users,
@@ -354,7 +376,7 @@ async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     );
     prepare_database(&mut database, true).await?;
     let core = crate::app::Core::new(&database, &jobs)?;
-    core.runner.start();
+    core.start();
     shutdown_signal().await;
     tracing::info!("stopping workers");
     core.stop().await;

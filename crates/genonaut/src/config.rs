@@ -147,6 +147,14 @@ pub struct JobsArgs {
     /// arrived since its last build (0 disables scheduled builds; requested ones still run).
     #[arg(long, env = "GENONAUT_RECS_REFRESH_SECS", default_value_t = 300)]
     pub recs_refresh_secs: u64,
+    /// Signing secret of job webhooks, `whsec_<base64>` (`genonaut webhooks secret` makes one;
+    /// never logged). Unset: jobs asking for a webhook are refused (422).
+    #[arg(long, env = "GENONAUT_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+    /// Let webhooks target loopback, private, link-local and other internal addresses (local
+    /// receivers, tests). Off: such targets are refused at submission and at delivery.
+    #[arg(long, env = "GENONAUT_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new(), action = ArgAction::Set)]
+    pub webhook_allow_private: bool,
 }
 
 /// Validated job runner configuration.
@@ -176,6 +184,19 @@ pub struct JobsConfig {
     pub recs_refresh: Option<Duration>,
     /// How often workers check for a requested or due recommender build.
     pub recs_check: Duration,
+    /// Webhooks of jobs.
+    pub webhooks: WebhooksConfig,
+}
+
+/// Webhook settings.
+#[derive(Debug, Clone, Default)]
+pub struct WebhooksConfig {
+    /// Signing secret (`None`: webhooks refused).
+    pub secret: Option<genonaut_domain::model::WebhookSecret>,
+    /// Whether internal addresses may be targeted.
+    pub allow_private: bool,
+    /// Retry schedule and limits.
+    pub policy: genonaut_domain::model::DeliveryPolicy,
 }
 
 /// OpenAI-compatible server settings.
@@ -242,6 +263,17 @@ impl JobsConfig {
             },
             recs_refresh: (a.recs_refresh_secs > 0).then(|| Duration::from_secs(a.recs_refresh_secs)),
             recs_check: Duration::from_secs(5),
+            webhooks: WebhooksConfig {
+                secret: match a.webhook_secret.filter(|s| !s.trim().is_empty()) {
+                    Some(raw) => Some(
+                        genonaut_domain::model::WebhookSecret::parse(&raw)
+                            .map_err(|e| anyhow::anyhow!("GENONAUT_WEBHOOK_SECRET: {e}"))?,
+                    ),
+                    None => None,
+                },
+                allow_private: a.webhook_allow_private,
+                policy: genonaut_domain::model::DeliveryPolicy::default(),
+            },
         })
     }
 }
@@ -628,6 +660,32 @@ mod tests {
         assert_eq!(c.database.default_schema.as_str(), "app");
         assert_eq!(c.seed_demo.as_ref().map(|s| s.as_str()), Some("demo"));
         assert!(c.cors_origins.is_none());
+    }
+
+    #[test]
+    fn webhook_settings_are_parsed_and_a_bad_secret_stops_the_start() {
+        let c = parse(&[]).unwrap();
+        assert!(c.jobs.webhooks.secret.is_none());
+        assert!(!c.jobs.webhooks.allow_private);
+        let c = parse(&[
+            "--webhook-secret",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "--webhook-allow-private",
+            "true",
+        ])
+        .unwrap();
+        assert!(c.jobs.webhooks.secret.is_some());
+        assert!(c.jobs.webhooks.allow_private);
+        // The secret never appears in the configuration's debug output.
+        assert!(!format!("{c:?}").contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+        let err = parse(&["--webhook-secret", "not-a-secret"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("GENONAUT_WEBHOOK_SECRET") && err.contains("whsec_"),
+            "{err}"
+        );
+        assert!(!err.contains("not-a-secret"), "{err}");
     }
 
     #[test]

@@ -4,13 +4,14 @@ use std::sync::Arc;
 
 use genonaut_db::{EventHub, PgPool};
 use genonaut_domain::ports::{Generator, QueueSignal, RecommenderBuildStore, RetryPolicy, SystemClock};
-use genonaut_domain::services::{MaintenanceConfig, RecommenderService};
+use genonaut_domain::services::{MaintenanceConfig, RecommenderService, WebhookDeliverer};
 use genonaut_jobs::comfyui::{ComfyUiConfig, ComfyUiGenerator, Workflows};
 use genonaut_jobs::media::FsMediaStore;
 use genonaut_jobs::offline::{NoopGenerator, OfflineGenerator};
 use genonaut_jobs::openai::{OpenAiConfig, OpenAiGenerator};
 use genonaut_jobs::retry::Retries;
 use genonaut_jobs::runner::{Runner, RunnerConfig, Tenant};
+use genonaut_jobs::webhooks::{UreqSender, WebhookTenant, WebhookWorker, WebhookWorkerConfig};
 use secrecy::ExposeSecret;
 
 use crate::config::{GeneratorKind, JobsConfig};
@@ -117,4 +118,38 @@ pub fn runner(
         signals,
         runner_config,
     )
+}
+
+/// Concurrent webhook delivery tasks of a process (each uses one background connection while
+/// it claims or records).
+pub const WEBHOOK_TASKS: usize = 2;
+
+/// The webhook deliverer over every schema's outbox (not started); `None` without a signing
+/// secret (no job can ask for a webhook then).
+pub fn webhooks(config: &JobsConfig, pools: &[PgPool], hub: &EventHub) -> Option<Arc<WebhookWorker>> {
+    let secret = config.webhooks.secret.clone()?;
+    let policy = config.webhooks.policy.clone();
+    let sender = Arc::new(UreqSender::new(policy.timeout, config.webhooks.allow_private));
+    let tenants = pools
+        .iter()
+        .map(|pool| WebhookTenant {
+            name: pool.schema().to_string(),
+            deliverer: WebhookDeliverer::new(
+                genonaut_db::repositories(pool).webhooks,
+                sender.clone(),
+                Arc::new(SystemClock),
+                secret.clone(),
+                policy.clone(),
+            ),
+        })
+        .collect();
+    let hub = hub.clone();
+    Some(WebhookWorker::new(
+        tenants,
+        Arc::new(move || hub.webhook_signal()),
+        WebhookWorkerConfig {
+            tasks: WEBHOOK_TASKS,
+            ..WebhookWorkerConfig::default()
+        },
+    ))
 }

@@ -203,3 +203,19 @@ async fn a_killed_worker_loses_its_job_and_another_completes_it_exactly_once() {
     .await;
     assert_eq!(items["total"], json!(1), "exactly one content item for the job");
 }
+
+#[test]
+fn webhooks_secret_prints_a_fresh_usable_secret() {
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_genonaut"))
+            .args(["webhooks", "secret"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let (a, b) = (run(), run());
+    assert!(a.starts_with("whsec_"), "{a}");
+    assert_ne!(a, b);
+    assert!(genonaut_domain::model::WebhookSecret::parse(&a).is_ok());
+}

@@ -22,6 +22,7 @@ pub mod middleware;
 mod openapi;
 pub mod routes;
 pub mod state;
+pub mod webhooks;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -35,6 +36,7 @@ pub use middleware::guard::{self, Access, AccessSettings, Rate};
 pub use middleware::metrics::{Metrics, Sampler};
 pub use routes::ops::ListenerProbe;
 pub use state::{ApiState, SCHEMA_HEADER, Tenant};
+pub use webhooks::WebhookSettings;
 
 /// HTTP settings of the application.
 #[derive(Debug, Clone)]
@@ -54,6 +56,8 @@ pub struct HttpSettings {
     pub metrics: std::sync::Arc<Metrics>,
     /// Reports whether the job-event listener is connected (for `/ready`).
     pub listener: Option<ListenerProbe>,
+    /// Whether jobs may ask for webhooks, and to which targets.
+    pub webhooks: WebhookSettings,
 }
 
 impl Default for HttpSettings {
@@ -66,6 +70,7 @@ impl Default for HttpSettings {
             access: Access::open(),
             metrics: std::sync::Arc::new(Metrics::default()),
             listener: None,
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -90,6 +95,7 @@ pub fn app(
         .app_data(web::PayloadConfig::new(settings.body_limit))
         .app_data(web::Data::from(settings.access.clone()))
         .app_data(web::Data::from(settings.metrics.clone()))
+        .app_data(web::Data::new(settings.webhooks))
         .app_data(openapi::Finished::default())
         .wrap(actix_web::middleware::from_fn(openapi::serve))
         .wrap(ErrorHandlers::new().handler(

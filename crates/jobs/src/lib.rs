@@ -18,3 +18,4 @@ pub mod offline;
 pub mod openai;
 pub mod retry;
 pub mod runner;
+pub mod webhooks;

@@ -108,6 +108,7 @@ async fn job(setup: &Setup, job_type: JobType, prompt: &str, parameters: serde_j
         priority: 0,
         start_deadline_seconds: None,
         timeout_seconds: None,
+        webhook: None,
     };
     setup.services.jobs.create(new).await.unwrap().id
 }
@@ -387,6 +388,7 @@ async fn an_attempt_longer_than_its_timeout_is_stopped_and_fails_without_retry()
         priority: 0,
         start_deadline_seconds: None,
         timeout_seconds: Some(1),
+        webhook: None,
     };
     let id = setup.services.jobs.create(new).await.unwrap().id;
     runner.start();
@@ -428,6 +430,7 @@ async fn a_job_whose_start_deadline_passed_never_starts_and_ends_cancelled() {
         priority: 0,
         start_deadline_seconds: Some(1),
         timeout_seconds: None,
+        webhook: None,
     };
     let id = setup.services.jobs.create(new).await.unwrap().id;
     runner.start();
@@ -509,6 +512,7 @@ async fn higher_priority_runs_first_and_fifo_within_a_priority() {
             priority,
             start_deadline_seconds: None,
             timeout_seconds: None,
+            webhook: None,
         };
         ids.push(setup.services.jobs.create(new).await.unwrap().id.0);
     }

@@ -3,7 +3,10 @@
 //! `emitting(write, kind, data)` wraps a data-modifying statement that returns job rows
 //! (`UPDATE … RETURNING *` or `INSERT … RETURNING *`) in a CTE that also appends each changed
 //! job's event to `job_events` (with the job's new `event_seq`) and `pg_notify`s it — one
-//! round trip, atomic, so an event exists if and only if its change committed.
+//! round trip, atomic, so an event exists if and only if its change committed. The same
+//! statement writes the webhook outbox: one `webhook_deliveries` row per event whose job has a
+//! `webhook` asking for its kind (nothing for jobs without one), and marks that event's
+//! notification `"webhook": true` so the deliverers wake at once.
 //!
 //! Bind positions: `$1` = now (timestamp), `$2` = schema name, `$3` = now as text; the
 //! wrapped statement's own parameters start at `$4`.
@@ -29,10 +32,16 @@ pub(crate) fn emitting_after(ctes: &str, write: &str, returned: &str, kind: &str
         "WITH {ctes}job AS ({write} RETURNING {returned}), \
          ev AS (SELECT job.id AS job_id, job.event_seq AS seq, ({kind})::text AS kind, ({data})::jsonb AS data FROM job), \
          ins AS (INSERT INTO job_events (job_id, seq, event_type, data, created_at) \
-                 SELECT job_id, seq, kind, data, $1 FROM ev) \
+                 SELECT job_id, seq, kind, data, $1 FROM ev), \
+         hook AS (INSERT INTO webhook_deliveries (job_id, seq, event_type, webhook_id, next_attempt_at, created_at) \
+                  SELECT ev.job_id, ev.seq, ev.kind, 'msg_' || replace(gen_random_uuid()::text, '-', ''), $1, $1 \
+                  FROM ev JOIN job ON job.id = ev.job_id \
+                  WHERE job.webhook IS NOT NULL AND ev.kind = ANY(job.webhook_events_filter)) \
          SELECT job.*, pg_notify('{CHANNEL}', (jsonb_build_object('schema', $2::text, 'job_id', ev.job_id, \
                 'seq', ev.seq, 'type', ev.kind, 'timestamp', $3::text) \
-                || CASE WHEN length(ev.data::text) > 6000 THEN '{{\"truncated\": true}}'::jsonb ELSE ev.data END)::text)::text \
+                || CASE WHEN length(ev.data::text) > 6000 THEN '{{\"truncated\": true}}'::jsonb ELSE ev.data END \
+                || CASE WHEN job.webhook IS NOT NULL AND ev.kind = ANY(job.webhook_events_filter) \
+                        THEN '{{\"webhook\": true}}'::jsonb ELSE '{{}}'::jsonb END)::text)::text \
                 AS notified \
          FROM job JOIN ev ON ev.job_id = job.id"
     )

@@ -156,8 +156,9 @@ impl PgJobs {
         };
         let sql = emitting(
             "INSERT INTO generation_jobs (user_id, job_type, prompt, parameters, status, priority, created_at, \
-             updated_at, run_after, event_seq, start_deadline_at, timeout_seconds, fair_round) \
-             VALUES ($4, $5, $6, $7, 'pending', $8, $1, $1, $1, 1, $1 + $9 * interval '1 second', $10, \
+             updated_at, run_after, event_seq, start_deadline_at, timeout_seconds, webhook, webhook_events_filter, \
+             fair_round) \
+             VALUES ($4, $5, $6, $7, 'pending', $8, $1, $1, $1, 1, $1 + $9 * interval '1 second', $10, $11, $12, \
              greatest(coalesce((SELECT h.fair_round FROM generation_jobs h WHERE h.status = 'pending' \
                                 AND h.priority = $8 ORDER BY h.priority DESC, h.fair_round LIMIT 1), 0), \
                       coalesce((SELECT u.fair_round + 1 FROM generation_jobs u WHERE u.status = 'pending' \
@@ -174,7 +175,12 @@ impl PgJobs {
             .bind::<Jsonb, _>(Value::Object(job.parameters))
             .bind::<Integer, _>(job.priority)
             .bind::<Nullable<Integer>, _>(job.start_deadline_seconds)
-            .bind::<Nullable<Integer>, _>(job.timeout_seconds))
+            .bind::<Nullable<Integer>, _>(job.timeout_seconds)
+            .bind::<Nullable<Text>, _>(job.webhook.as_ref().map(|w| w.url.clone()))
+            .bind::<Nullable<Array<Text>>, _>(
+                job.webhook
+                    .map(|w| w.events.iter().map(|k| k.as_str().to_owned()).collect::<Vec<_>>()),
+            ))
     }
 
     async fn load(

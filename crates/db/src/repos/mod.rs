@@ -13,6 +13,7 @@ mod recommender;
 mod system;
 mod tickets;
 mod users;
+mod webhooks;
 
 pub use content::PgContent;
 pub use embeddings::PgEmbeddings;
@@ -26,6 +27,7 @@ pub use recommender::PgRecommender;
 pub use system::PgSystem;
 pub use tickets::PgTickets;
 pub use users::PgUsers;
+pub use webhooks::PgWebhooks;
 
 /// `%term%` for `ILIKE`, with the pattern characters of `term` escaped.
 pub(crate) fn like_pattern(term: &str) -> String {

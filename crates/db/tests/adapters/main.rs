@@ -25,6 +25,7 @@ genonaut_domain::service_scenarios!(postgres());
 mod queue;
 mod recommender;
 mod specific;
+mod webhooks;
 
 #[tokio::test]
 async fn experiment_engagement_counts_only_within_the_window() {

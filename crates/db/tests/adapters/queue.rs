@@ -42,6 +42,7 @@ async fn enqueue(repos: &Repositories, user: UserId, prompt: &str, priority: i32
         priority,
         start_deadline_seconds: None,
         timeout_seconds: None,
+        webhook: None,
     };
     repos.jobs.insert(new, now()).await.unwrap()
 }
@@ -539,6 +540,7 @@ async fn a_job_past_its_start_deadline_is_never_claimed_and_ends_cancelled() {
         priority: 0,
         start_deadline_seconds: deadline,
         timeout_seconds: Some(90),
+        webhook: None,
     };
     let late = repos.jobs.insert(new("late", Some(60)), t).await.unwrap();
     let open = repos.jobs.insert(new("open", None), t).await.unwrap();

@@ -1059,6 +1059,7 @@ async fn concurrent_retries_with_one_idempotency_key_create_one_job() {
         priority: 0,
         start_deadline_seconds: None,
         timeout_seconds: None,
+        webhook: None,
     };
     let request = IdempotentRequest {
         key: IdempotencyKey::parse("key:7", "retry-me").unwrap(),

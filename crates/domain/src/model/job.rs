@@ -110,6 +110,8 @@ pub struct GenerationJob {
     pub start_deadline_at: Option<Timestamp>,
     /// An attempt running longer is stopped and the job ends `failed` (no retry).
     pub timeout_seconds: Option<i32>,
+    /// Where its events are delivered, if anywhere.
+    pub webhook: Option<super::Webhook>,
 }
 
 /// Command: create a job.
@@ -129,24 +131,30 @@ pub struct NewJob {
     pub start_deadline_seconds: Option<i32>,
     /// Each attempt may run this many seconds at most ([`MAX_DEADLINE_SECONDS`] at most).
     pub timeout_seconds: Option<i32>,
+    /// Deliver its events to this webhook.
+    pub webhook: Option<super::Webhook>,
 }
 
 impl NewJob {
     /// The fingerprint of this command as sent ([`super::fingerprint`]): two submissions with
     /// the same fingerprint ask for the same job.
     pub fn fingerprint(&self) -> String {
-        super::fingerprint(
-            "POST /api/v1/generation-jobs",
-            &serde_json::json!({
-                "user_id": self.user_id.0,
-                "job_type": self.job_type.as_str(),
-                "prompt": self.prompt,
-                "parameters": self.parameters,
-                "priority": self.priority,
-                "start_deadline_seconds": self.start_deadline_seconds,
-                "timeout_seconds": self.timeout_seconds,
-            }),
-        )
+        let mut fields = serde_json::json!({
+            "user_id": self.user_id.0,
+            "job_type": self.job_type.as_str(),
+            "prompt": self.prompt,
+            "parameters": self.parameters,
+            "priority": self.priority,
+            "start_deadline_seconds": self.start_deadline_seconds,
+            "timeout_seconds": self.timeout_seconds,
+        });
+        // Only when set, so fingerprints of requests without a webhook stay as they were.
+        if let Some(webhook) = &self.webhook {
+            fields["webhook"] = serde_json::json!(webhook.url);
+            fields["webhook_events_filter"] =
+                serde_json::json!(webhook.events.iter().map(|k| k.as_str()).collect::<Vec<_>>());
+        }
+        super::fingerprint("POST /api/v1/generation-jobs", &fields)
     }
 }
 
@@ -227,6 +235,26 @@ pub struct JobEvent {
     /// `preview` when the generator showed one), `result_content_id`, `error_message`,
     /// `retry_at`.
     pub data: JsonObject,
+}
+
+impl JobEvent {
+    /// The event's wire form, shared by the WebSocket, server-sent events and webhooks:
+    /// `type`, `job_id`, `seq`, `timestamp` (UTC, no zone, microseconds when non-zero), then
+    /// the details.
+    pub fn message(&self) -> serde_json::Value {
+        let mut out = serde_json::Map::new();
+        out.insert("type".into(), self.kind.as_str().into());
+        out.insert("job_id".into(), self.job_id.0.into());
+        out.insert("seq".into(), self.seq.into());
+        out.insert(
+            "timestamp".into(),
+            super::TimestampText::new(&self.at).as_str().into(),
+        );
+        for (k, v) in &self.data {
+            out.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        serde_json::Value::Object(out)
+    }
 }
 
 /// Progress reported by a generator.

@@ -9,6 +9,7 @@ mod job;
 mod recommendation;
 mod timestamp;
 mod user;
+mod webhook;
 
 pub use api_key::*;
 pub use content::*;
@@ -19,6 +20,7 @@ pub use job::*;
 pub use recommendation::*;
 pub use timestamp::TimestampText;
 pub use user::*;
+pub use webhook::*;
 
 /// A point in time in UTC, stored without zone (microsecond precision).
 pub type Timestamp = chrono::NaiveDateTime;

@@ -19,6 +19,7 @@ mod recommender;
 mod system;
 mod tickets;
 mod users;
+mod webhooks;
 
 pub use clock::*;
 pub use content::*;
@@ -34,6 +35,7 @@ pub use recommender::*;
 pub use system::*;
 pub use tickets::*;
 pub use users::*;
+pub use webhooks::*;
 
 use std::sync::Arc;
 
@@ -64,4 +66,6 @@ pub struct Repositories {
     pub embeddings: Arc<dyn EmbeddingStore>,
     /// Online experiments and their results.
     pub experiments: Arc<dyn ExperimentRepository>,
+    /// The webhook outbox of jobs' events.
+    pub webhooks: Arc<dyn WebhookOutbox>,
 }

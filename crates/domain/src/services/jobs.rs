@@ -62,6 +62,7 @@ pub struct JobService {
     pub(crate) dispatch: Option<Arc<dyn JobDispatch>>,
     pub(crate) live: Option<Arc<dyn JobEventSource>>,
     pub(crate) generator: Option<Arc<dyn Generator>>,
+    pub(crate) outbox: Option<Arc<dyn crate::ports::WebhookOutbox>>,
 }
 
 impl JobService {
@@ -82,6 +83,7 @@ impl JobService {
             dispatch: None,
             live: None,
             generator: None,
+            outbox: None,
         }
     }
 
@@ -135,6 +137,21 @@ impl JobService {
             .get(id)
             .await?
             .ok_or_else(|| DomainError::not_found(Entity::GenerationJob, id))
+    }
+
+    /// Lists webhook deliveries from `outbox`.
+    pub fn with_outbox(mut self, outbox: Arc<dyn crate::ports::WebhookOutbox>) -> Self {
+        self.outbox = Some(outbox);
+        self
+    }
+
+    /// The webhook deliveries of job `id` in `seq` order (404 for an unknown job).
+    pub async fn webhook_deliveries(&self, id: JobId) -> DomainResult<Vec<crate::model::WebhookDelivery>> {
+        self.get(id).await?;
+        match &self.outbox {
+            Some(outbox) => outbox.deliveries(id).await,
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Replaces the parameters of a pending job.

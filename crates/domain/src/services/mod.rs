@@ -16,6 +16,7 @@ mod semantic;
 mod system;
 mod tickets;
 mod users;
+pub mod webhooks;
 
 pub use content::ContentService;
 pub use experiments::ExperimentService;
@@ -28,6 +29,7 @@ pub use semantic::{EMBED_BATCH, SemanticService, SemanticStatus, embedding_text}
 pub use system::SystemService;
 pub use tickets::{IssuedTicket, TICKET_TTL_SECS, TicketService};
 pub use users::UserService;
+pub use webhooks::{AttemptOutcome, WebhookDeliverer};
 
 use std::sync::Arc;
 
@@ -91,7 +93,8 @@ impl Services {
                 repos.content.clone(),
                 users.clone(),
                 clock.clone(),
-            ),
+            )
+            .with_outbox(repos.webhooks.clone()),
             system: SystemService::new(repos.system.clone()),
             semantic,
             experiments: ExperimentService::new(repos.experiments.clone(), clock.clone()),

@@ -253,6 +253,7 @@ pub async fn content_deletion_cascades_and_detaches_jobs(s: Services) {
             priority: 0,
             start_deadline_seconds: None,
             timeout_seconds: None,
+            webhook: None,
         })
         .await
         .unwrap();
@@ -681,6 +682,7 @@ pub async fn job_lifecycle_rules(s: Services) {
             priority: 0,
             start_deadline_seconds: None,
             timeout_seconds: None,
+            webhook: None,
         })
         .await
         .unwrap_err();
@@ -695,6 +697,7 @@ pub async fn job_lifecycle_rules(s: Services) {
             priority: 0,
             start_deadline_seconds: None,
             timeout_seconds: None,
+            webhook: None,
         })
         .await
         .unwrap();
@@ -796,6 +799,7 @@ pub async fn job_stats_average_processing_time(s: Services) {
             priority: 0,
             start_deadline_seconds: None,
             timeout_seconds: None,
+            webhook: None,
         })
         .await
         .unwrap();
@@ -1094,6 +1098,7 @@ pub async fn the_queue_serves_users_round_robin(repos: crate::ports::Repositorie
                 priority,
                 start_deadline_seconds: None,
                 timeout_seconds: None,
+                webhook: None,
             };
             jobs.insert(new, now).await.unwrap()
         }
@@ -1406,6 +1411,7 @@ pub async fn idempotent_submission_creates_once_replays_and_expires(s: Services,
         priority: 0,
         start_deadline_seconds: None,
         timeout_seconds: None,
+        webhook: None,
     };
     let key = |scope: &str, key: &str| IdempotencyKey::parse(scope, key).unwrap();
     let total = async || {
@@ -1510,6 +1516,7 @@ pub async fn the_queue_caps_running_jobs_per_user(repos: crate::ports::Repositor
                 priority: 0,
                 start_deadline_seconds: None,
                 timeout_seconds: None,
+                webhook: None,
             };
             ids.push((user, repos.jobs.insert(new, now).await.unwrap().id));
         }

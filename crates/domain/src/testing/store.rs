@@ -35,6 +35,8 @@ struct State {
     experiments: BTreeMap<crate::ids::ExperimentId, Experiment>,
     /// Idempotency keys: fingerprint, the job as created, when.
     idempotency: HashMap<IdempotencyKey, (String, GenerationJob, Timestamp)>,
+    /// The webhook outbox: row id, delivery, URL.
+    webhooks: Vec<(i64, WebhookDelivery, String)>,
     next_id: i64,
     count_checkpoints: u64,
 }
@@ -49,6 +51,8 @@ impl State {
     fn emit(&mut self, id: JobId, kind: JobEventKind, data: JsonObject, now: Timestamp) {
         let Some(job) = self.jobs.get_mut(&id) else { return };
         job.event_seq += 1;
+        let seq = job.event_seq;
+        let webhook = job.webhook.clone().filter(|w| w.events.contains(&kind));
         let event = JobEvent {
             job_id: id,
             seq: job.event_seq,
@@ -57,6 +61,27 @@ impl State {
             data,
         };
         self.job_events.entry(id).or_default().push(event);
+        // The outbox row, in the same step as the event (as PostgreSQL does in one statement).
+        if let Some(webhook) = webhook {
+            let row = i64::try_from(self.webhooks.len()).unwrap_or(0) + 1;
+            self.webhooks.push((
+                row,
+                WebhookDelivery {
+                    webhook_id: new_webhook_id(),
+                    job_id: id,
+                    seq,
+                    event: kind,
+                    status: DeliveryStatus::Pending,
+                    attempts: 0,
+                    last_status: None,
+                    last_error: None,
+                    next_attempt_at: Some(now),
+                    delivered_at: None,
+                    created_at: now,
+                },
+                webhook.url,
+            ));
+        }
     }
 
     fn queue_position(&self, job: &GenerationJob) -> Option<i64> {
@@ -140,6 +165,7 @@ impl InMemoryStore {
             recommender_builds: Arc::new(Recommender(self.clone())),
             embeddings: Arc::new(Embeddings(self.clone())),
             experiments: Arc::new(Experiments(self.clone())),
+            webhooks: Arc::new(Webhooks(self.clone())),
         }
     }
 
@@ -1037,6 +1063,7 @@ fn insert_job(s: &mut State, job: NewJob, now: Timestamp) -> DomainResult<Genera
             .start_deadline_seconds
             .map(|secs| now + chrono::Duration::seconds(i64::from(secs))),
         timeout_seconds: job.timeout_seconds,
+        webhook: job.webhook,
     };
     let round = s.next_round(job.user_id, job.priority);
     s.fair_round.insert(id, round);
@@ -1701,5 +1728,81 @@ impl ExperimentRepository for Experiments {
                 counts
             })
             .collect())
+    }
+}
+
+struct Webhooks(InMemoryStore);
+
+#[async_trait]
+impl WebhookOutbox for Webhooks {
+    async fn claim(
+        &self,
+        now: Timestamp,
+        hold_until: Timestamp,
+        limit: usize,
+    ) -> DomainResult<Vec<DueDelivery>> {
+        let mut s = self.0.lock();
+        let mut heads: Vec<usize> = Vec::new();
+        for (i, (_, d, _)) in s.webhooks.iter().enumerate() {
+            if d.status != DeliveryStatus::Pending {
+                continue;
+            }
+            // Only the earliest pending delivery of each job.
+            let first = s.webhooks.iter().all(|(_, e, _)| {
+                e.job_id != d.job_id || e.status != DeliveryStatus::Pending || e.seq >= d.seq
+            });
+            if first && d.next_attempt_at.is_some_and(|at| at <= now) {
+                heads.push(i);
+            }
+        }
+        heads.truncate(limit);
+        let mut due = Vec::new();
+        for i in heads {
+            let (row, delivery, url) = {
+                let (row, d, url) = &mut s.webhooks[i];
+                d.attempts += 1;
+                d.next_attempt_at = Some(hold_until);
+                (*row, d.clone(), url.clone())
+            };
+            let event = s
+                .job_events
+                .get(&delivery.job_id)
+                .and_then(|events| events.iter().find(|e| e.seq == delivery.seq))
+                .cloned()
+                .ok_or_else(|| DomainError::unexpected("claiming a webhook delivery", "its event is gone"))?;
+            due.push(DueDelivery {
+                id: row,
+                webhook_id: delivery.webhook_id,
+                url,
+                event,
+                attempts: delivery.attempts,
+                created_at: delivery.created_at,
+            });
+        }
+        Ok(due)
+    }
+
+    async fn finish(&self, id: i64, record: AttemptRecord) -> DomainResult<()> {
+        let mut s = self.0.lock();
+        if let Some((_, d, _)) = s.webhooks.iter_mut().find(|(row, _, _)| *row == id) {
+            d.status = record.status;
+            d.last_status = record.last_status;
+            d.last_error = record.last_error;
+            d.next_attempt_at = record.next_attempt_at;
+            d.delivered_at = record.delivered_at;
+        }
+        Ok(())
+    }
+
+    async fn deliveries(&self, job: JobId) -> DomainResult<Vec<WebhookDelivery>> {
+        let s = self.0.lock();
+        let mut out: Vec<WebhookDelivery> = s
+            .webhooks
+            .iter()
+            .filter(|(_, d, _)| d.job_id == job)
+            .map(|(_, d, _)| d.clone())
+            .collect();
+        out.sort_by_key(|d| d.seq);
+        Ok(out)
     }
 }

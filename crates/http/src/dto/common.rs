@@ -354,6 +354,36 @@ pub enum JobStatusDoc {
     Cancelled,
 }
 
+/// An event kind a webhook may ask for (documentation only).
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(rename = "WebhookEvent")]
+pub enum WebhookEventDoc {
+    // A worker started an attempt.
+    Started,
+    // The generator reported progress.
+    Progress,
+    // Finished with a result.
+    Completed,
+    // Finished with an error.
+    Failed,
+    // Stopped on request.
+    Cancelled,
+}
+
+/// State of a webhook delivery (documentation only).
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(rename = "WebhookDeliveryStatus")]
+pub enum DeliveryStatusDoc {
+    // Not delivered yet; attempted (again) at `next_attempt_at`.
+    Pending,
+    // The receiver answered 2xx.
+    Delivered,
+    // Given up.
+    Failed,
+}
+
 /// A JSON object.
 pub type JsonObject = serde_json::Map<String, serde_json::Value>;
 

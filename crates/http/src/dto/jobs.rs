@@ -4,15 +4,16 @@ use apistos::{ApiComponent, JsonSchema};
 use chrono::NaiveDateTime;
 use genonaut_domain::ids::UserId;
 use genonaut_domain::model::{
-    GenerationJob, JobQuery, JobStats, JobStatus, JobType, MAX_DEADLINE_SECONDS, NewJob,
+    GenerationJob, JobQuery, JobStats, JobStatus, JobType, MAX_DEADLINE_SECONDS, MAX_WEBHOOK_URL_LEN, NewJob,
+    Webhook, WebhookDelivery,
 };
 use genonaut_domain::services::StatusChange;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{
-    JobStatusDoc, JobTypeDoc, JsonObject, MAX_DAYS, optional_timestamp, read_limit, read_window, text_path,
-    timestamp,
+    DeliveryStatusDoc, JobStatusDoc, JobTypeDoc, JsonObject, MAX_DAYS, WebhookEventDoc, optional_timestamp,
+    read_limit, read_window, text_path, timestamp,
 };
 use crate::input::{Failure, Fields, Input, expected_list};
 
@@ -68,6 +69,11 @@ pub struct JobOut {
     pub start_deadline_at: Option<NaiveDateTime>,
     /// The limit on an attempt's duration, if one was set.
     pub timeout_seconds: Option<i32>,
+    /// The URL the job's events are delivered to (signed, see `webhook-deliveries`); null if none.
+    pub webhook: Option<String>,
+    /// The event kinds delivered to `webhook` (null without a webhook).
+    #[schemars(with = "Option<Vec<WebhookEventDoc>>")]
+    pub webhook_events_filter: Option<Vec<&'static str>>,
 }
 
 impl JobOut {
@@ -77,7 +83,8 @@ impl JobOut {
                "created_at": "2025-09-19T23:52:25.364437", "started_at": null, "completed_at": null,
                "error_message": null, "updated_at": "2025-09-19T23:52:25.364437", "progress": 0.0, "attempts": 0,
                "queue_position": 1, "priority": 0, "start_deadline_at": "2025-09-19T23:57:25.364437",
-               "timeout_seconds": 600})
+               "timeout_seconds": 600, "webhook": "https://example.com/hooks/genonaut",
+               "webhook_events_filter": ["completed", "failed", "cancelled"]})
     }
 }
 
@@ -102,6 +109,11 @@ impl From<GenerationJob> for JobOut {
             priority: j.priority,
             start_deadline_at: j.start_deadline_at,
             timeout_seconds: j.timeout_seconds,
+            webhook_events_filter: j
+                .webhook
+                .as_ref()
+                .map(|w| w.events.iter().map(|k| k.as_str()).collect()),
+            webhook: j.webhook.map(|w| w.url),
         }
     }
 }
@@ -166,14 +178,67 @@ pub struct JobCreate {
     /// and the job ends `failed` (no retry).
     #[schemars(range(min = 1, max = 604_800))]
     pub timeout_seconds: Option<i64>,
+    /// Absolute `http`/`https` URL (at most 2000 characters) the job's events are POSTed to,
+    /// signed per the Standard Webhooks specification (`webhook-id`, `webhook-timestamp`,
+    /// `webhook-signature`); the body is the event as the job's WebSocket sends it. Refused
+    /// (422) when the server has no signing secret, or when the host is or resolves to a
+    /// loopback, private, link-local, metadata or other internal address (unless the server
+    /// allows private targets).
+    #[schemars(with = "Option<String>", length(min = 1, max = 2000))]
+    pub webhook: Option<String>,
+    /// Which events to deliver (only with `webhook`): any of `started`, `progress`,
+    /// `completed`, `failed`, `cancelled`; default the final ones (`completed`, `failed`,
+    /// `cancelled`).
+    #[schemars(with = "Option<Vec<WebhookEventDoc>>", length(min = 1))]
+    pub webhook_events_filter: Option<Vec<String>>,
+    /// The parsed webhook.
+    #[schemars(skip)]
+    pub parsed_webhook: Option<Webhook>,
 }
 
 impl JobCreate {
     fn example() -> Value {
         json!({"user_id": 1, "job_type": "image", "prompt": "a lighthouse at dusk, oil painting",
                "parameters": {"width": 512, "height": 512, "seed": 42},
-               "start_deadline_seconds": 300, "timeout_seconds": 600})
+               "start_deadline_seconds": 300, "timeout_seconds": 600,
+               "webhook": "https://example.com/hooks/genonaut",
+               "webhook_events_filter": ["started", "completed", "failed", "cancelled"]})
     }
+}
+
+/// Reads `webhook` and `webhook_events_filter` into the domain's [`Webhook`].
+fn read_webhook(f: &mut Fields<'_>) -> (Option<String>, Option<Vec<String>>, Option<Webhook>) {
+    let url = f
+        .string("webhook")
+        .min_len(1)
+        .max_len(MAX_WEBHOOK_URL_LEN)
+        .optional();
+    let events = f.string_list("webhook_events_filter").optional();
+    if let Some(raw) = &events
+        && let Err(message) = genonaut_domain::model::parse_events(raw)
+    {
+        f.value_error("webhook_events_filter", message);
+        return (url, events, None);
+    }
+    let parsed = match &url {
+        Some(u) => match Webhook::parse(u, events.as_deref()) {
+            Ok(w) => Some(w),
+            Err(genonaut_domain::DomainError::Invalid { field, message }) => {
+                f.value_error(field.first().map_or("webhook", String::as_str), message);
+                None
+            }
+            Err(other) => {
+                f.value_error("webhook", other);
+                None
+            }
+        },
+        None if events.is_some() => {
+            f.value_error("webhook_events_filter", "webhook_events_filter needs a webhook");
+            None
+        }
+        None => None,
+    };
+    (url, events, parsed)
 }
 
 impl Input for JobCreate {
@@ -186,6 +251,7 @@ impl Input for JobCreate {
         let max = i64::from(MAX_DEADLINE_SECONDS);
         let start_deadline_seconds = f.int("start_deadline_seconds").ge(1).le(max).optional();
         let timeout_seconds = f.int("timeout_seconds").ge(1).le(max).optional();
+        let (webhook, webhook_events_filter, parsed_webhook) = read_webhook(f);
         Some(JobCreate {
             user_id: user_id?,
             job_type: job_type?,
@@ -194,6 +260,9 @@ impl Input for JobCreate {
             priority,
             start_deadline_seconds,
             timeout_seconds,
+            webhook,
+            webhook_events_filter,
+            parsed_webhook,
         })
     }
 }
@@ -208,6 +277,7 @@ impl From<JobCreate> for NewJob {
             priority: i32::try_from(b.priority).unwrap_or(0),
             start_deadline_seconds: b.start_deadline_seconds.and_then(|s| i32::try_from(s).ok()),
             timeout_seconds: b.timeout_seconds.and_then(|s| i32::try_from(s).ok()),
+            webhook: b.parsed_webhook,
         }
     }
 }
@@ -538,5 +608,66 @@ impl TicketOut {
     fn example() -> serde_json::Value {
         json!({"ticket": "gwt_3f9c2a6e1b7d4058a9e2c1f0b6d8e7a4c3b2a1908f7e6d5c4b3a29180f7e6d5c",
                "expires_at": "2025-09-19T23:53:25.364437"})
+    }
+}
+
+/// One webhook delivery of a job's event.
+#[derive(Debug, Serialize, JsonSchema, ApiComponent)]
+#[schemars(example = WebhookDeliveryOut::example())]
+pub struct WebhookDeliveryOut {
+    /// The `webhook-id` header, the same on every attempt (receivers deduplicate with it).
+    pub webhook_id: String,
+    /// The event's kind (its `type`).
+    #[schemars(with = "WebhookEventDoc")]
+    pub event_type: &'static str,
+    /// The event's `seq`: deliveries of a job go out in this order.
+    pub seq: i64,
+    /// `pending` (attempted again at `next_attempt_at`), `delivered` (2xx) or `failed`
+    /// (another 4xx, a refused target, or retries exhausted after 24 h).
+    #[schemars(with = "DeliveryStatusDoc")]
+    pub status: &'static str,
+    /// Attempts made so far.
+    pub attempts: i32,
+    /// HTTP status of the last attempt (null if it got no response).
+    pub last_status_code: Option<i32>,
+    /// What went wrong in the last attempt (null after a success).
+    pub last_error: Option<String>,
+    /// When it is attempted next (UTC, no zone; null once delivered or failed).
+    #[serde(serialize_with = "optional_timestamp")]
+    #[schemars(with = "Option<String>")]
+    pub next_attempt_at: Option<NaiveDateTime>,
+    /// When the receiver accepted it (UTC, no zone).
+    #[serde(serialize_with = "optional_timestamp")]
+    #[schemars(with = "Option<String>")]
+    pub delivered_at: Option<NaiveDateTime>,
+    /// When the event happened (UTC, no zone).
+    #[serde(serialize_with = "timestamp")]
+    #[schemars(with = "String")]
+    pub created_at: NaiveDateTime,
+}
+
+impl WebhookDeliveryOut {
+    fn example() -> Value {
+        json!({"webhook_id": "msg_5f0c2b8e9d3a4c71b6e2f1a09d8c7b6a", "event_type": "completed", "seq": 4,
+               "status": "delivered", "attempts": 2, "last_status_code": 200, "last_error": null,
+               "next_attempt_at": null, "delivered_at": "2025-09-19T23:52:31.120044",
+               "created_at": "2025-09-19T23:52:25.364437"})
+    }
+}
+
+impl From<WebhookDelivery> for WebhookDeliveryOut {
+    fn from(d: WebhookDelivery) -> Self {
+        WebhookDeliveryOut {
+            webhook_id: d.webhook_id,
+            event_type: d.event.as_str(),
+            seq: d.seq,
+            status: d.status.as_str(),
+            attempts: d.attempts,
+            last_status_code: d.last_status,
+            last_error: d.last_error,
+            next_attempt_at: d.next_attempt_at,
+            delivered_at: d.delivered_at,
+            created_at: d.created_at,
+        }
     }
 }

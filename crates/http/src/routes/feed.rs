@@ -17,7 +17,7 @@ use genonaut_domain::DomainError;
 use genonaut_domain::ids::JobId;
 use genonaut_domain::model::{JobEvent, JobEventKind, TimestampText};
 use genonaut_domain::ports::SubscriptionItem;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::mpsc;
 
 use crate::dto::jobs::JobOut;
@@ -68,19 +68,6 @@ pub fn open(tenant: Tenant, links: MediaLinks, id: JobId, since: Option<i64>) ->
     rx
 }
 
-/// The wire form of an event.
-fn message(event: &JobEvent) -> Value {
-    let mut out = serde_json::Map::new();
-    out.insert("type".into(), json!(event.kind.as_str()));
-    out.insert("job_id".into(), json!(event.job_id.0));
-    out.insert("seq".into(), json!(event.seq));
-    out.insert("timestamp".into(), json!(TimestampText::new(&event.at).as_str()));
-    for (k, v) in &event.data {
-        out.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    Value::Object(out)
-}
-
 struct Sender<'a> {
     tx: &'a mpsc::Sender<Item>,
     links: MediaLinks,
@@ -94,11 +81,11 @@ impl Sender<'_> {
         if event.seq <= self.last {
             return true;
         }
-        let mut body = message(event);
+        let mut body = event.message();
         if let Some(url) = event
             .data
             .get("preview")
-            .and_then(Value::as_str)
+            .and_then(serde_json::Value::as_str)
             .and_then(|path| self.links.url(path))
         {
             body["preview_url"] = json!(url);

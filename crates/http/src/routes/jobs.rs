@@ -1,11 +1,11 @@
 //! Generation jobs (contract §4.6).
 
-use actix_web::web::Json;
+use actix_web::web::{self, Json};
 use apistos::actix::CreatedJson;
 use apistos::api_operation;
 use genonaut_domain::PageRequest;
 use genonaut_domain::ids::{ContentId, JobId, UserId};
-use genonaut_domain::model::Idempotent;
+use genonaut_domain::model::{Idempotent, NewJob};
 
 use crate::dto::jobs::*;
 use crate::dto::{JobIdPath, Page, PageQuery, Success, UserIdPath};
@@ -14,6 +14,7 @@ use crate::extract::{Body, MaybeBody, Path, Query};
 use crate::idempotency::{IdempotencyHeader, Submitted};
 use crate::input::FieldError;
 use crate::state::Tenant;
+use crate::webhooks::WebhookSettings;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -26,6 +27,11 @@ type Result<T> = std::result::Result<T, ApiError>;
 /// With an `Idempotency-Key` header the request may be retried safely: the same key and body
 /// again return the original `201` response (header `Idempotent-Replayed: true`) and create
 /// nothing; the same key with a different body is a 422.
+///
+/// With `webhook`, the job's events (by default the final ones) are POSTed to that URL,
+/// signed per the Standard Webhooks specification, at least once and in order; a URL that is
+/// invalid, an unknown event name, a server without a signing secret, or a target on an
+/// internal address (loopback, private, link-local, metadata) → 422, nothing stored.
 #[api_operation(
     operation_id = "jobs_create",
     tag = "generation-jobs",
@@ -37,9 +43,13 @@ type Result<T> = std::result::Result<T, ApiError>;
 pub async fn create(
     tenant: Tenant,
     key: IdempotencyHeader,
+    hooks: web::Data<WebhookSettings>,
     body: Body<JobCreate>,
 ) -> Result<Submitted<JobOut>> {
-    let new = body.0.into();
+    let new: NewJob = body.0.into();
+    if let Some(webhook) = &new.webhook {
+        crate::webhooks::check(webhook, **hooks).await?;
+    }
     let outcome = match key.0 {
         None => Idempotent::Created(tenant.services.jobs.create(new).await?),
         Some(key) => tenant.services.jobs.create_idempotent(new, key).await?,
@@ -58,6 +68,28 @@ pub async fn create(
 )]
 pub async fn get(tenant: Tenant, p: Path<JobIdPath>) -> Result<Json<JobOut>> {
     Ok(Json(tenant.services.jobs.get(JobId(p.0.job_id)).await?.into()))
+}
+
+/// A job's webhook deliveries
+///
+/// One per event of the kinds the job's webhook asks for, in `seq` order (the order they are sent in): the
+/// `webhook-id` every attempt carries, the state (`pending`, `delivered`, `failed`), attempts,
+/// the last status code and error, and the next attempt's time. Empty for a job without a
+/// webhook; 404 for an unknown job.
+#[api_operation(
+    operation_id = "jobs_webhook_deliveries",
+    tag = "generation-jobs",
+    error_code = 400,
+    error_code = 404,
+    error_code = 422,
+    error_code = 503
+)]
+pub async fn webhook_deliveries(
+    tenant: Tenant,
+    p: Path<JobIdPath>,
+) -> Result<Json<Page<WebhookDeliveryOut>>> {
+    let items = tenant.services.jobs.webhook_deliveries(JobId(p.0.job_id)).await?;
+    Ok(Json(Page::everything(items)))
 }
 
 /// Update a pending job's parameters

@@ -180,4 +180,5 @@ fn jobs() -> Scope {
         .service(resource("/{job_id}/result").route(put().to(j::result)))
         .service(resource("/{job_id}/cancel").route(post().to(j::cancel)))
         .service(resource("/{job_id}/events").route(get().to(events::events)))
+        .service(resource("/{job_id}/webhook-deliveries").route(get().to(j::webhook_deliveries)))
 }

@@ -1,0 +1,187 @@
+//! The webhook outbox (`webhook_deliveries`). Rows are inserted by the event-writing
+//! statement (`emit.rs`); this adapter claims, finishes and lists them.
+
+use async_trait::async_trait;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Jsonb, Nullable, Text, Timestamp as SqlTimestamp};
+use diesel_async::RunQueryDsl;
+use genonaut_domain::ids::JobId;
+use genonaut_domain::model::{DeliveryStatus, JobEvent, JobEventKind, Timestamp, WebhookDelivery};
+use genonaut_domain::ports::{AttemptRecord, DueDelivery, WebhookOutbox};
+use genonaut_domain::{DomainError, DomainResult};
+use serde_json::Value;
+
+use crate::PgPool;
+use crate::error::db;
+use crate::rows::{key, object};
+use crate::schema::webhook_deliveries;
+
+/// The webhook outbox in PostgreSQL.
+#[derive(Clone)]
+pub struct PgWebhooks {
+    pool: PgPool,
+}
+
+impl PgWebhooks {
+    /// Adapter over `pool`.
+    pub fn new(pool: PgPool) -> Self {
+        PgWebhooks { pool }
+    }
+}
+
+#[derive(QueryableByName)]
+struct ClaimedRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    webhook_id: String,
+    #[diesel(sql_type = Text)]
+    url: String,
+    #[diesel(sql_type = Integer)]
+    attempts: i32,
+    #[diesel(sql_type = SqlTimestamp)]
+    created_at: NaiveDateTime,
+    #[diesel(sql_type = Integer)]
+    job_id: i32,
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+    #[diesel(sql_type = Text)]
+    event_type: String,
+    #[diesel(sql_type = Jsonb)]
+    data: Value,
+    #[diesel(sql_type = SqlTimestamp)]
+    event_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = webhook_deliveries, check_for_backend(diesel::pg::Pg))]
+struct DeliveryRow {
+    job_id: i32,
+    seq: i64,
+    event_type: String,
+    webhook_id: String,
+    status: String,
+    attempts: i32,
+    last_status: Option<i32>,
+    last_error: Option<String>,
+    next_attempt_at: NaiveDateTime,
+    delivered_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+}
+
+fn invalid(what: &str, value: &str) -> DomainError {
+    DomainError::unexpected("reading webhook deliveries", format!("invalid {what} '{value}'"))
+}
+
+impl TryFrom<DeliveryRow> for WebhookDelivery {
+    type Error = DomainError;
+
+    fn try_from(r: DeliveryRow) -> Result<Self, DomainError> {
+        let status = DeliveryStatus::parse(&r.status).ok_or_else(|| invalid("status", &r.status))?;
+        Ok(WebhookDelivery {
+            webhook_id: r.webhook_id,
+            job_id: JobId::from(r.job_id),
+            seq: r.seq,
+            event: JobEventKind::parse(&r.event_type).ok_or_else(|| invalid("event type", &r.event_type))?,
+            status,
+            attempts: r.attempts,
+            last_status: r.last_status,
+            last_error: r.last_error,
+            next_attempt_at: (status == DeliveryStatus::Pending).then_some(r.next_attempt_at),
+            delivered_at: r.delivered_at,
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// Per job only the pending delivery with the lowest `seq`, if due; locked rows (under attempt
+/// elsewhere) are skipped; each claimed row counts an attempt and is hidden until `$2`.
+const CLAIM: &str = "WITH due AS ( \
+       SELECT d.id FROM webhook_deliveries d \
+       WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
+         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
+                         WHERE e.job_id = d.job_id AND e.status = 'pending' AND e.seq < d.seq) \
+       ORDER BY d.next_attempt_at, d.id LIMIT $3 FOR UPDATE OF d SKIP LOCKED) \
+     UPDATE webhook_deliveries d SET attempts = d.attempts + 1, next_attempt_at = $2 \
+     FROM due, generation_jobs g, job_events ev \
+     WHERE d.id = due.id AND g.id = d.job_id AND ev.job_id = d.job_id AND ev.seq = d.seq \
+       AND g.webhook IS NOT NULL \
+     RETURNING d.id, d.webhook_id::text AS webhook_id, g.webhook AS url, d.attempts, d.created_at, \
+               ev.job_id, ev.seq, ev.event_type::text AS event_type, ev.data, ev.created_at AS event_at";
+
+#[async_trait]
+impl WebhookOutbox for PgWebhooks {
+    async fn claim(
+        &self,
+        now: Timestamp,
+        hold_until: Timestamp,
+        limit: usize,
+    ) -> DomainResult<Vec<DueDelivery>> {
+        let mut conn = self.pool.get().await?;
+        let rows: Vec<ClaimedRow> = diesel::sql_query(CLAIM)
+            .bind::<SqlTimestamp, _>(now)
+            .bind::<SqlTimestamp, _>(hold_until)
+            .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
+            .load(&mut conn)
+            .await
+            .map_err(db("claiming webhook deliveries"))?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(DueDelivery {
+                    id: r.id,
+                    webhook_id: r.webhook_id,
+                    url: r.url,
+                    attempts: r.attempts,
+                    created_at: r.created_at,
+                    event: JobEvent {
+                        job_id: JobId::from(r.job_id),
+                        seq: r.seq,
+                        kind: JobEventKind::parse(&r.event_type)
+                            .ok_or_else(|| invalid("event type", &r.event_type))?,
+                        at: r.event_at,
+                        data: object(r.data),
+                    },
+                })
+            })
+            .collect()
+    }
+
+    async fn finish(&self, id: i64, record: AttemptRecord) -> DomainResult<()> {
+        let mut conn = self.pool.get().await?;
+        diesel::sql_query(
+            "UPDATE webhook_deliveries SET status = $2, last_status = $3, last_error = $4, \
+             next_attempt_at = coalesce($5, next_attempt_at), delivered_at = $6 WHERE id = $1",
+        )
+        .bind::<BigInt, _>(id)
+        .bind::<Text, _>(record.status.as_str())
+        .bind::<Nullable<Integer>, _>(record.last_status)
+        .bind::<Nullable<Text>, _>(
+            record
+                .last_error
+                .map(|e| e.chars().take(1000).collect::<String>()),
+        )
+        .bind::<Nullable<SqlTimestamp>, _>(record.next_attempt_at)
+        .bind::<Nullable<SqlTimestamp>, _>(record.delivered_at)
+        .execute(&mut conn)
+        .await
+        .map_err(db("recording a webhook attempt"))?;
+        Ok(())
+    }
+
+    async fn deliveries(&self, job: JobId) -> DomainResult<Vec<WebhookDelivery>> {
+        use webhook_deliveries as d;
+        let Some(job) = key(job.0) else {
+            return Ok(Vec::new());
+        };
+        let mut conn = self.pool.get().await?;
+        let rows: Vec<DeliveryRow> = d::table
+            .filter(d::job_id.eq(job))
+            .order(d::seq)
+            .select(DeliveryRow::as_select())
+            .load(&mut conn)
+            .await
+            .map_err(db("listing webhook deliveries"))?;
+        rows.into_iter().map(WebhookDelivery::try_from).collect()
+    }
+}

@@ -1,0 +1,151 @@
+//! Delivery of the webhook outbox: claim what is due, sign, send, decide what the answer
+//! means (docs/jobs.md, "Webhooks").
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::DomainResult;
+use crate::model::AttemptResult;
+use crate::model::{DeliveryDecision, DeliveryPolicy, DeliveryStatus, WebhookSecret};
+use crate::ports::{AttemptRecord, Clock, DueDelivery, HttpSender, WebhookOutbox, WebhookRequest};
+
+/// What one attempt came to (for metrics and logs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// Accepted (2xx).
+    Delivered,
+    /// Given up.
+    Failed,
+    /// Will be attempted again.
+    Retrying,
+}
+
+impl AttemptOutcome {
+    /// Label of the outcome.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Delivered => "delivered",
+            AttemptOutcome::Failed => "failed",
+            AttemptOutcome::Retrying => "retrying",
+        }
+    }
+}
+
+/// Delivers one store's outbox.
+#[derive(Clone)]
+pub struct WebhookDeliverer {
+    outbox: Arc<dyn WebhookOutbox>,
+    sender: Arc<dyn HttpSender>,
+    clock: Arc<dyn Clock>,
+    secret: WebhookSecret,
+    policy: DeliveryPolicy,
+}
+
+/// How long a claimed delivery is hidden from other claims: the attempt's timeout and a margin.
+fn hold(policy: &DeliveryPolicy) -> Duration {
+    policy.timeout * 2 + Duration::from_secs(30)
+}
+
+impl WebhookDeliverer {
+    /// A deliverer of `outbox` through `sender`, signing with `secret`.
+    pub fn new(
+        outbox: Arc<dyn WebhookOutbox>,
+        sender: Arc<dyn HttpSender>,
+        clock: Arc<dyn Clock>,
+        secret: WebhookSecret,
+        policy: DeliveryPolicy,
+    ) -> Self {
+        WebhookDeliverer {
+            outbox,
+            sender,
+            clock,
+            secret,
+            policy,
+        }
+    }
+
+    /// Claims at most `limit` due deliveries and attempts each once (one per job, so in
+    /// order per job); returns what each attempt came to.
+    pub async fn deliver_due(&self, limit: usize) -> DomainResult<Vec<(DueDelivery, AttemptOutcome)>> {
+        let now = self.clock.now();
+        let hold_until =
+            now + chrono::Duration::from_std(hold(&self.policy)).unwrap_or(chrono::Duration::MAX);
+        let due = self.outbox.claim(now, hold_until, limit).await?;
+        let mut outcomes = Vec::with_capacity(due.len());
+        for delivery in due {
+            let outcome = self.attempt(&delivery, random_unit()).await?;
+            outcomes.push((delivery, outcome));
+        }
+        Ok(outcomes)
+    }
+
+    /// Attempts one claimed delivery and records the result; `jitter` in [0, 1) scales the
+    /// retry delay.
+    pub async fn attempt(&self, delivery: &DueDelivery, jitter: f64) -> DomainResult<AttemptOutcome> {
+        let body = delivery.event.message().to_string();
+        let timestamp = self.clock.now().and_utc().timestamp();
+        let request = WebhookRequest {
+            url: delivery.url.clone(),
+            id: delivery.webhook_id.clone(),
+            timestamp,
+            signature: self.secret.sign(&delivery.webhook_id, timestamp, &body),
+            body,
+        };
+        let result = self.sender.send(&request).await;
+        let now = self.clock.now();
+        let decision = self
+            .policy
+            .decide(&result, delivery.attempts, delivery.created_at, now, jitter);
+        let (last_status, last_error) = match &result {
+            AttemptResult::Response { status, .. } => (
+                Some(i32::from(*status)),
+                (!(200..300).contains(status)).then(|| format!("HTTP {status}")),
+            ),
+            AttemptResult::Network(e) => (None, Some(e.clone())),
+            AttemptResult::Forbidden(e) => (None, Some(e.clone())),
+        };
+        let (record, outcome) = match decision {
+            DeliveryDecision::Delivered => (
+                AttemptRecord {
+                    status: DeliveryStatus::Delivered,
+                    last_status,
+                    last_error: None,
+                    next_attempt_at: None,
+                    delivered_at: Some(now),
+                },
+                AttemptOutcome::Delivered,
+            ),
+            DeliveryDecision::Failed => (
+                AttemptRecord {
+                    status: DeliveryStatus::Failed,
+                    last_status,
+                    last_error,
+                    next_attempt_at: None,
+                    delivered_at: None,
+                },
+                AttemptOutcome::Failed,
+            ),
+            DeliveryDecision::Retry(at) => (
+                AttemptRecord {
+                    status: DeliveryStatus::Pending,
+                    last_status,
+                    last_error,
+                    next_attempt_at: Some(at),
+                    delivered_at: None,
+                },
+                AttemptOutcome::Retrying,
+            ),
+        };
+        self.outbox.finish(delivery.id, record).await?;
+        Ok(outcome)
+    }
+}
+
+/// A random number in [0, 1) (0.5 without randomness).
+fn random_unit() -> f64 {
+    let mut bytes = [0u8; 4];
+    match getrandom::fill(&mut bytes) {
+        Ok(()) => f64::from(u32::from_le_bytes(bytes)) / (f64::from(u32::MAX) + 1.0),
+        Err(_) => 0.5,
+    }
+}
