@@ -20,7 +20,7 @@ use genonaut_domain::ports::{Clock, RetryPolicy, SystemClock};
 use genonaut_domain::values::{Email, Username};
 use genonaut_jobs::media::FsMediaStore;
 use genonaut_jobs::offline::NoopGenerator;
-use genonaut_jobs::runner::{Runner, RunnerConfig, Tenant};
+use genonaut_jobs::runner::{Runner, RunnerConfig, SchemaQueue};
 use genonaut_tests::TestApp;
 use serde_json::{Value, json};
 
@@ -65,7 +65,7 @@ async fn throughput(jobs: usize, workers: usize, batch: usize) -> f64 {
         .buffer_unordered(4);
     inserts.collect::<Vec<_>>().await;
     let hub = genonaut_db::EventHub::start(&db.url).unwrap();
-    let tenant = Tenant {
+    let tenant = SchemaQueue {
         name: db.schema.to_string(),
         queue: repos.queue.clone(),
         events: None,

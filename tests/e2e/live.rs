@@ -11,7 +11,7 @@ use genonaut_domain::ports::{
     SystemClock,
 };
 use genonaut_jobs::media::FsMediaStore;
-use genonaut_jobs::runner::{Polling, Runner, RunnerConfig, Tenant};
+use genonaut_jobs::runner::{Polling, Runner, RunnerConfig, SchemaQueue};
 use genonaut_tests::{TestApp, with_workers};
 use serde_json::{Value, json};
 
@@ -278,7 +278,7 @@ async fn four_workers_run_a_thousand_jobs_each_exactly_once() {
         repos.jobs.insert(new, now).await.unwrap();
     }
     let counting = Arc::new(Counting(Mutex::new(HashMap::new())));
-    let tenant = Tenant {
+    let tenant = SchemaQueue {
         name: app.schema().to_string(),
         queue: repos.queue.clone(),
         events: None,

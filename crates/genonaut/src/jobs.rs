@@ -10,7 +10,7 @@ use genonaut_jobs::media::FsMediaStore;
 use genonaut_jobs::offline::{NoopGenerator, OfflineGenerator};
 use genonaut_jobs::openai::{OpenAiConfig, OpenAiGenerator};
 use genonaut_jobs::retry::Retries;
-use genonaut_jobs::runner::{Runner, RunnerConfig, Tenant};
+use genonaut_jobs::runner::{Runner, RunnerConfig, SchemaQueue};
 use genonaut_jobs::webhooks::{UreqSender, WebhookTenant, WebhookWorker, WebhookWorkerConfig};
 use secrecy::ExposeSecret;
 
@@ -85,7 +85,7 @@ pub fn runner(
         .iter()
         .map(|pool| {
             let repos = genonaut_db::repositories(pool);
-            Tenant {
+            SchemaQueue {
                 name: pool.schema().to_string(),
                 queue: repos.queue,
                 events: Some(hub.source(pool.schema())),

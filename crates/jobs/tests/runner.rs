@@ -21,7 +21,7 @@ use genonaut_domain::testing::InMemoryStore;
 use genonaut_domain::values::{Email, Username};
 use genonaut_jobs::media::FsMediaStore;
 use genonaut_jobs::offline::{NoopGenerator, OfflineGenerator};
-use genonaut_jobs::runner::{Polling, Runner, RunnerConfig, Tenant};
+use genonaut_jobs::runner::{Polling, Runner, RunnerConfig, SchemaQueue};
 
 fn config() -> RunnerConfig {
     RunnerConfig {
@@ -81,7 +81,7 @@ fn rand_suffix() -> u64 {
 }
 
 fn runner(setup: &Setup, generator: Arc<dyn Generator>, config: RunnerConfig) -> Arc<Runner> {
-    let tenant = Tenant {
+    let tenant = SchemaQueue {
         name: "app".into(),
         queue: setup.store.repositories().queue,
         events: None,
@@ -609,7 +609,7 @@ async fn fast_results_are_stored_together() {
         ids.push(job(&setup, JobType::Text, &format!("n{i}"), serde_json::json!({})).await);
     }
     let runner = Runner::new(
-        vec![Tenant {
+        vec![SchemaQueue {
             name: "app".into(),
             queue: queue.clone(),
             events: None,
@@ -727,7 +727,7 @@ async fn requested_recommender_builds_run_in_the_runner() {
     );
     recommender.request_rebuild(true).await.unwrap();
     let runner = Runner::new(
-        vec![Tenant {
+        vec![SchemaQueue {
             name: "app".into(),
             queue: repos.queue.clone(),
             events: None,
@@ -764,7 +764,7 @@ async fn interaction_counts_are_checkpointed_in_the_runner_every_few_moments() {
     let setup = setup().await;
     let repos = setup.store.repositories();
     let runner = Runner::new(
-        vec![Tenant {
+        vec![SchemaQueue {
             name: "app".into(),
             queue: repos.queue.clone(),
             events: None,
