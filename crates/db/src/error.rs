@@ -5,7 +5,7 @@
 //! the log only. No SQL or driver text ever reaches a client through these.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use genonaut_domain::DomainError;
+use genonaut_domain::{Conflict, DomainError};
 
 /// Errors of administrative operations (database creation, migrations, roles).
 #[derive(Debug, thiserror::Error)]
@@ -53,24 +53,23 @@ impl DbError {
     }
 }
 
-/// Messages for the constraints whose violation is a client's mistake.
-fn constraint_message(constraint: &str) -> Option<(bool, &'static str)> {
-    // (is_conflict, message)
+/// The domain errors of the constraints whose violation is a client's mistake.
+fn constraint_error(constraint: &str) -> Option<DomainError> {
     Some(match constraint {
-        "ix_users_username" => (true, "Username already exists"),
-        "ix_users_email" => (true, "Email already exists"),
-        "ix_experiments_name" => (true, "Experiment name already exists"),
-        "unique_user_content_interaction" => {
-            (true, "An identical interaction was recorded at the same instant")
-        }
-        "content_items_creator_id_fkey" => (false, "Creator not found"),
+        "ix_users_username" => DomainError::Conflict(Conflict::Username(None)),
+        "ix_users_email" => DomainError::Conflict(Conflict::Email(None)),
+        "ix_experiments_name" => DomainError::Conflict(Conflict::ExperimentName(None)),
+        "unique_user_content_interaction" => DomainError::Conflict(Conflict::SameInstantInteraction),
+        "content_items_creator_id_fkey" => DomainError::rule("Creator not found"),
         "user_interactions_user_id_fkey"
         | "recommendations_user_id_fkey"
-        | "generation_jobs_user_id_fkey" => (false, "User not found"),
+        | "generation_jobs_user_id_fkey" => DomainError::rule("User not found"),
         "user_interactions_content_item_id_fkey"
         | "recommendations_content_item_id_fkey"
-        | "generation_jobs_result_content_id_fkey" => (false, "Content not found"),
-        "content_items_not_public_and_private" => (false, "Content cannot be both public and private"),
+        | "generation_jobs_result_content_id_fkey" => DomainError::rule("Content not found"),
+        "content_items_not_public_and_private" => {
+            DomainError::rule("Content cannot be both public and private")
+        }
         _ => return None,
     })
 }
@@ -78,15 +77,11 @@ fn constraint_message(constraint: &str) -> Option<(bool, &'static str)> {
 /// Classifies a diesel error. `context` names the operation for the log.
 pub(crate) fn map_diesel(context: &'static str, err: DieselError) -> DomainError {
     if let DieselError::DatabaseError(kind, info) = &err {
-        if let Some((conflict, message)) = info.constraint_name().and_then(constraint_message) {
-            return if conflict {
-                DomainError::Conflict(message.into())
-            } else {
-                DomainError::Rule(message.into())
-            };
+        if let Some(error) = info.constraint_name().and_then(constraint_error) {
+            return error;
         }
         match kind {
-            DatabaseErrorKind::UniqueViolation => return DomainError::Conflict("Duplicate value".into()),
+            DatabaseErrorKind::UniqueViolation => return DomainError::Conflict(Conflict::Duplicate),
             DatabaseErrorKind::ForeignKeyViolation => {
                 return DomainError::Rule("A referenced entity does not exist".into());
             }

@@ -30,9 +30,31 @@ impl fmt::Display for Entity {
     }
 }
 
+/// Which uniqueness rule an operation would break (or which race it lost). The words a client
+/// reads are the HTTP adapter's; the database adapter maps constraint names to these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    /// A username in use; `Some`: the one asked for (an update).
+    Username(Option<String>),
+    /// An e-mail address in use; `Some`: the one asked for (an update).
+    Email(Option<String>),
+    /// An experiment name in use; `Some`: the one asked for.
+    ExperimentName(Option<String>),
+    /// An identical interaction was recorded at the same instant.
+    SameInstantInteraction,
+    /// An API key prefix in use (the key service draws another; never reaches a client).
+    KeyPrefix,
+    /// A job changed between its read and its write, again and again.
+    JobChanged,
+    /// A recommender build is already running, on this worker.
+    BuildRunning(String),
+    /// Another uniqueness rule.
+    Duplicate,
+}
+
 /// Why a use case could not be carried out.
 ///
-/// Business variants carry the exact message a client is shown; `Unexpected` keeps its source
+/// `NotFound` and `Rule` carry the exact message a client is shown, `Conflict` names the rule; `Unexpected` keeps its source
 /// for the log and is never shown to a client.
 #[derive(Debug, thiserror::Error)]
 pub enum DomainError {
@@ -42,9 +64,10 @@ pub enum DomainError {
     /// A business rule forbids the operation (HTTP 422 with a string detail).
     #[error("{0}")]
     Rule(String),
-    /// The operation would violate a uniqueness rule (HTTP 422 with a string detail).
-    #[error("{0}")]
-    Conflict(String),
+    /// The operation would violate a uniqueness rule, or lost a race (HTTP 422 with a string
+    /// detail worded by the HTTP adapter).
+    #[error("conflict: {0:?}")]
+    Conflict(Conflict),
     /// A field of the request is invalid in a way only the domain can tell
     /// (HTTP 422 with a validation list located at `field`).
     #[error("{}: {message}", field.join("."))]

@@ -47,7 +47,10 @@
 //!     email: Email::parse("other@example.com").unwrap(),
 //!     preferences: Default::default(),
 //! });
-//! assert_eq!(again.await.unwrap_err().to_string(), "Username already exists");
+//! assert!(matches!(
+//!     again.await.unwrap_err(),
+//!     genonaut_domain::DomainError::Conflict(genonaut_domain::Conflict::Username(None))
+//! ));
 //! # });
 //! ```
 #![warn(missing_docs)]
@@ -65,5 +68,5 @@ pub mod synthetic;
 pub mod testing;
 pub mod values;
 
-pub use error::{DomainError, DomainResult, Entity, ErrorChain};
+pub use error::{Conflict, DomainError, DomainResult, Entity, ErrorChain};
 pub use page::{Page, PageRequest};

@@ -279,6 +279,12 @@ pub async fn rebuild(config: &DatabaseConfig, schema: &SchemaName, full: bool) -
     let report: BuildReport = service(&pool)
         .rebuild_now(&worker, full)
         .await
+        .map_err(|e| match e {
+            genonaut_domain::DomainError::Conflict(genonaut_domain::Conflict::BuildRunning(on)) => {
+                anyhow::anyhow!("a build is already running (on {on}); try again when it ends")
+            }
+            e => e.into(),
+        })
         .with_context(|| format!("building the recommender state of {schema}"))?;
     spinner.finish_and_clear();
     let info = &report.info;

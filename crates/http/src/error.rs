@@ -17,7 +17,7 @@ use actix_web::{HttpResponse, ResponseError};
 use apistos::paths::{MediaType, Response};
 use apistos::reference_or::ReferenceOr;
 use apistos::{ApiComponent, ApiErrorComponent, ApistosSchema, OpenApiVersion};
-use genonaut_domain::{DomainError, ErrorChain};
+use genonaut_domain::{Conflict, DomainError, ErrorChain};
 use serde::Serialize;
 use serde_json::json;
 
@@ -169,9 +169,8 @@ impl ResponseError for ApiError {
             ApiError::BadRequest(message) => detail(StatusCode::BAD_REQUEST, message.clone()),
             ApiError::Domain(e) => match e {
                 DomainError::NotFound(m) => detail(StatusCode::NOT_FOUND, m.clone()),
-                DomainError::Rule(m) | DomainError::Conflict(m) => {
-                    detail(StatusCode::UNPROCESSABLE_ENTITY, m.clone())
-                }
+                DomainError::Rule(m) => detail(StatusCode::UNPROCESSABLE_ENTITY, m.clone()),
+                DomainError::Conflict(c) => detail(StatusCode::UNPROCESSABLE_ENTITY, conflict_message(c)),
                 DomainError::Invalid { field, message } => {
                     let mut loc: Vec<LocPart> = vec!["body".into()];
                     loc.extend(field.iter().map(|f| match f.parse::<usize>() {
@@ -283,5 +282,24 @@ impl ApiErrorComponent for ApiError {
                 ),
             ),
         ]
+    }
+}
+
+/// The words of each conflict, as the contract (and the previous service) wrote them.
+fn conflict_message(conflict: &Conflict) -> String {
+    match conflict {
+        Conflict::Username(None) => "Username already exists".into(),
+        Conflict::Username(Some(name)) => format!("Username '{name}' already exists"),
+        Conflict::Email(None) => "Email already exists".into(),
+        Conflict::Email(Some(email)) => format!("Email '{email}' already exists"),
+        Conflict::ExperimentName(None) => "Experiment name already exists".into(),
+        Conflict::ExperimentName(Some(name)) => format!("Experiment name '{name}' already exists"),
+        Conflict::SameInstantInteraction => {
+            "An identical interaction was recorded at the same instant".into()
+        }
+        Conflict::KeyPrefix => "API key prefix already in use; try again".into(),
+        Conflict::JobChanged => "The job changed concurrently; try again".into(),
+        Conflict::BuildRunning(worker) => format!("A recommender build is already running (on {worker})"),
+        Conflict::Duplicate => "Duplicate value".into(),
     }
 }

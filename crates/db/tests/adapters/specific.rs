@@ -142,13 +142,19 @@ async fn unique_and_foreign_key_violations_become_business_errors() {
     // Straight to the adapter (the service would pre-check): the index decides.
     let dup = repos.users.insert(new_user("alice"), ts()).await.unwrap_err();
     assert!(
-        matches!(dup, DomainError::Conflict(ref m) if m == "Username already exists"),
+        matches!(
+            dup,
+            DomainError::Conflict(genonaut_domain::Conflict::Username(None))
+        ),
         "{dup:?}"
     );
     let mut same_mail = new_user("alice2");
     same_mail.email = Email::parse("alice@example.com").unwrap();
     let dup = repos.users.insert(same_mail, ts()).await.unwrap_err();
-    assert_eq!(dup.to_string(), "Email already exists");
+    assert!(
+        matches!(dup, DomainError::Conflict(genonaut_domain::Conflict::Email(None))),
+        "{dup:?}"
+    );
     let orphan = repos
         .content
         .insert(new_content(UserId(9999)), 0.5, ts())

@@ -12,8 +12,8 @@ use crate::page::{Page, PageRequest};
 pub trait UserRepository: Send + Sync {
     /// Stores a new active user with `created_at = updated_at = now`.
     ///
-    /// A username or e-mail already in use → `DomainError::Conflict` ("Username already
-    /// exists" / "Email already exists").
+    /// A username or e-mail already in use → `DomainError::Conflict` (`Conflict::Username` /
+    /// `Conflict::Email`).
     async fn insert(&self, user: NewUser, now: Timestamp) -> DomainResult<User>;
 
     /// The user with this id, if any (ids the store cannot hold simply do not exist).

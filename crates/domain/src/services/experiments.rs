@@ -67,5 +67,5 @@ impl ExperimentService {
 }
 
 fn name_taken(name: &str) -> DomainError {
-    DomainError::Conflict(format!("Experiment name '{name}' already exists"))
+    DomainError::Conflict(crate::Conflict::ExperimentName(Some(name.to_owned())))
 }

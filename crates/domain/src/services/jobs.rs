@@ -202,9 +202,7 @@ impl JobService {
             }
             job = self.get(id).await?;
         }
-        Err(DomainError::Conflict(
-            "The job changed concurrently; try again".into(),
-        ))
+        Err(DomainError::Conflict(crate::Conflict::JobChanged))
     }
 
     /// Links an existing content item as the job's result. Order: content exists, job exists.

@@ -104,9 +104,7 @@ impl RecommenderService {
             .is_none()
         {
             let running = self.store.status(now).await?.running_on.unwrap_or_default();
-            return Err(DomainError::Conflict(format!(
-                "A recommender build is already running (on {running})"
-            )));
+            return Err(DomainError::Conflict(crate::Conflict::BuildRunning(running)));
         }
         self.run(worker, if full { Mode::Full } else { Mode::Incremental })
             .await

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::error::{DomainError, DomainResult, Entity};
+use crate::error::{Conflict, DomainError, DomainResult, Entity};
 use crate::ids::UserId;
 use crate::model::{JsonObject, NewUser, User, UserActivity, UserChanges, UserOverview, UserQuery};
 use crate::page::{Page, PageRequest};
@@ -27,10 +27,10 @@ impl UserService {
             .await?
             .is_some()
         {
-            return Err(DomainError::Conflict("Username already exists".into()));
+            return Err(DomainError::Conflict(Conflict::Username(None)));
         }
         if self.users.find_by_email(new.email.as_str()).await?.is_some() {
-            return Err(DomainError::Conflict("Email already exists".into()));
+            return Err(DomainError::Conflict(Conflict::Email(None)));
         }
         self.users.insert(new, self.clock.now()).await
     }
@@ -92,15 +92,15 @@ impl UserService {
             && username.as_str() != user.username
             && self.users.find_by_username(username.as_str()).await?.is_some()
         {
-            return Err(DomainError::Conflict(format!(
-                "Username '{username}' already exists"
-            )));
+            return Err(DomainError::Conflict(Conflict::Username(Some(
+                username.to_string(),
+            ))));
         }
         if let Some(email) = &changes.email
             && email.as_str() != user.email
             && self.users.find_by_email(email.as_str()).await?.is_some()
         {
-            return Err(DomainError::Conflict(format!("Email '{email}' already exists")));
+            return Err(DomainError::Conflict(Conflict::Email(Some(email.to_string()))));
         }
         if !changes.changes(&user) {
             return Ok(user);

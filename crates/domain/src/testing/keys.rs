@@ -15,7 +15,7 @@ impl crate::ports::ApiKeyStore for InMemoryKeys {
     async fn create(&self, key: crate::model::NewApiKey) -> crate::DomainResult<crate::model::ApiKey> {
         let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
         if keys.iter().any(|(k, _)| k.prefix == key.prefix) {
-            return Err(crate::DomainError::Conflict("prefix in use".into()));
+            return Err(crate::DomainError::Conflict(crate::Conflict::KeyPrefix));
         }
         let stored = crate::model::ApiKey {
             id: i32::try_from(keys.len()).unwrap_or(i32::MAX).saturating_add(1),

@@ -56,7 +56,10 @@ pub async fn user_uniqueness_is_checked_username_first(s: Services) {
         })
         .await
         .unwrap_err();
-    assert!(matches!(dup, DomainError::Conflict(ref m) if m == "Username already exists"));
+    assert!(matches!(
+        dup,
+        DomainError::Conflict(crate::Conflict::Username(None))
+    ));
     let dup_mail = s
         .users
         .create(NewUser {
@@ -66,7 +69,10 @@ pub async fn user_uniqueness_is_checked_username_first(s: Services) {
         })
         .await
         .unwrap_err();
-    assert_eq!(message(dup_mail), "Email already exists");
+    assert!(matches!(
+        dup_mail,
+        DomainError::Conflict(crate::Conflict::Email(None))
+    ));
 }
 
 /// Scenario: update_checks_existence_then_username_then_email_and_only_bumps_on_change.
@@ -90,7 +96,10 @@ pub async fn update_checks_existence_then_username_then_email_and_only_bumps_on_
         )
         .await
         .unwrap_err();
-    assert_eq!(message(taken), "Username 'bob' already exists");
+    assert!(
+        matches!(&taken, DomainError::Conflict(crate::Conflict::Username(Some(n))) if n == "bob"),
+        "{taken:?}"
+    );
     let mail_taken = s
         .users
         .update(
@@ -102,7 +111,10 @@ pub async fn update_checks_existence_then_username_then_email_and_only_bumps_on_
         )
         .await
         .unwrap_err();
-    assert_eq!(message(mail_taken), "Email 'bob@example.com' already exists");
+    assert!(
+        matches!(&mail_taken, DomainError::Conflict(crate::Conflict::Email(Some(e))) if e == "bob@example.com"),
+        "{mail_taken:?}"
+    );
     let same = s
         .users
         .update(
@@ -1168,7 +1180,10 @@ pub async fn experiments_are_unique_stop_idempotently_and_route_generation(s: Se
     assert_eq!(feed.variants, variants);
     let duplicate = s.experiments.create(new).await.unwrap_err();
     assert!(
-        matches!(&duplicate, DomainError::Conflict(m) if m.contains("already exists")),
+        matches!(
+            &duplicate,
+            DomainError::Conflict(crate::Conflict::ExperimentName(_))
+        ),
         "{duplicate:?}"
     );
     let other = s

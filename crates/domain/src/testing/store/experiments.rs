@@ -7,7 +7,7 @@ impl ExperimentRepository for Experiments {
     async fn insert(&self, new: NewExperiment, now: Timestamp) -> DomainResult<Experiment> {
         let mut state = self.0.lock();
         if state.experiments.values().any(|e| e.name == new.name) {
-            return Err(DomainError::Conflict("Duplicate value".into()));
+            return Err(DomainError::Conflict(crate::Conflict::Duplicate));
         }
         let id = crate::ids::ExperimentId(state.next());
         let experiment = Experiment {

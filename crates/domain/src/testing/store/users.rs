@@ -7,10 +7,10 @@ impl UserRepository for Users {
     async fn insert(&self, user: NewUser, now: Timestamp) -> DomainResult<User> {
         let mut s = self.0.lock();
         if s.users.values().any(|u| u.username == user.username.as_str()) {
-            return Err(DomainError::Conflict("Username already exists".into()));
+            return Err(DomainError::Conflict(crate::Conflict::Username(None)));
         }
         if s.users.values().any(|u| u.email == user.email.as_str()) {
-            return Err(DomainError::Conflict("Email already exists".into()));
+            return Err(DomainError::Conflict(crate::Conflict::Email(None)));
         }
         let id = UserId(s.next());
         let user = User {
@@ -56,12 +56,12 @@ impl UserRepository for Users {
                 .values()
                 .any(|u| u.id != id && u.username == name.as_str())
         {
-            return Err(DomainError::Conflict("Username already exists".into()));
+            return Err(DomainError::Conflict(crate::Conflict::Username(None)));
         }
         if let Some(email) = &changes.email
             && s.users.values().any(|u| u.id != id && u.email == email.as_str())
         {
-            return Err(DomainError::Conflict("Email already exists".into()));
+            return Err(DomainError::Conflict(crate::Conflict::Email(None)));
         }
         let Some(user) = s.users.get_mut(&id) else {
             return Ok(None);
