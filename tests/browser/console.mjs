@@ -92,6 +92,7 @@ const browser = await chromium.launch({
 });
 const outside = [];
 const problems = [];
+let current = null;
 const urls = [];
 
 async function newPage(viewport) {
@@ -105,6 +106,7 @@ async function newPage(viewport) {
     return route.continue();
   });
   const page = await context.newPage();
+  current = page;
   page.setDefaultTimeout(30_000);
   page.on("request", (r) => urls.push(r.url()));
   page.on("websocket", (ws) => urls.push(ws.url()));
@@ -130,6 +132,7 @@ async function axe(page, name) {
 }
 
 async function shot(page, name) {
+  await page.evaluate(() => window.scrollTo(0, 0));
   if (shots) await page.screenshot({ path: `${shots}/${name}.png` });
 }
 
@@ -138,6 +141,15 @@ async function signIn(page) {
   await page.getByLabel("API key").fill(key);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.locator(".grid .card").first().waitFor();
+}
+
+/** Follows a navigation link and waits until the page has rendered. */
+async function go(page, link, title) {
+  const target = page.getByRole("link", { name: link, exact: true });
+  const href = await target.getAttribute("href");
+  await target.click();
+  await page.waitForFunction((h) => document.getElementById("main").dataset.rendered === h, href);
+  await page.getByRole("heading", { level: 1, name: title }).waitFor();
 }
 
 const imagesLoaded = (page) =>
@@ -216,8 +228,7 @@ try {
   await shot(page, "item");
 
   // 4. Generate, live.
-  await page.getByRole("link", { name: "Generate" }).click();
-  await page.getByRole("heading", { level: 1, name: "Generate" }).waitFor();
+  await go(page, "Generate", "Generate");
   await page.evaluate(() => {
     window.__seen = [];
     const live = document.querySelector(".live");
@@ -239,8 +250,7 @@ try {
   await shot(page, "generate");
 
   // 5. For you: explanation, dismiss, refresh, gone.
-  await page.getByRole("link", { name: "For you" }).click();
-  await page.getByRole("heading", { level: 1, name: "For you" }).waitFor();
+  await go(page, "For you", "For you");
   await page.getByLabel("Acting as user").selectOption(String(alice.id));
   await page.locator(".rec").first().waitFor();
   const why = await page.locator(".rec .why").first().textContent();
@@ -258,8 +268,7 @@ try {
   await shot(page, "for-you");
 
   // 6. Experiments: create, results.
-  await page.getByRole("link", { name: "Experiments" }).click();
-  await page.getByRole("heading", { level: 1, name: "Experiments" }).waitFor();
+  await go(page, "Experiments", "Experiments");
   const experiment = `console-${stamp}`;
   await page.getByLabel("Name", { exact: true }).first().fill(experiment);
   await page.getByLabel("Description").fill("hybrid against popularity");
@@ -272,8 +281,7 @@ try {
   await shot(page, "experiment");
 
   // 7. Operations: revoke a key.
-  await page.getByRole("link", { name: "Operations" }).click();
-  await page.getByRole("heading", { level: 1, name: "Operations" }).waitFor();
+  await go(page, "Operations", "Operations");
   const victimPrefix = victim.slice(4, 12);
   const row = page.locator(`tr[data-prefix="${victimPrefix}"]`);
   await row.waitFor();
@@ -292,15 +300,22 @@ try {
   // 8. A phone-sized screen.
   const phone = await newPage({ width: 375, height: 812 });
   await signIn(phone.page);
-  const overflow = await phone.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  check(overflow <= 0, `at 375×812 nothing scrolls sideways (${overflow} px)`);
+  const wide = () =>
+    phone.page.evaluate(() => ({
+      overflow: document.documentElement.scrollWidth - window.innerWidth,
+      culprits: [...document.querySelectorAll("body *")]
+        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest(".scroll"))
+        .slice(0, 3)
+        .map((e) => `${e.tagName.toLowerCase()}.${e.className}`),
+    }));
+  const { overflow, culprits } = await wide();
+  check(overflow <= 0, `at 375×812 nothing scrolls sideways (${overflow} px ${culprits.join(" ")})`);
   await axe(phone.page, "gallery at 375×812");
   await shot(phone.page, "gallery-phone");
-  await phone.page.getByRole("link", { name: "Operations" }).click();
-  await phone.page.getByRole("heading", { level: 1, name: "Operations" }).waitFor();
+  await go(phone.page, "Operations", "Operations");
   await phone.page.locator("table.keys").waitFor();
-  const overflowOps = await phone.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  check(overflowOps <= 0, `at 375×812 operations does not scroll sideways (${overflowOps} px)`);
+  const ops = await wide();
+  check(ops.overflow <= 0, `at 375×812 operations does not scroll sideways (${ops.overflow} px ${ops.culprits.join(" ")})`);
   await phone.context.close();
 
   check(outside.length === 0, `no request left this machine (${outside.length}${outside.length ? `: ${outside[0]}` : ""})`);
@@ -310,6 +325,11 @@ try {
 } catch (e) {
   failures.push(e.message);
   console.error(e);
+  if (current) {
+    const text = await current.evaluate(() => `${location.hash}\n${document.querySelector("main")?.innerText}\ntoast: ${document.getElementById("toast")?.textContent}`).catch(() => "");
+    console.error(`the page when it failed:\n${text.slice(0, 2000)}`);
+    if (shots) await current.screenshot({ path: `${shots}/failure.png` }).catch(() => {});
+  }
 } finally {
   await browser.close();
 }

@@ -98,11 +98,14 @@ async function route() {
   });
   document.title = `${page.title} — Genonaut console`;
   fill(main, heading(page.title), status("Loading…"));
+  main.setAttribute("aria-busy", "true");
   try {
     cleanup = (await page.module.render(main, current)) || null;
   } catch (e) {
     fill(main, heading(page.title), status(e.message || String(e), "error"));
   }
+  main.setAttribute("aria-busy", "false");
+  main.dataset.rendered = location.hash;
   const title = main.querySelector("h1");
   if (title && document.activeElement?.closest?.("main") == null) title.focus({ preventScroll: true });
 }

@@ -2,7 +2,7 @@
 // results page — variants, engagement and rejection rates with 95 % intervals as a chart.
 import { get, post, qs } from "./api.js";
 import { intervalChart } from "./charts.js";
-import { action, field, fill, h, heading, pct, select, status, toast, when } from "./ui.js";
+import { action, field, fill, h, heading, pct, select, status, toast, when, scroller } from "./ui.js";
 
 const ALGORITHMS = [["popularity", "popularity"], ["content", "content"], ["item-knn", "item-knn"], ["ease", "ease"], ["hybrid", "hybrid"]];
 
@@ -32,7 +32,7 @@ export async function render(main, { args }) {
         )
       : h("tr", {}, h("td", { colspan: 4 }, "No experiments yet.")),
   );
-  fill(main, heading("Experiments"), h("div", { class: "scroll" }, table), h("h2", {}, "New experiment"), createForm());
+  fill(main, heading("Experiments"), scroller("Experiments", table), h("h2", {}, "New experiment"), createForm());
 }
 
 function variantRow(name, algorithm) {
@@ -126,9 +126,8 @@ async function results(main, id) {
     ),
     stop,
     h("h2", {}, "Results"),
-    h(
-      "div",
-      { class: "scroll" },
+    scroller(
+      "Results per variant",
       h(
         "table",
         { class: "results" },

@@ -42,9 +42,10 @@ export async function render(main, { params }) {
       note.textContent = "Choose or add a user.";
       return fill(list);
     }
-    note.className = "status info";
+    note.className = "status";
+    note.setAttribute("role", "status");
     note.textContent = "Computing recommendations…";
-    const recs = await post("/api/v1/recommendations/generate", { user_id: Number(session.user), algorithm_version: algorithm.value, limit: 10 });
+    const { recommendations: recs } = await post("/api/v1/recommendations/generate", { user_id: Number(session.user), algorithm_version: algorithm.value, limit: 10 });
     const rows = await Promise.all(
       recs.map(async (rec) => {
         const item = await get(`/api/v1/content/${rec.content_item_id}`);
@@ -63,7 +64,7 @@ export async function render(main, { params }) {
             }
           }, { "aria-label": `${label}: ${item.title}`, "data-action": kind });
         row.append(
-          h("a", { href: `#/item/${item.id}`, class: "rec-media", "aria-label": item.title }, media(item)),
+          h("a", { href: `#/item/${item.id}`, class: "rec-media", tabindex: "-1", "aria-hidden": "true" }, media(item)),
           h(
             "div",
             { class: "rec-body" },
@@ -80,9 +81,14 @@ export async function render(main, { params }) {
     if (recs.length) await post("/api/v1/recommendations/served", { recommendation_ids: recs.map((r) => r.id) }).catch(() => {});
   }
 
-  const refreshButton = action("Refresh", refresh, { class: "primary", "data-action": "refresh" });
-  algorithm.addEventListener("change", () => refresh().catch((e) => toast(e.message)));
-  const picker = await userPicker(() => refresh().catch((e) => toast(e.message)));
+  const refreshOrSay = () =>
+    refresh().catch((e) => {
+      note.className = "status error";
+      note.textContent = e.message;
+    });
+  const refreshButton = action("Refresh", refreshOrSay, { class: "primary", "data-action": "refresh" });
+  algorithm.addEventListener("change", refreshOrSay);
+  const picker = await userPicker(refreshOrSay);
   fill(main, heading("For you"), h("div", { class: "toolbar" }, picker, field("Algorithm", algorithm), refreshButton), note, list);
   if (!session.user) await refresh();
 }

@@ -2,7 +2,7 @@
 // (opened with a single-use ticket; previews as they come), the result, and the user's job
 // history with cancel and retry (retry submits the same request again).
 import { followJob, get, post, qs, session } from "./api.js";
-import { action, field, fill, h, heading, media, select, status, toast, userPicker, when } from "./ui.js";
+import { action, field, fill, h, heading, media, select, status, toast, userPicker, when, scroller } from "./ui.js";
 
 export async function render(main) {
   let live = null;
@@ -146,7 +146,7 @@ export async function render(main) {
   });
 
   const picker = await userPicker(() => loadHistory().catch((e) => toast(e.message)));
-  fill(main, heading("Generate"), picker, h("div", { class: "two" }, form, liveBox), h("h2", {}, "History"), h("div", { class: "scroll" }, history));
+  fill(main, heading("Generate"), picker, h("div", { class: "two" }, form, liveBox), h("h2", {}, "History"), scroller("Job history", history));
   await loadHistory();
   return () => live && live.close();
 }

@@ -3,7 +3,7 @@
 // keys (create, revoke). Every figure comes from a public route.
 import { ApiError, get, post, qs, session } from "./api.js";
 import { lineChart } from "./charts.js";
-import { action, field, fill, h, heading, select, status, toast, when } from "./ui.js";
+import { action, field, fill, h, heading, select, status, toast, when, scroller } from "./ui.js";
 
 const POLL_MS = 5000;
 const WINDOW_MS = 10 * 60 * 1000;
@@ -26,9 +26,9 @@ function sum(samples, name, filter = () => true) {
   return samples.filter((s) => s.name === name && filter(s.labels)).reduce((a, s) => a + s.value, 0);
 }
 
-function section(title, ...children) {
+function section(title, wide, ...children) {
   const id = `sec-${title.toLowerCase().replace(/\W+/g, "-")}`;
-  return h("section", { class: "panel", "aria-labelledby": id }, h("h2", { id }, title), ...children);
+  return h("section", { class: wide ? "panel wide" : "panel", "aria-labelledby": id }, h("h2", { id }, title), ...children);
 }
 
 function refused(e) {
@@ -47,10 +47,10 @@ export async function render(main) {
     h(
       "div",
       { class: "panels" },
-      section("Queue", queue),
-      section("Recommender", recommender),
-      section("Metrics (last minutes)", charts),
-      section("API keys", keys),
+      section("Queue", false, queue),
+      section("Recommender", false, recommender),
+      section("Metrics (last minutes)", true, charts),
+      section("API keys", true, keys),
     ),
   );
   const timers = [];
@@ -233,9 +233,8 @@ async function loadKeys(box) {
   });
   fill(
     box,
-    h(
-      "div",
-      { class: "scroll" },
+    scroller(
+      "Key list",
       h(
         "table",
         { class: "keys" },

@@ -178,3 +178,8 @@ export async function userPicker(onChange) {
   if (session.user) onChange(session.user);
   return box;
 }
+
+/** A horizontally scrollable box (wide tables on narrow screens), reachable by keyboard. */
+export function scroller(label, child) {
+  return h("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": label }, child);
+}
