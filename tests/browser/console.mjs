@@ -66,6 +66,11 @@ const items = [];
 for (const [title, tags, text] of texts) {
   items.push(await api("POST", "/api/v1/content", { title, content_type: "text", content_data: text, creator_id: bob.id, tags, is_public: true }));
 }
+// More than one page of the gallery (24 a page): "Load more" has something to load.
+const notes = [];
+for (let i = 1; i <= 20; i++) {
+  notes.push(await api("POST", "/api/v1/content", { title: `Note ${i}`, content_type: "text", content_data: `Short note number ${i}.`, creator_id: alice.id, tags: ["note"], is_public: true }));
+}
 for (const prompt of ["a lighthouse on a cliff", "a red sailing boat"]) {
   const job = await api("POST", "/api/v1/generation-jobs", { user_id: bob.id, job_type: "image", prompt, parameters: { width: 96, height: 96 } });
   for (let i = 0; i < 200; i++) {
@@ -82,7 +87,7 @@ for (const prompt of ["a lighthouse on a cliff", "a red sailing boat"]) {
 // Alice liked the lighthouse; Bob liked the sea pieces; so Alice has neighbours to be shown.
 await api("POST", "/api/v1/interactions", { user_id: alice.id, content_item_id: items[0].id, interaction_type: "like" });
 for (const i of [0, 1, 5]) await api("POST", "/api/v1/interactions", { user_id: bob.id, content_item_id: items[i].id, interaction_type: "like" });
-console.log(`seeded: users ${alice.id}, ${bob.id}; ${items.length} items`);
+console.log(`seeded: users ${alice.id}, ${bob.id}; ${items.length + notes.length} items`);
 
 // --- The browser -----------------------------------------------------------------------------
 const browser = await chromium.launch({
@@ -173,8 +178,12 @@ try {
 
   // 2. Gallery.
   await page.locator(".grid .card").first().waitFor();
-  const cards = await page.locator(".grid .card").count();
-  check(cards === items.length, `the gallery shows every item (${cards})`);
+  const all = items.length + notes.length;
+  const firstPage = await page.locator(".grid .card").count();
+  check(firstPage === 24, `the gallery's first page shows 24 of ${all} items (${firstPage})`);
+  await page.getByRole("button", { name: "Load more" }).click();
+  await page.waitForFunction((n) => document.querySelectorAll(".grid .card").length === n, all);
+  check(await page.getByRole("button", { name: "Load more" }).isHidden(), `"Load more" brings the rest (${all}) and then hides`);
   await page.waitForFunction(() => [...document.querySelectorAll(".grid img")].every((i) => i.complete));
   const loaded = await imagesLoaded(page);
   check(loaded.length === 2 && loaded.every(Boolean), `image thumbnails load through signed URLs (${loaded})`);
@@ -249,6 +258,21 @@ try {
   await axe(page, "generate");
   await shot(page, "generate");
 
+  // Cancel a slow job from the history, then retry it.
+  await page.getByLabel("More parameters (JSON object)").fill('{"step_delay_ms": 3000}');
+  const submitted = page.waitForResponse((r) => r.url().endsWith("/api/v1/generation-jobs") && r.request().method() === "POST");
+  await page.getByRole("button", { name: "Generate" }).click();
+  const slow = await (await submitted).json();
+  await page.getByRole("button", { name: `Cancel job ${slow.id}` }).click();
+  await page.waitForFunction((id) => document.querySelector(`tr[data-job="${id}"] .job-status`)?.textContent === "cancelled", slow.id);
+  check((await api("GET", `/api/v1/generation-jobs/${slow.id}`)).status === "cancelled", `job ${slow.id} cancelled from the history`);
+  const retried = page.waitForResponse((r) => r.url().endsWith("/api/v1/generation-jobs") && r.request().method() === "POST");
+  await page.getByRole("button", { name: `Retry job ${slow.id}` }).click();
+  const again = await (await retried).json();
+  check(again.id !== slow.id && again.prompt === slow.prompt, `retry submitted the same request as job ${again.id}`);
+  await page.locator(`tr[data-job="${again.id}"]`).waitFor();
+  await api("POST", `/api/v1/generation-jobs/${again.id}/cancel`);
+
   // 5. For you: explanation, dismiss, refresh, gone.
   await go(page, "For you", "For you");
   await page.getByLabel("Acting as user").selectOption(String(alice.id));
@@ -291,6 +315,13 @@ try {
   const refused = await api("GET", "/api/v1/users", undefined, victim).then(() => 200, (e) => e.status);
   check(refused === 401, `the revoked key is refused (${refused})`);
   check((await page.locator(`tr[data-prefix="${key.slice(4, 12)}"]`).textContent()).includes("(this session)"), "the session's own key offers no revoke");
+  await page.getByLabel("Name", { exact: true }).fill("console-made");
+  await page.getByRole("button", { name: "Create key" }).click();
+  await page.locator(".secret-value").waitFor();
+  const made = await page.locator(".secret-value").inputValue();
+  check(/^gnt_[0-9a-f]{8}_[0-9a-f]{40}$/.test(made), "a key created on the page is shown once");
+  check((await api("GET", "/api/v1/users", undefined, made)).items !== undefined, "the created key works");
+  check(await page.locator(`tr[data-prefix="${made.slice(4, 12)}"]`).isVisible(), "the created key is listed");
   await page.waitForFunction(() => /\(([2-9]|\d\d+) samples\)/.test(document.querySelector(".panels")?.textContent || ""), null, { timeout: 20_000 });
   check((await page.locator(".panel svg.chart").count()) >= 3, "the metrics charts are drawn");
   await axe(page, "operations");
