@@ -137,7 +137,10 @@ async function axe(page, name) {
 }
 
 async function shot(page, name) {
-  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.evaluate(() => {
+    window.scrollTo(0, 0);
+    document.getElementById("toast").textContent = "";
+  });
   if (shots) await page.screenshot({ path: `${shots}/${name}.png` });
 }
 
@@ -299,6 +302,18 @@ try {
   await page.getByRole("button", { name: "Create experiment" }).click();
   await page.getByRole("heading", { level: 1, name: `Experiment ${experiment}` }).waitFor();
   check(/#\/experiments\/\d+$/.test(page.url()), `creating an experiment leads to its results page (${new URL(page.url()).hash})`);
+  // Traffic through it (as an app would send): users served, some engage, some dismiss.
+  const id = Number(new URL(page.url()).hash.split("/").pop());
+  for (let u = 0; u < 8; u++) {
+    const user = await api("POST", "/api/v1/users", { username: `exp${stamp}x${u}`, email: `exp${stamp}x${u}@example.com` });
+    const { recommendations } = await api("POST", "/api/v1/recommendations/generate", { user_id: user.id, algorithm_version: `experiment:${experiment}`, limit: 3 });
+    await api("POST", "/api/v1/recommendations/served", { recommendation_ids: recommendations.map((r) => r.id) });
+    if (recommendations[0]) await api("PUT", `/api/v1/recommendations/${recommendations[0].id}/feedback`, { feedback: u % 2 ? "liked" : "dismissed" });
+  }
+  await page.reload();
+  await page.waitForFunction((h) => document.getElementById("main").dataset.rendered === h, `#/experiments/${id}`);
+  const served = await page.locator("table.results tbody tr td:nth-child(4)").allTextContents();
+  check(served.reduce((a, n) => a + Number(n), 0) > 0, `the results count what was served (${served.join(", ")})`);
   const variants = await page.locator("table.results tbody tr").count();
   check(variants === 2 && (await page.locator("figure svg").count()) >= 1, `the results page shows ${variants} variants and a chart`);
   await axe(page, "experiment");

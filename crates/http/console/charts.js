@@ -57,7 +57,7 @@ export function intervalChart(title, rows) {
   const row = 28;
   const left = 110;
   const height = rows.length * row + 24;
-  const x = (v) => left + v * (width - left - 12);
+  const x = (v) => left + v * (width - left - 24);
   const summary = rows.map((r) => `${r.label} ${(100 * r.rate).toFixed(1)} % (${(100 * r.low).toFixed(1)}–${(100 * r.high).toFixed(1)} %)`).join("; ");
   return h(
     "figure",
