@@ -135,13 +135,14 @@ impl From<BuildStatus> for RecommenderStatusOut {
 #[derive(Debug, JsonSchema, ApiComponent)]
 #[schemars(example = KeyCreate::example())]
 pub struct KeyCreate {
-    /// Who or what uses the key, 1–100 characters.
-    #[schemars(length(min = 1, max = 100))]
+    /// Who or what uses the key, 1–100 characters, not only spaces (trimmed).
+    #[schemars(length(min = 1, max = 100), pattern(r"\S"))]
     pub name: String,
     /// What the key may do.
     #[schemars(with = "ScopeDoc")]
     pub scope: Scope,
-    /// Restrict the key to this served schema; `null`/absent = every schema.
+    /// Restrict the key to this served schema (one of `SchemaName`); `null`/absent = every
+    /// schema.
     pub schema: Option<String>,
     /// The key expires this many days from now (1–3650); absent = never.
     #[schemars(range(min = 1, max = 3650))]
