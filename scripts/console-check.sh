@@ -5,7 +5,7 @@
 # an item and like it; generate an image and watch it complete live (WebSocket with a ticket);
 # see a recommendation with its explanation, dismiss it, refresh — gone; create an experiment
 # and see its results page; revoke a key as admin; axe-core on every page (no serious or
-# critical violation); one run at 375×812. Fails on a CSP violation, a page error, a request to
+# critical violation); one run at 375×812; the data set picker switches schemas. Fails on a CSP violation, a page error, a request to
 # another host, or the key in any URL or in the server log. Screenshots: target/console-shots/.
 # Needs Debian's `chromium` (CHROMIUM overrides the path) and Node.js; playwright-core and
 # axe-core come from tests/browser/package-lock.json (`npm ci`).
@@ -28,8 +28,9 @@ psql "${url%/*}/postgres" -qc "SELECT 1" >/dev/null
 if [ -z "${GENONAUT_EMBED_MODEL_DIR:-}" ]; then
   GENONAUT_EMBED_MODEL_DIR=$(cd "$(scripts/fetch-model.sh)" && pwd)
 fi
-# Keys on (the default), one job worker, a fixed media key, the offline generators.
-export DATABASE_URL="$url" GENONAUT_SCHEMAS=$schema GENONAUT_DEFAULT_SCHEMA=$schema GENONAUT_SEED_DEMO=false \
+# Two schemas (the page switches between them), keys on (the default), one job worker, a fixed
+# media key, the offline generators.
+export DATABASE_URL="$url" GENONAUT_SCHEMAS=$schema,${schema}_b GENONAUT_DEFAULT_SCHEMA=$schema GENONAUT_SEED_DEMO=false \
   GENONAUT_PRIVATE_POSTGRES=never GENONAUT_DATA_DIR="$work/data" API_AUTH=on GENONAUT_EMBED_MODEL_DIR
 "$bin" migrate >/dev/null
 # The admin key the browser signs in with, and a key for the browser to revoke.
@@ -41,7 +42,7 @@ server=$!
 cleanup() {
   kill $server 2>/dev/null || true
   wait $server 2>/dev/null || true
-  psql "$url" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
+  psql "$url" -qc "DROP SCHEMA IF EXISTS $schema CASCADE; DROP SCHEMA IF EXISTS ${schema}_b CASCADE" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT

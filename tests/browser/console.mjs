@@ -225,6 +225,17 @@ try {
   await page.waitForFunction(() => location.hash.includes("tag=sea") && document.querySelector(".status")?.textContent.startsWith("Showing"));
   check((await page.locator(".grid .card").count()) === 3, "filtering by tag shows the three sea pieces");
 
+  // The data set picker: the other schema is empty, every call goes there, and back.
+  const schemaNames = await page.locator("#schema option").evaluateAll((o) => o.map((x) => x.value));
+  const other = schemaNames.find((n) => n !== schemaNames[0] && n.endsWith("_b"));
+  check(schemaNames.length === 2 && !!other, `the data set picker lists the served schemas (${schemaNames.join(", ")})`);
+  const home = await page.locator("#schema").inputValue();
+  await page.locator("#schema").selectOption(other);
+  await page.waitForFunction(() => /No content matches/.test(document.querySelector("main .status")?.textContent || ""));
+  check((await page.locator(".grid .card").count()) === 0, `in schema ${other} the gallery is empty (X-Genonaut-Schema)`);
+  await page.locator("#schema").selectOption(home);
+  await page.waitForFunction(() => /Showing/.test(document.querySelector("main .status")?.textContent || ""));
+
   // 3. Item: open and like.
   await page.getByRole("link", { name: /Lighthouse at dusk/ }).click();
   await page.getByRole("heading", { level: 1, name: "Lighthouse at dusk" }).waitFor();
