@@ -183,7 +183,10 @@ async fn the_root_sends_browsers_to_the_console_and_answers_json_clients_as_befo
         plain
     );
 
-    // The redirect is for GET only, and only for `/`.
+    // With keys off the console is open: what the page asks first answers without a key.
+    assert_eq!(fetch(&app, "/api/v1/schemas", None).await.0, 200);
+
+    // The redirect is only for `/`.
     let (status, _, _) = fetch(&app, "/health", Some(BROWSER_ACCEPT)).await;
     assert_eq!(status, 200);
 }
