@@ -45,6 +45,10 @@ scripts/docs-ui-check.sh
 # the generated image through its signed media URL (headless Chromium, outside network blocked).
 scripts/browser-check.sh
 
+# The console (/console) through every page in headless Chromium with keys on, axe-core on each
+# page, one run at phone size; no CSP violation, no outside request, the key in no URL or log.
+scripts/console-check.sh
+
 # Property-based tests of the HTTP API against its own OpenAPI document.
 scripts/schemathesis.sh
 

@@ -3,6 +3,7 @@
 
 mod browser;
 mod comfyui;
+mod console;
 mod content;
 mod events;
 mod experiments;
@@ -10,6 +11,7 @@ mod idempotency;
 mod import;
 mod interactions;
 mod jobs;
+mod keys;
 mod live;
 mod previews;
 mod recommendations;

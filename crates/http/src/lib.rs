@@ -2,7 +2,8 @@
 //!
 //! The HTTP adapter of Genonaut: actix-web routes for every endpoint of the API contract,
 //! wire-compatible with the previous service (paths, fields, statuses, error bodies), plus the
-//! OpenAPI document (`/openapi.json`) and the docs UIs (`/docs`, `/redoc`, embedded assets).
+//! OpenAPI document (`/openapi.json`), the docs UIs (`/docs`, `/redoc`, embedded assets) and the
+//! [`console`] (`/console`, a web page over the same API).
 //!
 //! Request path: the [`middleware`] layers (request id and span, `HEAD` as `GET`, path
 //! normalised, log line, metrics, security headers → CORS → [`guard`]: API keys, scopes, rate
@@ -11,6 +12,7 @@
 //! with contract-compatible 422 lists) → handler (calls one domain service) → DTO → JSON.
 //! Every failure goes through [`error::ApiError`].
 
+pub mod console;
 pub mod docs;
 pub mod dto;
 pub mod error;
@@ -103,6 +105,7 @@ pub fn app(
             middleware::errors::method_not_allowed,
         ))
         .wrap(actix_web::middleware::from_fn(guard::check))
+        .wrap(actix_web::middleware::from_fn(console::browser_root))
         .wrap(middleware::errors::cors(settings.cors_origins.as_deref()))
         .wrap(actix_web::middleware::from_fn(middleware::observe::observe));
     // Optional state is registered only when present: an `Option<Data<T>>` would be stored as
@@ -120,6 +123,7 @@ pub fn app(
     app.service(routes::api_v1())
         .build(openapi::OPENAPI_PATH)
         .configure(docs::configure)
+        .configure(console::configure)
         .route("/ws/generation/{job_id}", web::get().to(routes::ws::generation))
         .route("/metrics", web::get().to(routes::ops::metrics))
         .route("/ready", web::get().to(routes::ops::ready))

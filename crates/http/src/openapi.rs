@@ -133,7 +133,8 @@ const METHODS: [&str; 8] = [
 
 /// Completes what apistos generates (OpenAPI 3.1.0):
 /// * `X-Genonaut-Schema` is the enumeration of the schemas this server serves (component
-///   `SchemaName`, so a generated client has one type for it);
+///   `SchemaName`, so a generated client has one type for it), and so is the `schema` a new
+///   API key may be limited to;
 /// * every status the server can answer is documented: 401/403 on routes that need a key,
 ///   429 everywhere, 400/503 where a schema is selected, 422 where there is input, 500
 ///   everywhere; 413 only where there is a body;
@@ -178,6 +179,13 @@ pub fn finish(doc: &mut Value, schemas: &[String], default: &str) {
             }
             no_boolean_items(schema);
         }
+    }
+    // A key may be limited to one of the same schemas.
+    if let Some(schema) = components["schemas"]["KeyCreate"]["properties"].get_mut("schema") {
+        *schema = json!({
+            "description": "Restrict the key to this served schema; `null`/absent = every schema.",
+            "anyOf": [{"$ref": "#/components/schemas/SchemaName"}, {"type": "null"}],
+        });
     }
     components["schemas"]["SchemaName"] = json!({
         "description": "A data set (PostgreSQL schema) this server serves.",

@@ -1,12 +1,13 @@
-//! Administration: the recommender's builds.
+//! Administration: the recommender's builds, API keys.
 
 use apistos::{ApiComponent, JsonSchema};
 use chrono::NaiveDateTime;
+use genonaut_domain::model::{ApiKey, Scope};
 use genonaut_domain::recommender::{BuildInfo, BuildStatus};
 use serde::Serialize;
 use serde_json::json;
 
-use super::common::{optional_timestamp, timestamp};
+use super::common::{ScopeDoc, optional_timestamp, text_path, timestamp};
 use crate::input::{Fields, Input};
 
 /// Body of `POST /api/v1/admin/recommender/rebuild` (optional).
@@ -127,5 +128,127 @@ impl From<BuildStatus> for RecommenderStatusOut {
             running_since: s.running_since,
             last_error: s.last_error,
         }
+    }
+}
+
+/// Body of `POST /api/v1/admin/keys`.
+#[derive(Debug, JsonSchema, ApiComponent)]
+#[schemars(example = KeyCreate::example())]
+pub struct KeyCreate {
+    /// Who or what uses the key, 1–100 characters, not only spaces (trimmed).
+    #[schemars(length(min = 1, max = 100), pattern(r"\S"))]
+    pub name: String,
+    /// What the key may do.
+    #[schemars(with = "ScopeDoc")]
+    pub scope: Scope,
+    /// Restrict the key to this served schema (one of `SchemaName`); `null`/absent = every
+    /// schema.
+    pub schema: Option<String>,
+    /// The key expires this many days from now (1–3650); absent = never.
+    #[schemars(range(min = 1, max = 3650))]
+    pub expires_in_days: Option<i64>,
+}
+
+impl KeyCreate {
+    fn example() -> serde_json::Value {
+        json!({"name": "gallery-frontend", "scope": "read", "schema": null, "expires_in_days": 90})
+    }
+}
+
+impl Input for KeyCreate {
+    fn parse(f: &mut Fields<'_>) -> Option<Self> {
+        let name = f.string("name").min_len(1).max_len(100).required();
+        let scope = f.enumeration::<Scope>("scope").required();
+        let schema = f.string("schema").optional();
+        let expires_in_days = f.int("expires_in_days").ge(1).le(3650).optional();
+        Some(KeyCreate {
+            name: name?,
+            scope: scope?,
+            schema,
+            expires_in_days,
+        })
+    }
+}
+
+text_path!(
+    /// `{prefix}`: a key's public prefix (as listed) or the whole key.
+    KeyPrefixPath { prefix }
+);
+
+/// An API key as stored: never its secret (only a hash of it is kept).
+#[derive(Debug, Serialize, JsonSchema, ApiComponent)]
+#[schemars(example = KeyOut::example())]
+pub struct KeyOut {
+    /// Identifier.
+    pub id: i32,
+    /// Who or what uses it.
+    pub name: String,
+    /// Public prefix: the key reads `gnt_<prefix>_<secret>`; names the key in listings, logs
+    /// and `POST /api/v1/admin/keys/{prefix}/revoke`.
+    pub prefix: String,
+    /// What it may do.
+    #[schemars(with = "ScopeDoc")]
+    pub scope: &'static str,
+    /// The only schema it may use; `null` = every served schema.
+    pub schema: Option<String>,
+    /// Creation time (UTC, no zone).
+    #[serde(serialize_with = "timestamp")]
+    #[schemars(with = "String")]
+    pub created_at: NaiveDateTime,
+    /// After this instant the key is refused; `null` = never.
+    #[serde(serialize_with = "optional_timestamp")]
+    #[schemars(with = "Option<String>")]
+    pub expires_at: Option<NaiveDateTime>,
+    /// When it was revoked; `null` = not revoked.
+    #[serde(serialize_with = "optional_timestamp")]
+    #[schemars(with = "Option<String>")]
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+impl KeyOut {
+    fn example() -> serde_json::Value {
+        json!({"id": 3, "name": "gallery-frontend", "prefix": "1f2e3d4c", "scope": "read", "schema": null,
+               "created_at": "2025-09-19T23:52:25.364437", "expires_at": null, "revoked_at": null})
+    }
+}
+
+impl From<ApiKey> for KeyOut {
+    fn from(k: ApiKey) -> Self {
+        KeyOut {
+            id: k.id,
+            name: k.name,
+            prefix: k.prefix,
+            scope: k.scope.as_str(),
+            schema: k.schema,
+            created_at: k.created_at,
+            expires_at: k.expires_at,
+            revoked_at: k.revoked_at,
+        }
+    }
+}
+
+/// Every API key, newest first.
+#[derive(Debug, Serialize, JsonSchema, ApiComponent)]
+pub struct KeyListOut {
+    /// The keys (revoked and expired ones included).
+    pub items: Vec<KeyOut>,
+    /// Their number.
+    pub total: i64,
+}
+
+/// A key just created, with its secret: shown in this response only, stored nowhere.
+#[derive(Debug, Serialize, JsonSchema, ApiComponent)]
+#[schemars(example = KeyCreatedOut::example())]
+pub struct KeyCreatedOut {
+    /// The stored record.
+    pub key: KeyOut,
+    /// The whole key, `gnt_<prefix>_<secret>`: send it as `Authorization: Bearer <key>`. It
+    /// cannot be shown again.
+    pub secret: String,
+}
+
+impl KeyCreatedOut {
+    fn example() -> serde_json::Value {
+        json!({"key": KeyOut::example(), "secret": "gnt_1f2e3d4c_00112233445566778899aabbccddeeff00112233"})
     }
 }

@@ -300,6 +300,19 @@ pub enum ContentTypeDoc {
     Audio,
 }
 
+/// What an API key may do; each scope includes the ones before it.
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(rename = "KeyScope")]
+pub enum ScopeDoc {
+    // GET and HEAD.
+    Read,
+    // Every request except administration.
+    Write,
+    // Everything, administration included.
+    Admin,
+}
+
 /// What a user did with a content item.
 #[derive(JsonSchema)]
 #[serde(rename_all = "lowercase")]

@@ -106,7 +106,8 @@ macro_rules! input_enum {
 input_enum!(
     genonaut_domain::model::ContentType,
     genonaut_domain::model::InteractionType,
-    genonaut_domain::model::Feedback
+    genonaut_domain::model::Feedback,
+    genonaut_domain::model::Scope
 );
 
 /// `base` followed by field `name`.

@@ -2,7 +2,7 @@
 //! rate limits (contract §7.7).
 //!
 //! * Public (no key): `/`, `/health`, `/api/v1/health`, `/ready`, `/docs`, `/redoc`, `/openapi.json`,
-//!   CORS pre-flights.
+//!   the console's page and assets (`/console…`: the page then asks for a key), CORS pre-flights.
 //! * `read`: `GET`/`HEAD`; `write`: other methods; `admin`: `/api/v1/admin/…`,
 //!   `POST /api/v1/generation-jobs/queue/process` and the job status/result overrides.
 //! * A key limited to a schema may only select that schema.
@@ -106,6 +106,18 @@ impl Access {
             per_ip: None,
             tickets: None,
         })
+    }
+
+    /// The key service, if authentication is on.
+    pub fn keys(&self) -> Option<&KeyService> {
+        self.settings.keys.as_ref()
+    }
+
+    /// Forgets every cached verdict for the key with `prefix` (after its revocation), so the
+    /// next request with it is checked against the store.
+    pub fn forget(&self, prefix: &str) {
+        self.lock_cache()
+            .retain(|_, (verdict, _)| !matches!(verdict, Ok(key) if key.prefix == prefix));
     }
 
     /// The ticket service, if tickets are offered.
@@ -216,7 +228,8 @@ pub fn needed_scope(method: &Method, path: &str) -> Option<Scope> {
         path,
         "" | "/" | "/health" | "/api/v1/health" | "/ready" | "/openapi.json"
     ) || path.starts_with("/docs")
-        || path.starts_with("/redoc");
+        || path.starts_with("/redoc")
+        || crate::console::is_console(path);
     if public {
         return None;
     }
@@ -424,6 +437,13 @@ mod tests {
         );
         assert_eq!(needed_scope(&Method::GET, "/docs/"), None);
         assert_eq!(needed_scope(&Method::GET, "/openapi.json"), None);
+        assert_eq!(needed_scope(&Method::GET, "/console"), None);
+        assert_eq!(needed_scope(&Method::GET, "/console/v/1/app.js"), None);
+        assert_eq!(needed_scope(&Method::GET, "/consoles"), Some(Scope::Read));
+        assert_eq!(
+            needed_scope(&Method::GET, "/api/v1/admin/keys"),
+            Some(Scope::Admin)
+        );
         assert_eq!(needed_scope(&Method::GET, "/api/v1/users"), Some(Scope::Read));
         assert_eq!(
             needed_scope(&Method::HEAD, "/api/v1/content/1"),

@@ -46,6 +46,12 @@ fn admin() -> Scope {
     scope("/admin")
         .service(resource("/recommender").route(get().to(a::recommender_status)))
         .service(resource("/recommender/rebuild").route(post().to(a::recommender_rebuild)))
+        .service(
+            resource("/keys")
+                .route(get().to(a::keys_list))
+                .route(post().to(a::keys_create)),
+        )
+        .service(resource("/keys/{prefix}/revoke").route(post().to(a::keys_revoke)))
 }
 
 fn experiments() -> Scope {
