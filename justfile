@@ -38,7 +38,8 @@ schema url="postgres://postgres@127.0.0.1:5432/genonaut_schemagen":
 docs:
     cargo doc --workspace --no-deps
 
-# Benchmark the generation-job queue: throughput at 1/2/4 workers, enqueue→WebSocket latency.
+# Benchmark the generation-job queue: throughput at 1/2/4 workers with and without webhooks,
+# enqueue→WebSocket latency, every webhook delivered after a receiver outage (BENCH_OUTAGE_SECS=60).
 bench-queue jobs="3000" samples="100":
     cargo run --release -p genonaut-tests --bin bench-queue -- {{jobs}} {{samples}}
 

@@ -3,24 +3,36 @@
 //! 1. Throughput: N jobs enqueued in a fresh schema, drained by the real runner over the real
 //!    PostgreSQL queue with a no-op generator, at 1, 2 and 4 workers (each claims in batches).
 //!    A job counts when its content item is stored and the job is `completed`.
-//! 2. Latency: the real server (2 workers, no-op generator) and a WebSocket client: time from
+//! 2. The same with webhooks on: every job has a webhook (its `completed` event goes to the
+//!    outbox in the job's own transaction) and the real delivery loop posts them, signed, to a
+//!    local receiver. Reported: jobs/s of the queue (the ratio to (1) is the cost of the outbox)
+//!    and the time until the receiver has every delivery.
+//! 3. Latency: the real server (2 workers, no-op generator) and a WebSocket client: time from
 //!    the enqueue request to the `completed` event arriving on the socket, p50/p99.
+//! 4. Outage: the receiver is down (nothing listening) for `BENCH_OUTAGE_SECS` (default 60;
+//!    0 skips) while 100 jobs complete; after it comes back, every `webhook-id` must arrive —
+//!    the run fails otherwise — and the time it took and the attempts are reported.
 //!
 //!     cargo run --release -p genonaut-tests --bin bench-queue -- [jobs] [latency-samples]
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark: fail loudly")]
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, dev::ServerHandle, web};
 use futures_util::StreamExt;
 use genonaut_db::testing::TestDb;
-use genonaut_domain::model::{JobType, JsonObject, NewJob, NewUser};
-use genonaut_domain::ports::{Clock, RetryPolicy, SystemClock};
+use genonaut_domain::model::{DeliveryPolicy, JobType, JsonObject, NewJob, NewUser, Webhook, WebhookSecret};
+use genonaut_domain::ports::{Clock, OsEntropy, RetryPolicy, SystemClock};
+use genonaut_domain::services::WebhookDeliverer;
 use genonaut_domain::values::{Email, Username};
 use genonaut_jobs::media::FsMediaStore;
 use genonaut_jobs::offline::NoopGenerator;
 use genonaut_jobs::runner::{Runner, RunnerConfig, SchemaQueue};
+use genonaut_jobs::webhooks::{UreqSender, WebhookTenant, WebhookWorker, WebhookWorkerConfig};
 use genonaut_tests::TestApp;
 use serde_json::{Value, json};
 
@@ -29,7 +41,108 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-async fn throughput(jobs: usize, workers: usize, batch: usize) -> f64 {
+/// A webhook receiver on loopback: records each distinct `webhook-id` it is sent and answers 204.
+/// It can be stopped and started again on the same port (an outage).
+struct Receiver {
+    addr: SocketAddr,
+    seen: Arc<Mutex<HashSet<String>>>,
+    handle: Option<ServerHandle>,
+}
+
+impl Receiver {
+    async fn start() -> Receiver {
+        let mut receiver = Receiver {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            seen: Arc::default(),
+            handle: None,
+        };
+        receiver.up();
+        receiver
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/hook", self.addr)
+    }
+
+    fn up(&mut self) {
+        let seen = self.seen.clone();
+        let server = HttpServer::new(move || {
+            let seen = seen.clone();
+            App::new().route(
+                "/hook",
+                web::post().to(move |request: HttpRequest, _body: web::Bytes| {
+                    let seen = seen.clone();
+                    async move {
+                        if let Some(id) = request.headers().get("webhook-id").and_then(|v| v.to_str().ok()) {
+                            seen.lock().unwrap().insert(id.to_owned());
+                        }
+                        HttpResponse::NoContent().finish()
+                    }
+                }),
+            )
+        })
+        .workers(1)
+        .bind(self.addr)
+        .unwrap();
+        self.addr = server.addrs()[0];
+        let server = server.run();
+        self.handle = Some(server.handle());
+        actix_web::rt::spawn(server);
+    }
+
+    async fn down(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.stop(false).await;
+        }
+    }
+
+    fn received(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+
+    /// Waits until `count` distinct deliveries arrived (or `limit` passed); how long it took.
+    async fn until(&self, count: usize, limit: Duration) -> Duration {
+        let started = Instant::now();
+        while self.received() < count && started.elapsed() < limit {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        started.elapsed()
+    }
+}
+
+/// The delivery loop over one schema, as the binary wires it (default policy and settings).
+fn webhook_worker(db: &TestDb, hub: &genonaut_db::EventHub) -> Arc<WebhookWorker> {
+    let secret = WebhookSecret::generate(&OsEntropy).unwrap();
+    let policy = DeliveryPolicy::default();
+    let hub = hub.clone();
+    let worker = WebhookWorker::new(
+        vec![WebhookTenant {
+            name: db.schema.to_string(),
+            deliverer: WebhookDeliverer::new(
+                db.repositories().webhooks,
+                Arc::new(UreqSender::new(policy.timeout, true)),
+                Arc::new(SystemClock),
+                Arc::new(OsEntropy),
+                WebhookSecret::parse(&secret).unwrap(),
+                policy,
+            ),
+        }],
+        Arc::new(move || hub.webhook_signal()),
+        WebhookWorkerConfig::default(),
+    );
+    worker.start();
+    worker
+}
+
+/// What one drain of the queue came to.
+struct Drained {
+    /// Jobs completed per second.
+    rate: f64,
+    /// With webhooks: from the start until the receiver had every delivery.
+    delivered_after: Option<Duration>,
+}
+
+async fn throughput(jobs: usize, workers: usize, batch: usize, receiver: Option<&Receiver>) -> Drained {
     let db = TestDb::new().await;
     let repos = db.repositories();
     let user = repos
@@ -48,6 +161,7 @@ async fn throughput(jobs: usize, workers: usize, batch: usize) -> f64 {
     let inserts = futures_util::stream::iter(0..jobs)
         .map(|i| {
             let jobs = repos.jobs.clone();
+            let webhook = receiver.map(|r| Webhook::parse(&r.url(), None).unwrap());
             async move {
                 let new = NewJob {
                     user_id: user.id,
@@ -57,7 +171,7 @@ async fn throughput(jobs: usize, workers: usize, batch: usize) -> f64 {
                     priority: 0,
                     start_deadline_seconds: None,
                     timeout_seconds: None,
-                    webhook: None,
+                    webhook: webhook.clone(),
                 };
                 jobs.insert(new, now).await.unwrap();
             }
@@ -87,7 +201,9 @@ async fn throughput(jobs: usize, workers: usize, batch: usize) -> f64 {
             ..RunnerConfig::default()
         },
     );
+    let already = receiver.map_or(0, Receiver::received);
     let started = Instant::now();
+    let hooks = receiver.map(|_| webhook_worker(&db, &hub));
     runner.start();
     loop {
         let (pending, running) = repos.jobs.queue_counts().await.unwrap();
@@ -97,10 +213,104 @@ async fn throughput(jobs: usize, workers: usize, batch: usize) -> f64 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let elapsed = started.elapsed();
+    let delivered_after = match receiver {
+        Some(r) => {
+            r.until(already + jobs, Duration::from_secs(120)).await;
+            assert_eq!(r.received(), already + jobs, "every job's webhook arrived");
+            Some(started.elapsed())
+        }
+        None => None,
+    };
     runner.shutdown().await;
+    if let Some(hooks) = hooks {
+        hooks.shutdown().await;
+    }
     let done = repos.content.stats().await.unwrap().total as usize;
     assert_eq!(done, jobs, "every job produced its content item");
-    jobs as f64 / elapsed.as_secs_f64()
+    Drained {
+        rate: jobs as f64 / elapsed.as_secs_f64(),
+        delivered_after,
+    }
+}
+
+/// Section 4: jobs complete while the receiver is down for `outage`; every delivery must
+/// arrive after it is back. Returns (time after it came back until the last arrived,
+/// deliveries, attempts).
+async fn outage(jobs: usize, outage: Duration) -> (Duration, usize, i64) {
+    let mut receiver = Receiver::start().await;
+    receiver.down().await;
+    let db = TestDb::new().await;
+    let repos = db.repositories();
+    let user = repos
+        .users
+        .insert(
+            NewUser {
+                username: Username::parse("outage").unwrap(),
+                email: Email::parse("o@example.com").unwrap(),
+                preferences: JsonObject::new(),
+            },
+            SystemClock.now(),
+        )
+        .await
+        .unwrap();
+    let mut ids = Vec::with_capacity(jobs);
+    for i in 0..jobs {
+        let new = NewJob {
+            user_id: user.id,
+            job_type: JobType::Text,
+            prompt: format!("job {i}"),
+            parameters: JsonObject::new(),
+            priority: 0,
+            start_deadline_seconds: None,
+            timeout_seconds: None,
+            webhook: Some(Webhook::parse(&receiver.url(), None).unwrap()),
+        };
+        ids.push(repos.jobs.insert(new, SystemClock.now()).await.unwrap().id);
+    }
+    let hub = genonaut_db::EventHub::start(&db.url).unwrap();
+    let signal_hub = hub.clone();
+    let runner = Runner::new(
+        vec![SchemaQueue {
+            name: db.schema.to_string(),
+            queue: repos.queue.clone(),
+            events: None,
+            recommender: None,
+            interactions: None,
+        }],
+        Arc::new(NoopGenerator),
+        Arc::new(FsMediaStore::new(std::env::temp_dir())),
+        Arc::new(SystemClock),
+        Arc::new(move || signal_hub.signal()),
+        RunnerConfig::default(),
+    );
+    let hooks = webhook_worker(&db, &hub);
+    runner.start();
+    tokio::time::sleep(outage).await;
+    assert_eq!(
+        receiver.received(),
+        0,
+        "nothing arrives while the receiver is down"
+    );
+    receiver.up();
+    let took = receiver.until(jobs, Duration::from_secs(600)).await;
+    runner.shutdown().await;
+    hooks.shutdown().await;
+    receiver.down().await;
+    let mut failed_attempts = 0;
+    let mut delivered = 0;
+    for job in ids {
+        for d in repos.webhooks.deliveries(job).await.unwrap() {
+            failed_attempts += i64::from(d.attempts) - 1;
+            delivered += usize::from(d.status == genonaut_domain::model::DeliveryStatus::Delivered);
+        }
+    }
+    assert_eq!(
+        receiver.received(),
+        jobs,
+        "every webhook-id arrived after the outage"
+    );
+    assert_eq!(delivered, jobs, "every delivery is recorded as delivered");
+    (took, jobs, failed_attempts)
 }
 
 async fn latency(samples: usize) -> (f64, f64, f64) {
@@ -154,13 +364,36 @@ async fn main() {
         .ok()
         .and_then(|b| b.parse().ok())
         .unwrap_or(32);
+    let outage_secs: u64 = std::env::var("BENCH_OUTAGE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let receiver = Receiver::start().await;
     println!("queue throughput: {jobs} jobs, no-op generator, claim batch {batch}");
-    println!("{:<8} {:>10}", "workers", "jobs/s");
+    println!(
+        "{:<8} {:>10} {:>16} {:>8} {:>22}",
+        "workers", "jobs/s", "webhooks jobs/s", "ratio", "all delivered after s"
+    );
     for workers in [1, 2, 4] {
-        let rate = throughput(jobs, workers, batch).await;
-        println!("{workers:<8} {rate:>10.0}");
+        let plain = throughput(jobs, workers, batch, None).await;
+        let hooked = throughput(jobs, workers, batch, Some(&receiver)).await;
+        println!(
+            "{workers:<8} {:>10.0} {:>16.0} {:>8.2} {:>22.2}",
+            plain.rate,
+            hooked.rate,
+            hooked.rate / plain.rate,
+            hooked.delivered_after.unwrap_or_default().as_secs_f64()
+        );
     }
     let (p50, p99, mean) = latency(samples).await;
     println!("enqueue -> 'completed' on the WebSocket, {samples} jobs one at a time, 2 workers:");
     println!("p50 {p50:.1} ms   p99 {p99:.1} ms   mean {mean:.1} ms");
+    if outage_secs > 0 {
+        let (took, deliveries, retries) = outage(100, Duration::from_secs(outage_secs)).await;
+        println!(
+            "receiver down {outage_secs} s while 100 jobs completed: all {deliveries} webhook-ids arrived \
+             {:.1} s after it came back ({retries} failed attempts retried, none lost)",
+            took.as_secs_f64()
+        );
+    }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use actix_web::http::Method;
 use genonaut_db::repos::PgApiKeys;
 use genonaut_domain::model::Scope;
-use genonaut_domain::ports::SystemClock;
+use genonaut_domain::ports::{OsEntropy, SystemClock};
 use genonaut_domain::services::KeyService;
 use genonaut_http::media::MediaSigner;
 use genonaut_tests::TestApp;
@@ -23,6 +23,7 @@ async fn secured(workers: usize) -> (TestApp, KeyService) {
     let keys = KeyService::new(
         Arc::new(PgApiKeys::new(app.db.pool.clone())),
         Arc::new(SystemClock),
+        Arc::new(OsEntropy),
     );
     (app, keys)
 }
@@ -311,6 +312,7 @@ async fn a_gallery_of_signed_urls_is_not_held_to_the_per_ip_limit() {
     let keys = KeyService::new(
         Arc::new(PgApiKeys::new(app.db.pool.clone())),
         Arc::new(SystemClock),
+        Arc::new(OsEntropy),
     );
     let write = key(&keys, Scope::Write).await;
     let media_dir = std::env::temp_dir().join("genonaut-tests-media");

@@ -6,7 +6,7 @@ use std::time::Duration;
 use actix_web::http::Method;
 use genonaut_db::repos::PgApiKeys;
 use genonaut_domain::model::{IDEMPOTENCY_KEY_REUSED, Scope};
-use genonaut_domain::ports::SystemClock;
+use genonaut_domain::ports::{OsEntropy, SystemClock};
 use genonaut_domain::services::KeyService;
 use genonaut_tests::{Reply, TestApp};
 use serde_json::{Value, json};
@@ -130,6 +130,7 @@ async fn keys_are_per_api_key() {
     let keys = KeyService::new(
         Arc::new(PgApiKeys::new(app.db.pool.clone())),
         Arc::new(SystemClock),
+        Arc::new(OsEntropy),
     );
     let alice = keys
         .create("alice", Scope::Write, None, None)

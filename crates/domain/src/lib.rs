@@ -4,16 +4,19 @@
 //! content items, interactions, recommendations and generation jobs.
 //!
 //! This crate is **pure**: it performs no I/O and depends on no database, web framework or
-//! async runtime. It holds
+//! async runtime; it reads neither the system clock nor OS randomness, but asks its
+//! [`ports::Clock`] and [`ports::Entropy`] (the binary plugs in `SystemClock` and `OsEntropy`,
+//! built with the `os` feature). It holds
 //!
 //! * [`model`] — entities, enumerations and the commands/queries that create and find them;
 //! * [`values`] — value objects that validate themselves ([`values::Username`],
 //!   [`values::Email`], [`values::Tags`], …);
-//! * [`ports`] — the traits adapters implement (one repository per aggregate, a clock);
+//! * [`ports`] — the traits adapters implement (one repository per aggregate, a clock, a
+//!   random source);
 //! * [`services`] — the use cases with the business rules and the exact error messages of the
 //!   Genonaut HTTP API;
-//! * [`recommender`] — the recommendation algorithms, their derived state and their offline
-//!   evaluation;
+//! * [`recommender`] — the recommendation algorithms, their derived state and (feature `eval`)
+//!   their offline evaluation;
 //! * [`synthetic`] — deterministic data sets with planted structure (demo seed, offline
 //!   evaluation);
 //! * [`DomainError`] — the single error type every port and service speaks.
@@ -59,6 +62,8 @@ mod error;
 pub mod ids;
 pub mod import;
 pub mod model;
+#[cfg(feature = "os")]
+mod os;
 mod page;
 pub mod ports;
 pub mod recommender;

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use genonaut_domain::model::*;
 use genonaut_domain::ports::{Clock, HttpSender, WebhookRequest};
 use genonaut_domain::services::{AttemptOutcome, Services, StatusChange, WebhookDeliverer};
-use genonaut_domain::testing::{FixedClock, InMemoryStore};
+use genonaut_domain::testing::{FixedClock, InMemoryStore, NoEntropy, SeqEntropy};
 use genonaut_domain::values::{Email, Username};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -46,11 +46,16 @@ fn secrets_are_whsec_base64_and_never_shown() {
         WebhookSecret::parse("whsec_c2hvcnQ=").is_err(),
         "5 bytes is too short"
     );
-    let fresh = WebhookSecret::generate().unwrap();
+    let entropy = SeqEntropy::seeded(3);
+    let fresh = WebhookSecret::generate(&entropy).unwrap();
     assert!(fresh.starts_with("whsec_"));
     let parsed = WebhookSecret::parse(&fresh).unwrap();
     assert_eq!(format!("{parsed:?}"), "WebhookSecret(***)");
-    assert_ne!(WebhookSecret::generate().unwrap(), fresh);
+    assert_ne!(WebhookSecret::generate(&entropy).unwrap(), fresh);
+    assert!(
+        WebhookSecret::generate(&NoEntropy).is_err(),
+        "no secret without randomness"
+    );
 }
 
 #[test]
@@ -270,6 +275,7 @@ async fn fixture() -> Fixture {
         store.repositories().webhooks,
         sender.clone(),
         clock.clone(),
+        Arc::new(SeqEntropy::seeded(11)),
         WebhookSecret::parse(SECRET).unwrap(),
         DeliveryPolicy::default(),
     );

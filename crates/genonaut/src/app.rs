@@ -9,7 +9,7 @@ use actix_web::{HttpServer, web};
 use anyhow::Context;
 use chrono::{SubsecRound, Utc};
 use genonaut_db::{EventHub, PgPool, SchemaName, migrate, seed};
-use genonaut_domain::ports::{Generator, SystemClock};
+use genonaut_domain::ports::{Generator, OsEntropy, SystemClock};
 use genonaut_domain::services::Services;
 use genonaut_domain::services::{KeyService, TicketService};
 use genonaut_domain::synthetic;
@@ -113,6 +113,7 @@ pub fn key_service(pools: &[PgPool], config: &DatabaseConfig) -> anyhow::Result<
     Ok(KeyService::new(
         Arc::new(genonaut_db::repos::PgApiKeys::new(pool.clone())),
         Arc::new(SystemClock),
+        Arc::new(OsEntropy),
     ))
 }
 
@@ -125,6 +126,7 @@ pub fn ticket_service(pools: &[PgPool], config: &DatabaseConfig) -> anyhow::Resu
     Ok(TicketService::new(
         Arc::new(genonaut_db::repos::PgTickets::new(pool.clone())),
         Arc::new(SystemClock),
+        Arc::new(OsEntropy),
     ))
 }
 

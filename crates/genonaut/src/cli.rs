@@ -293,7 +293,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             println!(
                 "{}",
-                genonaut_domain::model::WebhookSecret::generate().map_err(anyhow::Error::msg)?
+                genonaut_domain::model::WebhookSecret::generate(&genonaut_domain::ports::OsEntropy)?
             );
             Ok(())
         }

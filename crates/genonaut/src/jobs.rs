@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use genonaut_db::{EventHub, PgPool};
-use genonaut_domain::ports::{Generator, QueueSignal, RecommenderBuildStore, RetryPolicy, SystemClock};
+use genonaut_domain::ports::{
+    Generator, OsEntropy, QueueSignal, RecommenderBuildStore, RetryPolicy, SystemClock,
+};
 use genonaut_domain::services::{MaintenanceConfig, RecommenderService, WebhookDeliverer};
 use genonaut_jobs::comfyui::{ComfyUiConfig, ComfyUiGenerator, Workflows};
 use genonaut_jobs::media::FsMediaStore;
@@ -138,6 +140,7 @@ pub fn webhooks(config: &JobsConfig, pools: &[PgPool], hub: &EventHub) -> Option
                 genonaut_db::repositories(pool).webhooks,
                 sender.clone(),
                 Arc::new(SystemClock),
+                Arc::new(OsEntropy),
                 secret.clone(),
                 policy.clone(),
             ),

@@ -165,7 +165,7 @@ impl Default for WebhookWorkerConfig {
     fn default() -> Self {
         WebhookWorkerConfig {
             tasks: 4,
-            batch: 8,
+            batch: 16,
             sweep: Duration::from_secs(1),
         }
     }

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Jsonb, Nullable, Text, Timestamp as SqlTimestamp};
+use diesel::sql_types::{Array, BigInt, Integer, Jsonb, Nullable, Text, Timestamp as SqlTimestamp};
 use diesel_async::RunQueryDsl;
 use genonaut_domain::ids::JobId;
 use genonaut_domain::model::{DeliveryStatus, JobEvent, JobEventKind, Timestamp, WebhookDelivery};
@@ -147,25 +147,37 @@ impl WebhookOutbox for PgWebhooks {
             .collect()
     }
 
-    async fn finish(&self, id: i64, record: AttemptRecord) -> DomainResult<()> {
+    async fn finish(&self, done: &[(i64, AttemptRecord)]) -> DomainResult<()> {
+        if done.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = done.iter().map(|(id, _)| *id).collect();
+        let statuses: Vec<&str> = done.iter().map(|(_, r)| r.status.as_str()).collect();
+        let codes: Vec<Option<i32>> = done.iter().map(|(_, r)| r.last_status).collect();
+        let errors: Vec<Option<String>> = done
+            .iter()
+            .map(|(_, r)| r.last_error.as_ref().map(|e| e.chars().take(1000).collect()))
+            .collect();
+        let next: Vec<Option<Timestamp>> = done.iter().map(|(_, r)| r.next_attempt_at).collect();
+        let delivered: Vec<Option<Timestamp>> = done.iter().map(|(_, r)| r.delivered_at).collect();
         let mut conn = self.pool.get().await?;
         diesel::sql_query(
-            "UPDATE webhook_deliveries SET status = $2, last_status = $3, last_error = $4, \
-             next_attempt_at = coalesce($5, next_attempt_at), delivered_at = $6 WHERE id = $1",
+            "UPDATE webhook_deliveries d SET status = u.status, last_status = u.last_status, \
+             last_error = u.last_error, next_attempt_at = coalesce(u.next_attempt_at, d.next_attempt_at), \
+             delivered_at = u.delivered_at \
+             FROM unnest($1::bigint[], $2::text[], $3::int4[], $4::text[], $5::timestamp[], $6::timestamp[]) \
+               AS u(id, status, last_status, last_error, next_attempt_at, delivered_at) \
+             WHERE d.id = u.id",
         )
-        .bind::<BigInt, _>(id)
-        .bind::<Text, _>(record.status.as_str())
-        .bind::<Nullable<Integer>, _>(record.last_status)
-        .bind::<Nullable<Text>, _>(
-            record
-                .last_error
-                .map(|e| e.chars().take(1000).collect::<String>()),
-        )
-        .bind::<Nullable<SqlTimestamp>, _>(record.next_attempt_at)
-        .bind::<Nullable<SqlTimestamp>, _>(record.delivered_at)
+        .bind::<Array<BigInt>, _>(ids)
+        .bind::<Array<Text>, _>(statuses)
+        .bind::<Array<Nullable<Integer>>, _>(codes)
+        .bind::<Array<Nullable<Text>>, _>(errors)
+        .bind::<Array<Nullable<SqlTimestamp>>, _>(next)
+        .bind::<Array<Nullable<SqlTimestamp>>, _>(delivered)
         .execute(&mut conn)
         .await
-        .map_err(db("recording a webhook attempt"))?;
+        .map_err(db("recording webhook attempts"))?;
         Ok(())
     }
 

@@ -173,7 +173,7 @@ async fn claims_go_in_seq_order_per_job_and_skip_locked_rows() {
     assert!(outbox.claim(now, hold, 10).await.unwrap().is_empty());
     let a_started = first.iter().find(|d| d.event.job_id == a.id).unwrap();
     outbox
-        .finish(
+        .finish(&[(
             a_started.id,
             AttemptRecord {
                 status: DeliveryStatus::Delivered,
@@ -182,7 +182,7 @@ async fn claims_go_in_seq_order_per_job_and_skip_locked_rows() {
                 next_attempt_at: None,
                 delivered_at: Some(now),
             },
-        )
+        )])
         .await
         .unwrap();
     let next = outbox.claim(now, hold, 10).await.unwrap();
@@ -217,5 +217,48 @@ async fn claims_go_in_seq_order_per_job_and_skip_locked_rows() {
     assert_eq!(
         b_started.webhook_id,
         first.iter().find(|d| d.event.job_id == b.id).unwrap().webhook_id
+    );
+
+    // Several attempts are recorded in one step, each as its own record says.
+    let a_completed = retried.iter().find(|d| d.event.job_id == a.id).unwrap();
+    let later = after + chrono::Duration::seconds(30);
+    outbox
+        .finish(&[
+            (
+                b_started.id,
+                AttemptRecord {
+                    status: DeliveryStatus::Pending,
+                    last_status: Some(503),
+                    last_error: Some("HTTP 503".into()),
+                    next_attempt_at: Some(later),
+                    delivered_at: None,
+                },
+            ),
+            (
+                a_completed.id,
+                AttemptRecord {
+                    status: DeliveryStatus::Failed,
+                    last_status: Some(410),
+                    last_error: Some("HTTP 410".into()),
+                    next_attempt_at: None,
+                    delivered_at: None,
+                },
+            ),
+        ])
+        .await
+        .unwrap();
+    let b_rows = outbox.deliveries(b.id).await.unwrap();
+    assert_eq!(
+        (b_rows[0].status, b_rows[0].last_status, b_rows[0].next_attempt_at),
+        (DeliveryStatus::Pending, Some(503), Some(later))
+    );
+    let a_rows = outbox.deliveries(a.id).await.unwrap();
+    let completed = a_rows
+        .iter()
+        .find(|d| d.event == JobEventKind::Completed)
+        .unwrap();
+    assert_eq!(
+        (completed.status, completed.last_error.as_deref()),
+        (DeliveryStatus::Failed, Some("HTTP 410"))
     );
 }

@@ -13,6 +13,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use super::{JobEventKind, Timestamp, string_enum};
 use crate::error::DomainError;
 use crate::ids::JobId;
+use crate::ports::{Entropy, EntropyUnavailable};
 
 /// The event kinds a webhook may ask for, in their canonical order.
 pub const WEBHOOK_EVENTS: [JobEventKind; 5] = [
@@ -232,9 +233,9 @@ impl WebhookSecret {
     }
 
     /// A fresh random secret (32 bytes), in its `whsec_` text form.
-    pub fn generate() -> Result<String, String> {
+    pub fn generate(entropy: &dyn Entropy) -> Result<String, EntropyUnavailable> {
         let mut key = [0u8; 32];
-        getrandom::fill(&mut key).map_err(|e| format!("no randomness: {e}"))?;
+        entropy.fill(&mut key)?;
         Ok(format!("{SECRET_PREFIX}{}", BASE64.encode(key)))
     }
 
@@ -386,12 +387,4 @@ impl DeliveryPolicy {
         let delay = chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
         DeliveryDecision::Retry(now + delay)
     }
-}
-
-/// The unique `webhook-id` of a new delivery: `msg_` and 32 random hex digits.
-pub fn new_webhook_id() -> String {
-    let mut bytes = [0u8; 16];
-    let _ = getrandom::fill(&mut bytes);
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("msg_{hex}")
 }

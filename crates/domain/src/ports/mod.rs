@@ -8,6 +8,7 @@
 mod clock;
 mod content;
 mod embeddings;
+mod entropy;
 mod experiments;
 mod generation;
 mod interactions;
@@ -24,6 +25,7 @@ mod webhooks;
 pub use clock::*;
 pub use content::*;
 pub use embeddings::*;
+pub use entropy::*;
 pub use experiments::*;
 pub use generation::*;
 pub use interactions::*;
@@ -36,6 +38,9 @@ pub use system::*;
 pub use tickets::*;
 pub use users::*;
 pub use webhooks::*;
+
+#[cfg(feature = "os")]
+pub use crate::os::{OsEntropy, SystemClock};
 
 use std::sync::Arc;
 

@@ -53,8 +53,9 @@ pub trait WebhookOutbox: Send + Sync {
         limit: usize,
     ) -> DomainResult<Vec<DueDelivery>>;
 
-    /// Records the end of an attempt of delivery `id`.
-    async fn finish(&self, id: i64, record: AttemptRecord) -> DomainResult<()>;
+    /// Records how the attempts of claimed deliveries ended (`(delivery id, record)`), all in
+    /// one step.
+    async fn finish(&self, done: &[(i64, AttemptRecord)]) -> DomainResult<()>;
 
     /// A job's deliveries in `seq` order (empty for an unknown job).
     async fn deliveries(&self, job: JobId) -> DomainResult<Vec<WebhookDelivery>>;

@@ -17,6 +17,7 @@
 
 pub mod build;
 pub mod engine;
+#[cfg(feature = "eval")]
 pub mod eval;
 pub mod learned;
 pub mod popularity;

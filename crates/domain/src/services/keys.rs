@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{DomainError, DomainResult};
 use crate::model::{ApiKey, NewApiKey, Scope, Timestamp};
-use crate::ports::{ApiKeyStore, Clock};
+use crate::ports::{ApiKeyStore, Clock, Entropy};
 
 const PREFIX_BYTES: usize = 4;
 const SECRET_BYTES: usize = 20;
@@ -53,12 +53,17 @@ pub struct CreatedKey {
 pub struct KeyService {
     store: Arc<dyn ApiKeyStore>,
     clock: Arc<dyn Clock>,
+    entropy: Arc<dyn Entropy>,
 }
 
 impl KeyService {
-    /// A service over `store`.
-    pub fn new(store: Arc<dyn ApiKeyStore>, clock: Arc<dyn Clock>) -> Self {
-        KeyService { store, clock }
+    /// A service over `store`, drawing secrets from `entropy`.
+    pub fn new(store: Arc<dyn ApiKeyStore>, clock: Arc<dyn Clock>, entropy: Arc<dyn Entropy>) -> Self {
+        KeyService {
+            store,
+            clock,
+            entropy,
+        }
     }
 
     /// Creates a key. `name` must be 1–100 characters; `expires_at` must be in the future.
@@ -79,7 +84,7 @@ impl KeyService {
         }
         // A prefix collision (1 in 4 billion per pair) is retried with fresh randomness.
         for _ in 0..3 {
-            let (prefix, secret) = generate()?;
+            let (prefix, secret) = generate(self.entropy.as_ref())?;
             let new = NewApiKey {
                 name: name.to_owned(),
                 prefix,
@@ -152,9 +157,11 @@ pub fn hash(key: &str) -> String {
     to_hex(&Sha256::digest(key.trim().as_bytes()))
 }
 
-fn generate() -> DomainResult<(String, String)> {
+fn generate(entropy: &dyn Entropy) -> DomainResult<(String, String)> {
     let mut bytes = [0u8; PREFIX_BYTES + SECRET_BYTES];
-    getrandom::fill(&mut bytes).map_err(|e| DomainError::Unavailable(format!("no randomness: {e}")))?;
+    entropy
+        .fill(&mut bytes)
+        .map_err(|e| DomainError::Unavailable(e.to_string()))?;
     let prefix = to_hex(&bytes[..PREFIX_BYTES]);
     let secret = format!("{MARK}{prefix}_{}", to_hex(&bytes[PREFIX_BYTES..]));
     Ok((prefix, secret))
@@ -178,7 +185,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{FixedClock, InMemoryKeys};
+    use crate::testing::{FixedClock, InMemoryKeys, NoEntropy, SeqEntropy};
     use chrono::{Duration, NaiveDate};
 
     fn service() -> (KeyService, Arc<FixedClock>) {
@@ -187,7 +194,11 @@ mod tests {
             .unwrap_or_default();
         let clock = Arc::new(FixedClock::at(start));
         (
-            KeyService::new(Arc::new(InMemoryKeys::default()), clock.clone()),
+            KeyService::new(
+                Arc::new(InMemoryKeys::default()),
+                clock.clone(),
+                Arc::new(SeqEntropy::seeded(1)),
+            ),
             clock,
         )
     }
@@ -251,6 +262,17 @@ mod tests {
             Err(DomainError::Invalid { .. })
         ));
         Ok(())
+    }
+
+    #[tokio::test]
+    async fn without_randomness_no_key_is_made() {
+        let store = Arc::new(InMemoryKeys::default());
+        let keys = KeyService::new(store, Arc::new(FixedClock::default()), Arc::new(NoEntropy));
+        assert!(matches!(
+            keys.create("ci", Scope::Read, None, None).await,
+            Err(DomainError::Unavailable(_))
+        ));
+        assert!(keys.list().await.is_ok_and(|listed| listed.is_empty()));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use chrono::TimeDelta;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::JobId;
 use crate::model::Timestamp;
-use crate::ports::{Clock, NewTicket, TicketGrant, TicketStore};
+use crate::ports::{Clock, Entropy, NewTicket, TicketGrant, TicketStore};
 
 const MARK: &str = "gwt_";
 const BYTES: usize = 32;
@@ -32,18 +32,25 @@ pub struct IssuedTicket {
 pub struct TicketService {
     store: Arc<dyn TicketStore>,
     clock: Arc<dyn Clock>,
+    entropy: Arc<dyn Entropy>,
 }
 
 impl TicketService {
-    /// A service over `store`.
-    pub fn new(store: Arc<dyn TicketStore>, clock: Arc<dyn Clock>) -> Self {
-        TicketService { store, clock }
+    /// A service over `store`, drawing tickets from `entropy`.
+    pub fn new(store: Arc<dyn TicketStore>, clock: Arc<dyn Clock>, entropy: Arc<dyn Entropy>) -> Self {
+        TicketService {
+            store,
+            clock,
+            entropy,
+        }
     }
 
     /// Issues a ticket for following `job` of `schema` (the caller checked the job exists).
     pub async fn issue(&self, job: JobId, schema: &str) -> DomainResult<IssuedTicket> {
         let mut bytes = [0u8; BYTES];
-        getrandom::fill(&mut bytes).map_err(|e| DomainError::Unavailable(format!("no randomness: {e}")))?;
+        self.entropy
+            .fill(&mut bytes)
+            .map_err(|e| DomainError::Unavailable(e.to_string()))?;
         let ticket = format!(
             "{MARK}{}",
             bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
@@ -81,13 +88,17 @@ impl TicketService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{FixedClock, InMemoryTickets};
+    use crate::testing::{FixedClock, InMemoryTickets, SeqEntropy};
 
     #[tokio::test]
     async fn a_ticket_is_redeemed_once_before_it_expires() {
         let clock = Arc::new(FixedClock::default());
         let start = clock.now();
-        let tickets = TicketService::new(Arc::new(InMemoryTickets::default()), clock.clone());
+        let tickets = TicketService::new(
+            Arc::new(InMemoryTickets::default()),
+            clock.clone(),
+            Arc::new(SeqEntropy::seeded(7)),
+        );
         let issued = tickets.issue(JobId(7), "app").await.unwrap();
         assert!(issued.ticket.starts_with("gwt_") && issued.ticket.len() == 4 + 64);
         let ttl = issued.expires_at - start;

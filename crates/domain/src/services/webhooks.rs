@@ -7,7 +7,9 @@ use std::time::Duration;
 use crate::error::DomainResult;
 use crate::model::AttemptResult;
 use crate::model::{DeliveryDecision, DeliveryPolicy, DeliveryStatus, WebhookSecret};
-use crate::ports::{AttemptRecord, Clock, DueDelivery, HttpSender, WebhookOutbox, WebhookRequest};
+use crate::ports::{
+    AttemptRecord, Clock, DueDelivery, Entropy, HttpSender, WebhookOutbox, WebhookRequest, unit_interval,
+};
 
 /// What one attempt came to (for metrics and logs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,13 +39,15 @@ pub struct WebhookDeliverer {
     outbox: Arc<dyn WebhookOutbox>,
     sender: Arc<dyn HttpSender>,
     clock: Arc<dyn Clock>,
+    entropy: Arc<dyn Entropy>,
     secret: WebhookSecret,
     policy: DeliveryPolicy,
 }
 
-/// How long a claimed delivery is hidden from other claims: the attempt's timeout and a margin.
-fn hold(policy: &DeliveryPolicy) -> Duration {
-    policy.timeout * 2 + Duration::from_secs(30)
+/// How long a claim of `limit` deliveries is hidden from other claims: every attempt of the
+/// claim timing out one after another, and a margin.
+fn hold(policy: &DeliveryPolicy, limit: usize) -> Duration {
+    policy.timeout * u32::try_from(limit.max(1)).unwrap_or(u32::MAX) + Duration::from_secs(30)
 }
 
 impl WebhookDeliverer {
@@ -52,6 +56,7 @@ impl WebhookDeliverer {
         outbox: Arc<dyn WebhookOutbox>,
         sender: Arc<dyn HttpSender>,
         clock: Arc<dyn Clock>,
+        entropy: Arc<dyn Entropy>,
         secret: WebhookSecret,
         policy: DeliveryPolicy,
     ) -> Self {
@@ -59,29 +64,40 @@ impl WebhookDeliverer {
             outbox,
             sender,
             clock,
+            entropy,
             secret,
             policy,
         }
     }
 
     /// Claims at most `limit` due deliveries and attempts each once (one per job, so in
-    /// order per job); returns what each attempt came to.
+    /// order per job), then records every attempt in one step (one commit per claim, not per
+    /// delivery); returns what each attempt came to. A process that dies before recording
+    /// leaves the claim to be retried after its hold: at least once, the same `webhook-id`.
     pub async fn deliver_due(&self, limit: usize) -> DomainResult<Vec<(DueDelivery, AttemptOutcome)>> {
         let now = self.clock.now();
         let hold_until =
-            now + chrono::Duration::from_std(hold(&self.policy)).unwrap_or(chrono::Duration::MAX);
+            now + chrono::Duration::from_std(hold(&self.policy, limit)).unwrap_or(chrono::Duration::MAX);
         let due = self.outbox.claim(now, hold_until, limit).await?;
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut records = Vec::with_capacity(due.len());
         let mut outcomes = Vec::with_capacity(due.len());
         for delivery in due {
-            let outcome = self.attempt(&delivery, random_unit()).await?;
+            let (record, outcome) = self
+                .attempt(&delivery, unit_interval(self.entropy.as_ref()))
+                .await;
+            records.push((delivery.id, record));
             outcomes.push((delivery, outcome));
         }
+        self.outbox.finish(&records).await?;
         Ok(outcomes)
     }
 
-    /// Attempts one claimed delivery and records the result; `jitter` in [0, 1) scales the
-    /// retry delay.
-    pub async fn attempt(&self, delivery: &DueDelivery, jitter: f64) -> DomainResult<AttemptOutcome> {
+    /// Attempts one claimed delivery: what to record and what it came to; `jitter` in [0, 1)
+    /// scales the retry delay.
+    async fn attempt(&self, delivery: &DueDelivery, jitter: f64) -> (AttemptRecord, AttemptOutcome) {
         let body = delivery.event.message().to_string();
         let timestamp = self.clock.now().and_utc().timestamp();
         let request = WebhookRequest {
@@ -136,16 +152,6 @@ impl WebhookDeliverer {
                 AttemptOutcome::Retrying,
             ),
         };
-        self.outbox.finish(delivery.id, record).await?;
-        Ok(outcome)
-    }
-}
-
-/// A random number in [0, 1) (0.5 without randomness).
-fn random_unit() -> f64 {
-    let mut bytes = [0u8; 4];
-    match getrandom::fill(&mut bytes) {
-        Ok(()) => f64::from(u32::from_le_bytes(bytes)) / (f64::from(u32::MAX) + 1.0),
-        Err(_) => 0.5,
+        (record, outcome)
     }
 }

@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use chrono::{Duration, NaiveDate};
 
 use crate::model::Timestamp;
-use crate::ports::Clock;
+use crate::ports::{Clock, Entropy, EntropyUnavailable};
 
 /// A deterministic clock: starts at a fixed instant and advances one millisecond per reading,
 /// so consecutive writes get distinct, increasing timestamps.
@@ -59,6 +59,47 @@ impl Clock for FixedClock {
         let reading = *now;
         *now += Duration::milliseconds(1);
         reading
+    }
+}
+
+/// A deterministic random source (SplitMix64 from a seed): the same seed gives the same
+/// secrets, tickets and jitter in every run. Not for production.
+#[derive(Debug, Default)]
+pub struct SeqEntropy {
+    state: Mutex<u64>,
+}
+
+impl SeqEntropy {
+    /// A source starting from `seed`.
+    pub fn seeded(seed: u64) -> Self {
+        SeqEntropy {
+            state: Mutex::new(seed),
+        }
+    }
+}
+
+impl Entropy for SeqEntropy {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), EntropyUnavailable> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        for chunk in buf.chunks_mut(8) {
+            *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = *state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+/// A random source that has none (as when the OS cannot give randomness).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoEntropy;
+
+impl Entropy for NoEntropy {
+    fn fill(&self, _buf: &mut [u8]) -> Result<(), EntropyUnavailable> {
+        Err(EntropyUnavailable("no random source in this test".to_owned()))
     }
 }
 

@@ -88,7 +88,8 @@ impl State {
             self.webhooks.push((
                 row,
                 WebhookDelivery {
-                    webhook_id: new_webhook_id(),
+                    // Unique per delivery, as PostgreSQL's random ids are.
+                    webhook_id: format!("msg_{row:032x}"),
                     job_id: id,
                     seq,
                     event: kind,

@@ -53,14 +53,16 @@ impl WebhookOutbox for Webhooks {
         Ok(due)
     }
 
-    async fn finish(&self, id: i64, record: AttemptRecord) -> DomainResult<()> {
+    async fn finish(&self, done: &[(i64, AttemptRecord)]) -> DomainResult<()> {
         let mut s = self.0.lock();
-        if let Some((_, d, _)) = s.webhooks.iter_mut().find(|(row, _, _)| *row == id) {
-            d.status = record.status;
-            d.last_status = record.last_status;
-            d.last_error = record.last_error;
-            d.next_attempt_at = record.next_attempt_at;
-            d.delivered_at = record.delivered_at;
+        for (id, record) in done {
+            if let Some((_, d, _)) = s.webhooks.iter_mut().find(|(row, _, _)| row == id) {
+                d.status = record.status;
+                d.last_status = record.last_status;
+                d.last_error.clone_from(&record.last_error);
+                d.next_attempt_at = record.next_attempt_at;
+                d.delivered_at = record.delivered_at;
+            }
         }
         Ok(())
     }
