@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use genonaut_db::repos::PgApiKeys;
 use genonaut_domain::model::Scope;
-use genonaut_domain::ports::SystemClock;
+use genonaut_domain::ports::{OsEntropy, SystemClock};
 use genonaut_domain::services::KeyService;
 use genonaut_tests::TestApp;
 
@@ -197,6 +197,7 @@ async fn with_keys_on_the_page_loads_without_a_key_and_the_api_behind_it_still_n
     let keys = KeyService::new(
         Arc::new(PgApiKeys::new(app.db.pool.clone())),
         Arc::new(SystemClock),
+        Arc::new(OsEntropy),
     );
     let read = keys
         .create("console", Scope::Read, None, None)

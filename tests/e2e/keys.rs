@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::http::Method;
 use genonaut_db::repos::PgApiKeys;
 use genonaut_domain::model::Scope;
-use genonaut_domain::ports::SystemClock;
+use genonaut_domain::ports::{OsEntropy, SystemClock};
 use genonaut_domain::services::KeyService;
 use genonaut_tests::{Reply, TestApp};
 use serde_json::{Value, json};
@@ -21,6 +21,7 @@ async fn secured(cache: Duration) -> (TestApp, KeyService) {
     let keys = KeyService::new(
         Arc::new(PgApiKeys::new(app.db.pool.clone())),
         Arc::new(SystemClock),
+        Arc::new(OsEntropy),
     );
     (app, keys)
 }
