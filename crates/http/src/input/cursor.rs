@@ -49,6 +49,10 @@ pub fn decode(raw: &str) -> Option<ContentKey> {
     }
     let nanos: u32 = nanos.parse().ok().filter(|n| *n < 1_000_000_000)?;
     let created_at = chrono::DateTime::from_timestamp(secs.parse().ok()?, nanos)?.naive_utc();
+    // Within what PostgreSQL's `timestamp` holds (and any cursor the server writes).
+    if !(1..=9999).contains(&chrono::Datelike::year(&created_at)) {
+        return None;
+    }
     let id: i64 = id.parse().ok().filter(|id| *id > 0)?;
     Some(ContentKey {
         created_at,
@@ -123,6 +127,9 @@ mod tests {
             b64("1:x:0:42"),
             b64("1:+5:0:42"),
             b64("1:99999999999999999:0:42"),
+            b64("1:-62135596801:0:42"),
+            b64("1:-300000000000:0:42"),
+            b64("1:253402300800:0:42"),
             "A".repeat(MAX_LEN + 1),
         ] {
             assert_eq!(decode(&bad), None, "{bad:?}");
