@@ -72,6 +72,11 @@ bench-pgo: build-pgo
 bench-scale:
     scripts/bench.sh scale
 
+# The gallery at a million items: keyset ("load more") paging and its filters, server time p50/p99
+# per listing (schema `bench_gallery`, kept between runs; BENCH_RELOAD=1 reseeds), release build.
+bench-gallery:
+    scripts/bench-gallery.sh
+
 # Criterion benchmarks of hot pure code: recommender build and scoring, list-page serialisation.
 bench-criterion:
     cargo bench -p genonaut-domain -p genonaut-http

@@ -387,3 +387,158 @@ async fn special_listings_and_stats() {
         r#"{"total_content":3,"public_content":3,"private_content":0,"type_breakdown":{"text":1,"image":0,"video":0,"audio":2}}"#
     );
 }
+
+/// Walks a listing with `cursor`/`next_cursor` (`limit` per page), returning the item ids.
+async fn walk_by_cursor(app: &TestApp, filters: &str, limit: i64) -> Vec<i64> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..100 {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/content?limit={limit}&cursor={c}{filters}"),
+            None => format!("/api/v1/content?limit={limit}{filters}"),
+        };
+        let page = app.get(&path).await.expect(200);
+        let Some(items) = page["items"].as_array() else {
+            panic!("no items: {page}");
+        };
+        ids.extend(items.iter().filter_map(|i| i["id"].as_i64()));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => {
+                assert_eq!(
+                    page["next_cursor"],
+                    serde_json::Value::Null,
+                    "null on the last page"
+                );
+                return ids;
+            }
+        }
+    }
+    panic!("more than 100 pages");
+}
+
+#[actix_web::test]
+async fn cursor_paging_walks_the_same_listing_as_skip_under_every_filter() {
+    let app = TestApp::spawn().await;
+    let a = app.user("alpha").await;
+    let b = app.user("bravo").await;
+    for i in 0..11 {
+        let creator = if i % 3 == 0 { b } else { a };
+        let kind = if i % 2 == 0 { "image" } else { "text" };
+        let tags: &[&str] = if i % 4 == 0 { &["rare", "sea"] } else { &["sea"] };
+        app.content(creator, &format!("Gallery piece {i}"), kind, tags)
+            .await;
+    }
+    app.post(
+        "/api/v1/content",
+        json!({"title": "Gallery hidden", "content_type": "image", "content_data": "x",
+                                       "creator_id": a, "is_public": false}),
+    )
+    .await
+    .expect(201);
+
+    let filters = [
+        String::new(),
+        "&public_only=true".into(),
+        "&content_type=image".into(),
+        format!("&creator_id={a}"),
+        "&tags=rare".into(),
+        "&content_type=image&tags=sea&public_only=true".into(),
+        format!("&search_term=gallery&creator_id={b}"),
+    ];
+    for f in &filters {
+        let listing = app
+            .get(&format!("/api/v1/content?limit=1000{f}"))
+            .await
+            .expect(200);
+        let expected: Vec<i64> = listing["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect();
+        assert!(!expected.is_empty(), "{f} matches something");
+        assert_eq!(
+            listing["next_cursor"],
+            serde_json::Value::Null,
+            "{f}: one page holds all"
+        );
+        for limit in [1, 2, 5] {
+            assert_eq!(
+                walk_by_cursor(&app, f, limit).await,
+                expected,
+                "{f}, limit {limit}"
+            );
+        }
+    }
+
+    // The envelope keeps the contract's fields, in order, and adds next_cursor; a cursor page
+    // and the skip page at the same place are the same page.
+    let first = app.get("/api/v1/content?limit=3").await.expect(200);
+    let keys: Vec<&String> = first.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["items", "total", "skip", "limit", "next_cursor"]);
+    assert_eq!(
+        (first["total"].as_i64(), first["skip"].as_i64()),
+        (Some(12), Some(0))
+    );
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let by_cursor = app
+        .get(&format!("/api/v1/content?limit=3&skip=0&cursor={cursor}"))
+        .await
+        .expect(200);
+    let by_skip = app.get("/api/v1/content?limit=3&skip=3").await.expect(200);
+    assert_eq!(by_cursor["items"], by_skip["items"]);
+    assert_eq!(by_cursor["next_cursor"], by_skip["next_cursor"]);
+    assert_eq!(
+        (by_cursor["total"].as_i64(), by_cursor["skip"].as_i64()),
+        (Some(12), Some(0))
+    );
+
+    // Content created while paging sorts first and does not shift the next page.
+    app.content(a, "Gallery newcomer", "image", &[]).await;
+    let after = app
+        .get(&format!("/api/v1/content?limit=3&cursor={cursor}"))
+        .await
+        .expect(200);
+    assert_eq!(after["items"], by_skip["items"]);
+    assert_eq!(after["total"], json!(13));
+
+    // A malformed cursor, and a cursor with skip > 0: 422 in the contract's shape.
+    // An empty cursor is the first page; a well-formed one before every item, an empty page.
+    let empty = app.get("/api/v1/content?limit=3&cursor=").await.expect(200);
+    let fresh = app.get("/api/v1/content?limit=3").await.expect(200);
+    assert_eq!(empty["items"], fresh["items"]);
+    let before_all = app.get("/api/v1/content?cursor=MToxOjA6MQ").await.expect(200);
+    assert_eq!(
+        (
+            before_all["items"].as_array().unwrap().len(),
+            before_all["total"].as_i64()
+        ),
+        (0, Some(13))
+    );
+    // Not base64, version 2, five parts, a year PostgreSQL cannot hold (never a 500).
+    for bad in [
+        "nope!",
+        "MjoxOjE6MQ",
+        "MToxOjE6MDox",
+        "MTotMzAwMDAwMDAwMDAwOjA6NDI",
+    ] {
+        let problems = app
+            .get(&format!("/api/v1/content?cursor={bad}"))
+            .await
+            .expect(422);
+        assert_eq!(
+            problems["detail"][0]["loc"],
+            json!(["query", "cursor"]),
+            "{bad:?}"
+        );
+        assert_eq!(problems["detail"][0]["type"], json!("value_error"));
+        assert_eq!(problems["detail"][0]["input"], json!(bad));
+    }
+    let both = app
+        .get(&format!("/api/v1/content?skip=3&cursor={cursor}"))
+        .await
+        .expect(422);
+    assert_eq!(both["detail"][0]["loc"], json!(["query", "skip"]));
+    assert_eq!(both["detail"][0]["input"], json!("3"));
+}

@@ -30,6 +30,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    content_creator_counts (creator_id, content_type, listed) {
+        creator_id -> Int4,
+        #[max_length = 50]
+        content_type -> Varchar,
+        listed -> Bool,
+        n -> Int8,
+    }
+}
+
+diesel::table! {
     content_embeddings (content_id) {
         content_id -> Int4,
         model -> Nullable<Text>,
@@ -55,6 +65,27 @@ diesel::table! {
         is_public -> Bool,
         is_private -> Bool,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    content_tag_counts (tag, content_type, listed) {
+        tag -> Text,
+        #[max_length = 50]
+        content_type -> Varchar,
+        listed -> Bool,
+        n -> Int8,
+    }
+}
+
+diesel::table! {
+    content_tags (content_id, tag) {
+        content_id -> Int4,
+        tag -> Text,
+        created_at -> Timestamp,
+        #[max_length = 50]
+        content_type -> Varchar,
+        listed -> Bool,
     }
 }
 
@@ -302,8 +333,11 @@ diesel::joinable!(webhook_deliveries -> generation_jobs (job_id));
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     content_counts,
+    content_creator_counts,
     content_embeddings,
     content_items,
+    content_tag_counts,
+    content_tags,
     experiments,
     generation_jobs,
     idempotency_keys,

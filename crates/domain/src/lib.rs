@@ -74,4 +74,4 @@ pub mod testing;
 pub mod values;
 
 pub use error::{Conflict, DomainError, DomainResult, Entity, ErrorChain};
-pub use page::{Page, PageRequest};
+pub use page::{KeysetPage, Page, PageRequest};

@@ -67,9 +67,61 @@ impl<T> Page<T> {
     }
 }
 
+/// One page of a keyset-paged listing: the items, the number of matches ignoring the window,
+/// and the key to continue after (`None` on the last page).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeysetPage<T, K> {
+    /// The rows of this page.
+    pub items: Vec<T>,
+    /// How many rows match in total.
+    pub total: i64,
+    /// Where the next page starts; `None` when no row follows this page.
+    pub next: Option<K>,
+}
+
+impl<T, K> KeysetPage<T, K> {
+    /// From a page fetched with one row more than `limit` (the probe): that extra row only says
+    /// a next page exists, and the next page starts after the last row kept.
+    pub fn from_probe(page: Page<T>, limit: i64, key: impl Fn(&T) -> K) -> Self {
+        let Page { mut items, total } = page;
+        let limit = usize::try_from(limit.max(0)).unwrap_or(usize::MAX);
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(&key)
+        } else {
+            None
+        };
+        KeysetPage { items, total, next }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_probe_row_gives_the_next_key_and_is_dropped() {
+        let more = KeysetPage::from_probe(
+            Page {
+                items: vec![9, 8, 7],
+                total: 10,
+            },
+            2,
+            |i| *i,
+        );
+        assert_eq!((more.items, more.total, more.next), (vec![9, 8], 10, Some(8)));
+        let last = KeysetPage::from_probe(
+            Page {
+                items: vec![2, 1],
+                total: 2,
+            },
+            2,
+            |i| *i,
+        );
+        assert_eq!((last.items, last.next), (vec![2, 1], None));
+        let empty = KeysetPage::from_probe(Page::<i32>::empty(), 5, |i| *i);
+        assert_eq!(empty.next, None);
+    }
 
     #[test]
     fn slice_applies_skip_and_limit() {

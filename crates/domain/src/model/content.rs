@@ -132,6 +132,42 @@ impl ContentQuery {
     }
 }
 
+/// A position in the content listing order — newest first: `created_at` descending, ties by
+/// `id` descending. Keyset ("load more") paging continues strictly after a key, so a page costs
+/// the same at any depth and items created meanwhile never shift or repeat it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ContentKey {
+    /// Creation time of the item at this position.
+    pub created_at: Timestamp,
+    /// Its id (breaks ties between items created at the same instant).
+    pub id: ContentId,
+}
+
+impl ContentKey {
+    /// The position of `c`.
+    pub fn of(c: &Content) -> Self {
+        ContentKey {
+            created_at: c.created_at,
+            id: c.id,
+        }
+    }
+
+    /// Whether `c` comes after this position in the listing order (strictly older, or as old
+    /// with a smaller id) — the row-value comparison `(created_at, id) < (key)`.
+    pub fn is_before(&self, c: &Content) -> bool {
+        (c.created_at, c.id) < (self.created_at, self.id)
+    }
+}
+
+/// Where a page of the content listing starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentStart {
+    /// After skipping this many matches (offset paging; cost grows with the offset).
+    Skip(i64),
+    /// Strictly after this position (keyset paging; cost independent of the depth).
+    After(ContentKey),
+}
+
 /// Counts of content items.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContentStats {

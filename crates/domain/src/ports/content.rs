@@ -2,7 +2,7 @@ use async_trait::async_trait;
 
 use crate::error::DomainResult;
 use crate::ids::ContentId;
-use crate::model::{Content, ContentChanges, ContentQuery, ContentStats, NewContent, Timestamp};
+use crate::model::{Content, ContentChanges, ContentKey, ContentQuery, ContentStats, NewContent, Timestamp};
 use crate::page::{Page, PageRequest};
 
 /// Storage of content items.
@@ -42,6 +42,17 @@ pub trait ContentRepository: Send + Sync {
     /// Items matching every filter of `query`, newest first (`created_at` desc, `id` desc),
     /// with the total number of matches.
     async fn list(&self, query: &ContentQuery, page: PageRequest) -> DomainResult<Page<Content>>;
+
+    /// Keyset paging: the first `limit` items matching every filter of `query` that come
+    /// strictly after `after` in the same order as [`list`](Self::list) (`created_at` desc,
+    /// `id` desc; all matches when `after` is `None`), with the total number of matches
+    /// ignoring `after`. Costs the same at any depth (an index range scan from the key).
+    async fn list_from(
+        &self,
+        query: &ContentQuery,
+        after: Option<ContentKey>,
+        limit: i64,
+    ) -> DomainResult<Page<Content>>;
 
     /// Like [`list`](Self::list) without counting the total.
     async fn fetch(&self, query: &ContentQuery, page: PageRequest) -> DomainResult<Vec<Content>>;

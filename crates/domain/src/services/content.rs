@@ -2,8 +2,10 @@ use std::sync::Arc;
 
 use crate::error::{DomainError, DomainResult, Entity};
 use crate::ids::{ContentId, UserId};
-use crate::model::{Content, ContentChanges, ContentQuery, ContentStats, ContentType, NewContent};
-use crate::page::{Page, PageRequest};
+use crate::model::{
+    Content, ContentChanges, ContentKey, ContentQuery, ContentStart, ContentStats, ContentType, NewContent,
+};
+use crate::page::{KeysetPage, Page, PageRequest};
 use crate::ports::{Clock, ContentRepository};
 use crate::services::{UserService, days_ago};
 use crate::values::non_blank;
@@ -94,6 +96,24 @@ impl ContentService {
         } else {
             Err(DomainError::not_found(Entity::ContentItem, id))
         }
+    }
+
+    /// The listing with every filter applied, from `start` (an offset or a key), at most `limit`
+    /// items, with the key the next page starts after (`None` on the last page). Both kinds
+    /// of start give the same items in the same order; a key costs the same at any depth.
+    pub async fn list_paged(
+        &self,
+        query: &ContentQuery,
+        start: ContentStart,
+        limit: i64,
+    ) -> DomainResult<KeysetPage<Content, ContentKey>> {
+        // One row more than asked says whether a next page exists.
+        let probe = limit.max(0).saturating_add(1);
+        let page = match start {
+            ContentStart::Skip(skip) => self.content.list(query, PageRequest::new(skip, probe)).await?,
+            ContentStart::After(key) => self.content.list_from(query, Some(key), probe).await?,
+        };
+        Ok(KeysetPage::from_probe(page, limit, ContentKey::of))
     }
 
     /// Search / list with every filter applied.

@@ -286,6 +286,107 @@ pub async fn content_deletion_cascades_and_detaches_jobs(s: Services) {
     );
 }
 
+/// Scenario: keyset_paging_walks_the_same_listing_as_skip_under_every_filter.
+pub async fn keyset_paging_walks_the_same_listing_as_skip_under_every_filter(s: Services) {
+    let a = user(&s, "alice").await;
+    let b = user(&s, "bobby").await;
+    for i in 0..9 {
+        let mut c = new_content(if i % 3 == 0 { b.id } else { a.id }, &format!("Item {i}"));
+        c.content_type = if i % 2 == 0 {
+            ContentType::Image
+        } else {
+            ContentType::Text
+        };
+        c.tags = Tags::parse(if i % 4 == 0 {
+            vec!["rare", "sea"]
+        } else {
+            vec!["sea"]
+        })
+        .unwrap();
+        c.is_public = i != 5;
+        s.content.create(c).await.unwrap();
+    }
+    let queries = [
+        ContentQuery::default(),
+        ContentQuery {
+            public_only: true,
+            ..Default::default()
+        },
+        ContentQuery {
+            content_type: Some(ContentType::Image),
+            ..Default::default()
+        },
+        ContentQuery {
+            creator_id: Some(a.id),
+            ..Default::default()
+        },
+        ContentQuery {
+            tags: vec!["rare".into()],
+            ..Default::default()
+        },
+        ContentQuery {
+            content_type: Some(ContentType::Image),
+            tags: vec!["sea".into()],
+            public_only: true,
+            ..Default::default()
+        },
+        ContentQuery {
+            search_term: Some("item".into()),
+            creator_id: Some(b.id),
+            ..Default::default()
+        },
+    ];
+    for query in &queries {
+        let all = s.content.list(query, PageRequest::DEFAULT).await.unwrap();
+        let expected: Vec<ContentId> = all.items.iter().map(|c| c.id).collect();
+        assert!(!expected.is_empty(), "{query:?} matches something");
+        let mut walked = Vec::new();
+        let mut start = ContentStart::Skip(0);
+        let mut skip = 0;
+        loop {
+            let page = s.content.list_paged(query, start, 2).await.unwrap();
+            assert_eq!(page.total, all.total, "{query:?}: total ignores the window");
+            // The same page by offset: same items, same next key.
+            let by_skip = s
+                .content
+                .list_paged(query, ContentStart::Skip(skip), 2)
+                .await
+                .unwrap();
+            assert_eq!(by_skip, page, "{query:?}: cursor page {skip} = skip page");
+            walked.extend(page.items.iter().map(|c| c.id));
+            skip += 2;
+            match page.next {
+                Some(key) => {
+                    assert_eq!(Some(key), page.items.last().map(ContentKey::of));
+                    start = ContentStart::After(key);
+                }
+                None => break,
+            }
+        }
+        assert_eq!(walked, expected, "{query:?}: walking by keys = the listing");
+    }
+    // An item created while paging sorts first: later pages neither repeat nor shift.
+    let first = s
+        .content
+        .list_paged(&queries[0], ContentStart::Skip(0), 4)
+        .await
+        .unwrap();
+    s.content.create(new_content(a.id, "Newcomer")).await.unwrap();
+    let next = first.next.unwrap();
+    let second = s
+        .content
+        .list_paged(&queries[0], ContentStart::After(next), 4)
+        .await
+        .unwrap();
+    assert!(
+        second
+            .items
+            .iter()
+            .all(|c| next.is_before(c) && c.title != "Newcomer")
+    );
+    assert_eq!(second.total, 10);
+}
+
 /// Scenario: content_search_ands_every_filter.
 pub async fn content_search_ands_every_filter(s: Services) {
     let a = user(&s, "alice").await;

@@ -2,14 +2,17 @@
 
 use apistos::{ApiComponent, JsonSchema};
 use chrono::NaiveDateTime;
+use genonaut_domain::KeysetPage;
 use genonaut_domain::ids::UserId;
-use genonaut_domain::model::{Content, ContentChanges, ContentQuery, ContentStats, ContentType, NewContent};
+use genonaut_domain::model::{
+    Content, ContentChanges, ContentKey, ContentQuery, ContentStart, ContentStats, ContentType, NewContent,
+};
 use genonaut_domain::values::Tags;
 use serde::Serialize;
 use serde_json::json;
 
 use super::{ContentTypeDoc, JsonObject, MAX_DAYS, limit_query, read_window, text_path, timestamp};
-use crate::input::{Fields, Input};
+use crate::input::{Fields, Input, cursor};
 
 /// A content item.
 #[derive(Debug, Serialize, JsonSchema, ApiComponent)]
@@ -260,6 +263,52 @@ fn read_filters(f: &mut Fields<'_>) -> (Option<String>, Option<ContentType>, Opt
     (search_term, content_type, creator_id, public_only)
 }
 
+/// A page of `GET /api/v1/content/`: the list envelope plus `next_cursor`, where the next page
+/// starts.
+#[derive(Debug, Serialize, JsonSchema, ApiComponent)]
+#[schemars(example = ContentPage::example())]
+pub struct ContentPage {
+    /// This page of results.
+    pub items: Vec<ContentOut>,
+    /// Matches before paging (every filter applied; the cursor and `skip` ignored).
+    pub total: i64,
+    /// Echo of the requested `skip` (0 with a cursor).
+    pub skip: i64,
+    /// Echo of the requested `limit`.
+    pub limit: i64,
+    /// Pass it as `cursor`, with the same filters, for the page after this one; `null` on the
+    /// last page. Opaque.
+    #[schemars(required)]
+    pub next_cursor: Option<String>,
+}
+
+impl ContentPage {
+    /// A page of the listing, echoing the window, with every item's `media_url` filled in.
+    pub fn of(
+        page: KeysetPage<Content, ContentKey>,
+        skip: i64,
+        limit: i64,
+        links: &crate::media::MediaLinks,
+    ) -> Self {
+        ContentPage {
+            items: page
+                .items
+                .into_iter()
+                .map(|c| ContentOut::from(c).linked(links))
+                .collect(),
+            total: page.total,
+            skip,
+            limit,
+            next_cursor: page.next.map(cursor::encode),
+        }
+    }
+
+    fn example() -> serde_json::Value {
+        json!({"items": [ContentOut::example()], "total": 1342, "skip": 0, "limit": 1,
+               "next_cursor": cursor_example()})
+    }
+}
+
 /// Query of `GET /api/v1/content/`: every given filter applies (AND).
 #[derive(Debug, JsonSchema, ApiComponent)]
 pub struct ContentListQuery {
@@ -277,7 +326,7 @@ pub struct ContentListQuery {
     pub public_only: bool,
     /// Items must carry every given tag (repeat the parameter: `?tags=a&tags=b`).
     pub tags: Option<Vec<String>>,
-    /// Rows to skip (≥ 0).
+    /// Rows to skip (≥ 0). Not with `cursor` (422 at `skip` when both are sent and `skip` > 0).
     #[serde(default)]
     #[schemars(range(min = 0))]
     pub skip: i64,
@@ -285,6 +334,17 @@ pub struct ContentListQuery {
     #[serde(default = "crate::dto::defaults::n_100")]
     #[schemars(range(min = 1, max = 1000))]
     pub limit: i64,
+    /// Keyset paging ("load more"): the `next_cursor` of the previous page, passed back
+    /// unchanged with the same filters; the page starts right after that page's last item. As
+    /// fast at any depth, where `skip` gets slower the deeper it goes; items created meanwhile
+    /// never shift or repeat a page. Opaque text; empty = the first page; malformed → 422.
+    #[schemars(with = "Option<String>", example = cursor_example())]
+    pub cursor: Option<ContentKey>,
+}
+
+/// An example `cursor`.
+fn cursor_example() -> &'static str {
+    "MToxNzU4MzI1OTQ1OjM2NDQzNzAwMDo3"
 }
 
 impl Input for ContentListQuery {
@@ -292,6 +352,14 @@ impl Input for ContentListQuery {
         let (search_term, content_type, creator_id, public_only) = read_filters(f);
         let tags = f.string_list("tags").optional();
         let (skip, limit) = read_window(f, 100);
+        let cursor = f.cursor("cursor").optional().flatten();
+        if cursor.is_some() && skip > 0 {
+            f.value_error(
+                "skip",
+                "skip cannot be combined with cursor: a cursor already says where the page starts",
+            );
+            return None;
+        }
         Some(ContentListQuery {
             search_term,
             content_type,
@@ -300,11 +368,20 @@ impl Input for ContentListQuery {
             tags,
             skip,
             limit,
+            cursor,
         })
     }
 }
 
 impl ContentListQuery {
+    /// Where the page starts: after the cursor's item, else after `skip` items.
+    pub fn start(&self) -> ContentStart {
+        match self.cursor {
+            Some(key) => ContentStart::After(key),
+            None => ContentStart::Skip(self.skip),
+        }
+    }
+
     /// The domain query.
     pub fn query(&self) -> ContentQuery {
         ContentQuery {

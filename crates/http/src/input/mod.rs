@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 mod coerce;
+pub mod cursor;
 mod field;
 mod fields;
 

@@ -168,7 +168,12 @@ pub async fn quality(
 /// List and filter content
 ///
 /// Every given filter applies (AND): title search (substring or English full text), type,
-/// creator, public only, tags (repeat `tags`). Newest first; `total` counts all matches.
+/// creator, public only, tags (repeat `tags`). Newest first (ties: higher id first); `total`
+/// counts all matches.
+///
+/// Paging: `skip`/`limit`, or keyset ("load more"): pass the page's `next_cursor` as `cursor`
+/// (same filters) for the next page — as fast on page 10,000 as on page 1. `next_cursor` is
+/// `null` on the last page. A malformed cursor, or a cursor with `skip` > 0, is a 422.
 #[api_operation(
     operation_id = "content_list",
     tag = "content",
@@ -180,14 +185,14 @@ pub async fn list(
     tenant: Tenant,
     links: MediaLinks,
     q: Query<ContentListQuery>,
-) -> Result<Json<Page<ContentOut>>> {
+) -> Result<Json<ContentPage>> {
     let q = q.0;
     let page = tenant
         .services
         .content
-        .list(&q.query(), PageRequest::new(q.skip, q.limit))
+        .list_paged(&q.query(), q.start(), q.limit)
         .await?;
-    Ok(Json(Page::of(page, q.skip, q.limit).linked(&links)))
+    Ok(Json(ContentPage::of(page, q.skip, q.limit, &links)))
 }
 
 /// Search content

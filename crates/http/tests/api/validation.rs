@@ -203,3 +203,34 @@ async fn bodies_must_be_json_objects() {
     assert_eq!(body["detail"][0]["loc"], json!(["body", 16]));
     assert_eq!(body["detail"][0]["input"], json!({}));
 }
+
+#[actix_web::test]
+async fn a_cursor_is_checked_and_excludes_a_skip() {
+    let app = crate::app!();
+    let app = &app;
+    let get = |q: &str| {
+        let uri = format!("/api/v1/content?{q}");
+        async move { call(app, Method::GET, &uri, None).await }
+    };
+    let (status, reply) = get("cursor=garbage&limit=0").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let detail = reply["detail"].as_array().unwrap();
+    assert_eq!(detail.len(), 2, "every problem together: {reply}");
+    assert_eq!(detail[0]["loc"], json!(["query", "limit"]));
+    assert_eq!(
+        detail[1],
+        json!({"type": "value_error", "loc": ["query", "cursor"],
+               "msg": "Value error, Invalid cursor: pass back the next_cursor of a previous page unchanged",
+               "input": "garbage", "ctx": {"error": {}}})
+    );
+    // A well-formed cursor (version 1, second 1, id 1) with skip > 0: the skip is refused.
+    let (status, reply) = get("cursor=MToxOjA6MQ&skip=2").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply["detail"][0]["loc"], json!(["query", "skip"]));
+    assert_eq!(reply["detail"][0]["input"], json!("2"));
+    for ok in ["cursor=MToxOjA6MQ&skip=0", "cursor=", "cursor=MToxOjA6MQ"] {
+        let (status, reply) = get(ok).await;
+        assert_eq!(status, StatusCode::OK, "{ok}: {reply}");
+        assert_eq!(reply["next_cursor"], Value::Null);
+    }
+}

@@ -39,11 +39,20 @@ async fn timestamps_have_no_zone_and_six_digits_or_none() {
 #[actix_web::test]
 async fn listings_use_the_envelope_and_echo_the_window() {
     let app = crate::app!();
-    let (status, page) = call(&app, Method::GET, "/api/v1/content?skip=5&limit=7", None).await;
+    let (status, page) = call(&app, Method::GET, "/api/v1/users?skip=5&limit=7", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page, json!({"items": [], "total": 0, "skip": 5, "limit": 7}));
     let keys: Vec<String> = page.as_object().unwrap().keys().cloned().collect();
     assert_eq!(keys, ["items", "total", "skip", "limit"]);
+    // The content listing adds `next_cursor` after the contract's fields (null: no next page).
+    let (status, page) = call(&app, Method::GET, "/api/v1/content?skip=5&limit=7", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        page,
+        json!({"items": [], "total": 0, "skip": 5, "limit": 7, "next_cursor": null})
+    );
+    let keys: Vec<String> = page.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["items", "total", "skip", "limit", "next_cursor"]);
 }
 
 #[actix_web::test]

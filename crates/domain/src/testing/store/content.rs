@@ -115,6 +115,24 @@ impl ContentRepository for Contents {
         Ok(paged(self.matching(query), page))
     }
 
+    async fn list_from(
+        &self,
+        query: &ContentQuery,
+        after: Option<ContentKey>,
+        limit: i64,
+    ) -> DomainResult<Page<Content>> {
+        let all = self.matching(query);
+        let total = i64::try_from(all.len()).unwrap_or(i64::MAX);
+        let rest = all
+            .into_iter()
+            .filter(|c| after.is_none_or(|k| k.is_before(c)))
+            .collect();
+        Ok(Page {
+            items: PageRequest::first(limit).slice(rest),
+            total,
+        })
+    }
+
     async fn fetch(&self, query: &ContentQuery, page: PageRequest) -> DomainResult<Vec<Content>> {
         Ok(page.slice(self.matching(query)))
     }
