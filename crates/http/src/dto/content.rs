@@ -278,7 +278,6 @@ pub struct ContentPage {
     pub limit: i64,
     /// Pass it as `cursor`, with the same filters, for the page after this one; `null` on the
     /// last page. Opaque.
-    #[schemars(required)]
     pub next_cursor: Option<String>,
 }
 
