@@ -160,6 +160,14 @@ async fn cancelling_a_running_job_ends_it_cancelled_without_content() {
         .as_i64()
         .unwrap();
     wait_status(&app, job, "running").await;
+    let running = app
+        .get(&format!("/api/v1/generation-jobs/{job}"))
+        .await
+        .expect(200);
+    assert!(
+        running["worker_id"].as_str().is_some_and(|w| !w.is_empty()),
+        "a running job names its worker: {running}"
+    );
     app.post_empty(&format!("/api/v1/generation-jobs/{job}/cancel"))
         .await
         .expect(200);
@@ -169,8 +177,12 @@ async fn cancelling_a_running_job_ends_it_cancelled_without_content() {
         .await
         .expect(200);
     assert_eq!(
-        (after["status"].clone(), after["result_content_id"].clone()),
-        (json!("cancelled"), Value::Null)
+        (
+            after["status"].clone(),
+            after["result_content_id"].clone(),
+            after["worker_id"].clone()
+        ),
+        (json!("cancelled"), Value::Null, Value::Null)
     );
     assert_eq!(
         app.get("/api/v1/content").await.expect(200)["total"],

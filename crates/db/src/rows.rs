@@ -191,7 +191,6 @@ pub(crate) struct JobRow {
     pub run_after: NaiveDateTime,
     #[expect(dead_code, reason = "selected with the row, used only in SQL")]
     pub lease_expires_at: Option<NaiveDateTime>,
-    #[expect(dead_code, reason = "selected with the row, used only in SQL")]
     pub worker_id: Option<String>,
     pub progress: f64,
     pub event_seq: i64,
@@ -238,6 +237,7 @@ impl TryFrom<JobRow> for GenerationJob {
                     None => genonaut_domain::model::DEFAULT_WEBHOOK_EVENTS.to_vec(),
                 },
             }),
+            worker_id: r.worker_id,
         })
     }
 }

@@ -77,8 +77,13 @@ async function loadQueue(box) {
     const [stats, queue, running] = await Promise.all([
       get("/api/v1/generation-jobs/stats/overview"),
       get("/api/v1/generation-jobs/queue/stats"),
-      get("/api/v1/generation-jobs/running/all"),
+      get("/api/v1/generation-jobs/running/all?limit=100"),
     ]);
+    const byWorker = new Map();
+    for (const j of running.items) {
+      const worker = j.worker_id ?? "unassigned";
+      byWorker.set(worker, (byWorker.get(worker) ?? 0) + 1);
+    }
     fill(
       box,
       h("p", {}, `${queue.pending_jobs} pending, ${queue.running_jobs} running.`),
@@ -91,9 +96,16 @@ async function loadQueue(box) {
       h("p", { class: "muted" }, `Average processing time: ${stats.average_processing_time_seconds == null ? "—" : `${stats.average_processing_time_seconds.toFixed(2)} s`}.`),
       h("h3", {}, "Running now"),
       running.items.length
-        ? h("ul", { class: "plain" }, running.items.map((j) => h("li", {}, `#${j.id} ${j.job_type} — ${Math.round(100 * j.progress)} %, attempt ${j.attempts}, since ${when(j.started_at)}`)))
+        ? h("ul", { class: "plain" }, running.items.map((j) => h("li", {}, `#${j.id} ${j.job_type} — ${Math.round(100 * j.progress)} %, attempt ${j.attempts}, on ${j.worker_id ?? "—"}, since ${when(j.started_at)}`)))
         : h("p", {}, "Nothing running."),
-      h("p", { class: "muted" }, "Jobs by worker: the API does not say which worker runs a job."),
+      byWorker.size
+        ? h(
+            "table",
+            { class: "compact" },
+            h("caption", {}, "Running jobs by worker"),
+            h("tbody", {}, [...byWorker].map(([w, n]) => h("tr", {}, h("th", { scope: "row" }, w), h("td", {}, String(n))))),
+          )
+        : null,
     );
   } catch (e) {
     fill(box, refused(e));

@@ -85,6 +85,12 @@ async fn claims_follow_priority_then_fifo_and_respect_run_after() {
             .iter()
             .all(|j| j.status == JobStatus::Running && j.attempts == 1 && j.started_at.is_some())
     );
+    let read = repos.jobs.get(b.id).await.unwrap().unwrap();
+    assert_eq!(
+        read.worker_id.as_deref(),
+        Some("w1"),
+        "a running job names its worker"
+    );
     // A failed attempt with a future retry time is not claimable before it.
     let lease = Lease::of(&claimed[0]);
     let later = now() + chrono::Duration::seconds(60);

@@ -112,6 +112,9 @@ pub struct GenerationJob {
     pub timeout_seconds: Option<i32>,
     /// Where its events are delivered, if anywhere.
     pub webhook: Option<super::Webhook>,
+    /// The worker that claimed its latest attempt (`host:pid/n`); current only while the job
+    /// is running.
+    pub worker_id: Option<String>,
 }
 
 /// Command: create a job.

@@ -74,6 +74,8 @@ pub struct JobOut {
     /// The event kinds delivered to `webhook` (null without a webhook).
     #[schemars(with = "Option<Vec<WebhookEventDoc>>")]
     pub webhook_events_filter: Option<Vec<&'static str>>,
+    /// The worker running the job (`host:pid/n`) while it is running; null otherwise.
+    pub worker_id: Option<String>,
 }
 
 impl JobOut {
@@ -84,7 +86,7 @@ impl JobOut {
                "error_message": null, "updated_at": "2025-09-19T23:52:25.364437", "progress": 0.0, "attempts": 0,
                "queue_position": 1, "priority": 0, "start_deadline_at": "2025-09-19T23:57:25.364437",
                "timeout_seconds": 600, "webhook": "https://example.com/hooks/genonaut",
-               "webhook_events_filter": ["completed", "failed", "cancelled"]})
+               "webhook_events_filter": ["completed", "failed", "cancelled"], "worker_id": null})
     }
 }
 
@@ -114,6 +116,7 @@ impl From<GenerationJob> for JobOut {
                 .as_ref()
                 .map(|w| w.events.iter().map(|k| k.as_str()).collect()),
             webhook: j.webhook.map(|w| w.url),
+            worker_id: (j.status == JobStatus::Running).then_some(j.worker_id).flatten(),
         }
     }
 }

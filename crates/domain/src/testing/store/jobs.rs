@@ -66,6 +66,7 @@ pub(super) fn insert_job(s: &mut State, job: NewJob, now: Timestamp) -> DomainRe
             .map(|secs| now + chrono::Duration::seconds(i64::from(secs))),
         timeout_seconds: job.timeout_seconds,
         webhook: job.webhook,
+        worker_id: None,
     };
     let round = s.next_round(job.user_id, job.priority);
     s.fair_round.insert(id, round);

@@ -6,7 +6,7 @@ use super::*;
 impl JobQueue for Queue {
     async fn claim(
         &self,
-        _worker: &str,
+        worker: &str,
         max: usize,
         lease: std::time::Duration,
         now: Timestamp,
@@ -39,6 +39,7 @@ impl JobQueue for Queue {
                 continue;
             };
             j.status = JobStatus::Running;
+            j.worker_id = Some(worker.to_owned());
             j.attempts += 1;
             j.started_at = j.started_at.or(Some(now));
             j.progress = 0.0;
