@@ -204,7 +204,7 @@ try {
   await page.getByLabel("Type").selectOption("");
   await page.getByLabel("Search").fill("harbour");
   await page.getByRole("button", { name: "Apply" }).click();
-  await page.waitForFunction(() => location.hash.includes("q=harbour"));
+  await page.waitForFunction(() => location.hash.includes("q=harbour") && document.getElementById("main").dataset.rendered === location.hash);
   await page.waitForFunction(() => document.querySelector(".status")?.textContent.startsWith("Showing"));
   const found = await page.locator(".grid .card-title").allTextContents();
   check(found.length === 1 && found[0] === "Harbour morning", `title search finds "Harbour morning" (${found})`);
@@ -212,7 +212,7 @@ try {
   await page.getByLabel("Search").fill("waves crashing on the coast");
   await page.getByLabel("Match").selectOption("semantic");
   await page.getByRole("button", { name: "Apply" }).click();
-  await page.waitForFunction(() => location.hash.includes("mode=semantic"));
+  await page.waitForFunction(() => location.hash.includes("mode=semantic") && document.getElementById("main").dataset.rendered === location.hash);
   await page.waitForFunction(() => /Showing|No content|embedding|422|semantic/i.test(document.querySelector(".status")?.textContent || ""));
   const semantic = await page.locator(".status").first().textContent();
   const first = await page.locator(".grid .card-title").first().textContent().catch(() => "");
@@ -222,7 +222,8 @@ try {
   await page.getByLabel("Search").fill("");
   await page.getByLabel("Match").selectOption("text");
   await page.getByRole("button", { name: "Apply" }).click();
-  await page.waitForFunction(() => location.hash.includes("tag=sea") && document.querySelector(".status")?.textContent.startsWith("Showing"));
+  // The page for this hash has rendered (not the previous search's, still on screen).
+  await page.waitForFunction(() => location.hash.includes("tag=sea") && document.getElementById("main").dataset.rendered === location.hash && document.querySelector(".status")?.textContent.startsWith("Showing"));
   check((await page.locator(".grid .card").count()) === 3, "filtering by tag shows the three sea pieces");
 
   // The data set picker: the other schema is empty, every call goes there, and back.
@@ -290,7 +291,8 @@ try {
   // 5. For you: explanation, dismiss, refresh, gone.
   await go(page, "For you", "For you");
   await page.getByLabel("Acting as user").selectOption(String(alice.id));
-  await page.locator(".rec").first().waitFor();
+  // Every refresh started so far has filled the list (the picker starts one, the choice another).
+  await page.waitForFunction(() => document.querySelector(".recs")?.getAttribute("aria-busy") === "false" && document.querySelector(".rec"));
   const why = await page.locator(".rec .why").first().textContent();
   check(/Algorithm: /.test(why), `a recommendation explains itself (${why.replace(/\s+/g, " ").slice(0, 120)})`);
   const dismissed = await page.locator(".rec").first().getAttribute("data-content");

@@ -17,6 +17,11 @@ export async function render(main, { params }) {
   const list = h("ol", { class: "recs", "aria-label": "Recommendations" });
   const note = status("");
   const titles = new Map();
+  // Refreshes can overlap (the user picker and the buttons each start one): only the latest
+  // fills the list, and an item dismissed here never comes back on this page, even from a
+  // refresh computed before the dismissal.
+  let latest = 0;
+  const dismissedHere = new Set();
   const title = async (id) => {
     if (!titles.has(id)) titles.set(id, get(`/api/v1/content/${id}`).then((c) => c.title, () => `item #${id}`));
     return titles.get(id);
@@ -45,7 +50,18 @@ export async function render(main, { params }) {
     note.className = "status";
     note.setAttribute("role", "status");
     note.textContent = "Computing recommendations…";
-    const { recommendations: recs } = await post("/api/v1/recommendations/generate", { user_id: Number(session.user), algorithm_version: algorithm.value, limit: 10 });
+    const mine = ++latest;
+    list.setAttribute("aria-busy", "true");
+    try {
+      await fillList(mine);
+    } finally {
+      if (mine === latest) list.setAttribute("aria-busy", "false");
+    }
+  }
+
+  async function fillList(mine) {
+    const { recommendations: found } = await post("/api/v1/recommendations/generate", { user_id: Number(session.user), algorithm_version: algorithm.value, limit: 10 });
+    const recs = found.filter((rec) => !dismissedHere.has(String(rec.content_item_id)));
     const rows = await Promise.all(
       recs.map(async (rec) => {
         const item = await get(`/api/v1/content/${rec.content_item_id}`);
@@ -56,6 +72,7 @@ export async function render(main, { params }) {
             await put(`/api/v1/recommendations/${rec.id}/feedback`, { feedback: kind });
             toast(`${kind}: ${item.title}`);
             if (kind === "dismissed") {
+              dismissedHere.add(String(item.id));
               row.remove();
               note.textContent = `Dismissed “${item.title}”. Refresh: it will not come back.`;
             } else {
@@ -76,6 +93,7 @@ export async function render(main, { params }) {
         return row;
       }),
     );
+    if (mine !== latest) return;
     fill(list, rows.length ? rows : h("li", {}, "Nothing to recommend yet: interact with some content first."));
     note.textContent = `${rows.length} recommendation${rows.length === 1 ? "" : "s"} for user #${session.user} (${algorithm.value}).`;
     if (recs.length) await post("/api/v1/recommendations/served", { recommendation_ids: recs.map((r) => r.id) }).catch(() => {});
