@@ -335,7 +335,7 @@ async fn responses_carry_request_ids_and_security_headers_and_metrics_count_requ
 
     app.get("/api/v1/users/999").await.expect(404);
     // Readiness: database, event listener and the queue of every schema.
-    let ready = app.get("/ready").await.expect(200);
+    let ready = app.ready().await;
     assert_eq!(ready["status"], "ready");
     assert_eq!(ready["listener"]["status"], "connected");
     assert_eq!(ready["queue"][app.schema().as_str()]["pending"], 0);

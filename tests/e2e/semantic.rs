@@ -280,7 +280,7 @@ async fn a_generated_item_is_embedded_and_recommendable_within_five_seconds() {
 #[actix_web::test]
 async fn without_a_model_the_service_runs_on_tags_and_says_so() {
     let app = TestApp::spawn().await;
-    let ready = app.get("/ready").await.expect(200);
+    let ready = app.ready().await;
     assert_eq!(ready["embeddings"]["status"], json!("unavailable"), "{ready}");
     assert!(
         ready["embeddings"]["reason"]

@@ -187,6 +187,19 @@ impl TestApp {
         }
     }
 
+    /// `/ready` once it answers 200 (the event listener connects a moment after start),
+    /// failing after 10 s.
+    pub async fn ready(&self) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            let reply = self.get("/ready").await;
+            if reply.status == StatusCode::OK || started.elapsed() > Duration::from_secs(10) {
+                return reply.expect(200);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The schema this app serves by default.
     pub fn schema(&self) -> &SchemaName {
         &self.db.schema
