@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, dev::ServerHandle, web};
 use futures_util::StreamExt;
 use genonaut_db::testing::TestDb;
+use genonaut_domain::ids::JobId;
 use genonaut_domain::model::{DeliveryPolicy, JobType, JsonObject, NewJob, NewUser, Webhook, WebhookSecret};
 use genonaut_domain::ports::{Clock, OsEntropy, RetryPolicy, SystemClock};
 use genonaut_domain::services::WebhookDeliverer;
@@ -50,7 +51,7 @@ struct Receiver {
 }
 
 impl Receiver {
-    async fn start() -> Receiver {
+    fn start() -> Receiver {
         let mut receiver = Receiver {
             addr: "127.0.0.1:0".parse().unwrap(),
             seen: Arc::default(),
@@ -142,8 +143,9 @@ struct Drained {
     delivered_after: Option<Duration>,
 }
 
-async fn throughput(jobs: usize, workers: usize, batch: usize, receiver: Option<&Receiver>) -> Drained {
-    let db = TestDb::new().await;
+/// `jobs` pending text jobs of one user in a fresh schema, each with a webhook to `webhook` if
+/// given; their ids.
+async fn seeded(db: &TestDb, jobs: usize, webhook: Option<String>) -> Vec<JobId> {
     let repos = db.repositories();
     let user = repos
         .users
@@ -158,10 +160,10 @@ async fn throughput(jobs: usize, workers: usize, batch: usize, receiver: Option<
         .await
         .unwrap();
     let now = SystemClock.now();
-    let inserts = futures_util::stream::iter(0..jobs)
+    futures_util::stream::iter(0..jobs)
         .map(|i| {
             let jobs = repos.jobs.clone();
-            let webhook = receiver.map(|r| Webhook::parse(&r.url(), None).unwrap());
+            let webhook = webhook.as_ref().map(|url| Webhook::parse(url, None).unwrap());
             async move {
                 let new = NewJob {
                     user_id: user.id,
@@ -171,28 +173,43 @@ async fn throughput(jobs: usize, workers: usize, batch: usize, receiver: Option<
                     priority: 0,
                     start_deadline_seconds: None,
                     timeout_seconds: None,
-                    webhook: webhook.clone(),
+                    webhook,
                 };
-                jobs.insert(new, now).await.unwrap();
+                jobs.insert(new, now).await.unwrap().id
             }
         })
-        .buffer_unordered(4);
-    inserts.collect::<Vec<_>>().await;
-    let hub = genonaut_db::EventHub::start(&db.url).unwrap();
-    let tenant = SchemaQueue {
-        name: db.schema.to_string(),
-        queue: repos.queue.clone(),
-        events: None,
-        recommender: None,
-        interactions: None,
-    };
-    let signal_hub = hub.clone();
-    let runner = Runner::new(
-        vec![tenant],
+        .buffer_unordered(4)
+        .collect()
+        .await
+}
+
+/// The real runner over `db`'s queue with the no-op generator, woken by `hub`.
+fn runner(db: &TestDb, hub: &genonaut_db::EventHub, config: RunnerConfig) -> Arc<Runner> {
+    let hub = hub.clone();
+    Runner::new(
+        vec![SchemaQueue {
+            name: db.schema.to_string(),
+            queue: db.repositories().queue,
+            events: None,
+            recommender: None,
+            interactions: None,
+        }],
         Arc::new(NoopGenerator),
         Arc::new(FsMediaStore::new(std::env::temp_dir())),
         Arc::new(SystemClock),
-        Arc::new(move || signal_hub.signal()),
+        Arc::new(move || hub.signal()),
+        config,
+    )
+}
+
+async fn throughput(jobs: usize, workers: usize, batch: usize, receiver: Option<&Receiver>) -> Drained {
+    let db = TestDb::new().await;
+    let repos = db.repositories();
+    seeded(&db, jobs, receiver.map(Receiver::url)).await;
+    let hub = genonaut_db::EventHub::start(&db.url).unwrap();
+    let runner = runner(
+        &db,
+        &hub,
         RunnerConfig {
             workers,
             batch,
@@ -237,52 +254,13 @@ async fn throughput(jobs: usize, workers: usize, batch: usize, receiver: Option<
 /// arrive after it is back. Returns (time after it came back until the last arrived,
 /// deliveries, attempts).
 async fn outage(jobs: usize, outage: Duration) -> (Duration, usize, i64) {
-    let mut receiver = Receiver::start().await;
+    let mut receiver = Receiver::start();
     receiver.down().await;
     let db = TestDb::new().await;
     let repos = db.repositories();
-    let user = repos
-        .users
-        .insert(
-            NewUser {
-                username: Username::parse("outage").unwrap(),
-                email: Email::parse("o@example.com").unwrap(),
-                preferences: JsonObject::new(),
-            },
-            SystemClock.now(),
-        )
-        .await
-        .unwrap();
-    let mut ids = Vec::with_capacity(jobs);
-    for i in 0..jobs {
-        let new = NewJob {
-            user_id: user.id,
-            job_type: JobType::Text,
-            prompt: format!("job {i}"),
-            parameters: JsonObject::new(),
-            priority: 0,
-            start_deadline_seconds: None,
-            timeout_seconds: None,
-            webhook: Some(Webhook::parse(&receiver.url(), None).unwrap()),
-        };
-        ids.push(repos.jobs.insert(new, SystemClock.now()).await.unwrap().id);
-    }
+    let ids = seeded(&db, jobs, Some(receiver.url())).await;
     let hub = genonaut_db::EventHub::start(&db.url).unwrap();
-    let signal_hub = hub.clone();
-    let runner = Runner::new(
-        vec![SchemaQueue {
-            name: db.schema.to_string(),
-            queue: repos.queue.clone(),
-            events: None,
-            recommender: None,
-            interactions: None,
-        }],
-        Arc::new(NoopGenerator),
-        Arc::new(FsMediaStore::new(std::env::temp_dir())),
-        Arc::new(SystemClock),
-        Arc::new(move || signal_hub.signal()),
-        RunnerConfig::default(),
-    );
+    let runner = runner(&db, &hub, RunnerConfig::default());
     let hooks = webhook_worker(&db, &hub);
     runner.start();
     tokio::time::sleep(outage).await;
@@ -368,7 +346,7 @@ async fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
-    let receiver = Receiver::start().await;
+    let receiver = Receiver::start();
     println!("queue throughput: {jobs} jobs, no-op generator, claim batch {batch}");
     println!(
         "{:<8} {:>10} {:>16} {:>8} {:>22}",

@@ -1,12 +1,9 @@
 //! Browser access with keys on: signed media URLs and live-status tickets.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::Method;
-use genonaut_db::repos::PgApiKeys;
 use genonaut_domain::model::Scope;
-use genonaut_domain::ports::{OsEntropy, SystemClock};
 use genonaut_domain::services::KeyService;
 use genonaut_http::media::MediaSigner;
 use genonaut_tests::TestApp;
@@ -20,11 +17,7 @@ async fn secured(workers: usize) -> (TestApp, KeyService) {
         c.jobs.step_delay = Duration::from_millis(5);
     }))
     .await;
-    let keys = KeyService::new(
-        Arc::new(PgApiKeys::new(app.db.pool.clone())),
-        Arc::new(SystemClock),
-        Arc::new(OsEntropy),
-    );
+    let keys = app.keys();
     (app, keys)
 }
 
@@ -309,11 +302,7 @@ async fn a_gallery_of_signed_urls_is_not_held_to_the_per_ip_limit() {
         });
     }))
     .await;
-    let keys = KeyService::new(
-        Arc::new(PgApiKeys::new(app.db.pool.clone())),
-        Arc::new(SystemClock),
-        Arc::new(OsEntropy),
-    );
+    let keys = app.keys();
     let write = key(&keys, Scope::Write).await;
     let media_dir = std::env::temp_dir().join("genonaut-tests-media");
     std::fs::create_dir_all(&media_dir).unwrap();

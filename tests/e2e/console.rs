@@ -1,13 +1,9 @@
 //! The console: its page and assets are served (content types, cache, its own CSP) without a
 //! key, and `/` sends browsers there while JSON clients of `/` are unchanged.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use genonaut_db::repos::PgApiKeys;
 use genonaut_domain::model::Scope;
-use genonaut_domain::ports::{OsEntropy, SystemClock};
-use genonaut_domain::services::KeyService;
 use genonaut_tests::TestApp;
 
 const BROWSER_ACCEPT: &str =
@@ -194,11 +190,7 @@ async fn the_root_sends_browsers_to_the_console_and_answers_json_clients_as_befo
 #[actix_web::test]
 async fn with_keys_on_the_page_loads_without_a_key_and_the_api_behind_it_still_needs_one() {
     let app = secured().await;
-    let keys = KeyService::new(
-        Arc::new(PgApiKeys::new(app.db.pool.clone())),
-        Arc::new(SystemClock),
-        Arc::new(OsEntropy),
-    );
+    let keys = app.keys();
     let read = keys
         .create("console", Scope::Read, None, None)
         .await

@@ -1,13 +1,9 @@
 //! Idempotent submission: `Idempotency-Key` on `POST /api/v1/generation-jobs`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::Method;
-use genonaut_db::repos::PgApiKeys;
 use genonaut_domain::model::{IDEMPOTENCY_KEY_REUSED, Scope};
-use genonaut_domain::ports::{OsEntropy, SystemClock};
-use genonaut_domain::services::KeyService;
 use genonaut_tests::{Reply, TestApp};
 use serde_json::{Value, json};
 
@@ -127,11 +123,7 @@ async fn keys_are_per_api_key() {
         c.key_cache = Duration::ZERO;
     }))
     .await;
-    let keys = KeyService::new(
-        Arc::new(PgApiKeys::new(app.db.pool.clone())),
-        Arc::new(SystemClock),
-        Arc::new(OsEntropy),
-    );
+    let keys = app.keys();
     let alice = keys
         .create("alice", Scope::Write, None, None)
         .await

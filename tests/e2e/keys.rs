@@ -1,13 +1,10 @@
 //! API keys over HTTP (`/api/v1/admin/keys`): listing, creation (the secret shown once),
 //! revocation (at once, even with a verdict cache), and the refusals.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::Method;
-use genonaut_db::repos::PgApiKeys;
 use genonaut_domain::model::Scope;
-use genonaut_domain::ports::{OsEntropy, SystemClock};
 use genonaut_domain::services::KeyService;
 use genonaut_tests::{Reply, TestApp};
 use serde_json::{Value, json};
@@ -18,11 +15,7 @@ async fn secured(cache: Duration) -> (TestApp, KeyService) {
         c.key_cache = cache;
     }))
     .await;
-    let keys = KeyService::new(
-        Arc::new(PgApiKeys::new(app.db.pool.clone())),
-        Arc::new(SystemClock),
-        Arc::new(OsEntropy),
-    );
+    let keys = app.keys();
     (app, keys)
 }
 

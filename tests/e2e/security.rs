@@ -2,13 +2,10 @@
 //! server with authentication on.
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::Method;
-use genonaut_db::repos::PgApiKeys;
 use genonaut_domain::model::Scope;
-use genonaut_domain::ports::{OsEntropy, SystemClock};
 use genonaut_domain::services::KeyService;
 use genonaut_http::Rate;
 use genonaut_tests::TestApp;
@@ -21,11 +18,7 @@ async fn secured(per_key: Option<Rate>) -> (TestApp, KeyService) {
         c.per_key = per_key;
     }))
     .await;
-    let keys = KeyService::new(
-        Arc::new(PgApiKeys::new(app.db.pool.clone())),
-        Arc::new(SystemClock),
-        Arc::new(OsEntropy),
-    );
+    let keys = app.keys();
     (app, keys)
 }
 

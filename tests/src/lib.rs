@@ -187,6 +187,15 @@ impl TestApp {
         }
     }
 
+    /// The API keys of this app's store (to make keys for requests), as the server keeps them.
+    pub fn keys(&self) -> genonaut_domain::services::KeyService {
+        genonaut_domain::services::KeyService::new(
+            std::sync::Arc::new(genonaut_db::repos::PgApiKeys::new(self.db.pool.clone())),
+            std::sync::Arc::new(genonaut_domain::ports::SystemClock),
+            std::sync::Arc::new(genonaut_domain::ports::OsEntropy),
+        )
+    }
+
     /// `/ready` once it answers 200 (the event listener connects a moment after start),
     /// failing after 10 s.
     pub async fn ready(&self) -> Value {
