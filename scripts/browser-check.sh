@@ -27,17 +27,7 @@ export DATABASE_URL="$url" GENONAUT_SCHEMAS=$schema GENONAUT_DEFAULT_SCHEMA=$sch
 # An admin key first (else the server creates one and prints it), then the check's own key.
 "$bin" keys create --name browser-check-admin --scope admin >/dev/null 2>&1
 key=$("$bin" keys create --name browser-check --scope write 2>/dev/null)
-GENONAUT_MEDIA_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') API_PORT=$port GENONAUT_WORKERS=1 \
-  GENONAUT_GENERATION_STEP_MS=40 RUST_LOG=info "$bin" serve >"$work/server.log" 2>&1 &
-server=$!
-cleanup() {
-  kill $server 2>/dev/null || true
-  wait $server 2>/dev/null || true
-  psql "$url" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.3; done
+serve_debug_server "$schema"
 CHROMIUM=$chromium GENONAUT_KEY=$key node tests/browser/browser-access.mjs "http://127.0.0.1:$port" target/browser-check
 # Neither the key, the ticket nor a media signature reached the log.
 if grep -E "gnt_|gwt_|sig=|ticket=" "$work/server.log"; then

@@ -36,17 +36,7 @@ export DATABASE_URL="$url" GENONAUT_SCHEMAS=$schema,${schema}_b GENONAUT_DEFAULT
 # The admin key the browser signs in with, and a key for the browser to revoke.
 admin=$("$bin" keys create --name console-check-admin --scope admin 2>/dev/null)
 victim=$("$bin" keys create --name console-check-victim --scope read 2>/dev/null)
-GENONAUT_MEDIA_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') API_PORT=$port GENONAUT_WORKERS=1 \
-  GENONAUT_GENERATION_STEP_MS=40 RUST_LOG=info "$bin" serve >"$work/server.log" 2>&1 &
-server=$!
-cleanup() {
-  kill $server 2>/dev/null || true
-  wait $server 2>/dev/null || true
-  psql "$url" -qc "DROP SCHEMA IF EXISTS $schema CASCADE; DROP SCHEMA IF EXISTS ${schema}_b CASCADE" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.3; done
+serve_debug_server "$schema" "${schema}_b"
 CHROMIUM=$chromium GENONAUT_KEY=$admin GENONAUT_VICTIM_KEY=$victim \
   node tests/browser/console.mjs "http://127.0.0.1:$port" "$shots"
 # No key (nor any secret part of one) reached the server log.
