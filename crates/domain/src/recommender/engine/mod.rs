@@ -30,10 +30,16 @@ use serde_json::{Value, json};
 
 use crate::error::DomainResult;
 use crate::ids::{ContentId, UserId};
-use crate::model::{ContentType, JsonObject, Timestamp};
+use crate::model::{JsonObject, Timestamp};
 use crate::ports::{RecommenderData, VectorIndex};
-use crate::recommender::signal::{PROFILE_HALF_LIFE_DAYS, type_weights};
-use crate::recommender::{Algorithm, CandidateLists, CandidateRequest, ItemFacts, TagRow, UserState};
+use crate::recommender::signal::type_weights;
+use crate::recommender::{Algorithm, CandidateLists, CandidateRequest, ItemFacts, TagRow};
+
+mod diversity;
+mod profile;
+
+use diversity::{diversify, jaccard};
+use profile::{ContentScorer, Profile, cosine, taste_vector};
 
 /// Interactions of the user read per request.
 const HISTORY: usize = 200;
@@ -78,26 +84,6 @@ pub enum Vectors<'a> {
     Index(&'a dyn VectorIndex),
 }
 
-/// The unit-length weighted mean of the vectors of `items` (those that have one).
-fn taste_vector(index: &dyn VectorIndex, items: &[(ContentId, f64)]) -> Option<Vec<f32>> {
-    let mut sum: Vec<f64> = Vec::new();
-    for (item, weight) in items {
-        let Some(v) = index.vector(*item) else { continue };
-        if sum.is_empty() {
-            sum = vec![0.0; v.len()];
-        }
-        for (s, x) in sum.iter_mut().zip(&v) {
-            *s += weight * f64::from(*x);
-        }
-    }
-    let norm = sum.iter().map(|x| x * x).sum::<f64>().sqrt();
-    (norm > 0.0).then(|| sum.iter().map(|x| (x / norm) as f32).collect())
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum()
-}
-
 /// One recommended item.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recommended {
@@ -118,164 +104,6 @@ pub struct Outcome {
     pub notes: Vec<String>,
     /// Best first.
     pub items: Vec<Recommended>,
-}
-
-/// The user's taste as the engine models it.
-#[derive(Debug, Default)]
-struct Profile {
-    seen: HashSet<ContentId>,
-    rejected: HashSet<ContentId>,
-    /// Decayed affinity of positive items, best first.
-    seeds: Vec<(ContentId, f64)>,
-    tags: HashMap<String, f64>,
-    types: HashMap<ContentType, f64>,
-    genres: HashMap<String, f64>,
-}
-
-impl Profile {
-    fn of(state: &UserState, now: Timestamp) -> Profile {
-        let mut profile = Profile {
-            rejected: state.rejected.iter().copied().collect(),
-            ..Profile::default()
-        };
-        let mut affinity: HashMap<ContentId, f64> = HashMap::new();
-        let mut total = 0.0;
-        for (signal, facts) in &state.history {
-            profile.seen.insert(signal.item);
-            let w = signal.decayed(now, PROFILE_HALF_LIFE_DAYS);
-            total += w.abs();
-            *affinity.entry(signal.item).or_default() += w;
-            for tag in &facts.tags {
-                *profile.tags.entry(tag.clone()).or_default() += w;
-            }
-            *profile.types.entry(facts.content_type).or_default() += w;
-            if let Some(genre) = &facts.genre {
-                *profile.genres.entry(genre.to_lowercase()).or_default() += w;
-            }
-        }
-        let mut seeds: Vec<(ContentId, f64)> = affinity.into_iter().filter(|(_, w)| *w > 0.0).collect();
-        seeds.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        seeds.truncate(SEEDS);
-        profile.seeds = seeds;
-        // Stated preferences count like a handful of interactions (everything, for a new user).
-        let stated = (0.1 * total).max(1.0);
-        for tag in strings(&state.preferences, "favorite_tags") {
-            *profile.tags.entry(tag.to_lowercase()).or_default() += stated;
-        }
-        for genre in strings(&state.preferences, "favorite_genres") {
-            *profile.genres.entry(genre.to_lowercase()).or_default() += stated;
-        }
-        for kind in strings(&state.preferences, "content_types") {
-            if let Some(kind) = ContentType::parse(&kind.to_lowercase()) {
-                *profile.types.entry(kind).or_default() += stated;
-            }
-        }
-        profile
-    }
-
-    fn has_taste(&self) -> bool {
-        self.tags.values().any(|w| *w > 0.0) || self.genres.values().any(|w| *w > 0.0)
-    }
-
-    fn top_tags(&self, n: usize) -> Vec<String> {
-        let mut tags: Vec<(&String, &f64)> = self.tags.iter().filter(|(_, w)| **w > 0.0).collect();
-        tags.sort_by(|a, b| b.1.total_cmp(a.1).then(a.0.cmp(b.0)));
-        tags.into_iter().take(n).map(|(t, _)| t.clone()).collect()
-    }
-
-    fn excludes(&self, user: UserId, facts: &ItemFacts) -> bool {
-        !facts.listed
-            || facts.creator == user
-            || self.seen.contains(&facts.id)
-            || self.rejected.contains(&facts.id)
-    }
-}
-
-fn strings<'a>(object: &'a JsonObject, key: &str) -> impl Iterator<Item = &'a str> {
-    object
-        .get(key)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-}
-
-/// Content-based relevance of items to a profile.
-struct ContentScorer<'a> {
-    profile: &'a Profile,
-    idf: HashMap<&'a str, f64>,
-    norm: f64,
-    max_type: f64,
-    max_genre: f64,
-}
-
-impl<'a> ContentScorer<'a> {
-    fn new(profile: &'a Profile, tags: &'a [TagRow]) -> Self {
-        let max_df = tags.iter().map(|t| t.items).max().unwrap_or(1).max(1) as f64;
-        let idf: HashMap<&str, f64> = tags
-            .iter()
-            .map(|t| (t.tag.as_str(), (1.0 + 2.0 * max_df / t.items.max(1) as f64).ln()))
-            .collect();
-        let weight = |tag: &str| idf.get(tag).copied().unwrap_or(1.0);
-        let norm = profile
-            .tags
-            .iter()
-            .filter(|(_, w)| **w > 0.0)
-            .map(|(t, w)| (w * weight(t)).powi(2))
-            .sum::<f64>()
-            .sqrt();
-        ContentScorer {
-            profile,
-            norm,
-            max_type: profile.types.values().copied().fold(0.0, f64::max),
-            max_genre: profile.genres.values().copied().fold(0.0, f64::max),
-            idf,
-        }
-    }
-
-    fn idf(&self, tag: &str) -> f64 {
-        self.idf.get(tag).copied().unwrap_or(1.0)
-    }
-
-    /// Score in [0, 1] and the profile tags that matched, strongest first.
-    fn score(&self, facts: &ItemFacts) -> (f64, Vec<String>) {
-        let mut dot = 0.0;
-        let mut item_norm = 0.0;
-        let mut matched: Vec<(f64, &String)> = Vec::new();
-        for tag in &facts.tags {
-            let idf = self.idf(tag);
-            item_norm += idf * idf;
-            if let Some(w) = self.profile.tags.get(tag) {
-                let contribution = w * idf * idf;
-                dot += contribution;
-                if *w > 0.0 {
-                    matched.push((contribution, tag));
-                }
-            }
-        }
-        let tags = if self.norm > 0.0 && item_norm > 0.0 {
-            (dot / (self.norm * item_norm.sqrt())).clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        let kind = match self.profile.types.get(&facts.content_type) {
-            Some(w) if self.max_type > 0.0 && *w > 0.0 => w / self.max_type,
-            _ => 0.0,
-        };
-        let genre = match facts
-            .genre
-            .as_ref()
-            .and_then(|g| self.profile.genres.get(&g.to_lowercase()))
-        {
-            Some(w) if self.max_genre > 0.0 && *w > 0.0 => w / self.max_genre,
-            _ => 0.0,
-        };
-        matched.sort_by(|a, b| b.0.total_cmp(&a.0));
-        (
-            0.75 * tags + 0.1 * kind + 0.15 * genre,
-            matched.into_iter().take(3).map(|(_, t)| t.clone()).collect(),
-        )
-    }
 }
 
 /// A scored candidate.
@@ -667,58 +495,6 @@ async fn live_lists(
         popular,
         recent: Vec::new(),
     })
-}
-
-fn jaccard(a: &HashSet<&str>, b: &HashSet<&str>) -> f64 {
-    let union = a.union(b).count();
-    if union == 0 {
-        0.0
-    } else {
-        a.intersection(b).count() as f64 / union as f64
-    }
-}
-
-/// Maximal marginal relevance: repeatedly takes the candidate with the best
-/// `λ·score − (1−λ)·similarity to what is already taken` (tag overlap; same creator counts as
-/// similar), among the best `4k` by score.
-fn diversify(mut ranked: Vec<Candidate>, k: usize) -> Vec<Candidate> {
-    ranked.truncate((4 * k).max(k));
-    let tags: Vec<HashSet<&str>> = ranked
-        .iter()
-        .map(|c| c.facts.tags.iter().map(String::as_str).collect())
-        .collect();
-    let max = ranked.first().map_or(0.0, |c| c.score).max(f64::MIN_POSITIVE);
-    let mut picked: Vec<usize> = Vec::new();
-    let mut left: Vec<usize> = (0..ranked.len()).collect();
-    while picked.len() < k && !left.is_empty() {
-        let (best_at, _) = left
-            .iter()
-            .enumerate()
-            .map(|(at, &i)| {
-                let redundancy = picked
-                    .iter()
-                    .map(|&p| {
-                        let same_creator = if ranked[p].facts.creator == ranked[i].facts.creator {
-                            0.3
-                        } else {
-                            0.0
-                        };
-                        (jaccard(&tags[p], &tags[i]) + same_creator).min(1.0)
-                    })
-                    .fold(0.0, f64::max);
-                (
-                    at,
-                    DIVERSITY_LAMBDA * ranked[i].score / max - (1.0 - DIVERSITY_LAMBDA) * redundancy,
-                )
-            })
-            .fold(
-                (0, f64::NEG_INFINITY),
-                |best, x| if x.1 > best.1 { x } else { best },
-            );
-        picked.push(left.remove(best_at));
-    }
-    let mut slots: Vec<Option<Candidate>> = ranked.into_iter().map(Some).collect();
-    picked.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 fn round(x: f64) -> f64 {
