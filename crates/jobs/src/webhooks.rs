@@ -159,6 +159,10 @@ pub struct WebhookWorkerConfig {
     pub batch: usize,
     /// Longest wait between looks at the outbox without a notification.
     pub sweep: Duration,
+    /// After a claim that was not full, how long a task waits before it claims again, so
+    /// that under a stream of completions each claim takes a batch instead of one delivery
+    /// (the price: up to this much added delivery latency while busy).
+    pub linger: Duration,
 }
 
 impl Default for WebhookWorkerConfig {
@@ -167,6 +171,7 @@ impl Default for WebhookWorkerConfig {
             tasks: 4,
             batch: 16,
             sweep: Duration::from_secs(1),
+            linger: Duration::from_millis(20),
         }
     }
 }
@@ -240,11 +245,22 @@ impl WebhookWorker {
 
     async fn run(&self, signal: Arc<dyn QueueSignal>) {
         while !self.shutdown.is_cancelled() {
-            let mut busy = false;
+            let mut claimed = 0;
+            let mut full = false;
             for tenant in &self.tenants {
-                busy |= self.drain(tenant).await;
+                let n = self.drain(tenant).await;
+                claimed += n;
+                full |= n >= self.config.batch;
             }
-            if busy {
+            if full {
+                continue;
+            }
+            if claimed > 0 {
+                // More are probably on their way: let them gather into the next claim.
+                tokio::select! {
+                    _ = tokio::time::sleep(self.config.linger) => {}
+                    _ = self.shutdown.cancelled() => return,
+                }
                 continue;
             }
             tokio::select! {
@@ -254,8 +270,8 @@ impl WebhookWorker {
         }
     }
 
-    /// One claim of `tenant`'s due deliveries; whether there were any.
-    async fn drain(&self, tenant: &WebhookTenant) -> bool {
+    /// One claim of `tenant`'s due deliveries; how many there were.
+    async fn drain(&self, tenant: &WebhookTenant) -> usize {
         match tenant.deliverer.deliver_due(self.config.batch).await {
             Ok(done) => {
                 for (delivery, outcome) in &done {
@@ -279,11 +295,11 @@ impl WebhookWorker {
                         "webhook attempt"
                     );
                 }
-                !done.is_empty()
+                done.len()
             }
             Err(e) => {
                 tracing::warn!(schema = %tenant.name, error = %ErrorChain(&e), "webhook delivery failed");
-                false
+                0
             }
         }
     }
