@@ -5,7 +5,7 @@
 //! the log only. No SQL or driver text ever reaches a client through these.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use genonaut_domain::{Conflict, DomainError};
+use genonaut_domain::{Conflict, DomainError, Rule};
 
 /// Errors of administrative operations (database creation, migrations, roles).
 #[derive(Debug, thiserror::Error)]
@@ -60,16 +60,14 @@ fn constraint_error(constraint: &str) -> Option<DomainError> {
         "ix_users_email" => DomainError::Conflict(Conflict::Email(None)),
         "ix_experiments_name" => DomainError::Conflict(Conflict::ExperimentName(None)),
         "unique_user_content_interaction" => DomainError::Conflict(Conflict::SameInstantInteraction),
-        "content_items_creator_id_fkey" => DomainError::rule("Creator not found"),
+        "content_items_creator_id_fkey" => DomainError::Rule(Rule::CreatorMissing),
         "user_interactions_user_id_fkey"
         | "recommendations_user_id_fkey"
-        | "generation_jobs_user_id_fkey" => DomainError::rule("User not found"),
+        | "generation_jobs_user_id_fkey" => DomainError::Rule(Rule::UserMissing),
         "user_interactions_content_item_id_fkey"
         | "recommendations_content_item_id_fkey"
-        | "generation_jobs_result_content_id_fkey" => DomainError::rule("Content not found"),
-        "content_items_not_public_and_private" => {
-            DomainError::rule("Content cannot be both public and private")
-        }
+        | "generation_jobs_result_content_id_fkey" => DomainError::Rule(Rule::ContentMissing),
+        "content_items_not_public_and_private" => DomainError::Rule(Rule::PublicAndPrivate),
         _ => return None,
     })
 }
@@ -83,10 +81,10 @@ pub(crate) fn map_diesel(context: &'static str, err: DieselError) -> DomainError
         match kind {
             DatabaseErrorKind::UniqueViolation => return DomainError::Conflict(Conflict::Duplicate),
             DatabaseErrorKind::ForeignKeyViolation => {
-                return DomainError::Rule("A referenced entity does not exist".into());
+                return DomainError::Rule(Rule::ReferenceMissing);
             }
             DatabaseErrorKind::CheckViolation => {
-                return DomainError::Rule("A value is out of the allowed range".into());
+                return DomainError::Rule(Rule::OutOfRange);
             }
             DatabaseErrorKind::SerializationFailure => {
                 return DomainError::Unavailable("concurrent update, retry the request".into());

@@ -2,8 +2,10 @@
 
 use std::fmt;
 
-/// The kinds of stored entity, named as clients see them in error messages
-/// (`"User with id 7 not found"`).
+use crate::ids::{ContentId, UserId};
+use crate::model::{InteractionType, JobStatus};
+
+/// The kinds of stored entity (a [`NotFound::Id`] names one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Entity {
     /// A user account.
@@ -16,18 +18,8 @@ pub enum Entity {
     Recommendation,
     /// A generation job.
     GenerationJob,
-}
-
-impl fmt::Display for Entity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Entity::User => "User",
-            Entity::ContentItem => "ContentItem",
-            Entity::UserInteraction => "UserInteraction",
-            Entity::Recommendation => "Recommendation",
-            Entity::GenerationJob => "GenerationJob",
-        })
-    }
+    /// An online experiment.
+    Experiment,
 }
 
 /// Which uniqueness rule an operation would break (or which race it lost). The words a client
@@ -52,18 +44,119 @@ pub enum Conflict {
     Duplicate,
 }
 
+/// What could not be found. The words a client reads are the HTTP adapter's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotFound {
+    /// A stored entity, addressed by its id (as written by the caller).
+    Id {
+        /// Which kind of entity.
+        entity: Entity,
+        /// The id asked for.
+        id: String,
+    },
+    /// A user, addressed by username.
+    Username(String),
+    /// A user, addressed by e-mail address.
+    Email(String),
+    /// An experiment, addressed by name.
+    ExperimentName(String),
+    /// An API key, addressed by its public prefix.
+    ApiKey(String),
+    /// API keys at all: authentication is off, so there are none.
+    KeysDisabled,
+    /// The newest interaction of one type between a user and an item.
+    InteractionBetween {
+        /// The user.
+        user: UserId,
+        /// The item.
+        content: ContentId,
+        /// The interaction type.
+        interaction_type: InteractionType,
+    },
+}
+
+/// What a user cannot do while inactive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InactiveAction {
+    /// Submit generation jobs.
+    CreateJobs,
+    /// Receive stored recommendations.
+    CreateRecommendations,
+    /// Read or generate recommendations.
+    ReadRecommendations,
+    /// Record interactions.
+    RecordInteractions,
+}
+
+/// Why one element of a bulk recommendation request is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkProblem {
+    /// Its user does not exist.
+    UserMissing(UserId),
+    /// Its user is inactive.
+    UserInactive(UserId),
+    /// Its item does not exist.
+    ContentMissing(ContentId),
+    /// Its algorithm version is blank.
+    EmptyAlgorithmVersion,
+}
+
+/// Which business rule forbids an operation. The words a client reads are the HTTP
+/// adapter's; the database adapter maps constraint names to these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    /// A referenced creator (user) does not exist.
+    CreatorMissing,
+    /// A referenced user does not exist.
+    UserMissing,
+    /// A referenced content item does not exist.
+    ContentMissing,
+    /// Another referenced row does not exist.
+    ReferenceMissing,
+    /// A stored value is outside what the database allows.
+    OutOfRange,
+    /// An item cannot be both public and private.
+    PublicAndPrivate,
+    /// A title is blank.
+    EmptyTitle,
+    /// Content data is blank.
+    EmptyContentData,
+    /// A prompt is blank.
+    EmptyPrompt,
+    /// An algorithm version is blank.
+    EmptyAlgorithmVersion,
+    /// The user is inactive, and this needs an active one.
+    InactiveUser(InactiveAction),
+    /// Only pending jobs can be changed.
+    JobNotPending,
+    /// Pending and running jobs cannot be deleted.
+    JobActive,
+    /// A finished job cannot be cancelled (its status).
+    JobFinished(JobStatus),
+    /// A job set to failed needs an error message.
+    ErrorMessageRequired,
+    /// One element of a bulk request (its position) is refused.
+    Bulk(usize, BulkProblem),
+    /// An idempotency key was reused with a different request.
+    IdempotencyKeyReused,
+    /// Semantic search is unavailable (why: no model loaded, …).
+    SemanticSearchUnavailable(String),
+    /// A key cannot revoke itself.
+    RevokeOwnKey,
+}
+
 /// Why a use case could not be carried out.
 ///
-/// `NotFound` and `Rule` carry the exact message a client is shown, `Conflict` names the rule; `Unexpected` keeps its source
-/// for the log and is never shown to a client.
+/// `NotFound`, `Rule` and `Conflict` name what happened; the words a client reads are the HTTP
+/// adapter's. `Unexpected` keeps its source for the log and is never shown to a client.
 #[derive(Debug, thiserror::Error)]
 pub enum DomainError {
     /// The addressed or referenced entity does not exist (HTTP 404 by default).
-    #[error("{0}")]
-    NotFound(String),
+    #[error("not found: {0:?}")]
+    NotFound(NotFound),
     /// A business rule forbids the operation (HTTP 422 with a string detail).
-    #[error("{0}")]
-    Rule(String),
+    #[error("rule: {0:?}")]
+    Rule(Rule),
     /// The operation would violate a uniqueness rule, or lost a race (HTTP 422 with a string
     /// detail worded by the HTTP adapter).
     #[error("conflict: {0:?}")]
@@ -92,14 +185,12 @@ pub enum DomainError {
 }
 
 impl DomainError {
-    /// `"<Entity> with id <id> not found"`.
+    /// The `entity` with `id` does not exist.
     pub fn not_found(entity: Entity, id: impl fmt::Display) -> Self {
-        DomainError::NotFound(format!("{entity} with id {id} not found"))
-    }
-
-    /// A business-rule violation with the given message.
-    pub fn rule(message: impl Into<String>) -> Self {
-        DomainError::Rule(message.into())
+        DomainError::NotFound(NotFound::Id {
+            entity,
+            id: id.to_string(),
+        })
     }
 
     /// Wraps an unexpected failure with context.

@@ -73,5 +73,7 @@ pub mod synthetic;
 pub mod testing;
 pub mod values;
 
-pub use error::{Conflict, DomainError, DomainResult, Entity, ErrorChain};
+pub use error::{
+    BulkProblem, Conflict, DomainError, DomainResult, Entity, ErrorChain, InactiveAction, NotFound, Rule,
+};
 pub use page::{KeysetPage, Page, PageRequest};

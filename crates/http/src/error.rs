@@ -8,6 +8,7 @@
 //! * anything unexpected → 500 `{"detail": "Internal server error"}`; the cause chain is logged
 //!   once here and never sent to the client.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -17,7 +18,9 @@ use actix_web::{HttpResponse, ResponseError};
 use apistos::paths::{MediaType, Response};
 use apistos::reference_or::ReferenceOr;
 use apistos::{ApiComponent, ApiErrorComponent, ApistosSchema, OpenApiVersion};
-use genonaut_domain::{Conflict, DomainError, ErrorChain};
+use genonaut_domain::{
+    BulkProblem, Conflict, DomainError, Entity, ErrorChain, InactiveAction, NotFound, Rule,
+};
 use serde::Serialize;
 use serde_json::json;
 
@@ -129,6 +132,82 @@ impl Unprocessable {
     }
 }
 
+/// A client's words for a missing thing.
+pub fn not_found_message(missing: &NotFound) -> String {
+    match missing {
+        NotFound::Id { entity, id } => format!("{} with id {id} not found", entity_name(*entity)),
+        NotFound::Username(username) => format!("User with username '{username}' not found"),
+        NotFound::Email(email) => format!("User with email '{email}' not found"),
+        NotFound::ExperimentName(name) => format!("Experiment '{name}' not found"),
+        NotFound::ApiKey(prefix) => format!("API key {prefix} not found"),
+        NotFound::KeysDisabled => {
+            "API keys are not in use: authentication is off (API_AUTH=off)".to_owned()
+        }
+        NotFound::InteractionBetween {
+            user,
+            content,
+            interaction_type,
+        } => format!("No {interaction_type} interaction found between user {user} and content {content}"),
+    }
+}
+
+/// The entity names of the contract's not-found messages (`"User with id 7 not found"`).
+fn entity_name(entity: Entity) -> &'static str {
+    match entity {
+        Entity::User => "User",
+        Entity::ContentItem => "ContentItem",
+        Entity::UserInteraction => "UserInteraction",
+        Entity::Recommendation => "Recommendation",
+        Entity::GenerationJob => "GenerationJob",
+        Entity::Experiment => "Experiment",
+    }
+}
+
+/// A client's words for a broken business rule.
+fn rule_message(rule: &Rule) -> Cow<'static, str> {
+    Cow::Borrowed(match rule {
+        Rule::CreatorMissing => "Creator not found",
+        Rule::UserMissing => "User not found",
+        Rule::ContentMissing => "Content not found",
+        Rule::ReferenceMissing => "A referenced entity does not exist",
+        Rule::OutOfRange => "A value is out of the allowed range",
+        Rule::PublicAndPrivate => "Content cannot be both public and private",
+        Rule::EmptyTitle => "Title cannot be empty",
+        Rule::EmptyContentData => "Content data cannot be empty",
+        Rule::EmptyPrompt => "Prompt cannot be empty",
+        Rule::EmptyAlgorithmVersion => "Algorithm version cannot be empty",
+        Rule::InactiveUser(InactiveAction::CreateJobs) => "Cannot create generation jobs for inactive users",
+        Rule::InactiveUser(InactiveAction::CreateRecommendations) => {
+            "Cannot create recommendations for inactive users"
+        }
+        Rule::InactiveUser(InactiveAction::ReadRecommendations) => "Cannot get recommendations for inactive users",
+        Rule::InactiveUser(InactiveAction::RecordInteractions) => "Cannot record interactions for inactive users",
+        Rule::JobNotPending => "Can only update pending jobs",
+        Rule::JobActive => "Cannot delete pending or running jobs",
+        Rule::ErrorMessageRequired => "Error message is required for failed jobs",
+        Rule::IdempotencyKeyReused => {
+            "This Idempotency-Key was already used with a different request; send the same request to get \
+             the original response, or use a new key for a new request"
+        }
+        Rule::RevokeOwnKey => "Cannot revoke the API key this request is made with; use another admin key",
+        Rule::JobFinished(status) => {
+            return format!("Cannot cancel a finished job (status: {status})").into();
+        }
+        Rule::Bulk(at, problem) => {
+            let reason = match problem {
+                BulkProblem::UserMissing(user) => format!("User {user} not found"),
+                BulkProblem::UserInactive(user) => format!("User {user} is inactive"),
+                BulkProblem::ContentMissing(content) => format!("Content {content} not found"),
+                BulkProblem::EmptyAlgorithmVersion => "Algorithm version cannot be empty".to_owned(),
+            };
+            return format!("Validation failed for recommendation {at}: {reason}").into();
+        }
+        Rule::SemanticSearchUnavailable(why) => {
+            return format!("Semantic search is unavailable: {why}; search without search_mode 'semantic'").into();
+        }
+    })
+}
+
 fn detail(status: StatusCode, message: impl Into<String>) -> HttpResponse {
     HttpResponse::build(status).json(json!({ "detail": message.into() }))
 }
@@ -168,8 +247,8 @@ impl ResponseError for ApiError {
             ),
             ApiError::BadRequest(message) => detail(StatusCode::BAD_REQUEST, message.clone()),
             ApiError::Domain(e) => match e {
-                DomainError::NotFound(m) => detail(StatusCode::NOT_FOUND, m.clone()),
-                DomainError::Rule(m) => detail(StatusCode::UNPROCESSABLE_ENTITY, m.clone()),
+                DomainError::NotFound(missing) => detail(StatusCode::NOT_FOUND, not_found_message(missing)),
+                DomainError::Rule(rule) => detail(StatusCode::UNPROCESSABLE_ENTITY, rule_message(rule)),
                 DomainError::Conflict(c) => detail(StatusCode::UNPROCESSABLE_ENTITY, conflict_message(c)),
                 DomainError::Invalid { field, message } => {
                     let mut loc: Vec<LocPart> = vec!["body".into()];

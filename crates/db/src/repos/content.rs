@@ -9,7 +9,7 @@ use genonaut_domain::model::{
     Content, ContentChanges, ContentKey, ContentQuery, ContentStats, ContentType, NewContent, Timestamp,
 };
 use genonaut_domain::ports::ContentRepository;
-use genonaut_domain::{DomainError, DomainResult, Page, PageRequest};
+use genonaut_domain::{DomainError, DomainResult, Page, PageRequest, Rule};
 use serde_json::{Value, json};
 
 use super::like_pattern;
@@ -385,7 +385,7 @@ fn is_counted(query: &ContentQuery) -> bool {
 impl ContentRepository for PgContent {
     async fn insert(&self, content: NewContent, quality_score: f64, now: Timestamp) -> DomainResult<Content> {
         let Some(creator_id) = key(content.creator_id.0) else {
-            return Err(DomainError::rule("Creator not found"));
+            return Err(DomainError::Rule(Rule::CreatorMissing));
         };
         let mut conn = self.pool.get().await?;
         let row = NewContentRow {

@@ -10,7 +10,7 @@ use genonaut_domain::model::{
     TypeAggregate,
 };
 use genonaut_domain::ports::InteractionRepository;
-use genonaut_domain::{DomainError, DomainResult, Page, PageRequest};
+use genonaut_domain::{DomainError, DomainResult, Page, PageRequest, Rule};
 use serde_json::Value;
 
 use crate::PgPool;
@@ -94,9 +94,9 @@ impl NewInteractionRow {
         now: genonaut_domain::model::Timestamp,
     ) -> DomainResult<Self> {
         Ok(NewInteractionRow {
-            user_id: key(new.user_id.0).ok_or_else(|| DomainError::rule("User not found"))?,
+            user_id: key(new.user_id.0).ok_or_else(|| DomainError::Rule(Rule::UserMissing))?,
             content_item_id: key(new.content_item_id.0)
-                .ok_or_else(|| DomainError::rule("Content not found"))?,
+                .ok_or_else(|| DomainError::Rule(Rule::ContentMissing))?,
             interaction_type: new.interaction_type.as_str(),
             rating: new.rating,
             duration: new.duration,

@@ -6,12 +6,12 @@ use diesel::sql_types::{Array, BigInt, Double, Integer, Jsonb, Nullable, Text, T
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use genonaut_domain::ids::{ContentId, JobId, UserId};
 use genonaut_domain::model::{
-    CancelOutcome, GenerationJob, IDEMPOTENCY_KEY_REUSED, IDEMPOTENCY_KEY_TTL_HOURS, IdempotencyKey,
+    CancelOutcome, GenerationJob, IDEMPOTENCY_KEY_TTL_HOURS, IdempotencyKey,
     Idempotent, IdempotentRequest, JobEvent, JobQuery, JobStats, JobStatus, JobType, JsonObject, NewJob,
     Timestamp,
 };
 use genonaut_domain::ports::{JobEventLog, JobOrder, JobRepository, JobState};
-use genonaut_domain::{DomainError, DomainResult, Page, PageRequest};
+use genonaut_domain::{DomainError, DomainResult, Page, PageRequest, Rule};
 use serde_json::Value;
 
 use super::emit::{KIND_BY_STATUS, NO_DATA, emitting};
@@ -257,7 +257,7 @@ impl JobRepository for PgJobs {
                         .first(conn)
                         .await?;
                     if stored != fingerprint {
-                        return Err(TxError::Domain(DomainError::rule(IDEMPOTENCY_KEY_REUSED)));
+                        return Err(TxError::Domain(DomainError::Rule(Rule::IdempotencyKeyReused)));
                     }
                     // The snapshot; a column added since it was taken comes from the job's
                     // current row (or is NULL if the job was deleted).
@@ -340,7 +340,7 @@ impl JobRepository for PgJobs {
             None => {
                 drop(conn);
                 match self.get(id).await? {
-                    Some(_) => Err(DomainError::rule("Can only update pending jobs")),
+                    Some(_) => Err(DomainError::Rule(Rule::JobNotPending)),
                     None => Ok(None),
                 }
             }

@@ -7,7 +7,7 @@ use diesel::sql_types::{Array, BigInt, Double, Integer, Jsonb, Nullable, Text, T
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use genonaut_domain::model::{GenerationJob, NewContent, Progress, START_DEADLINE_PASSED, Timestamp};
 use genonaut_domain::ports::{JobQueue, Lease, RetryPolicy};
-use genonaut_domain::{DomainError, DomainResult};
+use genonaut_domain::{DomainError, DomainResult, Rule};
 use serde_json::{Value, json};
 
 use super::emit::{emitting, emitting_after};
@@ -209,7 +209,7 @@ impl JobQueue for PgJobQueue {
         let Some(id) = key(lease.job.0) else {
             return Ok(None);
         };
-        let creator = key(content.creator_id.0).ok_or_else(|| DomainError::rule("Creator not found"))?;
+        let creator = key(content.creator_id.0).ok_or_else(|| DomainError::Rule(Rule::CreatorMissing))?;
         let mut conn = self.pool.get().await?;
         // One statement: the content is stored only if the lease is still held, and the job
         // points at it; a worker that lost its lease writes nothing.

@@ -12,7 +12,7 @@ use genonaut_domain::model::{
     RecommendationOrder, RecommendationQuery, RecommendationStats, Timestamp,
 };
 use genonaut_domain::ports::{ForUser, RecommendationRepository};
-use genonaut_domain::{DomainError, DomainResult, Entity, Page, PageRequest};
+use genonaut_domain::{DomainError, DomainResult, Entity, Page, PageRequest, Rule};
 use serde_json::Value;
 
 use super::interactions::NewInteractionRow;
@@ -98,9 +98,9 @@ struct NewRecommendationRow {
 impl NewRecommendationRow {
     fn from_domain(new: NewRecommendation, now: Timestamp) -> DomainResult<Self> {
         Ok(NewRecommendationRow {
-            user_id: key(new.user_id.0).ok_or_else(|| DomainError::rule("User not found"))?,
+            user_id: key(new.user_id.0).ok_or_else(|| DomainError::Rule(Rule::UserMissing))?,
             content_item_id: key(new.content_item_id.0)
-                .ok_or_else(|| DomainError::rule("Content not found"))?,
+                .ok_or_else(|| DomainError::Rule(Rule::ContentMissing))?,
             recommendation_score: new.score,
             algorithm_version: new.algorithm_version,
             created_at: now,

@@ -11,7 +11,7 @@ use genonaut_domain::ids::*;
 use genonaut_domain::model::*;
 use genonaut_domain::ports::ForUser;
 use genonaut_domain::values::{Email, Tags, Username};
-use genonaut_domain::{DomainError, PageRequest};
+use genonaut_domain::{DomainError, PageRequest, Rule};
 use serde_json::json;
 
 fn ts() -> Timestamp {
@@ -161,7 +161,7 @@ async fn unique_and_foreign_key_violations_become_business_errors() {
         .await
         .unwrap_err();
     assert!(
-        matches!(orphan, DomainError::Rule(ref m) if m == "Creator not found"),
+        matches!(orphan, DomainError::Rule(Rule::CreatorMissing)),
         "{orphan:?}"
     );
     let c = repos
@@ -1103,7 +1103,7 @@ async fn concurrent_retries_with_one_idempotency_key_create_one_job() {
     };
     let refused = repos.jobs.insert_idempotent(job, other, ts()).await.unwrap_err();
     assert!(
-        matches!(refused, DomainError::Rule(ref m) if m == IDEMPOTENCY_KEY_REUSED),
+        matches!(refused, DomainError::Rule(Rule::IdempotencyKeyReused)),
         "{refused:?}"
     );
     let all = repos

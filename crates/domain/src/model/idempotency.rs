@@ -11,9 +11,6 @@ pub const IDEMPOTENCY_KEY_TTL_HOURS: i64 = 24;
 /// Longest accepted key (characters).
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
-/// The message of a key reused with a different request.
-pub const IDEMPOTENCY_KEY_REUSED: &str = "This Idempotency-Key was already used with a different request; \
-     send the same request to get the original response, or use a new key for a new request";
 
 /// A client's idempotency key within its scope (the API key, or one anonymous scope).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -9,7 +9,7 @@ use crate::page::{Page, PageRequest};
 #[async_trait]
 pub trait ContentRepository: Send + Sync {
     /// Stores a new item (title already trimmed and checked by the service).
-    /// A creator that does not exist → `DomainError::Rule("Creator not found")`.
+    /// A creator that does not exist → `DomainError::Rule(Rule::CreatorMissing)`.
     async fn insert(&self, content: NewContent, quality_score: f64, now: Timestamp) -> DomainResult<Content>;
 
     /// The item with this id, if any.

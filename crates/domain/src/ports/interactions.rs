@@ -17,7 +17,7 @@ pub trait InteractionRepository: Send + Sync {
 
     /// Records an interaction at `now` if its user exists and is active, in one step (the hot
     /// path of the API). `None` if the user is missing or inactive (nothing written); a missing
-    /// item → `DomainError::Rule("Content not found")`.
+    /// item → `DomainError::Rule(Rule::ContentMissing)`.
     async fn insert_if_active(
         &self,
         interaction: NewInteraction,

@@ -45,7 +45,7 @@ pub trait JobRepository: Send + Sync {
     /// race): the first call with a key creates the job and remembers it as returned; a later
     /// call with the same key and fingerprint, within [`crate::model::IDEMPOTENCY_KEY_TTL_HOURS`]
     /// of the first, returns that snapshot as `Replayed` without creating anything; one with a
-    /// different fingerprint is a `DomainError::Rule` ([`crate::model::IDEMPOTENCY_KEY_REUSED`]).
+    /// different fingerprint is a `DomainError::Rule` (`Rule::IdempotencyKeyReused`).
     /// Older keys are forgotten.
     async fn insert_idempotent(
         &self,

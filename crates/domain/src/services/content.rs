@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::error::{DomainError, DomainResult, Entity};
+use crate::error::{DomainError, DomainResult, Entity, Rule};
 use crate::ids::{ContentId, UserId};
 use crate::model::{
     Content, ContentChanges, ContentKey, ContentQuery, ContentStart, ContentStats, ContentType, NewContent,
@@ -34,11 +34,11 @@ impl ContentService {
     /// Creates an item. Order: creator exists, title non-blank, content non-blank.
     pub async fn create(&self, mut new: NewContent) -> DomainResult<Content> {
         if self.users.find(new.creator_id).await?.is_none() {
-            return Err(DomainError::rule("Creator not found"));
+            return Err(DomainError::Rule(Rule::CreatorMissing));
         }
-        new.title = non_blank(&new.title).ok_or_else(|| DomainError::rule("Title cannot be empty"))?;
+        new.title = non_blank(&new.title).ok_or_else(|| DomainError::Rule(Rule::EmptyTitle))?;
         if new.content_data.trim().is_empty() {
-            return Err(DomainError::rule("Content data cannot be empty"));
+            return Err(DomainError::Rule(Rule::EmptyContentData));
         }
         self.content.insert(new, INITIAL_QUALITY, self.clock.now()).await
     }
@@ -65,15 +65,15 @@ impl ContentService {
     pub async fn update(&self, id: ContentId, mut changes: ContentChanges) -> DomainResult<Content> {
         let current = self.get(id).await?;
         if let Some(title) = &changes.title {
-            changes.title = Some(non_blank(title).ok_or_else(|| DomainError::rule("Title cannot be empty"))?);
+            changes.title = Some(non_blank(title).ok_or_else(|| DomainError::Rule(Rule::EmptyTitle))?);
         }
         if changes.content_data.as_ref().is_some_and(|c| c.trim().is_empty()) {
-            return Err(DomainError::rule("Content data cannot be empty"));
+            return Err(DomainError::Rule(Rule::EmptyContentData));
         }
         let public = changes.is_public.unwrap_or(current.is_public);
         let private = changes.is_private.unwrap_or(current.is_private);
         if public && private {
-            return Err(DomainError::rule("Content cannot be both public and private"));
+            return Err(DomainError::Rule(Rule::PublicAndPrivate));
         }
         self.content
             .update(id, changes, self.clock.now())

@@ -17,7 +17,7 @@ pub struct ExperimentService {
 }
 
 pub(crate) fn not_found(id: ExperimentId) -> DomainError {
-    DomainError::NotFound(format!("Experiment with id {id} not found"))
+    DomainError::not_found(Entity::Experiment, id)
 }
 
 impl ExperimentService {

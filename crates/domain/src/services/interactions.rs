@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::error::{DomainError, DomainResult, Entity};
+use crate::error::{DomainError, DomainResult, Entity, InactiveAction, NotFound, Rule};
 use crate::ids::{ContentId, InteractionId, UserId};
 use crate::model::{
     Interaction, InteractionChanges, InteractionQuery, InteractionType, NewInteraction, TypeAggregate,
@@ -60,8 +60,8 @@ impl InteractionService {
         match self.interactions.insert_if_active(new, self.clock.now()).await? {
             Some(recorded) => Ok(recorded),
             None => match self.users.find(user).await? {
-                None => Err(DomainError::rule("User not found")),
-                Some(_) => Err(DomainError::rule("Cannot record interactions for inactive users")),
+                None => Err(DomainError::Rule(Rule::UserMissing)),
+                Some(_) => Err(DomainError::Rule(Rule::InactiveUser(InactiveAction::RecordInteractions))),
             },
         }
     }
@@ -200,9 +200,11 @@ impl InteractionService {
             .latest_between(user, content, interaction_type)
             .await?
             .ok_or_else(|| {
-                DomainError::NotFound(format!(
-                    "No {interaction_type} interaction found between user {user} and content {content}"
-                ))
+                DomainError::NotFound(NotFound::InteractionBetween {
+                    user,
+                    content,
+                    interaction_type,
+                })
             })
     }
 

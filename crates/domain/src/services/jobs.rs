@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::error::{DomainError, DomainResult, Entity};
+use crate::error::{DomainError, DomainResult, Entity, InactiveAction, Rule};
 use crate::ids::{ContentId, JobId, UserId};
 use crate::model::{
     CancelOutcome, GenerationJob, IdempotencyKey, Idempotent, IdempotentRequest, JobEvent, JobQuery,
@@ -91,9 +91,9 @@ impl JobService {
     /// generator accepts the parameters (422 at `parameters.<name>`).
     pub async fn create(&self, mut new: NewJob) -> DomainResult<GenerationJob> {
         self.users
-            .get_active(new.user_id, "Cannot create generation jobs for inactive users")
+            .get_active(new.user_id, InactiveAction::CreateJobs)
             .await?;
-        new.prompt = non_blank(&new.prompt).ok_or_else(|| DomainError::rule("Prompt cannot be empty"))?;
+        new.prompt = non_blank(&new.prompt).ok_or_else(|| DomainError::Rule(Rule::EmptyPrompt))?;
         self.check_parameters(new.job_type, &new.parameters)?;
         self.jobs.insert(new, self.clock.now()).await
     }
@@ -108,9 +108,9 @@ impl JobService {
     ) -> DomainResult<Idempotent<GenerationJob>> {
         let fingerprint = new.fingerprint();
         self.users
-            .get_active(new.user_id, "Cannot create generation jobs for inactive users")
+            .get_active(new.user_id, InactiveAction::CreateJobs)
             .await?;
-        new.prompt = non_blank(&new.prompt).ok_or_else(|| DomainError::rule("Prompt cannot be empty"))?;
+        new.prompt = non_blank(&new.prompt).ok_or_else(|| DomainError::Rule(Rule::EmptyPrompt))?;
         self.check_parameters(new.job_type, &new.parameters)?;
         let request = IdempotentRequest { key, fingerprint };
         self.jobs.insert_idempotent(new, request, self.clock.now()).await
@@ -162,7 +162,7 @@ impl JobService {
     ) -> DomainResult<GenerationJob> {
         let job = self.get(id).await?;
         if job.status != JobStatus::Pending {
-            return Err(DomainError::rule("Can only update pending jobs"));
+            return Err(DomainError::Rule(Rule::JobNotPending));
         }
         let Some(parameters) = parameters else {
             return Ok(job);
@@ -178,7 +178,7 @@ impl JobService {
     pub async fn delete(&self, id: JobId) -> DomainResult<()> {
         let job = self.get(id).await?;
         if matches!(job.status, JobStatus::Pending | JobStatus::Running) {
-            return Err(DomainError::rule("Cannot delete pending or running jobs"));
+            return Err(DomainError::Rule(Rule::JobActive));
         }
         if self.jobs.delete(id).await? {
             Ok(())
@@ -192,7 +192,7 @@ impl JobService {
     pub async fn set_status(&self, id: JobId, change: StatusChange) -> DomainResult<GenerationJob> {
         let mut job = self.get(id).await?;
         if change.status == JobStatus::Failed && change.error_message.as_deref().is_none_or(str::is_empty) {
-            return Err(DomainError::rule("Error message is required for failed jobs"));
+            return Err(DomainError::Rule(Rule::ErrorMessageRequired));
         }
         for _ in 0..3 {
             let now = self.clock.now();
@@ -386,9 +386,7 @@ impl JobService {
     pub async fn cancel(&self, id: JobId) -> DomainResult<GenerationJob> {
         match self.jobs.cancel(id, self.clock.now()).await? {
             CancelOutcome::Cancelled(job) => Ok(*job),
-            CancelOutcome::AlreadyFinished(status) => Err(DomainError::rule(format!(
-                "Cannot cancel a finished job (status: {status})"
-            ))),
+            CancelOutcome::AlreadyFinished(status) => Err(DomainError::Rule(Rule::JobFinished(status))),
             CancelOutcome::NotFound => Err(DomainError::not_found(Entity::GenerationJob, id)),
         }
     }

@@ -114,7 +114,7 @@ impl KeyService {
         self.store
             .revoke(prefix, self.clock.now())
             .await?
-            .ok_or_else(|| DomainError::NotFound(format!("API key {prefix} not found")))
+            .ok_or_else(|| DomainError::NotFound(NotFound::ApiKey(prefix.to_owned())))
     }
 
     /// Whether at least one usable admin key exists.

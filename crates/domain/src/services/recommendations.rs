@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::error::{DomainError, DomainResult, Entity};
+use crate::error::{BulkProblem, DomainError, DomainResult, Entity, InactiveAction, NotFound, Rule};
 use crate::ids::{ContentId, RecommendationId, UserId};
 use crate::model::{
     Content, Experiment, Feedback, InteractionType, JsonObject, NewInteraction, NewRecommendation,
@@ -18,8 +18,6 @@ use crate::services::SemanticService;
 use crate::services::{UserService, days_ago};
 use crate::values::non_blank;
 
-const INACTIVE_READ: &str = "Cannot get recommendations for inactive users";
-const INACTIVE_CREATE: &str = "Cannot create recommendations for inactive users";
 
 /// Parameters of `POST /recommendations/generate`.
 #[derive(Debug, Clone)]
@@ -74,12 +72,12 @@ impl RecommendationService {
     /// Stores one recommendation. Order: user exists (404), active (422), content exists
     /// (404), algorithm label non-blank (422).
     pub async fn create(&self, mut new: NewRecommendation) -> DomainResult<Recommendation> {
-        self.users.get_active(new.user_id, INACTIVE_CREATE).await?;
+        self.users.get_active(new.user_id, InactiveAction::CreateRecommendations).await?;
         if self.content.get(new.content_item_id).await?.is_none() {
             return Err(DomainError::not_found(Entity::ContentItem, new.content_item_id));
         }
         new.algorithm_version = non_blank(&new.algorithm_version)
-            .ok_or_else(|| DomainError::rule("Algorithm version cannot be empty"))?;
+            .ok_or(DomainError::Rule(Rule::EmptyAlgorithmVersion))?;
         self.recommendations.insert(new, self.clock.now()).await
     }
 
@@ -98,23 +96,21 @@ impl RecommendationService {
         let contents: HashSet<ContentId> = self.content.existing(&content_ids).await?.into_iter().collect();
         for (i, item) in items.iter_mut().enumerate() {
             let reason = match users.get(&item.user_id) {
-                None => Some(format!("User {} not found", item.user_id)),
-                Some(false) => Some(format!("User {} is inactive", item.user_id)),
+                None => Some(BulkProblem::UserMissing(item.user_id)),
+                Some(false) => Some(BulkProblem::UserInactive(item.user_id)),
                 Some(true) if !contents.contains(&item.content_item_id) => {
-                    Some(format!("Content {} not found", item.content_item_id))
+                    Some(BulkProblem::ContentMissing(item.content_item_id))
                 }
                 Some(true) => match non_blank(&item.algorithm_version) {
                     Some(label) => {
                         item.algorithm_version = label;
                         None
                     }
-                    None => Some("Algorithm version cannot be empty".to_owned()),
+                    None => Some(BulkProblem::EmptyAlgorithmVersion),
                 },
             };
             if let Some(reason) = reason {
-                return Err(DomainError::rule(format!(
-                    "Validation failed for recommendation {i}: {reason}"
-                )));
+                return Err(DomainError::Rule(Rule::Bulk(i, reason)));
             }
         }
         self.recommendations.insert_many(items, self.clock.now()).await
@@ -161,11 +157,11 @@ impl RecommendationService {
                 // The common case (a user's recommendations): one trip to the store.
                 return match self.recommendations.list_for_user(user, query, page).await? {
                     ForUser::Active(page) => Ok(page),
-                    ForUser::Inactive => Err(DomainError::rule(INACTIVE_READ)),
+                    ForUser::Inactive => Err(DomainError::Rule(Rule::InactiveUser(InactiveAction::ReadRecommendations))),
                     ForUser::Missing => Err(DomainError::not_found(Entity::User, user)),
                 };
             }
-            self.users.get_active(user, INACTIVE_READ).await?;
+            self.users.get_active(user, InactiveAction::ReadRecommendations).await?;
         }
         if let Some(content) = query.content_item_id
             && self.content.get(content).await?.is_none()
@@ -181,7 +177,7 @@ impl RecommendationService {
         user: UserId,
         limit: i64,
     ) -> DomainResult<Vec<Recommendation>> {
-        self.users.get_active(user, INACTIVE_READ).await?;
+        self.users.get_active(user, InactiveAction::ReadRecommendations).await?;
         self.unserved(user, limit).await
     }
 
@@ -290,7 +286,7 @@ impl RecommendationService {
         let interaction = match interaction_type {
             Some(interaction_type) => {
                 self.users
-                    .get_active(rec.user_id, "Cannot record interactions for inactive users")
+                    .get_active(rec.user_id, InactiveAction::RecordInteractions)
                     .await?;
                 let mut metadata = JsonObject::new();
                 metadata.insert("source".into(), json!("recommendation"));
@@ -332,7 +328,7 @@ impl RecommendationService {
     /// {id, name, variant}`. A stopped experiment assigns no one: the default algorithm
     /// answers, stored under its own label with a `note` saying so.
     pub async fn generate(&self, mut request: GenerateRequest) -> DomainResult<Vec<Recommendation>> {
-        self.users.get_active(request.user_id, INACTIVE_READ).await?;
+        self.users.get_active(request.user_id, InactiveAction::ReadRecommendations).await?;
         let mut experiment_note = None;
         let mut experiment_tag = None;
         if let Some(name) = crate::model::experiment_name(&request.algorithm_version) {
@@ -467,7 +463,7 @@ impl RecommendationService {
             Some(store) => store.by_name(name).await?,
             None => None,
         };
-        found.ok_or_else(|| DomainError::NotFound(format!("Experiment '{name}' not found")))
+        found.ok_or_else(|| DomainError::NotFound(NotFound::ExperimentName(name.to_owned())))
     }
 
     async fn unserved(&self, user: UserId, limit: i64) -> DomainResult<Vec<Recommendation>> {

@@ -216,10 +216,7 @@ impl SemanticService {
         page: PageRequest,
     ) -> DomainResult<Page<Content>> {
         let Some(model) = &self.model else {
-            return Err(DomainError::rule(format!(
-                "Semantic search is unavailable: {}; search without search_mode 'semantic'",
-                self.reason
-            )));
+            return Err(DomainError::Rule(Rule::SemanticSearchUnavailable(self.reason.clone())));
         };
         let mut vectors = model.embedder.embed(vec![text.to_owned()]).await?;
         let Some(q) = vectors.pop() else {
@@ -424,7 +421,7 @@ mod tests {
             .search("night ocean", &ContentQuery::default(), PageRequest::first(2))
             .await
             .unwrap_err();
-        assert!(matches!(refused, DomainError::Rule(_)));
+        assert!(matches!(refused, DomainError::Rule(Rule::SemanticSearchUnavailable(_))));
         let (_, source) = services.recommendations.similar(ids[0], 2).await.unwrap();
         assert_eq!(source, "tags");
         let recs = services

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::error::{Conflict, DomainError, DomainResult, Entity};
+use crate::error::{Conflict, DomainError, DomainResult, Entity, InactiveAction, NotFound, Rule};
 use crate::ids::UserId;
 use crate::model::{JsonObject, NewUser, User, UserActivity, UserChanges, UserOverview, UserQuery};
 use crate::page::{Page, PageRequest};
@@ -48,12 +48,12 @@ impl UserService {
             .ok_or_else(|| DomainError::not_found(Entity::User, id))
     }
 
-    /// The user, which must exist and be active; `inactive_message` is the rule error
-    /// otherwise.
-    pub async fn get_active(&self, id: UserId, inactive_message: &str) -> DomainResult<User> {
+    /// The user, which must exist and be active (otherwise the rule error says what an
+    /// inactive user cannot do: `action`).
+    pub async fn get_active(&self, id: UserId, action: InactiveAction) -> DomainResult<User> {
         let user = self.get(id).await?;
         if !user.is_active {
-            return Err(DomainError::rule(inactive_message));
+            return Err(DomainError::Rule(Rule::InactiveUser(action)));
         }
         Ok(user)
     }
@@ -73,7 +73,7 @@ impl UserService {
         self.users
             .find_by_username(username)
             .await?
-            .ok_or_else(|| DomainError::NotFound(format!("User with username '{username}' not found")))
+            .ok_or_else(|| DomainError::NotFound(NotFound::Username(username.to_owned())))
     }
 
     /// Lookup by exact stored e-mail (not normalised).
@@ -81,7 +81,7 @@ impl UserService {
         self.users
             .find_by_email(email)
             .await?
-            .ok_or_else(|| DomainError::NotFound(format!("User with email '{email}' not found")))
+            .ok_or_else(|| DomainError::NotFound(NotFound::Email(email.to_owned())))
     }
 
     /// Changes username, e-mail and/or activity. Order of checks: existence, username taken by

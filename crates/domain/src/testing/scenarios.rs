@@ -9,7 +9,7 @@ use crate::ids::*;
 use crate::model::*;
 use crate::services::{GenerateRequest, Services, StatusChange};
 use crate::values::{Email, Tags, Username};
-use crate::{DomainError, PageRequest};
+use crate::{BulkProblem, DomainError, Entity, InactiveAction, NotFound, PageRequest, Rule};
 use serde_json::json;
 
 pub fn obj(v: serde_json::Value) -> JsonObject {
@@ -40,8 +40,31 @@ fn new_content(creator: UserId, title: &str) -> NewContent {
     }
 }
 
-fn message(err: DomainError) -> String {
-    err.to_string()
+/// What a refused call reports, comparable (the words are the HTTP adapter's).
+#[derive(Debug, PartialEq)]
+enum Refusal {
+    Missing(NotFound),
+    Rule(Rule),
+    Other(String),
+}
+
+fn refusal(err: DomainError) -> Refusal {
+    match err {
+        DomainError::NotFound(missing) => Refusal::Missing(missing),
+        DomainError::Rule(rule) => Refusal::Rule(rule),
+        other => Refusal::Other(other.to_string()),
+    }
+}
+
+fn missing(entity: Entity, id: impl std::fmt::Display) -> Refusal {
+    Refusal::Missing(NotFound::Id {
+        entity,
+        id: id.to_string(),
+    })
+}
+
+fn rule(rule: Rule) -> Refusal {
+    Refusal::Rule(rule)
 }
 
 /// Scenario: user_uniqueness_is_checked_username_first.
@@ -84,7 +107,7 @@ pub async fn update_checks_existence_then_username_then_email_and_only_bumps_on_
         .update(UserId(999), UserChanges::default())
         .await
         .unwrap_err();
-    assert_eq!(message(missing), "User with id 999 not found");
+    assert_eq!(refusal(missing), missing(Entity::User, 999));
     let taken = s
         .users
         .update(
@@ -178,31 +201,31 @@ pub async fn soft_delete_and_activity_rules(s: Services) {
         })
         .await
         .unwrap_err();
-    assert_eq!(message(err), "Cannot record interactions for inactive users");
+    assert_eq!(refusal(err), rule(Rule::InactiveUser(InactiveAction::RecordInteractions)));
     let recs = s
         .recommendations
         .unserved_for_active_user(a.id, 10)
         .await
         .unwrap_err();
-    assert_eq!(message(recs), "Cannot get recommendations for inactive users");
+    assert_eq!(refusal(recs), rule(Rule::InactiveUser(InactiveAction::ReadRecommendations)));
 }
 
 /// Scenario: content_creation_checks_creator_title_then_data.
 pub async fn content_creation_checks_creator_title_then_data(s: Services) {
     let a = user(&s, "alice").await;
     assert_eq!(
-        message(s.content.create(new_content(UserId(42), "x")).await.unwrap_err()),
-        "Creator not found"
+        refusal(s.content.create(new_content(UserId(42), "x")).await.unwrap_err()),
+        rule(Rule::CreatorMissing)
     );
     assert_eq!(
-        message(s.content.create(new_content(a.id, "   ")).await.unwrap_err()),
-        "Title cannot be empty"
+        refusal(s.content.create(new_content(a.id, "   ")).await.unwrap_err()),
+        rule(Rule::EmptyTitle)
     );
     let mut blank = new_content(a.id, "ok");
     blank.content_data = " \n".into();
     assert_eq!(
-        message(s.content.create(blank).await.unwrap_err()),
-        "Content data cannot be empty"
+        refusal(s.content.create(blank).await.unwrap_err()),
+        rule(Rule::EmptyContentData)
     );
     let created = s.content.create(new_content(a.id, "  Hello  ")).await.unwrap();
     assert_eq!(created.title, "Hello");
@@ -224,7 +247,7 @@ pub async fn content_update_refuses_public_and_private_taking_stored_flags(s: Se
         )
         .await
         .unwrap_err();
-    assert_eq!(message(err), "Content cannot be both public and private");
+    assert_eq!(refusal(err), rule(Rule::PublicAndPrivate));
     let private = s
         .content
         .update(
@@ -281,8 +304,8 @@ pub async fn content_deletion_cascades_and_detaches_jobs(s: Services) {
     );
     assert_eq!(s.jobs.get(job.id).await.unwrap().result_content_id, None);
     assert_eq!(
-        message(s.content.delete(c.id).await.unwrap_err()),
-        format!("ContentItem with id {} not found", c.id)
+        refusal(s.content.delete(c.id).await.unwrap_err()),
+        missing(Entity::ContentItem, c.id)
     );
 }
 
@@ -465,7 +488,7 @@ pub async fn content_search_ands_every_filter(s: Services) {
         .by_creator(UserId(77), PageRequest::DEFAULT)
         .await
         .unwrap_err();
-    assert_eq!(message(unknown), "User with id 77 not found");
+    assert_eq!(refusal(unknown), missing(Entity::User, 77));
 }
 
 /// Scenario: interaction_rules_and_aggregates.
@@ -488,7 +511,7 @@ pub async fn interaction_rules_and_aggregates(s: Services) {
         })
         .await
         .unwrap_err();
-    assert_eq!(message(err), "User not found");
+    assert_eq!(refusal(err), rule(Rule::UserMissing));
     let err = s
         .interactions
         .record(NewInteraction {
@@ -497,7 +520,7 @@ pub async fn interaction_rules_and_aggregates(s: Services) {
         })
         .await
         .unwrap_err();
-    assert_eq!(message(err), "Content not found");
+    assert_eq!(refusal(err), rule(Rule::ContentMissing));
     s.interactions
         .record(rec(InteractionType::Like, Some(3), None))
         .await
@@ -529,11 +552,12 @@ pub async fn interaction_rules_and_aggregates(s: Services) {
     assert_eq!(behavior.favorite_content_types, vec![ContentType::Text]);
     let none = s.interactions.between(a.id, c.id, "share").await.unwrap_err();
     assert_eq!(
-        message(none),
-        format!(
-            "No share interaction found between user {} and content {}",
-            a.id, c.id
-        )
+        refusal(none),
+        Refusal::Missing(NotFound::InteractionBetween {
+            user: a.id,
+            content: c.id,
+            interaction_type: InteractionType::Share,
+        })
     );
     let latest = s.interactions.between(a.id, c.id, "like").await.unwrap();
     assert_eq!(latest.rating, Some(4), "the most recent one");
@@ -560,8 +584,8 @@ pub async fn bulk_recommendations_name_the_first_bad_item_and_write_nothing(s: S
         .await
         .unwrap_err();
     assert_eq!(
-        message(err),
-        "Validation failed for recommendation 1: Content 999 not found"
+        refusal(err),
+        rule(Rule::Bulk(1, BulkProblem::ContentMissing(ContentId(999))))
     );
     let err = s
         .recommendations
@@ -569,8 +593,8 @@ pub async fn bulk_recommendations_name_the_first_bad_item_and_write_nothing(s: S
         .await
         .unwrap_err();
     assert_eq!(
-        message(err),
-        "Validation failed for recommendation 0: Algorithm version cannot be empty"
+        refusal(err),
+        rule(Rule::Bulk(0, BulkProblem::EmptyAlgorithmVersion))
     );
     assert_eq!(
         s.recommendations.overview().await.unwrap().total,
@@ -659,13 +683,13 @@ pub async fn a_users_recommendations_are_listed_best_first_only_for_an_active_us
         .list(&of(UserId(987_654)), PageRequest { skip: 0, limit: 10 })
         .await
         .unwrap_err();
-    assert_eq!(message(missing), "User with id 987654 not found");
+    assert_eq!(refusal(missing), missing(Entity::User, 987654));
     let beyond = s
         .recommendations
         .list(&of(UserId(1 << 40)), PageRequest { skip: 0, limit: 10 })
         .await
         .unwrap_err();
-    assert_eq!(message(beyond), format!("User with id {} not found", 1_i64 << 40));
+    assert_eq!(refusal(beyond), missing(Entity::User, 1_i64 << 40));
     s.users.set_active(a.id, false).await.unwrap();
     for query in [of(a.id), v1] {
         let inactive = s
@@ -673,7 +697,7 @@ pub async fn a_users_recommendations_are_listed_best_first_only_for_an_active_us
             .list(&query, PageRequest { skip: 0, limit: 10 })
             .await
             .unwrap_err();
-        assert_eq!(message(inactive), "Cannot get recommendations for inactive users");
+        assert_eq!(refusal(inactive), rule(Rule::InactiveUser(InactiveAction::ReadRecommendations)));
     }
 }
 
@@ -697,7 +721,7 @@ pub async fn served_marks_all_or_reports_the_first_missing(s: Services) {
         .mark_served(&[r.id, RecommendationId(404)])
         .await
         .unwrap_err();
-    assert_eq!(message(err), "Recommendation with id 404 not found");
+    assert_eq!(refusal(err), missing(Entity::Recommendation, 404));
     assert!(!s.recommendations.get(r.id).await.unwrap().is_served);
     assert_eq!(s.recommendations.mark_served(&[r.id, r.id]).await.unwrap(), 1);
     assert!(
@@ -799,7 +823,7 @@ pub async fn job_lifecycle_rules(s: Services) {
         })
         .await
         .unwrap_err();
-    assert_eq!(message(blank), "Prompt cannot be empty");
+    assert_eq!(refusal(blank), rule(Rule::EmptyPrompt));
     let job = s
         .jobs
         .create(NewJob {
@@ -816,20 +840,20 @@ pub async fn job_lifecycle_rules(s: Services) {
         .unwrap();
     assert_eq!((job.prompt.as_str(), job.status), ("cat", JobStatus::Pending));
     assert_eq!(
-        message(s.jobs.delete(job.id).await.unwrap_err()),
-        "Cannot delete pending or running jobs"
+        refusal(s.jobs.delete(job.id).await.unwrap_err()),
+        rule(Rule::JobActive)
     );
     let missing = StatusChange {
         status: JobStatus::Failed,
         error_message: None,
     };
     assert_eq!(
-        message(s.jobs.set_status(JobId(999), missing.clone()).await.unwrap_err()),
-        "GenerationJob with id 999 not found"
+        refusal(s.jobs.set_status(JobId(999), missing.clone()).await.unwrap_err()),
+        missing(Entity::GenerationJob, 999)
     );
     assert_eq!(
-        message(s.jobs.set_status(job.id, missing).await.unwrap_err()),
-        "Error message is required for failed jobs"
+        refusal(s.jobs.set_status(job.id, missing).await.unwrap_err()),
+        rule(Rule::ErrorMessageRequired)
     );
     let running = s
         .jobs
@@ -844,13 +868,13 @@ pub async fn job_lifecycle_rules(s: Services) {
         .unwrap();
     assert!(running.started_at.is_some());
     assert_eq!(
-        message(
+        refusal(
             s.jobs
                 .update_parameters(job.id, Some(JsonObject::new()))
                 .await
                 .unwrap_err()
         ),
-        "Can only update pending jobs"
+        rule(Rule::JobNotPending)
     );
     let failed = s
         .jobs
@@ -945,8 +969,8 @@ pub async fn job_stats_average_processing_time(s: Services) {
         "the test clock ticks 1 ms per reading"
     );
     assert_eq!(
-        message(s.jobs.stats(Some(UserId(50))).await.unwrap_err()),
-        "User with id 50 not found"
+        refusal(s.jobs.stats(Some(UserId(50))).await.unwrap_err()),
+        missing(Entity::User, 50)
     );
 }
 
@@ -1072,7 +1096,7 @@ pub async fn recommendations_learn_from_interactions_and_explain_themselves(s: S
     assert_eq!(source, "tags", "E has no interactions, so no neighbours");
     assert!(by_tags.iter().any(|(c, _)| c.id == w.a) && by_tags.iter().all(|(c, _)| c.id != w.e));
     let missing = s.recommendations.similar(ContentId(999), 5).await.unwrap_err();
-    assert_eq!(message(missing), "ContentItem with id 999 not found");
+    assert_eq!(refusal(missing), missing(Entity::ContentItem, 999));
 }
 
 /// Scenario: the_learned_model_ranks_co_consumed_items_and_folds_in_new_likes.
@@ -1326,7 +1350,7 @@ pub async fn experiments_are_unique_stop_idempotently_and_route_generation(s: Se
         .await
         .unwrap_err();
     assert!(
-        matches!(&unknown, DomainError::NotFound(m) if m.contains("nope")),
+        matches!(&unknown, DomainError::NotFound(NotFound::ExperimentName(n)) if n == "nope"),
         "{unknown:?}"
     );
     let recs = experiment_generate(&s, alice.id, "experiment:feed", 2).await;
@@ -1569,7 +1593,7 @@ pub async fn idempotent_submission_creates_once_replays_and_expires(s: Services,
         .create_idempotent(command("dog"), key("key:1", "k-1"))
         .await
         .unwrap_err();
-    assert_eq!(message(reused), IDEMPOTENCY_KEY_REUSED);
+    assert_eq!(refusal(reused), rule(Rule::IdempotencyKeyReused));
     assert_eq!(total().await, 1);
 
     // Another scope does not see the key.

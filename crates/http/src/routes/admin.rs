@@ -4,7 +4,7 @@ use actix_web::web::{Data, Json};
 use actix_web::{HttpMessage, HttpRequest};
 use apistos::actix::{AcceptedJson, CreatedJson};
 use apistos::api_operation;
-use genonaut_domain::DomainError;
+use genonaut_domain::{DomainError, NotFound, Rule};
 
 use crate::dto::admin::*;
 use crate::error::ApiError;
@@ -59,7 +59,7 @@ pub async fn recommender_rebuild(
 /// The key service, or a 404 when authentication is off (there are no keys then).
 fn key_service(access: &Access) -> Result<&genonaut_domain::services::KeyService> {
     access.keys().ok_or_else(|| {
-        DomainError::NotFound("API keys are not in use: authentication is off (API_AUTH=off)".into()).into()
+        DomainError::NotFound(NotFound::KeysDisabled).into()
     })
 }
 
@@ -151,10 +151,7 @@ pub async fn keys_revoke(
         .get::<Caller>()
         .is_some_and(|caller| caller.prefix == prefix);
     if own {
-        return Err(DomainError::Rule(
-            "Cannot revoke the API key this request is made with; use another admin key".into(),
-        )
-        .into());
+        return Err(DomainError::Rule(Rule::RevokeOwnKey).into());
     }
     let revoked = keys.revoke(prefix).await?;
     access.forget(&revoked.prefix);

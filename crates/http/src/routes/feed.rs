@@ -21,6 +21,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use crate::dto::jobs::JobOut;
+use crate::error::not_found_message;
 use crate::media::MediaLinks;
 use crate::state::Tenant;
 
@@ -126,7 +127,7 @@ async fn run(
     let mut live = tenant.services.jobs.subscribe(id);
     let job = match tenant.services.jobs.get(id).await {
         Ok(job) => job,
-        Err(DomainError::NotFound(message)) => return Some(End::NotFound(message)),
+        Err(DomainError::NotFound(missing)) => return Some(End::NotFound(not_found_message(&missing))),
         Err(e) => {
             tracing::warn!(job = %id, error = %e, "cannot read job for a live feed");
             return Some(End::Unavailable);

@@ -30,7 +30,7 @@ impl ContentRepository for Contents {
     async fn insert(&self, content: NewContent, quality_score: f64, now: Timestamp) -> DomainResult<Content> {
         let mut s = self.0.lock();
         if !s.users.contains_key(&content.creator_id) {
-            return Err(DomainError::rule("Creator not found"));
+            return Err(DomainError::Rule(crate::Rule::CreatorMissing));
         }
         let item = stored_content(ContentId(s.next()), content, quality_score, now);
         s.content.insert(item.id, item.clone());
@@ -68,7 +68,7 @@ impl ContentRepository for Contents {
         let public = changes.is_public.unwrap_or(c.is_public);
         let private = changes.is_private.unwrap_or(c.is_private);
         if public && private {
-            return Err(DomainError::rule("Content cannot be both public and private"));
+            return Err(DomainError::Rule(crate::Rule::PublicAndPrivate));
         }
         if let Some(title) = changes.title {
             c.title = title;

@@ -29,10 +29,10 @@ pub(super) fn store_interaction(
     now: Timestamp,
 ) -> DomainResult<Interaction> {
     if !s.users.contains_key(&new.user_id) {
-        return Err(DomainError::rule("User not found"));
+        return Err(DomainError::Rule(crate::Rule::UserMissing));
     }
     if !s.content.contains_key(&new.content_item_id) {
-        return Err(DomainError::rule("Content not found"));
+        return Err(DomainError::Rule(crate::Rule::ContentMissing));
     }
     let id = InteractionId(s.next());
     let interaction = Interaction {

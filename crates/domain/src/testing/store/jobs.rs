@@ -101,7 +101,7 @@ impl JobRepository for Jobs {
             return if *fingerprint == request.fingerprint {
                 Ok(Idempotent::Replayed(job.clone()))
             } else {
-                Err(DomainError::rule(IDEMPOTENCY_KEY_REUSED))
+                Err(DomainError::Rule(crate::Rule::IdempotencyKeyReused))
             };
         }
         let job = insert_job(&mut s, job, now)?;
@@ -129,7 +129,7 @@ impl JobRepository for Jobs {
             return Ok(None);
         };
         if j.status != JobStatus::Pending {
-            return Err(DomainError::rule("Can only update pending jobs"));
+            return Err(DomainError::Rule(crate::Rule::JobNotPending));
         }
         j.parameters = parameters;
         j.updated_at = now;

@@ -39,8 +39,11 @@ pub(super) fn store_recommendation(
     new: NewRecommendation,
     now: Timestamp,
 ) -> DomainResult<Recommendation> {
-    if !s.users.contains_key(&new.user_id) || !s.content.contains_key(&new.content_item_id) {
-        return Err(DomainError::rule("User or content not found"));
+    if !s.users.contains_key(&new.user_id) {
+        return Err(DomainError::Rule(crate::Rule::UserMissing));
+    }
+    if !s.content.contains_key(&new.content_item_id) {
+        return Err(DomainError::Rule(crate::Rule::ContentMissing));
     }
     let id = RecommendationId(s.next());
     let rec = Recommendation {
@@ -74,11 +77,11 @@ impl RecommendationRepository for Recommendations {
         now: Timestamp,
     ) -> DomainResult<Vec<Recommendation>> {
         let mut s = self.0.lock();
-        let ok = recommendations
-            .iter()
-            .all(|r| s.users.contains_key(&r.user_id) && s.content.contains_key(&r.content_item_id));
-        if !ok {
-            return Err(DomainError::rule("User or content not found"));
+        if !recommendations.iter().all(|r| s.users.contains_key(&r.user_id)) {
+            return Err(DomainError::Rule(crate::Rule::UserMissing));
+        }
+        if !recommendations.iter().all(|r| s.content.contains_key(&r.content_item_id)) {
+            return Err(DomainError::Rule(crate::Rule::ContentMissing));
         }
         recommendations
             .into_iter()
