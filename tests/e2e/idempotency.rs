@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use actix_web::http::Method;
-use genonaut_domain::model::{IDEMPOTENCY_KEY_REUSED, Scope};
+use genonaut_domain::model::Scope;
 use genonaut_tests::{Reply, TestApp};
 use serde_json::{Value, json};
 
@@ -57,7 +57,11 @@ async fn the_same_key_and_body_replay_the_original_201_without_creating_another(
     // Same key, different body: 422 in the rule-error shape, nothing created.
     let changed = json!({"user_id": u, "job_type": "image", "prompt": "a wolf"});
     let refused = submit(&app, &changed, &key).await;
-    assert_eq!(refused.detail(422), IDEMPOTENCY_KEY_REUSED);
+    assert_eq!(
+        refused.detail(422),
+        "This Idempotency-Key was already used with a different request; send the same request to get \
+         the original response, or use a new key for a new request"
+    );
     assert_eq!(total(&app, &[]).await, 1);
 
     // A new key creates a new job.

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::ids::{ContentId, UserId};
-use crate::model::{InteractionType, JobStatus};
+use crate::model::JobStatus;
 
 /// The kinds of stored entity (a [`NotFound::Id`] names one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,8 +70,8 @@ pub enum NotFound {
         user: UserId,
         /// The item.
         content: ContentId,
-        /// The interaction type.
-        interaction_type: InteractionType,
+        /// The interaction type, as asked for.
+        interaction_type: String,
     },
 }
 

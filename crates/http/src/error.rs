@@ -140,9 +140,7 @@ pub fn not_found_message(missing: &NotFound) -> String {
         NotFound::Email(email) => format!("User with email '{email}' not found"),
         NotFound::ExperimentName(name) => format!("Experiment '{name}' not found"),
         NotFound::ApiKey(prefix) => format!("API key {prefix} not found"),
-        NotFound::KeysDisabled => {
-            "API keys are not in use: authentication is off (API_AUTH=off)".to_owned()
-        }
+        NotFound::KeysDisabled => "API keys are not in use: authentication is off (API_AUTH=off)".to_owned(),
         NotFound::InteractionBetween {
             user,
             content,
@@ -180,8 +178,12 @@ fn rule_message(rule: &Rule) -> Cow<'static, str> {
         Rule::InactiveUser(InactiveAction::CreateRecommendations) => {
             "Cannot create recommendations for inactive users"
         }
-        Rule::InactiveUser(InactiveAction::ReadRecommendations) => "Cannot get recommendations for inactive users",
-        Rule::InactiveUser(InactiveAction::RecordInteractions) => "Cannot record interactions for inactive users",
+        Rule::InactiveUser(InactiveAction::ReadRecommendations) => {
+            "Cannot get recommendations for inactive users"
+        }
+        Rule::InactiveUser(InactiveAction::RecordInteractions) => {
+            "Cannot record interactions for inactive users"
+        }
         Rule::JobNotPending => "Can only update pending jobs",
         Rule::JobActive => "Cannot delete pending or running jobs",
         Rule::ErrorMessageRequired => "Error message is required for failed jobs",
@@ -203,7 +205,8 @@ fn rule_message(rule: &Rule) -> Cow<'static, str> {
             return format!("Validation failed for recommendation {at}: {reason}").into();
         }
         Rule::SemanticSearchUnavailable(why) => {
-            return format!("Semantic search is unavailable: {why}; search without search_mode 'semantic'").into();
+            return format!("Semantic search is unavailable: {why}; search without search_mode 'semantic'")
+                .into();
         }
     })
 }

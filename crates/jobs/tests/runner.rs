@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use genonaut_domain::DomainResult;
 use genonaut_domain::ids::JobId;
 use genonaut_domain::model::{
     ContentType, GenerationJob, JobStatus, JobType, JsonObject, NewContent, NewJob, NewUser, Progress,
@@ -19,6 +18,7 @@ use genonaut_domain::ports::{
 use genonaut_domain::services::Services;
 use genonaut_domain::testing::InMemoryStore;
 use genonaut_domain::values::{Email, Username};
+use genonaut_domain::{DomainError, DomainResult, Rule};
 use genonaut_jobs::media::FsMediaStore;
 use genonaut_jobs::offline::{NoopGenerator, OfflineGenerator};
 use genonaut_jobs::runner::{Polling, Runner, RunnerConfig, SchemaQueue};
@@ -345,9 +345,9 @@ async fn cancelling_a_running_job_stops_its_generator() {
         JobStatus::Cancelled
     );
     let again = setup.services.jobs.cancel(id).await.unwrap_err();
-    assert_eq!(
-        again.to_string(),
-        "Cannot cancel a finished job (status: cancelled)"
+    assert!(
+        matches!(again, DomainError::Rule(Rule::JobFinished(JobStatus::Cancelled))),
+        "{again:?}"
     );
     runner.shutdown().await;
 }

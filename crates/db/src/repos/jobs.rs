@@ -6,9 +6,8 @@ use diesel::sql_types::{Array, BigInt, Double, Integer, Jsonb, Nullable, Text, T
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use genonaut_domain::ids::{ContentId, JobId, UserId};
 use genonaut_domain::model::{
-    CancelOutcome, GenerationJob, IDEMPOTENCY_KEY_TTL_HOURS, IdempotencyKey,
-    Idempotent, IdempotentRequest, JobEvent, JobQuery, JobStats, JobStatus, JobType, JsonObject, NewJob,
-    Timestamp,
+    CancelOutcome, GenerationJob, IDEMPOTENCY_KEY_TTL_HOURS, IdempotencyKey, Idempotent, IdempotentRequest,
+    JobEvent, JobQuery, JobStats, JobStatus, JobType, JsonObject, NewJob, Timestamp,
 };
 use genonaut_domain::ports::{JobEventLog, JobOrder, JobRepository, JobState};
 use genonaut_domain::{DomainError, DomainResult, Page, PageRequest, Rule};

@@ -11,7 +11,6 @@ pub const IDEMPOTENCY_KEY_TTL_HOURS: i64 = 24;
 /// Longest accepted key (characters).
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
-
 /// A client's idempotency key within its scope (the API key, or one anonymous scope).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IdempotencyKey {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::error::{DomainError, DomainResult};
+use crate::error::{DomainError, DomainResult, Entity};
 use crate::ids::ExperimentId;
 use crate::model::{Experiment, ExperimentResults, NewExperiment};
 use crate::page::{Page, PageRequest};

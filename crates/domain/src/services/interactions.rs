@@ -61,7 +61,9 @@ impl InteractionService {
             Some(recorded) => Ok(recorded),
             None => match self.users.find(user).await? {
                 None => Err(DomainError::Rule(Rule::UserMissing)),
-                Some(_) => Err(DomainError::Rule(Rule::InactiveUser(InactiveAction::RecordInteractions))),
+                Some(_) => Err(DomainError::Rule(Rule::InactiveUser(
+                    InactiveAction::RecordInteractions,
+                ))),
             },
         }
     }
@@ -203,7 +205,7 @@ impl InteractionService {
                 DomainError::NotFound(NotFound::InteractionBetween {
                     user,
                     content,
-                    interaction_type,
+                    interaction_type: interaction_type.to_owned(),
                 })
             })
     }

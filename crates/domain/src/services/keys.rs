@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{DomainError, DomainResult};
+use crate::error::{DomainError, DomainResult, NotFound};
 use crate::model::{ApiKey, NewApiKey, Scope, Timestamp};
 use crate::ports::{ApiKeyStore, Clock, Entropy};
 

@@ -18,7 +18,6 @@ use crate::services::SemanticService;
 use crate::services::{UserService, days_ago};
 use crate::values::non_blank;
 
-
 /// Parameters of `POST /recommendations/generate`.
 #[derive(Debug, Clone)]
 pub struct GenerateRequest {
@@ -72,12 +71,14 @@ impl RecommendationService {
     /// Stores one recommendation. Order: user exists (404), active (422), content exists
     /// (404), algorithm label non-blank (422).
     pub async fn create(&self, mut new: NewRecommendation) -> DomainResult<Recommendation> {
-        self.users.get_active(new.user_id, InactiveAction::CreateRecommendations).await?;
+        self.users
+            .get_active(new.user_id, InactiveAction::CreateRecommendations)
+            .await?;
         if self.content.get(new.content_item_id).await?.is_none() {
             return Err(DomainError::not_found(Entity::ContentItem, new.content_item_id));
         }
-        new.algorithm_version = non_blank(&new.algorithm_version)
-            .ok_or(DomainError::Rule(Rule::EmptyAlgorithmVersion))?;
+        new.algorithm_version =
+            non_blank(&new.algorithm_version).ok_or(DomainError::Rule(Rule::EmptyAlgorithmVersion))?;
         self.recommendations.insert(new, self.clock.now()).await
     }
 
@@ -157,11 +158,15 @@ impl RecommendationService {
                 // The common case (a user's recommendations): one trip to the store.
                 return match self.recommendations.list_for_user(user, query, page).await? {
                     ForUser::Active(page) => Ok(page),
-                    ForUser::Inactive => Err(DomainError::Rule(Rule::InactiveUser(InactiveAction::ReadRecommendations))),
+                    ForUser::Inactive => Err(DomainError::Rule(Rule::InactiveUser(
+                        InactiveAction::ReadRecommendations,
+                    ))),
                     ForUser::Missing => Err(DomainError::not_found(Entity::User, user)),
                 };
             }
-            self.users.get_active(user, InactiveAction::ReadRecommendations).await?;
+            self.users
+                .get_active(user, InactiveAction::ReadRecommendations)
+                .await?;
         }
         if let Some(content) = query.content_item_id
             && self.content.get(content).await?.is_none()
@@ -177,7 +182,9 @@ impl RecommendationService {
         user: UserId,
         limit: i64,
     ) -> DomainResult<Vec<Recommendation>> {
-        self.users.get_active(user, InactiveAction::ReadRecommendations).await?;
+        self.users
+            .get_active(user, InactiveAction::ReadRecommendations)
+            .await?;
         self.unserved(user, limit).await
     }
 
@@ -328,7 +335,9 @@ impl RecommendationService {
     /// {id, name, variant}`. A stopped experiment assigns no one: the default algorithm
     /// answers, stored under its own label with a `note` saying so.
     pub async fn generate(&self, mut request: GenerateRequest) -> DomainResult<Vec<Recommendation>> {
-        self.users.get_active(request.user_id, InactiveAction::ReadRecommendations).await?;
+        self.users
+            .get_active(request.user_id, InactiveAction::ReadRecommendations)
+            .await?;
         let mut experiment_note = None;
         let mut experiment_tag = None;
         if let Some(name) = crate::model::experiment_name(&request.algorithm_version) {

@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::error::{DomainError, DomainResult};
+use crate::error::{DomainError, DomainResult, Rule};
 use crate::ids::ContentId;
 use crate::model::{Content, ContentQuery, ContentType, Timestamp};
 use crate::page::{Page, PageRequest};
@@ -216,7 +216,9 @@ impl SemanticService {
         page: PageRequest,
     ) -> DomainResult<Page<Content>> {
         let Some(model) = &self.model else {
-            return Err(DomainError::Rule(Rule::SemanticSearchUnavailable(self.reason.clone())));
+            return Err(DomainError::Rule(Rule::SemanticSearchUnavailable(
+                self.reason.clone(),
+            )));
         };
         let mut vectors = model.embedder.embed(vec![text.to_owned()]).await?;
         let Some(q) = vectors.pop() else {
@@ -421,7 +423,10 @@ mod tests {
             .search("night ocean", &ContentQuery::default(), PageRequest::first(2))
             .await
             .unwrap_err();
-        assert!(matches!(refused, DomainError::Rule(Rule::SemanticSearchUnavailable(_))));
+        assert!(matches!(
+            refused,
+            DomainError::Rule(Rule::SemanticSearchUnavailable(_))
+        ));
         let (_, source) = services.recommendations.similar(ids[0], 2).await.unwrap();
         assert_eq!(source, "tags");
         let recs = services

@@ -56,7 +56,7 @@ fn refusal(err: DomainError) -> Refusal {
     }
 }
 
-fn missing(entity: Entity, id: impl std::fmt::Display) -> Refusal {
+fn absent(entity: Entity, id: impl std::fmt::Display) -> Refusal {
     Refusal::Missing(NotFound::Id {
         entity,
         id: id.to_string(),
@@ -107,7 +107,7 @@ pub async fn update_checks_existence_then_username_then_email_and_only_bumps_on_
         .update(UserId(999), UserChanges::default())
         .await
         .unwrap_err();
-    assert_eq!(refusal(missing), missing(Entity::User, 999));
+    assert_eq!(refusal(missing), absent(Entity::User, 999));
     let taken = s
         .users
         .update(
@@ -201,13 +201,19 @@ pub async fn soft_delete_and_activity_rules(s: Services) {
         })
         .await
         .unwrap_err();
-    assert_eq!(refusal(err), rule(Rule::InactiveUser(InactiveAction::RecordInteractions)));
+    assert_eq!(
+        refusal(err),
+        rule(Rule::InactiveUser(InactiveAction::RecordInteractions))
+    );
     let recs = s
         .recommendations
         .unserved_for_active_user(a.id, 10)
         .await
         .unwrap_err();
-    assert_eq!(refusal(recs), rule(Rule::InactiveUser(InactiveAction::ReadRecommendations)));
+    assert_eq!(
+        refusal(recs),
+        rule(Rule::InactiveUser(InactiveAction::ReadRecommendations))
+    );
 }
 
 /// Scenario: content_creation_checks_creator_title_then_data.
@@ -305,7 +311,7 @@ pub async fn content_deletion_cascades_and_detaches_jobs(s: Services) {
     assert_eq!(s.jobs.get(job.id).await.unwrap().result_content_id, None);
     assert_eq!(
         refusal(s.content.delete(c.id).await.unwrap_err()),
-        missing(Entity::ContentItem, c.id)
+        absent(Entity::ContentItem, c.id)
     );
 }
 
@@ -488,7 +494,7 @@ pub async fn content_search_ands_every_filter(s: Services) {
         .by_creator(UserId(77), PageRequest::DEFAULT)
         .await
         .unwrap_err();
-    assert_eq!(refusal(unknown), missing(Entity::User, 77));
+    assert_eq!(refusal(unknown), absent(Entity::User, 77));
 }
 
 /// Scenario: interaction_rules_and_aggregates.
@@ -556,7 +562,7 @@ pub async fn interaction_rules_and_aggregates(s: Services) {
         Refusal::Missing(NotFound::InteractionBetween {
             user: a.id,
             content: c.id,
-            interaction_type: InteractionType::Share,
+            interaction_type: "share".to_owned(),
         })
     );
     let latest = s.interactions.between(a.id, c.id, "like").await.unwrap();
@@ -683,13 +689,13 @@ pub async fn a_users_recommendations_are_listed_best_first_only_for_an_active_us
         .list(&of(UserId(987_654)), PageRequest { skip: 0, limit: 10 })
         .await
         .unwrap_err();
-    assert_eq!(refusal(missing), missing(Entity::User, 987654));
+    assert_eq!(refusal(missing), absent(Entity::User, 987654));
     let beyond = s
         .recommendations
         .list(&of(UserId(1 << 40)), PageRequest { skip: 0, limit: 10 })
         .await
         .unwrap_err();
-    assert_eq!(refusal(beyond), missing(Entity::User, 1_i64 << 40));
+    assert_eq!(refusal(beyond), absent(Entity::User, 1_i64 << 40));
     s.users.set_active(a.id, false).await.unwrap();
     for query in [of(a.id), v1] {
         let inactive = s
@@ -697,7 +703,10 @@ pub async fn a_users_recommendations_are_listed_best_first_only_for_an_active_us
             .list(&query, PageRequest { skip: 0, limit: 10 })
             .await
             .unwrap_err();
-        assert_eq!(refusal(inactive), rule(Rule::InactiveUser(InactiveAction::ReadRecommendations)));
+        assert_eq!(
+            refusal(inactive),
+            rule(Rule::InactiveUser(InactiveAction::ReadRecommendations))
+        );
     }
 }
 
@@ -721,7 +730,7 @@ pub async fn served_marks_all_or_reports_the_first_missing(s: Services) {
         .mark_served(&[r.id, RecommendationId(404)])
         .await
         .unwrap_err();
-    assert_eq!(refusal(err), missing(Entity::Recommendation, 404));
+    assert_eq!(refusal(err), absent(Entity::Recommendation, 404));
     assert!(!s.recommendations.get(r.id).await.unwrap().is_served);
     assert_eq!(s.recommendations.mark_served(&[r.id, r.id]).await.unwrap(), 1);
     assert!(
@@ -849,7 +858,7 @@ pub async fn job_lifecycle_rules(s: Services) {
     };
     assert_eq!(
         refusal(s.jobs.set_status(JobId(999), missing.clone()).await.unwrap_err()),
-        missing(Entity::GenerationJob, 999)
+        absent(Entity::GenerationJob, 999)
     );
     assert_eq!(
         refusal(s.jobs.set_status(job.id, missing).await.unwrap_err()),
@@ -970,7 +979,7 @@ pub async fn job_stats_average_processing_time(s: Services) {
     );
     assert_eq!(
         refusal(s.jobs.stats(Some(UserId(50))).await.unwrap_err()),
-        missing(Entity::User, 50)
+        absent(Entity::User, 50)
     );
 }
 
@@ -1096,7 +1105,7 @@ pub async fn recommendations_learn_from_interactions_and_explain_themselves(s: S
     assert_eq!(source, "tags", "E has no interactions, so no neighbours");
     assert!(by_tags.iter().any(|(c, _)| c.id == w.a) && by_tags.iter().all(|(c, _)| c.id != w.e));
     let missing = s.recommendations.similar(ContentId(999), 5).await.unwrap_err();
-    assert_eq!(refusal(missing), missing(Entity::ContentItem, 999));
+    assert_eq!(refusal(missing), absent(Entity::ContentItem, 999));
 }
 
 /// Scenario: the_learned_model_ranks_co_consumed_items_and_folds_in_new_likes.

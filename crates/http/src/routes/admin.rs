@@ -58,9 +58,9 @@ pub async fn recommender_rebuild(
 
 /// The key service, or a 404 when authentication is off (there are no keys then).
 fn key_service(access: &Access) -> Result<&genonaut_domain::services::KeyService> {
-    access.keys().ok_or_else(|| {
-        DomainError::NotFound(NotFound::KeysDisabled).into()
-    })
+    access
+        .keys()
+        .ok_or_else(|| DomainError::NotFound(NotFound::KeysDisabled).into())
 }
 
 /// List API keys

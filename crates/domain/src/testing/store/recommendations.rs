@@ -80,7 +80,10 @@ impl RecommendationRepository for Recommendations {
         if !recommendations.iter().all(|r| s.users.contains_key(&r.user_id)) {
             return Err(DomainError::Rule(crate::Rule::UserMissing));
         }
-        if !recommendations.iter().all(|r| s.content.contains_key(&r.content_item_id)) {
+        if !recommendations
+            .iter()
+            .all(|r| s.content.contains_key(&r.content_item_id))
+        {
             return Err(DomainError::Rule(crate::Rule::ContentMissing));
         }
         recommendations
