@@ -40,19 +40,24 @@ impl From<&str> for LocPart {
     }
 }
 
-/// One validation problem, serialized exactly as the contract's 422 list element.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+// The one type of a 422 list element: what the parser records, what the response serializes
+// (the contract's shape) and what the OpenAPI document describes (its doc comments are the
+// document's descriptions).
+/// One request-validation problem.
+#[derive(Debug, Clone, PartialEq, Serialize, apistos::JsonSchema)]
+#[schemars(inline)]
 pub struct FieldError {
-    /// Machine-readable kind (`missing`, `int_parsing`, …).
+    /// Machine-readable kind: `missing`, `int_parsing`, `string_too_short`, `enum`, …
     #[serde(rename = "type")]
     pub kind: &'static str,
-    /// Where the problem is.
+    /// Location: `"body"`, `"query"` or `"path"`, then field names and list indexes.
+    #[schemars(with = "Vec<Value>")]
     pub loc: Vec<LocPart>,
     /// Human-readable message.
     pub msg: String,
     /// The offending input.
     pub input: Value,
-    /// Parameters of the rule (bounds, expected values).
+    /// Rule parameters (bounds, allowed values), when the rule has any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ctx: Option<Value>,
 }
