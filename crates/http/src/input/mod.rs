@@ -7,7 +7,10 @@
 //! which records every violation and yields typed values.
 //!
 //! A DTO implements [`Input`] by reading all its fields first (each read records its own
-//! errors) and only then combining them, so one request reports all of its problems.
+//! errors) and only then combining them, so one request reports all of its problems. Most
+//! DTOs derive it (`#[derive(Input)]`, from `genonaut-input-derive`): the parser is generated
+//! from the same field declarations (type, `#[schemars]` bounds, `#[serde]` default and name)
+//! that document the input, so each is written once.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
