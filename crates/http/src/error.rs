@@ -80,24 +80,6 @@ impl ErrorDetail {
     }
 }
 
-/// One request-validation problem.
-#[derive(Debug, Serialize, apistos::JsonSchema)]
-#[schemars(inline)]
-pub struct ValidationItem {
-    /// Machine-readable kind: `missing`, `int_parsing`, `string_too_short`, `enum`, …
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Location: `"body"`, `"query"` or `"path"`, then field names and list indexes.
-    pub loc: Vec<serde_json::Value>,
-    /// Human-readable message.
-    pub msg: String,
-    /// The offending input.
-    pub input: serde_json::Value,
-    /// Rule parameters (bounds, allowed values), when the rule has any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ctx: Option<serde_json::Value>,
-}
-
 /// A 422 body: `detail` is either the list of validation problems (malformed input) or a
 /// string (a business rule, e.g. `"Username already exists"`).
 #[derive(Debug, Serialize, apistos::JsonSchema, ApiComponent)]
@@ -113,7 +95,7 @@ pub struct Unprocessable {
 #[schemars(inline)]
 pub enum UnprocessableDetail {
     /// Request validation problems.
-    Problems(Vec<ValidationItem>),
+    Problems(Vec<FieldError>),
     /// Business-rule message.
     Rule(String),
 }
@@ -121,9 +103,9 @@ pub enum UnprocessableDetail {
 impl Unprocessable {
     fn example() -> Unprocessable {
         Unprocessable {
-            detail: UnprocessableDetail::Problems(vec![ValidationItem {
-                kind: "string_too_short".into(),
-                loc: vec![json!("body"), json!("username")],
+            detail: UnprocessableDetail::Problems(vec![FieldError {
+                kind: "string_too_short",
+                loc: vec!["body".into(), "username".into()],
                 msg: "String should have at least 3 characters".into(),
                 input: json!("ab"),
                 ctx: Some(json!({"min_length": 3})),

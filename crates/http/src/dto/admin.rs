@@ -8,10 +8,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::common::{ScopeDoc, optional_timestamp, text_path, timestamp};
-use crate::input::{Fields, Input};
+use crate::input::Input;
 
 /// Body of `POST /api/v1/admin/recommender/rebuild` (optional).
-#[derive(Debug, Default, JsonSchema, ApiComponent)]
+#[derive(Debug, Default, JsonSchema, ApiComponent, Input)]
 #[schemars(example = RebuildIn::example())]
 pub struct RebuildIn {
     /// Recompute everything (new popularity epoch, every item's neighbours) instead of only
@@ -23,14 +23,6 @@ pub struct RebuildIn {
 impl RebuildIn {
     fn example() -> serde_json::Value {
         json!({"full": false})
-    }
-}
-
-impl Input for RebuildIn {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        Some(RebuildIn {
-            full: f.boolean("full").or(false),
-        })
     }
 }
 
@@ -132,7 +124,7 @@ impl From<BuildStatus> for RecommenderStatusOut {
 }
 
 /// Body of `POST /api/v1/admin/keys`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 #[schemars(example = KeyCreate::example())]
 pub struct KeyCreate {
     /// Who or what uses the key, 1–100 characters, not only spaces (trimmed).
@@ -152,21 +144,6 @@ pub struct KeyCreate {
 impl KeyCreate {
     fn example() -> serde_json::Value {
         json!({"name": "gallery-frontend", "scope": "read", "schema": null, "expires_in_days": 90})
-    }
-}
-
-impl Input for KeyCreate {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let name = f.string("name").min_len(1).max_len(100).required();
-        let scope = f.enumeration::<Scope>("scope").required();
-        let schema = f.string("schema").optional();
-        let expires_in_days = f.int("expires_in_days").ge(1).le(3650).optional();
-        Some(KeyCreate {
-            name: name?,
-            scope: scope?,
-            schema,
-            expires_in_days,
-        })
     }
 }
 

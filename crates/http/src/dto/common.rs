@@ -145,28 +145,17 @@ pub mod defaults {
 
 /// Maximum `limit` of any listing.
 pub const MAX_LIMIT: i64 = 1000;
-/// Maximum `days` of any "recent" listing.
-pub const MAX_DAYS: i64 = 365;
 
-/// Reads `skip` (≥ 0, default 0) and `limit` (1…1000, default `default_limit`).
+/// Reads `skip` (≥ 0, default 0) and `limit` (1…1000, default `default_limit`) for an input
+/// that is hand-written (a derived one declares both fields).
 pub fn read_window(f: &mut Fields<'_>, default_limit: i64) -> (i64, i64) {
     let skip = f.int("skip").ge(0).or(0);
     let limit = f.int("limit").ge(1).le(MAX_LIMIT).or(default_limit);
     (skip, limit)
 }
 
-/// Reads `limit` (1…1000) with a default.
-pub fn read_limit(f: &mut Fields<'_>, default: i64) -> i64 {
-    f.int("limit").ge(1).le(MAX_LIMIT).or(default)
-}
-
-/// Reads `days` (1…365) with a default.
-pub fn read_days(f: &mut Fields<'_>, default: i64) -> i64 {
-    f.int("days").ge(1).le(MAX_DAYS).or(default)
-}
-
 /// Paging parameters: `skip` and `limit`.
-#[derive(Debug, Clone, Copy, JsonSchema, ApiComponent)]
+#[derive(Debug, Clone, Copy, JsonSchema, ApiComponent, Input)]
 pub struct PageQuery {
     /// Rows to skip (≥ 0).
     #[serde(default = "defaults::n_0")]
@@ -185,31 +174,17 @@ impl PageQuery {
     }
 }
 
-impl Input for PageQuery {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let (skip, limit) = read_window(f, 100);
-        Some(PageQuery { skip, limit })
-    }
-}
-
 /// Declares a query DTO with only `limit` (1…1000) and the given default.
 macro_rules! limit_query {
-    ($(#[$meta:meta])* $name:ident, $default:expr, $default_fn:literal) => {
+    ($(#[$meta:meta])* $name:ident, $default_fn:literal) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, apistos::JsonSchema, apistos::ApiComponent)]
+        #[derive(Debug, Clone, Copy, apistos::JsonSchema, apistos::ApiComponent, $crate::input::Input)]
         pub struct $name {
             /// Maximum number of items (1…1000).
             #[serde(default = $default_fn)]
             #[schemars(range(min = 1, max = 1000))]
             pub limit: i64,
         }
-
-        impl $crate::input::Input for $name {
-            fn parse(f: &mut $crate::input::Fields<'_>) -> Option<Self> {
-                Some($name { limit: $crate::dto::read_limit(f, $default) })
-            }
-        }
-
     };
 }
 pub(crate) use limit_query;
@@ -218,20 +193,11 @@ pub(crate) use limit_query;
 macro_rules! id_path {
     ($(#[$meta:meta])* $name:ident { $field:ident }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, apistos::JsonSchema, apistos::ApiComponent)]
+        #[derive(Debug, Clone, Copy, apistos::JsonSchema, apistos::ApiComponent, $crate::input::Input)]
+        #[input(plain)]
         pub struct $name {
             /// Identifier (integer).
             pub $field: i64,
-        }
-
-        impl $crate::input::Input for $name {
-            fn parse(f: &mut $crate::input::Fields<'_>) -> Option<Self> {
-                Some($name { $field: f.int(stringify!($field)).required()? })
-            }
-
-            fn plain<'v>(raw: &dyn Fn(&str) -> Option<&'v str>) -> Option<Self> {
-                Some($name { $field: $crate::input::plain_int(raw(stringify!($field))?)? })
-            }
         }
     };
 }
@@ -241,16 +207,10 @@ pub(crate) use id_path;
 macro_rules! text_path {
     ($(#[$meta:meta])* $name:ident { $field:ident }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, apistos::JsonSchema, apistos::ApiComponent)]
+        #[derive(Debug, Clone, apistos::JsonSchema, apistos::ApiComponent, $crate::input::Input)]
         pub struct $name {
             /// Path value (percent-decoded, used verbatim).
             pub $field: String,
-        }
-
-        impl $crate::input::Input for $name {
-            fn parse(f: &mut $crate::input::Fields<'_>) -> Option<Self> {
-                Some($name { $field: f.string(stringify!($field)).required()? })
-            }
         }
     };
 }

@@ -11,7 +11,7 @@ use genonaut_domain::values::Tags;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{ContentTypeDoc, JsonObject, MAX_DAYS, limit_query, read_window, text_path, timestamp};
+use super::{ContentTypeDoc, JsonObject, limit_query, read_window, text_path, timestamp};
 use crate::input::{Fields, Input, cursor};
 
 /// A content item.
@@ -85,17 +85,36 @@ impl From<Content> for ContentOut {
     }
 }
 
-fn read_tags(f: &mut Fields<'_>) -> Option<Option<Tags>> {
-    let raw = f.string_list("tags").optional();
-    match raw {
-        None => Some(None),
-        Some(raw) => f.validate("tags", Some(raw), Tags::parse).map(Some),
+/// Tags read as a list of strings (normalised and validated by the domain).
+fn read_tags(f: &mut Fields<'_>, name: &str, raw: Option<Vec<String>>) -> Option<Tags> {
+    f.validate(name, raw, Tags::parse)
+}
+
+/// An item is public or private, not both.
+fn not_public_and_private(f: &mut Fields<'_>, is_public: &bool, is_private: &bool) -> bool {
+    if *is_public && *is_private {
+        f.value_error("is_private", "Content cannot be both public and private");
+        return false;
     }
+    true
+}
+
+/// A cursor says where the page starts: no `skip` with it.
+fn cursor_starts_the_page(f: &mut Fields<'_>, cursor: &Option<ContentKey>, skip: &i64) -> bool {
+    if cursor.is_some() && *skip > 0 {
+        f.value_error(
+            "skip",
+            "skip cannot be combined with cursor: a cursor already says where the page starts",
+        );
+        return false;
+    }
+    true
 }
 
 /// Body of `POST /api/v1/content/`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 #[schemars(example = ContentCreate::example())]
+#[input(check = not_public_and_private(is_public, is_private))]
 pub struct ContentCreate {
     /// 1–255 characters, not blank; stored trimmed.
     #[schemars(length(min = 1, max = 255))]
@@ -108,11 +127,13 @@ pub struct ContentCreate {
     pub content_data: String,
     /// Creator (an existing user; an unknown one is a 422 "Creator not found").
     #[schemars(range(min = 1))]
+    #[input(gt)]
     pub creator_id: i64,
     /// Metadata (`null` = `{}`).
     pub item_metadata: Option<JsonObject>,
     /// Tags: trimmed, blanks dropped, duplicates removed (first occurrence kept), at most 20.
     #[schemars(with = "Option<Vec<String>>")]
+    #[input(then = read_tags)]
     pub tags: Option<Tags>,
     /// Listed publicly.
     #[serde(default = "crate::dto::defaults::yes")]
@@ -126,33 +147,6 @@ impl ContentCreate {
     fn example() -> serde_json::Value {
         json!({"title": "Nebula Dreams", "content_type": "image", "content_data": "/media/7.png", "creator_id": 1,
                "item_metadata": {"style": "surreal"}, "tags": ["space", "surreal"], "is_public": true, "is_private": false})
-    }
-}
-
-impl Input for ContentCreate {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let title = f.string("title").min_len(1).max_len(255).required();
-        let content_type = f.enumeration::<ContentType>("content_type").required();
-        let content_data = f.string("content_data").min_len(1).required();
-        let creator_id = f.int("creator_id").gt(0).required();
-        let item_metadata = f.object("item_metadata").optional();
-        let tags = read_tags(f);
-        let is_public = f.boolean("is_public").or(true);
-        let is_private = f.boolean("is_private").or(false);
-        if is_public && is_private {
-            f.value_error("is_private", "Content cannot be both public and private");
-            return None;
-        }
-        Some(ContentCreate {
-            title: title?,
-            content_type: content_type?,
-            content_data: content_data?,
-            creator_id: creator_id?,
-            item_metadata,
-            tags: tags?,
-            is_public,
-            is_private,
-        })
     }
 }
 
@@ -173,7 +167,7 @@ impl From<ContentCreate> for NewContent {
 
 /// Body of `PUT /api/v1/content/{content_id}` — every field optional; `null` = unchanged.
 /// `content_type`, `creator_id` and `quality_score` cannot be changed here.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 #[schemars(example = ContentUpdate::example())]
 pub struct ContentUpdate {
     /// New title (1–255, not blank, trimmed).
@@ -186,6 +180,7 @@ pub struct ContentUpdate {
     pub item_metadata: Option<JsonObject>,
     /// Replacement tags (`[]` clears them).
     #[schemars(with = "Option<Vec<String>>")]
+    #[input(then = read_tags)]
     pub tags: Option<Tags>,
     /// New public flag.
     pub is_public: Option<bool>,
@@ -196,25 +191,6 @@ pub struct ContentUpdate {
 impl ContentUpdate {
     fn example() -> serde_json::Value {
         json!({"title": "Nebula Dreams (remastered)", "tags": ["space"], "is_public": false, "is_private": true})
-    }
-}
-
-impl Input for ContentUpdate {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let title = f.string("title").min_len(1).max_len(255).optional();
-        let content_data = f.string("content_data").min_len(1).optional();
-        let item_metadata = f.object("item_metadata").optional();
-        let tags = read_tags(f);
-        let is_public = f.boolean("is_public").optional();
-        let is_private = f.boolean("is_private").optional();
-        Some(ContentUpdate {
-            title,
-            content_data,
-            item_metadata,
-            tags: tags?,
-            is_public,
-            is_private,
-        })
     }
 }
 
@@ -232,7 +208,7 @@ impl From<ContentUpdate> for ContentChanges {
 }
 
 /// Body of `PUT /api/v1/content/{content_id}/quality`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 #[schemars(example = QualityUpdate::example())]
 pub struct QualityUpdate {
     /// Quality in [0, 1].
@@ -244,23 +220,6 @@ impl QualityUpdate {
     fn example() -> serde_json::Value {
         json!({"quality_score": 0.85})
     }
-}
-
-impl Input for QualityUpdate {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        Some(QualityUpdate {
-            quality_score: f.float("quality_score").ge(0.0).le(1.0).required()?,
-        })
-    }
-}
-
-/// Filters shared by the content listing (query) and search (body).
-fn read_filters(f: &mut Fields<'_>) -> (Option<String>, Option<ContentType>, Option<i64>, bool) {
-    let search_term = f.string("search_term").optional();
-    let content_type = f.enumeration::<ContentType>("content_type").optional();
-    let creator_id = f.int("creator_id").gt(0).optional();
-    let public_only = f.boolean("public_only").or(false);
-    (search_term, content_type, creator_id, public_only)
 }
 
 /// A page of `GET /api/v1/content/`: the list envelope plus `next_cursor`, where the next page
@@ -309,7 +268,8 @@ impl ContentPage {
 }
 
 /// Query of `GET /api/v1/content/`: every given filter applies (AND).
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
+#[input(check = cursor_starts_the_page(cursor, skip))]
 pub struct ContentListQuery {
     /// Title contains this (case-insensitive; `%` and `_` are literal) or matches it as English
     /// full text (`cats` finds "Cat").
@@ -319,6 +279,7 @@ pub struct ContentListQuery {
     pub content_type: Option<ContentType>,
     /// Only this creator.
     #[schemars(range(min = 1))]
+    #[input(gt)]
     pub creator_id: Option<i64>,
     /// Only items that are public and not private.
     #[serde(default)]
@@ -338,38 +299,13 @@ pub struct ContentListQuery {
     /// fast at any depth, where `skip` gets slower the deeper it goes; items created meanwhile
     /// never shift or repeat a page. Opaque text; empty = the first page; malformed → 422.
     #[schemars(with = "Option<String>", example = cursor_example())]
+    #[input(with = Fields::cursor)]
     pub cursor: Option<ContentKey>,
 }
 
 /// An example `cursor`.
 fn cursor_example() -> &'static str {
     "MToxNzU4MzI1OTQ1OjM2NDQzNzAwMDo3"
-}
-
-impl Input for ContentListQuery {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let (search_term, content_type, creator_id, public_only) = read_filters(f);
-        let tags = f.string_list("tags").optional();
-        let (skip, limit) = read_window(f, 100);
-        let cursor = f.cursor("cursor").optional().flatten();
-        if cursor.is_some() && skip > 0 {
-            f.value_error(
-                "skip",
-                "skip cannot be combined with cursor: a cursor already says where the page starts",
-            );
-            return None;
-        }
-        Some(ContentListQuery {
-            search_term,
-            content_type,
-            creator_id,
-            public_only,
-            tags,
-            skip,
-            limit,
-            cursor,
-        })
-    }
 }
 
 impl ContentListQuery {
@@ -476,9 +412,15 @@ impl ContentSearch {
 
 impl crate::extract::OptionalBody for ContentSearch {}
 
+// Hand-written: it reads `public_only` with the filters it shares with the listing, before
+// `metadata_filter` and `tags` (the order its problems are reported in), while its document
+// lists it after them.
 impl Input for ContentSearch {
     fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let (search_term, content_type, creator_id, public_only) = read_filters(f);
+        let search_term = f.string("search_term").optional();
+        let content_type = f.enumeration::<ContentType>("content_type").optional();
+        let creator_id = f.int("creator_id").gt(0).optional();
+        let public_only = f.boolean("public_only").or(false);
         let metadata_filter = f.object("metadata_filter").optional();
         let tags = f.string_list("tags").optional();
         let search_mode = f.enumeration::<SearchMode>("search_mode").or(SearchMode::Keyword);
@@ -520,12 +462,11 @@ text_path!(
 limit_query!(
     /// `limit` of `GET /content/top-rated/all` (default 10).
     TopRatedQuery,
-    10,
     "crate::dto::defaults::n_10"
 );
 
 /// Query of `GET /api/v1/content/recent/all`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 pub struct RecentQuery {
     /// Window in days (1…365).
     #[serde(default = "crate::dto::defaults::n_7")]
@@ -535,14 +476,6 @@ pub struct RecentQuery {
     #[serde(default = "crate::dto::defaults::n_100")]
     #[schemars(range(min = 1, max = 1000))]
     pub limit: i64,
-}
-
-impl Input for RecentQuery {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let days = f.int("days").ge(1).le(MAX_DAYS).or(7);
-        let limit = super::read_limit(f, 100);
-        Some(RecentQuery { days, limit })
-    }
 }
 
 /// `GET /api/v1/content/stats/overview`.
@@ -575,20 +508,12 @@ impl From<ContentStats> for ContentStatsOut {
 }
 
 /// Query of `GET /api/v1/content/{content_id}/similar`.
-#[derive(Debug, Clone, Copy, JsonSchema, ApiComponent)]
+#[derive(Debug, Clone, Copy, JsonSchema, ApiComponent, Input)]
 pub struct SimilarQuery {
     /// Maximum number of items (1…100).
     #[serde(default = "crate::dto::defaults::n_10")]
     #[schemars(range(min = 1, max = 100))]
     pub limit: i64,
-}
-
-impl Input for SimilarQuery {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        Some(SimilarQuery {
-            limit: f.int("limit").ge(1).le(100).or(10),
-        })
-    }
 }
 
 /// A similar item: the content with its similarity.

@@ -28,6 +28,8 @@ pub struct VariantIn {
     pub weight: f64,
 }
 
+// Hand-written: the documented bounds are the domain's rules (`NewExperiment::parse`, with its
+// own wording, checked after the whole body is read), so the parser reads the bare types.
 impl Input for VariantIn {
     fn parse(f: &mut Fields<'_>) -> Option<Self> {
         let name = f.string("name").required();
@@ -89,6 +91,7 @@ impl ExperimentCreate {
     }
 }
 
+// Hand-written for the same reason as `VariantIn` (the domain checks the bounds).
 impl Input for ExperimentCreate {
     fn parse(f: &mut Fields<'_>) -> Option<Self> {
         let name = f.string("name").required();

@@ -11,9 +11,8 @@ use genonaut_domain::services::{ContentInteractionStats, InteractionTypeCounts};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::{InteractionTypeDoc, JsonObject, MAX_DAYS, read_limit, read_window, text_path, timestamp};
-use crate::extract::unstorable_in;
-use crate::input::{Fields, Input, InputEnum};
+use super::{InteractionTypeDoc, JsonObject, text_path, timestamp};
+use crate::input::Input;
 
 /// A recorded interaction.
 #[derive(Debug, Serialize, JsonSchema, ApiComponent)]
@@ -62,29 +61,19 @@ impl From<Interaction> for InteractionOut {
     }
 }
 
-const MAX_DURATION: i64 = i32::MAX as i64;
-
-fn read_rating(f: &mut Fields<'_>) -> Option<i32> {
-    f.int("rating").ge(1).le(5).optional().map(|r| r as i32)
-}
-
-fn read_duration(f: &mut Fields<'_>) -> Option<i32> {
-    f.int("duration")
-        .ge(0)
-        .le(MAX_DURATION)
-        .optional()
-        .map(|d| d as i32)
-}
-
 /// Body of `POST /api/v1/interactions/`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 #[schemars(example = InteractionCreate::example())]
+// The hot path (`POST /interactions`) also gets the serde shortcut, from the same fields.
+#[input(plain_json)]
 pub struct InteractionCreate {
     /// Who (an existing, active user; otherwise 422).
     #[schemars(range(min = 1))]
+    #[input(gt)]
     pub user_id: i64,
     /// On what (an existing item; otherwise 422).
     #[schemars(range(min = 1))]
+    #[input(gt)]
     pub content_item_id: i64,
     /// What.
     #[schemars(with = "InteractionTypeDoc")]
@@ -106,65 +95,6 @@ impl InteractionCreate {
     }
 }
 
-/// The usual body of `POST /interactions`, read directly: integers as JSON integers, no
-/// unknown or repeated keys, no escapes in the type. Anything else takes the field-by-field
-/// pass (which also coerces and words the 422).
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PlainInteraction<'a> {
-    user_id: i64,
-    content_item_id: i64,
-    interaction_type: &'a str,
-    rating: Option<i64>,
-    duration: Option<i64>,
-    metadata: Option<JsonObject>,
-}
-
-impl Input for InteractionCreate {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let user_id = f.int("user_id").gt(0).required();
-        let content_item_id = f.int("content_item_id").gt(0).required();
-        let interaction_type = f.enumeration::<InteractionType>("interaction_type").required();
-        let rating = read_rating(f);
-        let duration = read_duration(f);
-        let metadata = f.object("metadata").optional();
-        Some(InteractionCreate {
-            user_id: user_id?,
-            content_item_id: content_item_id?,
-            interaction_type: interaction_type?,
-            rating,
-            duration,
-            metadata,
-        })
-    }
-
-    fn plain_json(body: &[u8]) -> Option<Self> {
-        let plain: PlainInteraction<'_> = serde_json::from_slice(body).ok()?;
-        let in_range = |value: Option<i64>, range: std::ops::RangeInclusive<i64>| match value {
-            Some(v) if range.contains(&v) => Some(Some(v as i32)),
-            Some(_) => None,
-            None => Some(None),
-        };
-        if plain.user_id <= 0
-            || plain.content_item_id <= 0
-            || plain
-                .metadata
-                .as_ref()
-                .is_some_and(|m| unstorable_in(m).is_some())
-        {
-            return None;
-        }
-        Some(InteractionCreate {
-            user_id: plain.user_id,
-            content_item_id: plain.content_item_id,
-            interaction_type: InteractionType::parse_input(plain.interaction_type)?,
-            rating: in_range(plain.rating, 1..=5)?,
-            duration: in_range(plain.duration, 0..=MAX_DURATION)?,
-            metadata: plain.metadata,
-        })
-    }
-}
-
 impl From<InteractionCreate> for NewInteraction {
     fn from(b: InteractionCreate) -> Self {
         NewInteraction {
@@ -179,7 +109,7 @@ impl From<InteractionCreate> for NewInteraction {
 }
 
 /// Body of `PUT /api/v1/interactions/{interaction_id}` (every field optional; `null` = unchanged).
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 #[schemars(example = InteractionUpdate::example())]
 pub struct InteractionUpdate {
     /// New rating 1–5 (cannot be cleared).
@@ -198,19 +128,6 @@ impl InteractionUpdate {
     }
 }
 
-impl Input for InteractionUpdate {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let rating = read_rating(f);
-        let duration = read_duration(f);
-        let metadata = f.object("metadata").optional();
-        Some(InteractionUpdate {
-            rating,
-            duration,
-            metadata,
-        })
-    }
-}
-
 impl From<InteractionUpdate> for InteractionChanges {
     fn from(b: InteractionUpdate) -> Self {
         InteractionChanges {
@@ -222,13 +139,15 @@ impl From<InteractionUpdate> for InteractionChanges {
 }
 
 /// Query of `GET /api/v1/interactions/`: every given filter applies (AND), newest first.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 pub struct InteractionListQuery {
     /// Of this user (must exist).
     #[schemars(range(min = 1))]
+    #[input(gt)]
     pub user_id: Option<i64>,
     /// On this item (must exist).
     #[schemars(range(min = 1))]
+    #[input(gt)]
     pub content_item_id: Option<i64>,
     /// Of this type.
     #[schemars(with = "Option<InteractionTypeDoc>")]
@@ -246,24 +165,6 @@ pub struct InteractionListQuery {
     pub limit: i64,
 }
 
-impl Input for InteractionListQuery {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let user_id = f.int("user_id").gt(0).optional();
-        let content_item_id = f.int("content_item_id").gt(0).optional();
-        let interaction_type = f.enumeration::<InteractionType>("interaction_type").optional();
-        let days = f.int("days").ge(1).le(MAX_DAYS).optional();
-        let (skip, limit) = read_window(f, 100);
-        Some(InteractionListQuery {
-            user_id,
-            content_item_id,
-            interaction_type,
-            days,
-            skip,
-            limit,
-        })
-    }
-}
-
 impl InteractionListQuery {
     /// The domain query (`since` computed by the caller from `days`).
     pub fn query(&self, since: Option<genonaut_domain::model::Timestamp>) -> InteractionQuery {
@@ -277,7 +178,7 @@ impl InteractionListQuery {
 }
 
 /// Query of `GET /api/v1/interactions/user/{user_id}/recent`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 pub struct RecentInteractionsQuery {
     /// Window in days (1…365).
     #[serde(default = "crate::dto::defaults::n_30")]
@@ -289,16 +190,8 @@ pub struct RecentInteractionsQuery {
     pub limit: i64,
 }
 
-impl Input for RecentInteractionsQuery {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let days = f.int("days").ge(1).le(MAX_DAYS).or(30);
-        let limit = read_limit(f, 100);
-        Some(RecentInteractionsQuery { days, limit })
-    }
-}
-
 /// `{user_id}/content/{content_item_id}/{interaction_type}` of I12.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 pub struct BetweenPath {
     /// User id.
     pub user_id: i64,
@@ -306,19 +199,6 @@ pub struct BetweenPath {
     pub content_item_id: i64,
     /// Interaction type, compared verbatim.
     pub interaction_type: String,
-}
-
-impl Input for BetweenPath {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let user_id = f.int("user_id").required();
-        let content_item_id = f.int("content_item_id").required();
-        let interaction_type = f.string("interaction_type").required();
-        Some(BetweenPath {
-            user_id: user_id?,
-            content_item_id: content_item_id?,
-            interaction_type: interaction_type?,
-        })
-    }
 }
 
 text_path!(

@@ -12,10 +12,10 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{
-    DeliveryStatusDoc, JobStatusDoc, JobTypeDoc, JsonObject, MAX_DAYS, WebhookEventDoc, optional_timestamp,
-    read_limit, read_window, text_path, timestamp,
+    DeliveryStatusDoc, JobStatusDoc, JobTypeDoc, JsonObject, WebhookEventDoc, optional_timestamp, text_path,
+    timestamp,
 };
-use crate::input::{Failure, Fields, Input, expected_list};
+use crate::input::{Failure, Field, Fields, Input, expected_list};
 
 /// A generation job.
 #[derive(Debug, Serialize, JsonSchema, ApiComponent)]
@@ -123,7 +123,7 @@ impl From<GenerationJob> for JobOut {
 
 /// Reads a job type: canonical values or aliases (`text`, `image`, …), any case. A string that
 /// is neither is a `value_error`; any other JSON value is an `enum` error.
-fn read_job_type(f: &mut Fields<'_>, required: bool) -> Option<JobType> {
+fn read_job_type<'s>(f: &'s mut Fields<'_>, name: &'s str) -> Field<'s, JobType> {
     let canonical: Vec<&str> = JobType::ALL.iter().map(|t| t.as_str()).collect();
     let expected = expected_list(&canonical);
     let enum_error = || Failure {
@@ -131,23 +131,14 @@ fn read_job_type(f: &mut Fields<'_>, required: bool) -> Option<JobType> {
         msg: format!("Input should be {expected}"),
         ctx: Some(json!({ "expected": expected })),
     };
-    let field = f.custom(
-        "job_type",
-        ("enum", "Input should be a valid job type"),
-        |v| match v {
-            Value::String(raw) => JobType::parse_lenient(raw).ok_or_else(|| Failure {
-                kind: "value_error",
-                msg: format!("Value error, Unsupported job type: {raw}"),
-                ctx: Some(json!({"error": {}})),
-            }),
-            _ => Err(enum_error()),
-        },
-    );
-    if required {
-        field.required()
-    } else {
-        field.optional()
-    }
+    f.custom(name, ("enum", "Input should be a valid job type"), |v| match v {
+        Value::String(raw) => JobType::parse_lenient(raw).ok_or_else(|| Failure {
+            kind: "value_error",
+            msg: format!("Value error, Unsupported job type: {raw}"),
+            ctx: Some(json!({"error": {}})),
+        }),
+        _ => Err(enum_error()),
+    })
 }
 
 /// Body of `POST /api/v1/generation-jobs/`.
@@ -244,10 +235,12 @@ fn read_webhook(f: &mut Fields<'_>) -> (Option<String>, Option<Vec<String>>, Opt
     (url, events, parsed)
 }
 
+// Hand-written: `webhook` and `webhook_events_filter` parse together into a third field
+// (`parsed_webhook`), and the filter's documented `minItems` is the domain's rule (its wording).
 impl Input for JobCreate {
     fn parse(f: &mut Fields<'_>) -> Option<Self> {
         let user_id = f.int("user_id").gt(0).required();
-        let job_type = read_job_type(f, true);
+        let job_type = read_job_type(f, "job_type").required();
         let prompt = f.string("prompt").min_len(1).max_len(10_000).required();
         let parameters = f.object("parameters").optional();
         let priority = f.int("priority").ge(-1000).le(1000).or(0);
@@ -286,7 +279,7 @@ impl From<JobCreate> for NewJob {
 }
 
 /// Body of `PUT /api/v1/generation-jobs/{job_id}` (pending jobs only).
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 pub struct JobParametersUpdate {
     /// Replacement parameters (absent or `null` = unchanged).
     pub parameters: Option<JsonObject>,
@@ -294,22 +287,23 @@ pub struct JobParametersUpdate {
 
 impl crate::extract::OptionalBody for JobParametersUpdate {}
 
-impl Input for JobParametersUpdate {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        Some(JobParametersUpdate {
-            parameters: f.object("parameters").optional(),
-        })
-    }
+/// A status a worker may set (`cancelled` is set by cancelling).
+fn is_settable_status(s: &str) -> bool {
+    matches!(s, "pending" | "running" | "completed" | "failed")
 }
 
-const STATUS_PATTERN: &str = "^(pending|running|completed|failed)$";
+/// A job status.
+fn is_job_status(s: &str) -> bool {
+    JobStatus::parse(s).is_some()
+}
 
 /// Body of `PUT /api/v1/generation-jobs/{job_id}/status`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 #[schemars(example = StatusUpdate::example())]
 pub struct StatusUpdate {
     /// `pending`, `running`, `completed` or `failed`.
     #[schemars(pattern(r"^(pending|running|completed|failed)$"))]
+    #[input(matches = is_settable_status)]
     pub status: String,
     /// Required (non-empty) for `failed`.
     pub error_message: Option<String>,
@@ -329,50 +323,30 @@ impl StatusUpdate {
     }
 }
 
-impl Input for StatusUpdate {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let status = f
-            .string("status")
-            .pattern(STATUS_PATTERN, |s| {
-                matches!(s, "pending" | "running" | "completed" | "failed")
-            })
-            .required();
-        let error_message = f.string("error_message").optional();
-        Some(StatusUpdate {
-            status: status?,
-            error_message,
-        })
-    }
-}
-
 /// Body of `PUT /api/v1/generation-jobs/{job_id}/result`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 pub struct ResultUpdate {
     /// An existing content item.
     #[schemars(range(min = 1))]
+    #[input(gt)]
     pub content_id: i64,
 }
 
-impl Input for ResultUpdate {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        Some(ResultUpdate {
-            content_id: f.int("content_id").gt(0).required()?,
-        })
-    }
-}
-
 /// Query of `GET /api/v1/generation-jobs/`: every filter applies (AND), newest first.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 pub struct JobListQuery {
     /// Of this user (must exist).
     #[schemars(range(min = 1))]
+    #[input(gt)]
     pub user_id: Option<i64>,
     /// Of this type (canonical or alias, any case).
     #[schemars(with = "Option<String>")]
     #[schemars(pattern(r"^([Tt][Ee][Xx][Tt]|[Ii][Mm][Aa][Gg][Ee]|[Vv][Ii][Dd][Ee][Oo]|[Aa][Uu][Dd][Ii][Oo])(_[Gg][Ee][Nn][Ee][Rr][Aa][Tt][Ii][Oo][Nn])?$"))]
+    #[input(with = read_job_type)]
     pub job_type: Option<JobType>,
     /// In this status.
     #[schemars(pattern(r"^(pending|running|completed|failed|cancelled)$"))]
+    #[input(matches = is_job_status)]
     pub status: Option<String>,
     /// Created in the last `days` days (1…365).
     #[schemars(range(min = 1, max = 365))]
@@ -385,29 +359,6 @@ pub struct JobListQuery {
     #[serde(default = "crate::dto::defaults::n_100")]
     #[schemars(range(min = 1, max = 1000))]
     pub limit: i64,
-}
-
-impl Input for JobListQuery {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let user_id = f.int("user_id").gt(0).optional();
-        let job_type = read_job_type(f, false);
-        let status = f
-            .string("status")
-            .pattern("^(pending|running|completed|failed|cancelled)$", |s| {
-                JobStatus::parse(s).is_some()
-            })
-            .optional();
-        let days = f.int("days").ge(1).le(MAX_DAYS).optional();
-        let (skip, limit) = read_window(f, 100);
-        Some(JobListQuery {
-            user_id,
-            job_type,
-            status,
-            days,
-            skip,
-            limit,
-        })
-    }
 }
 
 impl JobListQuery {
@@ -423,7 +374,7 @@ impl JobListQuery {
 }
 
 /// Query of `GET /api/v1/generation-jobs/user/{user_id}/jobs`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 pub struct UserJobsQuery {
     /// Only this status (unknown values list nothing).
     pub status: Option<String>,
@@ -435,14 +386,6 @@ pub struct UserJobsQuery {
     #[serde(default = "crate::dto::defaults::n_100")]
     #[schemars(range(min = 1, max = 1000))]
     pub limit: i64,
-}
-
-impl Input for UserJobsQuery {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let status = f.string("status").optional();
-        let (skip, limit) = read_window(f, 100);
-        Some(UserJobsQuery { status, skip, limit })
-    }
 }
 
 text_path!(
@@ -457,12 +400,11 @@ text_path!(
 super::limit_query!(
     /// `limit` of `GET /generation-jobs/pending/all` (default 50).
     PendingQuery,
-    50,
     "crate::dto::defaults::n_50"
 );
 
 /// Query of `GET /generation-jobs/completed/all` and `/failed/all`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 pub struct FinishedQuery {
     /// Only this user's jobs (`0` or absent: everyone's).
     #[schemars(range(min = 0))]
@@ -476,15 +418,6 @@ pub struct FinishedQuery {
     pub limit: i64,
 }
 
-impl Input for FinishedQuery {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let user_id = f.int("user_id").ge(0).optional();
-        let days = f.int("days").ge(1).le(MAX_DAYS).optional();
-        let limit = read_limit(f, 100);
-        Some(FinishedQuery { user_id, days, limit })
-    }
-}
-
 impl FinishedQuery {
     /// The user filter (`0` means none).
     pub fn user(&self) -> Option<UserId> {
@@ -493,19 +426,11 @@ impl FinishedQuery {
 }
 
 /// Query of `GET /api/v1/generation-jobs/stats/overview`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 pub struct JobStatsQuery {
     /// Only this user's jobs (`0` or absent: everyone's).
     #[schemars(range(min = 0))]
     pub user_id: Option<i64>,
-}
-
-impl Input for JobStatsQuery {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        Some(JobStatsQuery {
-            user_id: f.int("user_id").ge(0).optional(),
-        })
-    }
 }
 
 /// Job counters.
@@ -547,20 +472,12 @@ impl JobStatsOut {
 }
 
 /// Query of `POST /api/v1/generation-jobs/queue/process`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 pub struct ProcessQuery {
     /// How many pending jobs to start (0…100).
     #[serde(default = "crate::dto::defaults::n_1")]
     #[schemars(range(min = 0, max = 100))]
     pub max_jobs: i64,
-}
-
-impl Input for ProcessQuery {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        Some(ProcessQuery {
-            max_jobs: f.int("max_jobs").ge(0).le(100).or(1),
-        })
-    }
 }
 
 /// `GET /api/v1/generation-jobs/queue/stats`.
@@ -573,25 +490,18 @@ pub struct QueueStatsOut {
 }
 
 /// Body of `POST /api/v1/ws-tickets`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 #[schemars(example = TicketCreate::example())]
 pub struct TicketCreate {
     /// The job to follow (must exist in the selected schema).
     #[schemars(range(min = 1))]
+    #[input(gt)]
     pub job_id: i64,
 }
 
 impl TicketCreate {
     fn example() -> serde_json::Value {
         json!({"job_id": 12})
-    }
-}
-
-impl Input for TicketCreate {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        Some(TicketCreate {
-            job_id: f.int("job_id").gt(0).required()?,
-        })
     }
 }
 

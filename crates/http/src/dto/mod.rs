@@ -1,7 +1,8 @@
 //! Request and response shapes of the HTTP API (contract §1.7), with their OpenAPI schemas.
 //!
-//! Request DTOs implement [`Input`](crate::input::Input) (lenient coercion, every problem
-//! reported) and derive `JsonSchema` for the documentation; response DTOs derive `Serialize`.
+//! Request DTOs derive `JsonSchema` (the documentation) and, from the same declarations,
+//! [`Input`](crate::input::Input) (lenient coercion, every problem reported); the few that do
+//! not fit the derive say why next to their hand-written impl. Response DTOs derive `Serialize`.
 //! They convert to and from domain types; they never reach the database.
 
 pub mod admin;

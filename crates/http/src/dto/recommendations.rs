@@ -10,8 +10,8 @@ use genonaut_domain::model::{
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::{JsonObject, MAX_DAYS, limit_query, read_limit, read_window, text_path, timestamp};
-use crate::input::{Fields, Input};
+use super::{JsonObject, limit_query, text_path, timestamp};
+use crate::input::Input;
 
 /// A stored recommendation.
 #[derive(Debug, Serialize, JsonSchema, ApiComponent)]
@@ -61,14 +61,16 @@ impl From<Recommendation> for RecommendationOut {
 }
 
 /// Body of `POST /api/v1/recommendations/` (also one element of a bulk request).
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 #[schemars(example = RecommendationCreate::example())]
 pub struct RecommendationCreate {
     /// For whom (an existing, active user).
     #[schemars(range(min = 1))]
+    #[input(gt)]
     pub user_id: i64,
     /// What (an existing item).
     #[schemars(range(min = 1))]
+    #[input(gt)]
     pub content_item_id: i64,
     /// Score in [0, 1].
     #[schemars(range(min = 0.0, max = 1.0))]
@@ -87,23 +89,6 @@ impl RecommendationCreate {
     }
 }
 
-impl Input for RecommendationCreate {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let user_id = f.int("user_id").gt(0).required();
-        let content_item_id = f.int("content_item_id").gt(0).required();
-        let score = f.float("recommendation_score").ge(0.0).le(1.0).required();
-        let algorithm_version = f.string("algorithm_version").min_len(1).max_len(50).required();
-        let metadata = f.object("metadata").optional();
-        Some(RecommendationCreate {
-            user_id: user_id?,
-            content_item_id: content_item_id?,
-            recommendation_score: score?,
-            algorithm_version: algorithm_version?,
-            metadata,
-        })
-    }
-}
-
 impl From<RecommendationCreate> for NewRecommendation {
     fn from(b: RecommendationCreate) -> Self {
         NewRecommendation {
@@ -117,40 +102,21 @@ impl From<RecommendationCreate> for NewRecommendation {
 }
 
 /// Body of `POST /api/v1/recommendations/bulk`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 pub struct RecommendationBulk {
     /// 1–1000 recommendations, stored all or nothing.
     #[schemars(length(min = 1, max = 1000))]
     pub recommendations: Vec<RecommendationCreate>,
 }
 
-impl Input for RecommendationBulk {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        Some(RecommendationBulk {
-            recommendations: f.object_list("recommendations", 1, 1000)?,
-        })
-    }
-}
-
 /// Body of `PUT /api/v1/recommendations/{recommendation_id}` (fields optional).
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 pub struct RecommendationUpdate {
     /// New score in [0, 1].
     #[schemars(range(min = 0.0, max = 1.0))]
     pub recommendation_score: Option<f64>,
     /// Replacement metadata.
     pub metadata: Option<JsonObject>,
-}
-
-impl Input for RecommendationUpdate {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let recommendation_score = f.float("recommendation_score").ge(0.0).le(1.0).optional();
-        let metadata = f.object("metadata").optional();
-        Some(RecommendationUpdate {
-            recommendation_score,
-            metadata,
-        })
-    }
 }
 
 impl From<RecommendationUpdate> for RecommendationChanges {
@@ -163,13 +129,15 @@ impl From<RecommendationUpdate> for RecommendationChanges {
 }
 
 /// Query of `GET /api/v1/recommendations/`: every filter applies (AND); best first.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 pub struct RecommendationListQuery {
     /// For this user (existing and active).
     #[schemars(range(min = 1))]
+    #[input(gt)]
     pub user_id: Option<i64>,
     /// Of this item (existing).
     #[schemars(range(min = 1))]
+    #[input(gt)]
     pub content_item_id: Option<i64>,
     /// With exactly this label.
     pub algorithm_version: Option<String>,
@@ -189,26 +157,6 @@ pub struct RecommendationListQuery {
     pub limit: i64,
 }
 
-impl Input for RecommendationListQuery {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let user_id = f.int("user_id").gt(0).optional();
-        let content_item_id = f.int("content_item_id").gt(0).optional();
-        let algorithm_version = f.string("algorithm_version").optional();
-        let min_score = f.float("min_score").ge(0.0).le(1.0).optional();
-        let unserved_only = f.boolean("unserved_only").or(false);
-        let (skip, limit) = read_window(f, 100);
-        Some(RecommendationListQuery {
-            user_id,
-            content_item_id,
-            algorithm_version,
-            min_score,
-            unserved_only,
-            skip,
-            limit,
-        })
-    }
-}
-
 impl RecommendationListQuery {
     /// The domain query.
     pub fn query(&self) -> RecommendationQuery {
@@ -224,7 +172,7 @@ impl RecommendationListQuery {
 }
 
 /// Query of `GET /api/v1/recommendations/user/{user_id}/recommendations`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 pub struct UserRecommendationsQuery {
     /// Score at least (0…1).
     #[schemars(range(min = 0.0, max = 1.0))]
@@ -242,22 +190,8 @@ pub struct UserRecommendationsQuery {
     pub limit: i64,
 }
 
-impl Input for UserRecommendationsQuery {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let min_score = f.float("min_score").ge(0.0).le(1.0).optional();
-        let unserved_only = f.boolean("unserved_only").or(false);
-        let (skip, limit) = read_window(f, 100);
-        Some(UserRecommendationsQuery {
-            min_score,
-            unserved_only,
-            skip,
-            limit,
-        })
-    }
-}
-
 /// Query of `GET /api/v1/recommendations/user/{user_id}/top`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 pub struct TopRecommendationsQuery {
     /// Score at least (0…1).
     #[serde(default = "crate::dto::defaults::half")]
@@ -269,23 +203,14 @@ pub struct TopRecommendationsQuery {
     pub limit: i64,
 }
 
-impl Input for TopRecommendationsQuery {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let min_score = f.float("min_score").ge(0.0).le(1.0).or(0.5);
-        let limit = read_limit(f, 10);
-        Some(TopRecommendationsQuery { min_score, limit })
-    }
-}
-
 limit_query!(
     /// `limit` of `GET /recommendations/user/{user_id}/unserved` (default 20).
     UnservedRecommendationsQuery,
-    20,
     "crate::dto::defaults::n_20"
 );
 
 /// Query of `GET /api/v1/recommendations/user/{user_id}/recent`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 pub struct RecentRecommendationsQuery {
     /// Window in days (1…365).
     #[serde(default = "crate::dto::defaults::n_7")]
@@ -297,25 +222,18 @@ pub struct RecentRecommendationsQuery {
     pub limit: i64,
 }
 
-impl Input for RecentRecommendationsQuery {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let days = f.int("days").ge(1).le(MAX_DAYS).or(7);
-        let limit = read_limit(f, 50);
-        Some(RecentRecommendationsQuery { days, limit })
-    }
-}
-
 text_path!(
     /// `{algorithm_version}` (exact label).
     AlgorithmPath { algorithm_version }
 );
 
 /// Body of `POST /api/v1/recommendations/served`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 #[schemars(example = ServedBody::example())]
 pub struct ServedBody {
     /// Recommendations to mark served (at least one; every id must exist).
     #[schemars(length(min = 1))]
+    #[input(length(max = 10_000))]
     pub recommendation_ids: Vec<i64>,
 }
 
@@ -334,18 +252,6 @@ impl ServedBody {
     }
 }
 
-impl Input for ServedBody {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        Some(ServedBody {
-            recommendation_ids: f
-                .int_list("recommendation_ids")
-                .min_items(1)
-                .max_items(10_000)
-                .required()?,
-        })
-    }
-}
-
 /// Answer of `POST /api/v1/recommendations/served`.
 #[derive(Debug, Serialize, JsonSchema, ApiComponent)]
 pub struct ServedOut {
@@ -354,17 +260,19 @@ pub struct ServedOut {
 }
 
 /// Body of `POST /api/v1/recommendations/generate`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 #[schemars(example = GenerateBody::example())]
 pub struct GenerateBody {
     /// For whom (existing and active).
     #[schemars(range(min = 1))]
+    #[input(gt)]
     pub user_id: i64,
     /// Label to store the new recommendations under; selects the algorithm when it names one
     /// (`popularity`, `content`, `item-knn`, `ease` — the learned model, alias `learned` —,
     /// `hybrid`), otherwise the default is used. `experiment:<name>` assigns the user to a
     /// variant of that running experiment (404 if there is none) whose algorithm answers.
     #[schemars(length(min = 1))]
+    #[input(length(max = 50))]
     pub algorithm_version: String,
     /// How many (1…100).
     #[serde(default = "crate::dto::defaults::n_10")]
@@ -378,19 +286,6 @@ impl GenerateBody {
     }
 }
 
-impl Input for GenerateBody {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let user_id = f.int("user_id").gt(0).required();
-        let algorithm_version = f.string("algorithm_version").min_len(1).max_len(50).required();
-        let limit = f.int("limit").ge(1).le(100).or(10);
-        Some(GenerateBody {
-            user_id: user_id?,
-            algorithm_version: algorithm_version?,
-            limit,
-        })
-    }
-}
-
 /// Answer of `POST /api/v1/recommendations/generate`.
 #[derive(Debug, Serialize, JsonSchema, ApiComponent)]
 pub struct GenerateOut {
@@ -401,7 +296,7 @@ pub struct GenerateOut {
 }
 
 /// Body of `PUT /api/v1/recommendations/{recommendation_id}/feedback`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 #[schemars(example = FeedbackBody::example())]
 pub struct FeedbackBody {
     /// The user's reaction.
@@ -431,17 +326,6 @@ pub enum FeedbackDoc {
 impl FeedbackBody {
     fn example() -> Value {
         json!({"feedback": "liked", "metadata": {"surface": "home_feed"}})
-    }
-}
-
-impl Input for FeedbackBody {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let feedback = f.enumeration::<Feedback>("feedback").required();
-        let metadata = f.object("metadata").optional();
-        Some(FeedbackBody {
-            feedback: feedback?,
-            metadata,
-        })
     }
 }
 

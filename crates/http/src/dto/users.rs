@@ -7,7 +7,7 @@ use genonaut_domain::values::{Email, Username};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{JsonObject, limit_query, read_window, text_path, timestamp};
+use super::{JsonObject, limit_query, text_path, timestamp};
 use crate::input::{Fields, Input};
 
 /// A user.
@@ -56,19 +56,19 @@ impl From<User> for UserOut {
     }
 }
 
-/// Reads a username: 3–50 characters; letters, digits, `-`, `_`.
-pub(crate) fn read_username(f: &mut Fields<'_>, value: Option<String>) -> Option<Username> {
-    f.validate("username", value, |u| Username::parse(&u))
+/// A username read as a string: letters, digits, `-`, `_` (at least one letter or digit).
+fn read_username(f: &mut Fields<'_>, name: &str, value: Option<String>) -> Option<Username> {
+    f.validate(name, value, |u| Username::parse(&u))
 }
 
-/// Reads an e-mail (validated, domain lower-cased).
-pub(crate) fn read_email(f: &mut Fields<'_>, value: Option<String>) -> Option<Email> {
+/// An e-mail read as a string (validated, domain lower-cased).
+fn read_email(f: &mut Fields<'_>, name: &str, value: Option<String>) -> Option<Email> {
     let value = value?;
     match Email::parse(&value) {
         Ok(e) => Some(e),
         Err(e) => {
             f.fail(
-                "email",
+                name,
                 "value_error",
                 format!("value is not a valid email address: {e}"),
                 Some(json!({"reason": e.0})),
@@ -79,14 +79,16 @@ pub(crate) fn read_email(f: &mut Fields<'_>, value: Option<String>) -> Option<Em
 }
 
 /// Body of `POST /api/v1/users/`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 #[schemars(example = UserCreate::example())]
 pub struct UserCreate {
     /// 3–50 characters: letters, digits, `-` and `_` (at least one letter or digit).
     #[schemars(with = "String", length(min = 3, max = 50))]
+    #[input(then = read_username)]
     pub username: Username,
     /// A deliverable e-mail address; stored with the domain lower-cased.
     #[schemars(with = "String", email)]
+    #[input(then = read_email)]
     pub email: Email,
     /// Initial preferences (`null` = `{}`).
     #[serde(default)]
@@ -96,21 +98,6 @@ pub struct UserCreate {
 impl UserCreate {
     fn example() -> serde_json::Value {
         json!({"username": "alice", "email": "alice@example.com", "preferences": {"theme": "dark"}})
-    }
-}
-
-impl Input for UserCreate {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let username = f.string("username").min_len(3).max_len(50).required();
-        let username = read_username(f, username);
-        let email = f.string("email").required();
-        let email = read_email(f, email);
-        let preferences = f.object("preferences").optional();
-        Some(UserCreate {
-            username: username?,
-            email: email?,
-            preferences,
-        })
     }
 }
 
@@ -125,14 +112,16 @@ impl From<UserCreate> for NewUser {
 }
 
 /// Body of `PUT /api/v1/users/{user_id}` — every field optional; `null` = unchanged.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 #[schemars(example = UserUpdate::example())]
 pub struct UserUpdate {
     /// New username (same rule as on creation).
     #[schemars(with = "Option<String>", length(min = 3, max = 50))]
+    #[input(then = read_username)]
     pub username: Option<Username>,
     /// New e-mail.
     #[schemars(with = "Option<String>", email)]
+    #[input(then = read_email)]
     pub email: Option<Email>,
     /// Activate or deactivate.
     pub is_active: Option<bool>,
@@ -141,26 +130,6 @@ pub struct UserUpdate {
 impl UserUpdate {
     fn example() -> serde_json::Value {
         json!({"username": "alice_2", "email": "alice2@example.com"})
-    }
-}
-
-impl Input for UserUpdate {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let username = f.string("username").min_len(3).max_len(50).optional();
-        let had_username = username.is_some();
-        let username = read_username(f, username);
-        let email = f.string("email").optional();
-        let had_email = email.is_some();
-        let email = read_email(f, email);
-        let is_active = f.boolean("is_active").optional();
-        if (had_username && username.is_none()) || (had_email && email.is_none()) {
-            return None;
-        }
-        Some(UserUpdate {
-            username,
-            email,
-            is_active,
-        })
     }
 }
 
@@ -175,7 +144,7 @@ impl From<UserUpdate> for UserChanges {
 }
 
 /// Body of `PUT /api/v1/users/{user_id}/preferences`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 #[schemars(example = PreferencesUpdate::example())]
 pub struct PreferencesUpdate {
     /// Keys to add or overwrite (shallow merge; other keys are kept, `null` values are stored).
@@ -188,16 +157,8 @@ impl PreferencesUpdate {
     }
 }
 
-impl Input for PreferencesUpdate {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        Some(PreferencesUpdate {
-            preferences: f.object("preferences").required()?,
-        })
-    }
-}
-
 /// Query of `GET /api/v1/users/` and `GET /api/v1/users/search`.
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 pub struct UserListQuery {
     /// Only active users.
     #[serde(default)]
@@ -212,18 +173,6 @@ pub struct UserListQuery {
     pub limit: i64,
 }
 
-impl Input for UserListQuery {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let active_only = f.boolean("active_only").or(false);
-        let (skip, limit) = read_window(f, 100);
-        Some(UserListQuery {
-            active_only,
-            skip,
-            limit,
-        })
-    }
-}
-
 impl UserListQuery {
     /// The domain query.
     pub fn query(&self) -> UserQuery {
@@ -235,7 +184,7 @@ impl UserListQuery {
 }
 
 /// Body of `POST /api/v1/users/search` (every field optional).
-#[derive(Debug, JsonSchema, ApiComponent)]
+#[derive(Debug, JsonSchema, ApiComponent, Input)]
 #[schemars(example = UserSearch::example())]
 pub struct UserSearch {
     /// Only active users.
@@ -262,20 +211,6 @@ impl UserSearch {
 
 impl crate::extract::OptionalBody for UserSearch {}
 
-impl Input for UserSearch {
-    fn parse(f: &mut Fields<'_>) -> Option<Self> {
-        let active_only = f.boolean("active_only").or(false);
-        let preferences_filter = f.object("preferences_filter").optional();
-        let (skip, limit) = read_window(f, 100);
-        Some(UserSearch {
-            active_only,
-            preferences_filter,
-            skip,
-            limit,
-        })
-    }
-}
-
 impl UserSearch {
     /// The domain query.
     pub fn query(&self) -> UserQuery {
@@ -298,7 +233,6 @@ text_path!(
 limit_query!(
     /// `limit` of `GET /users/{id}/recommendations/unserved` (default 20).
     UnservedLimit,
-    20,
     "crate::dto::defaults::n_20"
 );
 

@@ -11,6 +11,7 @@ use genonaut_domain::ids::ContentId;
 use genonaut_domain::model::ContentKey;
 use serde_json::{Value, json};
 
+use super::coerce::State;
 use super::{Failure, Field, Fields};
 
 /// The version written by [`encode`].
@@ -71,9 +72,9 @@ fn refused() -> Failure {
 
 impl<'a> Fields<'a> {
     /// A paging cursor (a string [`decode`] accepts); an empty string means no cursor (the
-    /// first page), so a client may send `cursor=` before it has one.
-    pub fn cursor<'s>(&'s mut self, name: &'s str) -> Field<'s, Option<ContentKey>> {
-        self.custom(
+    /// first page, like `null`), so a client may send `cursor=` before it has one.
+    pub fn cursor<'s>(&'s mut self, name: &'s str) -> Field<'s, ContentKey> {
+        let field = self.custom(
             name,
             ("string_type", "Input should be a valid string"),
             |v| match v {
@@ -81,7 +82,22 @@ impl<'a> Fields<'a> {
                 Value::String(s) => decode(s).map(Some).ok_or_else(refused),
                 _ => Err(refused()),
             },
-        )
+        );
+        let state = match field.state {
+            State::Valid(Some(key)) => State::Valid(key),
+            State::Valid(None) | State::Null => State::Null,
+            State::Absent => State::Absent,
+            State::Invalid => State::Invalid,
+        };
+        Field {
+            errors: field.errors,
+            base: field.base,
+            name: field.name,
+            raw: field.raw,
+            whole: field.whole,
+            null: field.null,
+            state,
+        }
     }
 }
 

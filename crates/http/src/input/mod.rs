@@ -7,7 +7,10 @@
 //! which records every violation and yields typed values.
 //!
 //! A DTO implements [`Input`] by reading all its fields first (each read records its own
-//! errors) and only then combining them, so one request reports all of its problems.
+//! errors) and only then combining them, so one request reports all of its problems. Most
+//! DTOs derive it (`#[derive(Input)]`, from `genonaut-input-derive`): the parser is generated
+//! from the same field declarations (type, `#[schemars]` bounds, `#[serde]` default and name)
+//! that document the input, so each is written once.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -21,6 +24,8 @@ use coerce::*;
 pub use coerce::{Failure, MODEL_TYPE};
 pub use field::Field;
 pub use fields::Fields;
+/// `#[derive(Input)]`: the parser generated from the declaration that documents the input.
+pub use genonaut_input_derive::Input;
 
 /// One element of an error location: a field name or a list index.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -38,19 +43,24 @@ impl From<&str> for LocPart {
     }
 }
 
-/// One validation problem, serialized exactly as the contract's 422 list element.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+// The one type of a 422 list element: what the parser records, what the response serializes
+// (the contract's shape) and what the OpenAPI document describes (its doc comments are the
+// document's descriptions).
+/// One request-validation problem.
+#[derive(Debug, Clone, PartialEq, Serialize, apistos::JsonSchema)]
+#[schemars(inline)]
 pub struct FieldError {
-    /// Machine-readable kind (`missing`, `int_parsing`, …).
+    /// Machine-readable kind: `missing`, `int_parsing`, `string_too_short`, `enum`, …
     #[serde(rename = "type")]
     pub kind: &'static str,
-    /// Where the problem is.
+    /// Location: `"body"`, `"query"` or `"path"`, then field names and list indexes.
+    #[schemars(with = "Vec<Value>")]
     pub loc: Vec<LocPart>,
     /// Human-readable message.
     pub msg: String,
     /// The offending input.
     pub input: Value,
-    /// Parameters of the rule (bounds, expected values).
+    /// Rule parameters (bounds, allowed values), when the rule has any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ctx: Option<Value>,
 }
@@ -158,5 +168,123 @@ pub fn parse_object<T: Input>(
     match parsed {
         Some(t) if !fields.has_errors() => Ok(t),
         _ => Err(fields.into_errors()),
+    }
+}
+
+#[cfg(test)]
+mod derive_tests {
+    use apistos::JsonSchema;
+    use genonaut_domain::model::InteractionType;
+    use serde_json::json;
+
+    use super::*;
+    use crate::dto::JsonObject;
+
+    fn n_100() -> i64 {
+        100
+    }
+
+    fn not_both(f: &mut Fields<'_>, flag: &bool, other: &Option<bool>) -> bool {
+        if *flag && *other == Some(true) {
+            f.value_error("other", "not both");
+            return false;
+        }
+        true
+    }
+
+    /// Every kind of field the derive reads.
+    #[derive(Debug, JsonSchema, Input)]
+    #[input(check = not_both(flag, other))]
+    #[expect(dead_code, reason = "read through Debug")]
+    struct Derived {
+        #[schemars(range(min = 1))]
+        #[input(gt)]
+        id: i64,
+        #[schemars(range(min = 1, max = 5))]
+        rating: Option<i32>,
+        #[schemars(length(min = 1, max = 3))]
+        name: String,
+        #[schemars(with = "Option<String>")]
+        kind: Option<InteractionType>,
+        #[serde(default)]
+        flag: bool,
+        other: Option<bool>,
+        #[serde(default = "n_100")]
+        #[schemars(range(min = 1, max = 1000))]
+        limit: i64,
+        #[schemars(length(min = 1))]
+        #[input(length(max = 2))]
+        tags: Option<Vec<String>>,
+        #[serde(rename = "meta")]
+        metadata: Option<JsonObject>,
+    }
+
+    /// The same input written by hand with the `Fields` calls the derive must generate.
+    #[derive(Debug)]
+    #[expect(dead_code, reason = "read through Debug")]
+    struct Hand {
+        id: i64,
+        rating: Option<i32>,
+        name: String,
+        kind: Option<InteractionType>,
+        flag: bool,
+        other: Option<bool>,
+        limit: i64,
+        tags: Option<Vec<String>>,
+        metadata: Option<JsonObject>,
+    }
+
+    impl Input for Hand {
+        fn parse(f: &mut Fields<'_>) -> Option<Self> {
+            let id = f.int("id").gt(0).required();
+            let rating = f.int("rating").ge(1).le(5).optional().map(|r| r as i32);
+            let name = f.string("name").min_len(1).max_len(3).required();
+            let kind = f.enumeration::<InteractionType>("kind").optional();
+            let flag = f.boolean("flag").or(false);
+            let other = f.boolean("other").optional();
+            let limit = f.int("limit").ge(1).le(1000).or(100);
+            let tags = f.string_list("tags").min_items(1).max_items(2).optional();
+            let metadata = f.object("meta").optional();
+            if !not_both(f, &flag, &other) {
+                return None;
+            }
+            Some(Hand {
+                id: id?,
+                rating,
+                name: name?,
+                kind,
+                flag,
+                other,
+                limit,
+                tags,
+                metadata,
+            })
+        }
+    }
+
+    #[test]
+    fn the_derived_parser_reads_what_the_hand_written_one_reads() {
+        let inputs = [
+            json!({"id": 1, "name": "a"}),
+            json!({"id": "7", "rating": 5, "name": "abc", "kind": "like", "flag": "yes", "limit": 1000,
+                   "tags": ["x"], "meta": {"k": 1}}),
+            json!({}),
+            json!({"id": 0, "rating": 6, "name": "", "kind": "LIKE", "flag": null, "limit": 0, "tags": [],
+                   "meta": [1]}),
+            json!({"id": null, "rating": 0, "name": "abcd", "kind": 3, "flag": "maybe", "limit": 1001,
+                   "tags": ["a", "b", "c"], "metadata": 5}),
+            json!({"id": 1.5, "rating": 2.0, "name": 5, "limit": null, "tags": [1]}),
+            json!({"id": 1, "name": "a", "flag": true, "other": true}),
+            json!({"id": -1, "name": "a", "flag": true, "other": "t"}),
+        ];
+        for input in inputs {
+            let Value::Object(map) = &input else {
+                unreachable!()
+            };
+            let derived = parse_object::<Derived>(map, &input, vec!["body".into()]);
+            let hand = parse_object::<Hand>(map, &input, vec!["body".into()]);
+            let derived = format!("{derived:?}").replacen("Derived", "Hand", 1);
+            assert_eq!(derived, format!("{hand:?}"), "{input}");
+        }
     }
 }
