@@ -51,7 +51,10 @@ impl Needs {
 /// Which paths a declaration covers.
 #[derive(Debug)]
 enum Paths {
-    /// The paths a resource's pattern matches (as the router matches them).
+    /// The paths a resource's pattern matches, as the router matches them: literal segments,
+    /// and `{name}` segments that match any one non-empty segment.
+    Segments(Vec<Segment>),
+    /// A pattern with more than that (a custom regex, a tail match), as the router matches it.
     Pattern(ResourceDef),
     /// This exact path.
     Exact(&'static str),
@@ -61,9 +64,65 @@ enum Paths {
     Mount(fn(&str) -> bool),
 }
 
+/// A segment of a route's pattern.
+#[derive(Debug)]
+enum Segment {
+    Literal(String),
+    Parameter,
+}
+
 impl Paths {
+    /// The paths `pattern` (a full route pattern) matches.
+    fn of_pattern(pattern: &str) -> Paths {
+        let simple = !pattern.contains(['*', ':', '\\'])
+            && pattern.split('/').all(|s| {
+                !s.contains(['{', '}'])
+                    || (s.starts_with('{') && s.ends_with('}') && s.matches('{').count() == 1)
+            });
+        if !simple || !pattern.starts_with('/') {
+            return Paths::Pattern(ResourceDef::new(pattern));
+        }
+        let segments = pattern
+            .split('/')
+            .skip(1)
+            .map(|s| {
+                if s.starts_with('{') {
+                    Segment::Parameter
+                } else {
+                    Segment::Literal(s.to_owned())
+                }
+            })
+            .collect();
+        Paths::Segments(segments)
+    }
+
     fn matches(&self, path: &str) -> bool {
         match self {
+            Paths::Segments(segments) => {
+                let Some(mut rest) = path.strip_prefix('/') else {
+                    return false;
+                };
+                let last = segments.len().saturating_sub(1);
+                for (i, segment) in segments.iter().enumerate() {
+                    let (part, tail) = if i == last {
+                        (rest, "")
+                    } else {
+                        match rest.split_once('/') {
+                            Some(split) => split,
+                            None => return false,
+                        }
+                    };
+                    let ok = match segment {
+                        Segment::Literal(literal) => part == literal,
+                        Segment::Parameter => !part.is_empty() && !part.contains('/'),
+                    };
+                    if !ok {
+                        return false;
+                    }
+                    rest = tail;
+                }
+                true
+            }
             Paths::Pattern(def) => def.is_match(path),
             Paths::Exact(exact) => path == *exact,
             Paths::Prefix(prefix) => path.starts_with(prefix.as_str()),
@@ -211,11 +270,7 @@ impl Table {
     /// A public resource: no key, for any method.
     pub fn public(&self, path: &str, build: impl FnOnce(Res) -> Res) -> Resource {
         let table = self.under(path);
-        self.rule(
-            Paths::Pattern(ResourceDef::new(table.prefix.as_str())),
-            None,
-            Needs::Public,
-        );
+        self.rule(Paths::of_pattern(&table.prefix), None, Needs::Public);
         let res = Res {
             table,
             inner: apistos::web::resource(path),
@@ -345,7 +400,7 @@ impl Res {
         route.needs = needs;
         if needs != Needs::default_for(&route.method) {
             let rule = Rule {
-                paths: Paths::Pattern(ResourceDef::new(route.pattern.as_str())),
+                paths: Paths::of_pattern(&route.pattern),
                 method: Some(route.method.clone()),
                 needs,
             };
@@ -353,5 +408,50 @@ impl Res {
         }
         drop(collected);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The segment matcher answers as the router's own pattern matching.
+    #[test]
+    fn segments_match_as_the_router_does() {
+        let patterns = [
+            "/",
+            "/api/v1/health",
+            "/api/v1/generation-jobs/{job_id}/status",
+            "/api/v1/interactions/user/{user_id}/content/{content_item_id}/{interaction_type}",
+            "/api/v1/users",
+        ];
+        let paths = [
+            "",
+            "/",
+            "//",
+            "/api/v1/health",
+            "/api/v1/health/",
+            "/api/v1/health/x",
+            "/api/v1/healthy",
+            "/api/v1/generation-jobs/4/status",
+            "/api/v1/generation-jobs//status",
+            "/api/v1/generation-jobs/4/5/status",
+            "/api/v1/generation-jobs/4/status/x",
+            "/api/v1/generation-jobs/4/statu",
+            "/api/v1/interactions/user/1/content/2/like",
+            "/api/v1/interactions/user/1/content/2/like/",
+            "/api/v1/users",
+            "/api/v1/users/",
+        ];
+        for pattern in patterns {
+            let ours = Paths::of_pattern(pattern);
+            assert!(matches!(ours, Paths::Segments(_)), "{pattern}");
+            let theirs = ResourceDef::new(pattern);
+            for path in paths {
+                assert_eq!(ours.matches(path), theirs.is_match(path), "{pattern} on {path:?}");
+            }
+        }
+        assert!(matches!(Paths::of_pattern("/a/{id:\\d+}"), Paths::Pattern(_)));
+        assert!(matches!(Paths::of_pattern("/a/{tail}*"), Paths::Pattern(_)));
     }
 }
