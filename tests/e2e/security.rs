@@ -166,6 +166,91 @@ async fn every_mutating_route_refuses_missing_wrong_revoked_expired_and_undersco
     assert_eq!(users["total"], 1);
 }
 
+/// A path the route `pattern` serves (every parameter `1`).
+fn sample(pattern: &str) -> String {
+    pattern
+        .split('/')
+        .map(|segment| if segment.starts_with('{') { "1" } else { segment })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// What the route table declares is what the server enforces: every route declared `admin`
+/// refuses a write key with 403 (before any input is read) and lets an admin key through, and a
+/// route declared `read` for a method that would otherwise need `write` lets a read key through.
+#[actix_web::test]
+async fn the_access_each_route_declares_in_the_table_is_enforced() {
+    use genonaut_http::routes::Needs;
+
+    let (app, keys) = secured(None).await;
+    let write = keys
+        .create("writer", Scope::Write, None, None)
+        .await
+        .unwrap()
+        .secret;
+    let admin = keys
+        .create("admin", Scope::Admin, None, None)
+        .await
+        .unwrap()
+        .secret;
+    let read = keys
+        .create("reader", Scope::Read, None, None)
+        .await
+        .unwrap()
+        .secret;
+    let access = genonaut_http::route_access();
+    let declared_admin: Vec<_> = access
+        .routes()
+        .iter()
+        .filter(|r| r.needs == Needs::Admin)
+        .collect();
+    assert!(declared_admin.len() >= 8, "the admin routes: {declared_admin:?}");
+    for route in declared_admin {
+        let path = sample(&route.pattern);
+        let refused = app
+            .send(route.method.clone(), &path, None, &[("X-API-Key", &write)])
+            .await;
+        assert_eq!(
+            refused.detail(403),
+            "This API key lacks the 'admin' scope",
+            "{} {path} with a write key",
+            route.method
+        );
+        let allowed = app
+            .send(route.method.clone(), &path, None, &[("X-API-Key", &admin)])
+            .await;
+        assert!(
+            ![401, 403].contains(&allowed.status.as_u16()),
+            "{} {path} with an admin key: {}",
+            route.method,
+            allowed.status
+        );
+    }
+    let lowered: Vec<_> = access
+        .routes()
+        .iter()
+        .filter(|r| r.needs == Needs::Read && r.method != Method::GET)
+        .collect();
+    assert!(!lowered.is_empty());
+    for route in lowered {
+        let path = sample(&route.pattern);
+        let reply = app
+            .send(
+                route.method.clone(),
+                &path,
+                Some(&json!({"job_id": 1})),
+                &[("X-API-Key", &read)],
+            )
+            .await;
+        assert!(
+            ![401, 403].contains(&reply.status.as_u16()),
+            "{} {path} with a read key: {}",
+            route.method,
+            reply.status
+        );
+    }
+}
+
 #[actix_web::test]
 async fn over_the_limit_is_429_with_retry_after_per_key() {
     let rate = Rate {

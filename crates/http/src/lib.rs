@@ -77,6 +77,31 @@ impl Default for HttpSettings {
     }
 }
 
+/// The route table, and what it declares about access together with the public paths mounted
+/// beside it by [`app`] (`/ready`, the document, the documentation UIs, the console).
+fn routes_and_access() -> (
+    Vec<apistos::web::Resource>,
+    apistos::web::Scope,
+    routes::RouteAccess,
+) {
+    let table = routes::Table::new();
+    let root = routes::root(&table);
+    let api_v1 = routes::api_v1(&table);
+    // An empty path is `/`.
+    table.public_path("");
+    table.public_path("/ready");
+    table.public_path(openapi::OPENAPI_PATH);
+    table.public_prefix("/docs");
+    table.public_prefix("/redoc");
+    table.public_mount(console::is_console);
+    (root, api_v1, table.finish())
+}
+
+/// What the route table declares about access (the guard's and the document's source).
+pub fn route_access() -> routes::RouteAccess {
+    routes_and_access().2
+}
+
 /// The whole application: API routes, documentation, middleware, state.
 pub fn app(
     state: web::Data<ApiState>,
@@ -116,11 +141,14 @@ pub fn app(
     if let Some(probe) = settings.listener.clone() {
         app = app.app_data(web::Data::new(probe));
     }
-    for resource in routes::root() {
+    // Built after `document`, which sets the OpenAPI version the routes are documented in.
+    let (root, api_v1, access) = routes_and_access();
+    app = app.app_data(web::Data::new(access));
+    for resource in root {
         app = app.service(resource);
     }
     let media_dir = settings.media_dir.clone();
-    app.service(routes::api_v1())
+    app.service(api_v1)
         .build(openapi::OPENAPI_PATH)
         .configure(docs::configure)
         .configure(console::configure)

@@ -12,8 +12,8 @@ use apistos::spec::Spec;
 use apistos::tag::Tag;
 use serde_json::{Value, json};
 
-use crate::guard;
 use crate::idempotency::{IDEMPOTENCY_HEADER, REPLAYED_HEADER};
+use crate::routes::{Needs, RouteAccess};
 use crate::state::{ApiState, SCHEMA_HEADER};
 
 const DESCRIPTION: &str = "\
@@ -114,7 +114,11 @@ pub(crate) async fn serve(
         .map_err(|e| actix_web::error::ErrorInternalServerError(e.to_string()))?;
     let mut doc: Value =
         serde_json::from_slice(&bytes).map_err(actix_web::error::ErrorInternalServerError)?;
-    finish(&mut doc, &schemas.0, &schemas.1);
+    let access = req
+        .app_data::<web::Data<RouteAccess>>()
+        .cloned()
+        .unwrap_or_default();
+    finish(&mut doc, &schemas.0, &schemas.1, &access);
     let body =
         web::Bytes::from(serde_json::to_vec(&doc).map_err(actix_web::error::ErrorInternalServerError)?);
     if let Some(finished) = req.app_data::<Finished>() {
@@ -141,7 +145,7 @@ const METHODS: [&str; 8] = [
 /// * the API-key schemes, and which operations need them;
 /// * request and response bodies refer to named components (apistos inlines them in 3.1
 ///   documents, each with its `title`): one type per name in generated clients.
-pub fn finish(doc: &mut Value, schemas: &[String], default: &str) {
+pub fn finish(doc: &mut Value, schemas: &[String], default: &str, access: &RouteAccess) {
     let mut hoisted = serde_json::Map::new();
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
@@ -154,10 +158,10 @@ pub fn finish(doc: &mut Value, schemas: &[String], default: &str) {
             if !METHODS.contains(&method.as_str()) {
                 continue;
             }
-            let scope = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
-                .ok()
-                .and_then(|m| guard::needed_scope(&m, path));
-            finish_operation(op, scope.is_some());
+            // Routes the table declares public need no key; the others list the key schemes.
+            let keyed = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+                .is_ok_and(|m| access.needs(&m, path) != Needs::Public);
+            finish_operation(op, keyed);
             hoist_bodies(op, &mut hoisted);
         }
     }

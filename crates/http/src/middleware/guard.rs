@@ -1,10 +1,16 @@
 //! Who may call what, and how often: API-key authentication, scopes, schema restrictions and
 //! rate limits (contract §7.7).
 //!
-//! * Public (no key): `/`, `/health`, `/api/v1/health`, `/ready`, `/docs`, `/redoc`, `/openapi.json`,
-//!   the console's page and assets (`/console…`: the page then asks for a key), CORS pre-flights.
-//! * `read`: `GET`/`HEAD`; `write`: other methods; `admin`: `/api/v1/admin/…`,
-//!   `POST /api/v1/generation-jobs/queue/process` and the job status/result overrides.
+//! * Which scope a request needs is declared in the route table ([`crate::routes`], next to each
+//!   route) and read here, before routing, from its [`RouteAccess`]: `read` for `GET`/`HEAD` and
+//!   `write` for other methods (also on paths no route serves) unless the table says otherwise —
+//!   today `admin` for `/api/v1/admin/…` (any path under it), `POST
+//!   /api/v1/generation-jobs/queue/process` and the job status/result overrides, `read` for
+//!   `POST /api/v1/ws-tickets`. The check stays before routing so that its answers come in the
+//!   same order as the other refusals (see docs/decisions.md).
+//! * Public (no key), also declared there: `/`, `/health`, `/api/v1/health`, and the paths
+//!   mounted beside the table — `/ready`, `/docs`, `/redoc`, `/openapi.json`, the console's page
+//!   and assets (`/console…`: the page then asks for a key); and CORS pre-flights.
 //! * A key limited to a schema may only select that schema.
 //! * Keys come in `Authorization: Bearer <key>` or `X-API-Key: <key>`. Missing or invalid →
 //!   401 with `WWW-Authenticate: Bearer`; not allowed → 403; over the rate limit → 429 with
@@ -36,6 +42,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::routes::{Needs, RouteAccess};
 use crate::state::SCHEMA_HEADER;
 
 /// A request rate: `per_second` sustained, `burst` at once.
@@ -222,33 +229,6 @@ impl Throttled {
     }
 }
 
-/// The scope a request needs, or `None` for public routes.
-pub fn needed_scope(method: &Method, path: &str) -> Option<Scope> {
-    let public = matches!(
-        path,
-        "" | "/" | "/health" | "/api/v1/health" | "/ready" | "/openapi.json"
-    ) || path.starts_with("/docs")
-        || path.starts_with("/redoc")
-        || crate::console::is_console(path);
-    if public {
-        return None;
-    }
-    let admin = path.starts_with("/api/v1/admin")
-        || (method == Method::POST && path == "/api/v1/generation-jobs/queue/process")
-        || (method == Method::PUT
-            && path.starts_with("/api/v1/generation-jobs/")
-            && (path.ends_with("/status") || path.ends_with("/result")));
-    // Asking for a live-status ticket only reads.
-    let read_only = method == Method::POST && path == "/api/v1/ws-tickets";
-    Some(if admin {
-        Scope::Admin
-    } else if read_only || matches!(*method, Method::GET | Method::HEAD) {
-        Scope::Read
-    } else {
-        Scope::Write
-    })
-}
-
 /// The job whose live status `path` follows (`/ws/generation/{id}` or
 /// `/api/v1/generation-jobs/{id}/events`), as written in the path.
 fn followed_job(path: &str) -> Option<&str> {
@@ -307,7 +287,11 @@ pub async fn check(
     let mut needed = if preflight {
         None
     } else {
-        needed_scope(req.method(), req.path())
+        // As the route table declares (by default: read for GET/HEAD, write otherwise).
+        req.app_data::<web::Data<RouteAccess>>().map_or_else(
+            || Needs::default_for(req.method()).scope(),
+            |table| table.needed_scope(req.method(), req.path()),
+        )
     };
     // A signed media URL stands in for a key (browsers' <img>/<video> cannot send one).
     if needed.is_some()
@@ -424,8 +408,12 @@ impl std::fmt::Debug for Access {
 mod tests {
     use super::*;
 
+    /// The scopes the route table declares, as the guard reads them; unknown paths get the
+    /// default, as before the table declared them.
     #[test]
-    fn scopes_follow_method_and_path() {
+    fn scopes_follow_the_route_table() {
+        let table = crate::route_access();
+        let needed_scope = |method: &Method, path: &str| table.needed_scope(method, path);
         assert_eq!(needed_scope(&Method::GET, "/api/v1/health"), None);
         assert_eq!(
             needed_scope(&Method::GET, "/api/v1/experiments/1/results"),
@@ -475,6 +463,147 @@ mod tests {
             needed_scope(&Method::POST, "/api/v1/ws-tickets"),
             Some(Scope::Read)
         );
+        assert_eq!(
+            needed_scope(&Method::PUT, "/api/v1/generation-jobs/4/result"),
+            Some(Scope::Admin)
+        );
+        // Only PUT is admin there; other methods keep the default (and then answer 405).
+        assert_eq!(
+            needed_scope(&Method::GET, "/api/v1/generation-jobs/4/status"),
+            Some(Scope::Read)
+        );
+        assert_eq!(
+            needed_scope(&Method::POST, "/api/v1/generation-jobs/4/status"),
+            Some(Scope::Write)
+        );
+        // A scope's declaration covers every path under it and every method.
+        assert_eq!(
+            needed_scope(&Method::DELETE, "/api/v1/admin/keys"),
+            Some(Scope::Admin)
+        );
+        assert_eq!(
+            needed_scope(&Method::GET, "/api/v1/admin/nothing"),
+            Some(Scope::Admin)
+        );
+        // Public resources are public for every method (then 405).
+        assert_eq!(needed_scope(&Method::POST, "/api/v1/health"), None);
+        assert_eq!(needed_scope(&Method::HEAD, "/"), None);
+        assert_eq!(needed_scope(&Method::GET, "/ready"), None);
+        assert_eq!(needed_scope(&Method::GET, "/redoc"), None);
+        // Paths no route serves: the default.
+        assert_eq!(
+            needed_scope(&Method::GET, "/api/v1/nonexistent"),
+            Some(Scope::Read)
+        );
+        assert_eq!(
+            needed_scope(&Method::POST, "/api/v1/nonexistent"),
+            Some(Scope::Write)
+        );
+        assert_eq!(needed_scope(&Method::GET, "/media/a.png"), Some(Scope::Read));
+        assert_eq!(needed_scope(&Method::GET, "/ws/generation/3"), Some(Scope::Read));
+    }
+
+    /// The rule the guard applied by path before the route table declared access.
+    fn by_path_before(method: &Method, path: &str) -> Option<Scope> {
+        let public = matches!(
+            path,
+            "" | "/" | "/health" | "/api/v1/health" | "/ready" | "/openapi.json"
+        ) || path.starts_with("/docs")
+            || path.starts_with("/redoc")
+            || crate::console::is_console(path);
+        if public {
+            return None;
+        }
+        let admin = path.starts_with("/api/v1/admin")
+            || (method == Method::POST && path == "/api/v1/generation-jobs/queue/process")
+            || (method == Method::PUT
+                && path.starts_with("/api/v1/generation-jobs/")
+                && (path.ends_with("/status") || path.ends_with("/result")));
+        let read_only = method == Method::POST && path == "/api/v1/ws-tickets";
+        Some(if admin {
+            Scope::Admin
+        } else if read_only || matches!(*method, Method::GET | Method::HEAD) {
+            Scope::Read
+        } else {
+            Scope::Write
+        })
+    }
+
+    /// Every route of the table (at a sample path and at its pattern, as the document names
+    /// it) and a set of unknown paths, with every method: the same answer as the rule by path.
+    #[test]
+    fn the_table_answers_as_the_path_rule_did() {
+        let table = crate::route_access();
+        let mut paths: Vec<String> = table
+            .routes()
+            .iter()
+            .flat_map(|r| {
+                let sample: Vec<&str> = r
+                    .pattern
+                    .split('/')
+                    .map(|s| if s.starts_with('{') { "7" } else { s })
+                    .collect();
+                [r.pattern.clone(), sample.join("/")]
+            })
+            .collect();
+        paths.extend(
+            [
+                "",
+                "/",
+                "/nope",
+                "/api/v1",
+                "/api/v1/nope",
+                "/api/v1/admin",
+                "/api/v1/adminx",
+                "/api/v1/admin/nope/deeper",
+                "/docs",
+                "/docs/x.js",
+                "/redoc",
+                "/console",
+                "/console/v/1/app.js",
+                "/consoles",
+                "/metrics",
+                "/ready",
+                "/openapi.json",
+                "/media/a/b.png",
+                "/ws/generation/3",
+                "/api/v1/health",
+                "/health",
+                "/api/v1/generation-jobs/queue/process",
+                "/api/v1/generation-jobs/queue",
+                "/api/v1/ws-tickets",
+                "/api/v1/generation-jobs/abc/status",
+            ]
+            .map(str::to_owned),
+        );
+        let methods = [
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::PATCH,
+            Method::OPTIONS,
+        ];
+        for path in &paths {
+            for method in &methods {
+                assert_eq!(
+                    table.needed_scope(method, path),
+                    by_path_before(method, path),
+                    "{method} {path}"
+                );
+            }
+        }
+        // Where they differ: a PUT the text match took for a status/result override although no
+        // such route serves it (a write key got 403 there; now the router answers: 404, or 422
+        // for a job id `status` on `PUT /generation-jobs/{job_id}`).
+        for path in [
+            "/api/v1/generation-jobs/1/x/status",
+            "/api/v1/generation-jobs/status",
+        ] {
+            assert_eq!(by_path_before(&Method::PUT, path), Some(Scope::Admin));
+            assert_eq!(table.needed_scope(&Method::PUT, path), Some(Scope::Write));
+        }
     }
 
     #[test]

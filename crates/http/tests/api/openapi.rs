@@ -141,3 +141,100 @@ async fn every_component_reference_resolves() {
         assert!(target.is_some(), "dangling reference {r}");
     }
 }
+
+/// A path the route `pattern` serves (every parameter `1`).
+fn sample(pattern: &str) -> String {
+    pattern
+        .split('/')
+        .map(|segment| if segment.starts_with('{') { "1" } else { segment })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Access is declared once, in the route table, and everything else follows it: every
+/// documented operation is a route of the table and every route is documented; the document
+/// asks for a key exactly where the table does; the routes that differ from the default
+/// (`read` for GET, `write` otherwise) are the ones the guard's documentation lists; and for a
+/// request to each route the router picks that route and the guard asks for what it declares
+/// (no declaration is shadowed by an earlier resource).
+#[actix_web::test]
+async fn the_route_table_declares_each_routes_access_and_the_document_agrees() {
+    use genonaut_http::routes::Needs;
+    use std::collections::BTreeSet;
+
+    let app = crate::app!();
+    let (_, doc) = call(&app, Method::GET, "/openapi.json", None).await;
+    let access = genonaut_http::route_access();
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
+            let declared = access
+                .routes()
+                .iter()
+                .find(|r| r.pattern == *path && r.method == method)
+                .unwrap_or_else(|| panic!("{method} {path} is a route of the table"));
+            assert_eq!(
+                op.get("security").is_some(),
+                declared.needs != Needs::Public,
+                "{method} {path}: the document asks for a key where the table does"
+            );
+            documented.insert((method.to_string(), path.clone()));
+        }
+    }
+    let declared: BTreeSet<(String, String)> = access
+        .routes()
+        .iter()
+        .map(|r| (r.method.to_string(), r.pattern.clone()))
+        .collect();
+    assert_eq!(documented, declared, "the table's routes are the documented ones");
+    assert_eq!(
+        declared.len(),
+        access.routes().len(),
+        "each route is declared once"
+    );
+
+    let exceptions: BTreeSet<(String, &str, String)> = access
+        .routes()
+        .iter()
+        .filter(|r| r.needs != Needs::default_for(&r.method))
+        .map(|r| (r.method.to_string(), r.pattern.as_str(), format!("{:?}", r.needs)))
+        .collect();
+    let expected: BTreeSet<(String, &str, String)> = [
+        ("GET", "/", "Public"),
+        ("GET", "/health", "Public"),
+        ("GET", "/api/v1/health", "Public"),
+        ("POST", "/api/v1/ws-tickets", "Read"),
+        ("POST", "/api/v1/generation-jobs/queue/process", "Admin"),
+        ("PUT", "/api/v1/generation-jobs/{job_id}/status", "Admin"),
+        ("PUT", "/api/v1/generation-jobs/{job_id}/result", "Admin"),
+        ("GET", "/api/v1/admin/recommender", "Admin"),
+        ("GET", "/api/v1/admin/keys", "Admin"),
+        ("POST", "/api/v1/admin/recommender/rebuild", "Admin"),
+        ("POST", "/api/v1/admin/keys", "Admin"),
+        ("POST", "/api/v1/admin/keys/{prefix}/revoke", "Admin"),
+    ]
+    .into_iter()
+    .map(|(m, p, n)| (m.to_owned(), p, n.to_owned()))
+    .collect();
+    assert_eq!(exceptions, expected);
+
+    for route in access.routes() {
+        let path = sample(&route.pattern);
+        let routed = access.route_of(&path).map(|r| r.pattern.as_str());
+        assert_eq!(
+            routed,
+            Some(route.pattern.as_str()),
+            "{path} is routed to its resource"
+        );
+        assert_eq!(
+            access.needs(&route.method, &path),
+            route.needs,
+            "{} {path}: the guard asks for what the table declares",
+            route.method
+        );
+        if route.method == Method::GET {
+            assert_eq!(access.needs(&Method::HEAD, &path), route.needs, "HEAD {path}");
+        }
+    }
+}
