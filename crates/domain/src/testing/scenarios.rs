@@ -1,5 +1,7 @@
 //! Service scenarios: use-case rules written once and run against every adapter set — the
 //! in-memory fakes (domain tests) and PostgreSQL (db tests) — so the fakes stay faithful.
+//! One long file on purpose: it is the one list both adapter sets run, test code only, read
+//! scenario by scenario (each is self-contained).
 //!
 //! Each scenario takes freshly wired, empty [`Services`] whose clock is a [`FixedClock`](super::FixedClock)
 //! (see [`service_scenarios!`](crate::service_scenarios)) and panics on failure.
