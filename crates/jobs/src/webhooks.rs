@@ -159,10 +159,6 @@ pub struct WebhookWorkerConfig {
     pub batch: usize,
     /// Longest wait between looks at the outbox without a notification.
     pub sweep: Duration,
-    /// After a claim that was not full, how long a task waits before it claims again, so
-    /// that under a stream of completions each claim takes a batch instead of one delivery
-    /// (the price: up to this much added delivery latency while busy).
-    pub linger: Duration,
 }
 
 impl Default for WebhookWorkerConfig {
@@ -171,7 +167,6 @@ impl Default for WebhookWorkerConfig {
             tasks: 4,
             batch: 16,
             sweep: Duration::from_secs(1),
-            linger: Duration::from_millis(20),
         }
     }
 }
@@ -245,22 +240,11 @@ impl WebhookWorker {
 
     async fn run(&self, signal: Arc<dyn QueueSignal>) {
         while !self.shutdown.is_cancelled() {
-            let mut claimed = 0;
-            let mut full = false;
+            let mut busy = false;
             for tenant in &self.tenants {
-                let n = self.drain(tenant).await;
-                claimed += n;
-                full |= n >= self.config.batch;
+                busy |= self.drain(tenant).await;
             }
-            if full {
-                continue;
-            }
-            if claimed > 0 {
-                // More are probably on their way: let them gather into the next claim.
-                tokio::select! {
-                    _ = tokio::time::sleep(self.config.linger) => {}
-                    _ = self.shutdown.cancelled() => return,
-                }
+            if busy {
                 continue;
             }
             tokio::select! {
@@ -270,8 +254,8 @@ impl WebhookWorker {
         }
     }
 
-    /// One claim of `tenant`'s due deliveries; how many there were.
-    async fn drain(&self, tenant: &WebhookTenant) -> usize {
+    /// One claim of `tenant`'s due deliveries; whether there were any.
+    async fn drain(&self, tenant: &WebhookTenant) -> bool {
         match tenant.deliverer.deliver_due(self.config.batch).await {
             Ok(done) => {
                 for (delivery, outcome) in &done {
@@ -295,11 +279,11 @@ impl WebhookWorker {
                         "webhook attempt"
                     );
                 }
-                done.len()
+                !done.is_empty()
             }
             Err(e) => {
                 tracing::warn!(schema = %tenant.name, error = %ErrorChain(&e), "webhook delivery failed");
-                0
+                false
             }
         }
     }
