@@ -14,15 +14,13 @@
 //!   hash, so a browser never mixes modules of two versions);
 //! * `/console/{file}` — the same assets under a stable name, cached for an hour.
 //!
-//! [`browser_root`] sends browsers asking for `/` to the console (303) when their `Accept`
+//! [`browser_redirect`] sends browsers asking for `/` to the console (303) when their `Accept`
 //! header ranks HTML above JSON; every other client of `/` gets the JSON it always got.
 
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::ServiceRequest;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::middleware::Next;
-use actix_web::{Error, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 
 /// The console's content security policy: everything from this server, no inline script or
 /// style, images also as `data:` (the page's icon) and `blob:`.
@@ -173,11 +171,9 @@ pub fn prefers_html(accept: &str) -> bool {
     quality(accept, "text/html") > quality(accept, "application/json")
 }
 
-/// The middleware: `GET /` from a browser (HTML ranked above JSON) → 303 to `/console`.
-pub async fn browser_root(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, Error> {
+/// `GET /` from a browser (HTML ranked above JSON) → a 303 to `/console`; `None` for every
+/// other request (checked by the outermost request layer, so it costs no layer of its own).
+pub fn browser_redirect(req: &ServiceRequest) -> Option<HttpResponse> {
     if req.path() == "/"
         && req.method() == Method::GET
         && req
@@ -186,13 +182,14 @@ pub async fn browser_root(
             .and_then(|v| v.to_str().ok())
             .is_some_and(prefers_html)
     {
-        let response = HttpResponse::build(StatusCode::SEE_OTHER)
-            .insert_header((header::LOCATION, HeaderValue::from_static("/console")))
-            .insert_header((header::VARY, HeaderValue::from_static("Accept")))
-            .finish();
-        return Ok(req.into_response(response));
+        return Some(
+            HttpResponse::build(StatusCode::SEE_OTHER)
+                .insert_header((header::LOCATION, HeaderValue::from_static("/console")))
+                .insert_header((header::VARY, HeaderValue::from_static("Accept")))
+                .finish(),
+        );
     }
-    Ok(next.call(req).await?.map_into_boxed_body())
+    None
 }
 
 #[cfg(test)]

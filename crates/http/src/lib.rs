@@ -130,7 +130,6 @@ pub fn app(
             middleware::errors::method_not_allowed,
         ))
         .wrap(actix_web::middleware::from_fn(guard::check))
-        .wrap(actix_web::middleware::from_fn(console::browser_root))
         .wrap(middleware::errors::cors(settings.cors_origins.as_deref()))
         .wrap(actix_web::middleware::from_fn(middleware::observe::observe));
     // Optional state is registered only when present: an `Option<Data<T>>` would be stored as

@@ -49,11 +49,14 @@ pub async fn observe(
         key = Empty,
     );
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let mut res = next
-        .call(req)
-        .instrument(span.clone())
-        .await?
-        .map_into_boxed_body();
+    let mut res = match crate::console::browser_redirect(&req) {
+        Some(redirect) => req.into_response(redirect),
+        None => next
+            .call(req)
+            .instrument(span.clone())
+            .await?
+            .map_into_boxed_body(),
+    };
 
     let status = res.status();
     if status.is_server_error() {
