@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use chrono::NaiveDateTime;
 use futures_util::StreamExt;
 use genonaut_domain::ids::JobId;
+use genonaut_domain::model::JsonObject;
 use genonaut_domain::model::{JobEvent, JobEventKind};
 use genonaut_domain::ports::{JobEventSource, JobSubscription, QueueSignal, SubscriptionItem};
-use serde_json::Value;
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::pool::parse_config;
@@ -26,9 +26,26 @@ pub const LISTENER_APPLICATION: &str = "genonaut-listener";
 /// Events a subscriber may have buffered before it is told to re-read the log.
 const SUBSCRIBER_BUFFER: usize = 256;
 
-/// Formats an event time as the API prints timestamps.
-pub(crate) fn timestamp_text(t: NaiveDateTime) -> String {
-    genonaut_domain::model::TimestampText::new(&t).to_string()
+/// A job event's notification, as the emitting statement writes it (`jsonb_build_object` in
+/// [`crate::repos::emit`]) and the listener reads it.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct Notification {
+    /// The schema whose job changed.
+    pub schema: String,
+    /// The job.
+    pub job_id: i64,
+    /// The event's position in the job's log.
+    pub seq: i64,
+    /// The event type (`queued`, `started`, `progress`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When it happened.
+    pub at: NaiveDateTime,
+    /// The event's details; `None` when too large for a notification (subscribers re-read the log).
+    pub data: Option<JsonObject>,
+    /// Whether a webhook delivery was queued with it (wakes the deliverers).
+    #[serde(default)]
+    pub webhook: bool,
 }
 
 struct Slot {
@@ -130,44 +147,32 @@ impl EventHub {
 
 impl Inner {
     fn dispatch(&self, payload: &str) {
-        let Ok(Value::Object(mut fields)) = serde_json::from_str::<Value>(payload) else {
+        let Ok(note) = serde_json::from_str::<Notification>(payload) else {
             return;
         };
-        let schema = fields
-            .remove("schema")
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let job_id = fields
-            .remove("job_id")
-            .and_then(|v| v.as_i64())
-            .unwrap_or_default();
-        let seq = fields.remove("seq").and_then(|v| v.as_i64()).unwrap_or_default();
-        let kind = fields
-            .remove("type")
-            .and_then(|v| v.as_str().and_then(JobEventKind::parse));
-        let at = fields.remove("timestamp").and_then(|v| {
-            v.as_str()
-                .and_then(|t| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").ok())
-        });
-        let Some(kind) = kind else { return };
+        let Some(kind) = JobEventKind::parse(&note.kind) else {
+            return;
+        };
         if matches!(kind, JobEventKind::Queued | JobEventKind::Retrying)
             && let Some(work) = &self.work
         {
             work.send_replace(self.generation.fetch_add(1, Ordering::Relaxed) + 1);
         }
-        if fields.remove("webhook").is_some()
+        if note.webhook
             && let Some(hooks) = &self.webhooks
         {
             hooks.send_replace(self.generation.fetch_add(1, Ordering::Relaxed) + 1);
         }
-        let truncated = fields.remove("truncated").is_some();
+        let truncated = note.data.is_none();
         let event = JobEvent {
-            job_id: JobId(job_id),
-            seq,
+            job_id: JobId(note.job_id),
+            seq: note.seq,
             kind,
-            at: at.unwrap_or_default(),
-            data: fields,
+            at: note.at,
+            data: note.data.unwrap_or_default(),
         };
+        let job_id = note.job_id;
+        let schema = note.schema;
         let key = (schema, i32::try_from(job_id).unwrap_or(0));
         let Ok(mut subs) = self.subscribers.lock() else {
             return;

@@ -8,10 +8,30 @@
 //! `webhook` asking for its kind (nothing for jobs without one), and marks that event's
 //! notification `"webhook": true` so the deliverers wake at once.
 //!
-//! Bind positions: `$1` = now (timestamp), `$2` = schema name, `$3` = now as text; the
-//! wrapped statement's own parameters start at `$4`.
+//! The notification is a [`Notification`](crate::events::Notification) as JSON, built from typed
+//! values (the time is `$1` itself, not text formatted beforehand).
+//!
+//! Bind positions ([`emit_query`] binds them): `$1` = now (timestamp), `$2` = schema name; the
+//! wrapped statement's own parameters start at `$3`.
+
+use diesel::pg::Pg;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::sql_types::{Text, Timestamp as SqlTimestamp};
+use genonaut_domain::model::Timestamp;
 
 use crate::events::CHANNEL;
+
+/// An [`emitting`] statement with its first two parameters bound: now, and `schema`.
+pub(crate) fn emit_query(
+    sql: String,
+    schema: String,
+    now: Timestamp,
+) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+    diesel::sql_query(sql)
+        .into_boxed::<Pg>()
+        .bind::<SqlTimestamp, _>(now)
+        .bind::<Text, _>(schema)
+}
 
 /// The statement; `returned` names the changed table's rows in the write (`generation_jobs.*`
 /// or an alias like `g.*`); `kind` and `data` are SQL expressions over the changed row `job`
@@ -37,11 +57,10 @@ pub(crate) fn emitting_after(ctes: &str, write: &str, returned: &str, kind: &str
                   SELECT ev.job_id, ev.seq, ev.kind, 'msg_' || replace(gen_random_uuid()::text, '-', ''), $1, $1 \
                   FROM ev JOIN job ON job.id = ev.job_id \
                   WHERE job.webhook IS NOT NULL AND ev.kind = ANY(job.webhook_events_filter)) \
-         SELECT job.*, pg_notify('{CHANNEL}', (jsonb_build_object('schema', $2::text, 'job_id', ev.job_id, \
-                'seq', ev.seq, 'type', ev.kind, 'timestamp', $3::text) \
-                || CASE WHEN length(ev.data::text) > 6000 THEN '{{\"truncated\": true}}'::jsonb ELSE ev.data END \
-                || CASE WHEN job.webhook IS NOT NULL AND ev.kind = ANY(job.webhook_events_filter) \
-                        THEN '{{\"webhook\": true}}'::jsonb ELSE '{{}}'::jsonb END)::text)::text \
+         SELECT job.*, pg_notify('{CHANNEL}', jsonb_build_object('schema', $2::text, 'job_id', ev.job_id, \
+                'seq', ev.seq, 'type', ev.kind, 'at', $1::timestamp, \
+                'data', CASE WHEN length(ev.data::text) > 6000 THEN NULL ELSE ev.data END, \
+                'webhook', coalesce(job.webhook IS NOT NULL AND ev.kind = ANY(job.webhook_events_filter), false))::text)::text \
                 AS notified \
          FROM job JOIN ev ON ev.job_id = job.id"
     )

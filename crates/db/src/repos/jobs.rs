@@ -13,10 +13,9 @@ use genonaut_domain::ports::{JobEventLog, JobOrder, JobRepository, JobState};
 use genonaut_domain::{DomainError, DomainResult, Page, PageRequest, Rule};
 use serde_json::Value;
 
-use super::emit::{KIND_BY_STATUS, NO_DATA, emitting};
+use super::emit::{KIND_BY_STATUS, NO_DATA, emit_query, emitting};
 use crate::PgPool;
 use crate::error::db;
-use crate::events::timestamp_text;
 use crate::rows::{JobEventRow, JobRow, convert, key};
 use crate::schema::{generation_jobs, idempotency_keys, job_events};
 
@@ -130,19 +129,6 @@ pub(crate) async fn with_positions(
 }
 
 impl PgJobs {
-    /// Binds the emitting statement's first three parameters.
-    fn emit_query(
-        &self,
-        sql: String,
-        now: Timestamp,
-    ) -> diesel::query_builder::BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery> {
-        diesel::sql_query(sql)
-            .into_boxed::<Pg>()
-            .bind::<diesel::sql_types::Timestamp, _>(now)
-            .bind::<Text, _>(self.pool.schema().to_string())
-            .bind::<Text, _>(timestamp_text(now))
-    }
-
     /// The statement creating a pending job (and its `queued` event).
     fn insert_query(
         &self,
@@ -157,17 +143,16 @@ impl PgJobs {
             "INSERT INTO generation_jobs (user_id, job_type, prompt, parameters, status, priority, created_at, \
              updated_at, run_after, event_seq, start_deadline_at, timeout_seconds, webhook, webhook_events_filter, \
              fair_round) \
-             VALUES ($4, $5, $6, $7, 'pending', $8, $1, $1, $1, 1, $1 + $9 * interval '1 second', $10, $11, $12, \
+             VALUES ($3, $4, $5, $6, 'pending', $7, $1, $1, $1, 1, $1 + $8 * interval '1 second', $9, $10, $11, \
              greatest(coalesce((SELECT h.fair_round FROM generation_jobs h WHERE h.status = 'pending' \
-                                AND h.priority = $8 ORDER BY h.priority DESC, h.fair_round LIMIT 1), 0), \
+                                AND h.priority = $7 ORDER BY h.priority DESC, h.fair_round LIMIT 1), 0), \
                       coalesce((SELECT u.fair_round + 1 FROM generation_jobs u WHERE u.status = 'pending' \
-                                AND u.user_id = $4 AND u.priority = $8 ORDER BY u.fair_round DESC LIMIT 1), 0)))",
+                                AND u.user_id = $3 AND u.priority = $7 ORDER BY u.fair_round DESC LIMIT 1), 0)))",
             "generation_jobs.*",
             "'queued'",
             NO_DATA,
         );
-        Ok(self
-            .emit_query(sql, now)
+        Ok(emit_query(sql, self.pool.schema().to_string(), now)
             .bind::<Integer, _>(user_id)
             .bind::<Text, _>(job.job_type.as_str())
             .bind::<Text, _>(job.prompt)
@@ -356,16 +341,15 @@ impl JobRepository for PgJobs {
         let Some(id) = key(id.0) else { return Ok(None) };
         let mut conn = self.pool.get().await?;
         let sql = emitting(
-            "UPDATE generation_jobs SET status = $6, started_at = $7, completed_at = $8, error_message = $9, \
+            "UPDATE generation_jobs SET status = $5, started_at = $6, completed_at = $7, error_message = $8, \
              updated_at = $1, event_seq = event_seq + 1, run_after = $1, \
-             lease_expires_at = NULL, worker_id = NULL, progress = CASE WHEN $6 = 'completed' THEN 1 ELSE progress END \
-             WHERE id = $4 AND status = $5",
+             lease_expires_at = NULL, worker_id = NULL, progress = CASE WHEN $5 = 'completed' THEN 1 ELSE progress END \
+             WHERE id = $3 AND status = $4",
             "generation_jobs.*",
             KIND_BY_STATUS,
             NO_DATA,
         );
-        let rows: Vec<JobRow> = self
-            .emit_query(sql, now)
+        let rows: Vec<JobRow> = emit_query(sql, self.pool.schema().to_string(), now)
             .bind::<Integer, _>(id)
             .bind::<Text, _>(expected.as_str())
             .bind::<Text, _>(state.status.as_str())
@@ -515,13 +499,12 @@ impl JobRepository for PgJobs {
         let sql = emitting(
             "UPDATE generation_jobs SET status = 'cancelled', completed_at = $1, updated_at = $1, \
              event_seq = event_seq + 1, lease_expires_at = NULL, worker_id = NULL \
-             WHERE id = $4 AND status IN ('pending', 'running')",
+             WHERE id = $3 AND status IN ('pending', 'running')",
             "generation_jobs.*",
             "'cancelled'",
             NO_DATA,
         );
-        let rows: Vec<JobRow> = self
-            .emit_query(sql, now)
+        let rows: Vec<JobRow> = emit_query(sql, self.pool.schema().to_string(), now)
             .bind::<Integer, _>(key_id)
             .load(&mut conn)
             .await

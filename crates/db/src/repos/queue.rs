@@ -1,7 +1,6 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Double, Integer, Jsonb, Nullable, Text, Timestamp as SqlTimestamp};
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -10,10 +9,9 @@ use genonaut_domain::ports::{JobQueue, Lease, RetryPolicy};
 use genonaut_domain::{DomainError, DomainResult, Rule};
 use serde_json::{Value, json};
 
-use super::emit::{emitting, emitting_after};
+use super::emit::{emit_query, emitting, emitting_after};
 use crate::PgPool;
 use crate::error::db;
-use crate::events::timestamp_text;
 use crate::rows::{JobRow, convert, key};
 
 /// The generation-job queue in PostgreSQL, for workers.
@@ -27,18 +25,6 @@ impl PgJobQueue {
     pub fn new(pool: PgPool) -> Self {
         PgJobQueue { pool }
     }
-
-    fn emit_query(
-        &self,
-        sql: String,
-        now: Timestamp,
-    ) -> diesel::query_builder::BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery> {
-        diesel::sql_query(sql)
-            .into_boxed::<Pg>()
-            .bind::<SqlTimestamp, _>(now)
-            .bind::<Text, _>(self.pool.schema().to_string())
-            .bind::<Text, _>(timestamp_text(now))
-    }
 }
 
 fn plus(now: Timestamp, d: Duration) -> Timestamp {
@@ -46,7 +32,7 @@ fn plus(now: Timestamp, d: Duration) -> Timestamp {
 }
 
 /// The guard of every worker write: the lease's job, in the lease's attempt, still running.
-const HELD: &str = "id = $4 AND attempts = $5 AND status = 'running'";
+const HELD: &str = "id = $3 AND attempts = $4 AND status = 'running'";
 
 #[derive(QueryableByName)]
 struct LeaseRow {
@@ -78,10 +64,10 @@ impl JobQueue for PgJobQueue {
         let picked = match per_user {
             None => format!(
                 "SELECT id FROM generation_jobs WHERE {runnable} \
-                 ORDER BY priority DESC, fair_round, created_at, id LIMIT $5 FOR UPDATE SKIP LOCKED"
+                 ORDER BY priority DESC, fair_round, created_at, id LIMIT $4 FOR UPDATE SKIP LOCKED"
             ),
             // With a cap, a user's k-th job in queue order is a candidate only while the
-            // user's running jobs + k stay within it ($8).
+            // user's running jobs + k stay within it ($7).
             Some(_) => format!(
                 "SELECT id FROM generation_jobs WHERE status = 'pending' AND id IN ( \
                    SELECT id FROM (SELECT c.id, c.priority, c.fair_round, c.created_at, \
@@ -92,24 +78,23 @@ impl JobQueue for PgJobQueue {
                                                        WHERE status = 'running' GROUP BY user_id) r \
                        ON r.user_id = c.user_id \
                      WHERE {runnable}) w \
-                   WHERE w.running + w.k <= $8 \
-                   ORDER BY w.priority DESC, w.fair_round, w.created_at, w.id LIMIT $5) \
+                   WHERE w.running + w.k <= $7 \
+                   ORDER BY w.priority DESC, w.fair_round, w.created_at, w.id LIMIT $4) \
                  ORDER BY priority DESC, fair_round, created_at, id FOR UPDATE SKIP LOCKED"
             ),
         };
         let sql = emitting(
             &format!(
                 "UPDATE generation_jobs g SET status = 'running', attempts = g.attempts + 1, \
-                 started_at = coalesce(g.started_at, $1), lease_expires_at = $6, worker_id = $7, progress = 0, \
+                 started_at = coalesce(g.started_at, $1), lease_expires_at = $5, worker_id = $6, progress = 0, \
                  completed_at = NULL, error_message = NULL, event_seq = g.event_seq + 1, updated_at = $1 \
-                 FROM ({picked}) picked WHERE g.id = picked.id AND $4"
+                 FROM ({picked}) picked WHERE g.id = picked.id AND $3"
             ),
             "g.*",
             "'started'",
             "jsonb_build_object('attempt', job.attempts)",
         );
-        let query = self
-            .emit_query(sql, now)
+        let query = emit_query(sql, self.pool.schema().to_string(), now)
             .bind::<diesel::sql_types::Bool, _>(true)
             .bind::<diesel::sql_types::BigInt, _>(i64::try_from(max).unwrap_or(i64::MAX))
             .bind::<SqlTimestamp, _>(plus(now, lease))
@@ -178,15 +163,14 @@ impl JobQueue for PgJobQueue {
         let mut conn = self.pool.get().await?;
         let sql = emitting(
             &format!(
-                "UPDATE generation_jobs SET progress = $6, event_seq = event_seq + 1, updated_at = $1 WHERE {HELD}"
+                "UPDATE generation_jobs SET progress = $5, event_seq = event_seq + 1, updated_at = $1 WHERE {HELD}"
             ),
             "generation_jobs.*",
             "'progress'",
-            "jsonb_build_object('progress', job.progress, 'step', $7::int4, 'total', $8::int4, 'message', $9::text) \
-             || jsonb_strip_nulls(jsonb_build_object('preview', $10::text))",
+            "jsonb_build_object('progress', job.progress, 'step', $6::int4, 'total', $7::int4, 'message', $8::text) \
+             || jsonb_strip_nulls(jsonb_build_object('preview', $9::text))",
         );
-        let rows: Vec<JobRow> = self
-            .emit_query(sql, now)
+        let rows: Vec<JobRow> = emit_query(sql, self.pool.schema().to_string(), now)
             .bind::<Integer, _>(id)
             .bind::<Integer, _>(lease.attempt)
             .bind::<Double, _>(progress.fraction())
@@ -218,17 +202,16 @@ impl JobQueue for PgJobQueue {
                 "held AS (SELECT id FROM generation_jobs WHERE {HELD} FOR UPDATE), \
                  item AS (INSERT INTO content_items (title, content_type, content_data, item_metadata, creator_id, \
                           created_at, tags, quality_score, is_public, is_private, updated_at) \
-                          SELECT $6, $7, $8, $9, $10, $1, $11, 0.5, $12, $13, $1 FROM held RETURNING id)"
+                          SELECT $5, $6, $7, $8, $9, $1, $10, 0.5, $11, $12, $1 FROM held RETURNING id)"
             ),
             "UPDATE generation_jobs g SET status = 'completed', result_content_id = item.id, completed_at = $1, \
              progress = 1, lease_expires_at = NULL, worker_id = NULL, event_seq = g.event_seq + 1, updated_at = $1 \
-             FROM item WHERE g.id = $4",
+             FROM item WHERE g.id = $3",
             "g.*",
             "'completed'",
             "jsonb_build_object('result_content_id', job.result_content_id)",
         );
-        let rows: Vec<JobRow> = self
-            .emit_query(sql, now)
+        let rows: Vec<JobRow> = emit_query(sql, self.pool.schema().to_string(), now)
             .bind::<Integer, _>(id)
             .bind::<Integer, _>(lease.attempt)
             .bind::<Text, _>(content.title)
@@ -269,8 +252,8 @@ impl JobQueue for PgJobQueue {
         // One statement for the lot: every job still held gets its content item (ids drawn up
         // front so each job can point at its own) and is completed; lost leases write nothing.
         let sql = emitting_after(
-            "input AS (SELECT * FROM unnest($4::int4[], $5::int4[], $6::text[], $7::text[], $8::text[], \
-                       $9::jsonb[], $10::int4[], $11::jsonb[], $12::bool[], $13::bool[]) WITH ORDINALITY \
+            "input AS (SELECT * FROM unnest($3::int4[], $4::int4[], $5::text[], $6::text[], $7::text[], \
+                       $8::jsonb[], $9::int4[], $10::jsonb[], $11::bool[], $12::bool[]) WITH ORDINALITY \
                        AS i(id, attempt, title, ctype, cdata, meta, creator, tags, pub, priv, ord)), \
              held AS (SELECT i.*, nextval(pg_get_serial_sequence('content_items', 'id'))::int4 AS cid \
                       FROM input i JOIN generation_jobs g ON g.id = i.id AND g.attempts = i.attempt \
@@ -286,8 +269,7 @@ impl JobQueue for PgJobQueue {
             "'completed'",
             "jsonb_build_object('result_content_id', job.result_content_id)",
         );
-        let rows: Vec<JobRow> = self
-            .emit_query(sql, now)
+        let rows: Vec<JobRow> = emit_query(sql, self.pool.schema().to_string(), now)
             .bind::<Array<Integer>, _>(columns.ids)
             .bind::<Array<Integer>, _>(columns.attempts)
             .bind::<Array<Text>, _>(columns.titles)
@@ -322,14 +304,14 @@ impl JobQueue for PgJobQueue {
             return Ok(false);
         };
         let mut conn = self.pool.get().await?;
-        // Retry (back to pending at $7) while attempts remain, else fail for good.
+        // Retry (back to pending at $6) while attempts remain, else fail for good.
         let sql = emitting(
             &format!(
-                "UPDATE generation_jobs SET error_message = $6, updated_at = $1, event_seq = event_seq + 1, \
+                "UPDATE generation_jobs SET error_message = $5, updated_at = $1, event_seq = event_seq + 1, \
                  lease_expires_at = NULL, worker_id = NULL, \
-                 status = CASE WHEN $7::timestamp IS NOT NULL AND attempts < max_attempts THEN 'pending' ELSE 'failed' END, \
-                 run_after = coalesce($7, $1), \
-                 completed_at = CASE WHEN $7::timestamp IS NOT NULL AND attempts < max_attempts THEN NULL ELSE $1 END \
+                 status = CASE WHEN $6::timestamp IS NOT NULL AND attempts < max_attempts THEN 'pending' ELSE 'failed' END, \
+                 run_after = coalesce($6, $1), \
+                 completed_at = CASE WHEN $6::timestamp IS NOT NULL AND attempts < max_attempts THEN NULL ELSE $1 END \
                  WHERE {HELD}"
             ),
             "generation_jobs.*",
@@ -338,8 +320,7 @@ impl JobQueue for PgJobQueue {
              'retry_at', to_char(job.run_after, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')) \
              ELSE jsonb_build_object('error_message', job.error_message) END",
         );
-        let rows: Vec<JobRow> = self
-            .emit_query(sql, now)
+        let rows: Vec<JobRow> = emit_query(sql, self.pool.schema().to_string(), now)
             .bind::<Integer, _>(id)
             .bind::<Integer, _>(lease.attempt)
             .bind::<Text, _>(error.chars().take(2000).collect::<String>())
@@ -364,8 +345,7 @@ impl JobQueue for PgJobQueue {
             "'queued'",
             "'{}'::jsonb",
         );
-        let rows: Vec<JobRow> = self
-            .emit_query(sql, now)
+        let rows: Vec<JobRow> = emit_query(sql, self.pool.schema().to_string(), now)
             .bind::<Integer, _>(id)
             .bind::<Integer, _>(lease.attempt)
             .load(&mut conn)
@@ -381,15 +361,14 @@ impl JobQueue for PgJobQueue {
              event_seq = g.event_seq + 1, error_message = 'lease expired (worker stopped responding)', \
              status = CASE WHEN g.attempts >= g.max_attempts THEN 'failed' ELSE 'pending' END, \
              completed_at = CASE WHEN g.attempts >= g.max_attempts THEN $1 ELSE NULL END, \
-             run_after = $1 + least($4 * power(2, greatest(g.attempts - 1, 0)), $5) * interval '1 second' \
+             run_after = $1 + least($3 * power(2, greatest(g.attempts - 1, 0)), $4) * interval '1 second' \
              FROM (SELECT id FROM generation_jobs WHERE status = 'running' AND lease_expires_at < $1 \
                    FOR UPDATE SKIP LOCKED) expired WHERE g.id = expired.id",
             "g.*",
             "CASE job.status WHEN 'pending' THEN 'retrying' ELSE 'failed' END",
             "jsonb_build_object('attempt', job.attempts, 'error_message', job.error_message)",
         );
-        let rows: Vec<JobRow> = self
-            .emit_query(sql, now)
+        let rows: Vec<JobRow> = emit_query(sql, self.pool.schema().to_string(), now)
             .bind::<Double, _>(retry.base.as_secs_f64())
             .bind::<Double, _>(retry.max.as_secs_f64())
             .load(&mut conn)
@@ -405,15 +384,14 @@ impl JobQueue for PgJobQueue {
         let mut conn = self.pool.get().await?;
         let sql = emitting(
             "UPDATE generation_jobs g SET status = 'cancelled', completed_at = $1, updated_at = $1, \
-             error_message = $4, event_seq = g.event_seq + 1 \
+             error_message = $3, event_seq = g.event_seq + 1 \
              FROM (SELECT id FROM generation_jobs WHERE status = 'pending' AND start_deadline_at <= $1 \
                    FOR UPDATE SKIP LOCKED) overdue WHERE g.id = overdue.id",
             "g.*",
             "'cancelled'",
             "jsonb_build_object('error_message', job.error_message)",
         );
-        let rows: Vec<JobRow> = self
-            .emit_query(sql, now)
+        let rows: Vec<JobRow> = emit_query(sql, self.pool.schema().to_string(), now)
             .bind::<Text, _>(START_DEADLINE_PASSED)
             .load(&mut conn)
             .await
