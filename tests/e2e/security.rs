@@ -166,15 +166,6 @@ async fn every_mutating_route_refuses_missing_wrong_revoked_expired_and_undersco
     assert_eq!(users["total"], 1);
 }
 
-/// A path the route `pattern` serves (every parameter `1`).
-fn sample(pattern: &str) -> String {
-    pattern
-        .split('/')
-        .map(|segment| if segment.starts_with('{') { "1" } else { segment })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
 /// What the route table declares is what the server enforces: every route declared `admin`
 /// refuses a write key with 403 (before any input is read) and lets an admin key through, and a
 /// route declared `read` for a method that would otherwise need `write` lets a read key through.
@@ -206,7 +197,7 @@ async fn the_access_each_route_declares_in_the_table_is_enforced() {
         .collect();
     assert!(declared_admin.len() >= 8, "the admin routes: {declared_admin:?}");
     for route in declared_admin {
-        let path = sample(&route.pattern);
+        let path = route.sample_path();
         let refused = app
             .send(route.method.clone(), &path, None, &[("X-API-Key", &write)])
             .await;
@@ -233,7 +224,7 @@ async fn the_access_each_route_declares_in_the_table_is_enforced() {
         .collect();
     assert!(!lowered.is_empty());
     for route in lowered {
-        let path = sample(&route.pattern);
+        let path = route.sample_path();
         let reply = app
             .send(
                 route.method.clone(),

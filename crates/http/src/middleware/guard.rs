@@ -542,14 +542,7 @@ mod tests {
         let mut paths: Vec<String> = table
             .routes()
             .iter()
-            .flat_map(|r| {
-                let sample: Vec<&str> = r
-                    .pattern
-                    .split('/')
-                    .map(|s| if s.starts_with('{') { "7" } else { s })
-                    .collect();
-                [r.pattern.clone(), sample.join("/")]
-            })
+            .flat_map(|r| [r.pattern.clone(), r.sample_path()])
             .collect();
         paths.extend(
             [

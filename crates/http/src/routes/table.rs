@@ -162,6 +162,17 @@ pub struct Declared {
     pub needs: Needs,
 }
 
+impl Declared {
+    /// A path this route serves: its pattern with every parameter `1`.
+    pub fn sample_path(&self) -> String {
+        self.pattern
+            .split('/')
+            .map(|segment| if segment.starts_with('{') { "1" } else { segment })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
 /// What the route table declares about access: consulted by the guard on every request.
 #[derive(Debug, Default)]
 pub struct RouteAccess {

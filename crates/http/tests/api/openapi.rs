@@ -142,15 +142,6 @@ async fn every_component_reference_resolves() {
     }
 }
 
-/// A path the route `pattern` serves (every parameter `1`).
-fn sample(pattern: &str) -> String {
-    pattern
-        .split('/')
-        .map(|segment| if segment.starts_with('{') { "1" } else { segment })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
 /// Access is declared once, in the route table, and everything else follows it: every
 /// documented operation is a route of the table and every route is documented; the document
 /// asks for a key exactly where the table does; the routes that differ from the default
@@ -220,7 +211,7 @@ async fn the_route_table_declares_each_routes_access_and_the_document_agrees() {
     assert_eq!(exceptions, expected);
 
     for route in access.routes() {
-        let path = sample(&route.pattern);
+        let path = route.sample_path();
         let routed = access.route_of(&path).map(|r| r.pattern.as_str());
         assert_eq!(
             routed,
