@@ -145,6 +145,76 @@ pub enum Rule {
     RevokeOwnKey,
 }
 
+/// What is wrong with a field only the domain can judge (reported at its location). The words
+/// a client reads are the HTTP adapter's; the bounds are the domain's constants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalid {
+    /// An API key's name is blank or longer than its maximum.
+    KeyName {
+        /// The maximum length, in characters.
+        max: usize,
+    },
+    /// An API key's expiry is not in the future.
+    ExpiryNotInFuture,
+    /// An experiment's name is blank or longer than its maximum.
+    ExperimentName {
+        /// The maximum length, in characters.
+        max: usize,
+    },
+    /// An experiment's name has a character other than ASCII letters, digits, `-`, `_`, `.`.
+    ExperimentNameCharacters,
+    /// An experiment's description is longer than its maximum.
+    ExperimentDescription {
+        /// The maximum length, in characters.
+        max: usize,
+    },
+    /// An experiment has too few or too many variants.
+    VariantCount {
+        /// The fewest allowed.
+        min: usize,
+        /// The most allowed.
+        max: usize,
+    },
+    /// A variant's name is blank or longer than its maximum.
+    VariantName {
+        /// The maximum length, in characters.
+        max: usize,
+    },
+    /// Two variants share a name (the repeated one).
+    DuplicateVariant(String),
+    /// A variant names no known algorithm (the label asked for).
+    UnknownAlgorithm(String),
+    /// A variant's weight is not a finite number greater than 0.
+    VariantWeight,
+    /// The variants' weights add up to infinity.
+    WeightSum,
+    /// An engagement window outside 1 to `max` hours.
+    EngagementWindow {
+        /// The longest allowed, in hours.
+        max: i32,
+    },
+    /// A webhook URL longer than its maximum.
+    WebhookUrlTooLong {
+        /// The maximum length, in characters.
+        max: usize,
+    },
+    /// A webhook URL the URL parser refuses (its reason).
+    WebhookUrl(String),
+    /// A webhook URL with a scheme other than `http`/`https`.
+    WebhookScheme,
+    /// A webhook URL without a host.
+    WebhookHost,
+    /// A webhook URL without a port (explicit or the scheme's default).
+    WebhookPort,
+    /// An empty webhook events filter.
+    NoWebhookEvents,
+    /// A webhook events filter naming an unknown event (as written).
+    UnknownWebhookEvent(String),
+    /// A generation parameter the generator refuses, in the generator's own words (they depend
+    /// on the generator behind the port, e.g. a ComfyUI workflow's node).
+    Parameter(String),
+}
+
 /// Why a use case could not be carried out.
 ///
 /// `NotFound`, `Rule` and `Conflict` name what happened; the words a client reads are the HTTP
@@ -163,12 +233,12 @@ pub enum DomainError {
     Conflict(Conflict),
     /// A field of the request is invalid in a way only the domain can tell
     /// (HTTP 422 with a validation list located at `field`).
-    #[error("{}: {message}", field.join("."))]
+    #[error("{}: {reason:?}", field.join("."))]
     Invalid {
-        /// Location of the offending value, e.g. `["recommendations", 3, "user_id"]` as text parts.
+        /// Location of the offending value, e.g. `["variants", "1", "weight"]` as text parts.
         field: Vec<String>,
-        /// Human readable reason.
-        message: String,
+        /// What is wrong with it.
+        reason: Invalid,
     },
     /// A dependency (the database) is unavailable or overloaded (HTTP 503).
     #[error("service unavailable: {0}")]
@@ -185,6 +255,14 @@ pub enum DomainError {
 }
 
 impl DomainError {
+    /// The value at `field` (its location parts) is invalid for `reason`.
+    pub fn invalid(field: &[&str], reason: Invalid) -> Self {
+        DomainError::Invalid {
+            field: field.iter().map(|f| (*f).to_owned()).collect(),
+            reason,
+        }
+    }
+
     /// The `entity` with `id` does not exist.
     pub fn not_found(entity: Entity, id: impl fmt::Display) -> Self {
         DomainError::NotFound(NotFound::Id {

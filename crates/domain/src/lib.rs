@@ -74,6 +74,7 @@ pub mod testing;
 pub mod values;
 
 pub use error::{
-    BulkProblem, Conflict, DomainError, DomainResult, Entity, ErrorChain, InactiveAction, NotFound, Rule,
+    BulkProblem, Conflict, DomainError, DomainResult, Entity, ErrorChain, InactiveAction, Invalid, NotFound,
+    Rule,
 };
 pub use page::{KeysetPage, Page, PageRequest};

@@ -94,9 +94,9 @@ impl genonaut_domain::ports::Generator for OneWorkflow {
 
 #[tokio::test]
 async fn the_generator_refuses_parameters_at_submission() {
-    use genonaut_domain::DomainError;
     use genonaut_domain::model::{JobType, NewJob, NewUser};
     use genonaut_domain::values::{Email, Username};
+    use genonaut_domain::{DomainError, Invalid};
 
     let services = Services::new(
         InMemoryStore::new().repositories(),
@@ -127,8 +127,8 @@ async fn the_generator_refuses_parameters_at_submission() {
     };
     let refused = services.jobs.create(job("landscape")).await.unwrap_err();
     assert!(
-        matches!(&refused, DomainError::Invalid { field, message }
-            if field == &["parameters", "workflow"] && message == "Unknown workflow 'landscape'"),
+        matches!(&refused, DomainError::Invalid { field, reason: Invalid::Parameter(words) }
+            if field == &["parameters", "workflow"] && words == "Unknown workflow 'landscape'"),
         "{refused:?}"
     );
     assert_eq!(

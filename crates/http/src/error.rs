@@ -18,8 +18,10 @@ use actix_web::{HttpResponse, ResponseError};
 use apistos::paths::{MediaType, Response};
 use apistos::reference_or::ReferenceOr;
 use apistos::{ApiComponent, ApiErrorComponent, ApistosSchema, OpenApiVersion};
+use genonaut_domain::model::WEBHOOK_EVENTS;
+use genonaut_domain::recommender::Algorithm;
 use genonaut_domain::{
-    BulkProblem, Conflict, DomainError, Entity, ErrorChain, InactiveAction, NotFound, Rule,
+    BulkProblem, Conflict, DomainError, Entity, ErrorChain, InactiveAction, Invalid, NotFound, Rule,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -193,6 +195,72 @@ fn rule_message(rule: &Rule) -> Cow<'static, str> {
     })
 }
 
+impl ApiError {
+    /// A 422 `value_error` at `body.<field…>` (numeric parts are list positions), the shape of
+    /// every check made after the body parsed.
+    pub fn body_value_error(field: &[&str], message: impl fmt::Display) -> ApiError {
+        let mut loc: Vec<LocPart> = vec!["body".into()];
+        loc.extend(field.iter().map(|f| match f.parse::<usize>() {
+            Ok(i) => LocPart::Index(i),
+            Err(_) => LocPart::Key((*f).to_owned()),
+        }));
+        ApiError::Validation(vec![FieldError::at(
+            loc,
+            "value_error",
+            format!("Value error, {message}"),
+            serde_json::Value::Null,
+        )])
+    }
+}
+
+/// The words of a domain-judged invalid field.
+pub fn invalid_message(reason: &Invalid) -> Cow<'static, str> {
+    Cow::Borrowed(match reason {
+        Invalid::KeyName { max } => return format!("name must be 1 to {max} characters").into(),
+        Invalid::ExpiryNotInFuture => "expiry must be in the future",
+        Invalid::ExperimentName { max } => return format!("name must be 1 to {max} characters").into(),
+        Invalid::ExperimentNameCharacters => "name may only contain ASCII letters, digits, '-', '_' and '.'",
+        Invalid::ExperimentDescription { max } => {
+            return format!("description must be at most {max} characters").into();
+        }
+        Invalid::VariantCount { min, max } => {
+            return format!("an experiment needs {min} to {max} variants").into();
+        }
+        Invalid::VariantName { max } => {
+            return format!("variant name must be 1 to {max} characters").into();
+        }
+        Invalid::DuplicateVariant(name) => return format!("duplicate variant name '{name}'").into(),
+        Invalid::UnknownAlgorithm(label) => {
+            return format!(
+                "unknown algorithm '{label}'; expected one of {}",
+                Algorithm::ALL.map(Algorithm::as_str).join(", ")
+            )
+            .into();
+        }
+        Invalid::VariantWeight => "weight must be a finite number greater than 0",
+        Invalid::WeightSum => "the weights' sum must be finite",
+        Invalid::EngagementWindow { max } => {
+            return format!("engagement_window_hours must be 1 to {max}").into();
+        }
+        Invalid::WebhookUrlTooLong { max } => {
+            return format!("webhook URL longer than {max} characters").into();
+        }
+        Invalid::WebhookUrl(why) => return format!("invalid webhook URL: {why}").into(),
+        Invalid::WebhookScheme => "webhook URL must use http or https",
+        Invalid::WebhookHost => "webhook URL must name a host",
+        Invalid::WebhookPort => "webhook URL has no port",
+        Invalid::NoWebhookEvents => "webhook_events_filter must name at least one event",
+        Invalid::UnknownWebhookEvent(name) => {
+            return format!(
+                "unknown webhook event '{name}': expected any of {}",
+                WEBHOOK_EVENTS.map(|k| k.as_str()).join(", ")
+            )
+            .into();
+        }
+        Invalid::Parameter(words) => return words.clone().into(),
+    })
+}
+
 fn detail(status: StatusCode, message: impl Into<String>) -> HttpResponse {
     HttpResponse::build(status).json(json!({ "detail": message.into() }))
 }
@@ -235,19 +303,9 @@ impl ResponseError for ApiError {
                 DomainError::NotFound(missing) => detail(StatusCode::NOT_FOUND, not_found_message(missing)),
                 DomainError::Rule(rule) => detail(StatusCode::UNPROCESSABLE_ENTITY, rule_message(rule)),
                 DomainError::Conflict(c) => detail(StatusCode::UNPROCESSABLE_ENTITY, conflict_message(c)),
-                DomainError::Invalid { field, message } => {
-                    let mut loc: Vec<LocPart> = vec!["body".into()];
-                    loc.extend(field.iter().map(|f| match f.parse::<usize>() {
-                        Ok(i) => LocPart::Index(i),
-                        Err(_) => LocPart::Key(f.clone()),
-                    }));
-                    let item = FieldError::at(
-                        loc,
-                        "value_error",
-                        format!("Value error, {message}"),
-                        serde_json::Value::Null,
-                    );
-                    HttpResponse::UnprocessableEntity().json(json!({ "detail": [item] }))
+                DomainError::Invalid { field, reason } => {
+                    let field: Vec<&str> = field.iter().map(String::as_str).collect();
+                    ApiError::body_value_error(&field, invalid_message(reason)).error_response()
                 }
                 DomainError::Unavailable(m) => {
                     tracing::warn!(reason = %m, "answering 503");
@@ -365,5 +423,102 @@ fn conflict_message(conflict: &Conflict) -> String {
         Conflict::JobChanged => "The job changed concurrently; try again".into(),
         Conflict::BuildRunning(worker) => format!("A recommender build is already running (on {worker})"),
         Conflict::Duplicate => "Duplicate value".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The words of domain-judged fields are the ones the domain used to write itself (clients
+    /// may match them); a 422 carries them at `body.<field…>`.
+    #[test]
+    fn invalid_fields_keep_their_words_and_locations() {
+        let cases = [
+            (Invalid::KeyName { max: 100 }, "name must be 1 to 100 characters"),
+            (Invalid::ExpiryNotInFuture, "expiry must be in the future"),
+            (
+                Invalid::ExperimentName { max: 39 },
+                "name must be 1 to 39 characters",
+            ),
+            (
+                Invalid::ExperimentNameCharacters,
+                "name may only contain ASCII letters, digits, '-', '_' and '.'",
+            ),
+            (
+                Invalid::ExperimentDescription { max: 1000 },
+                "description must be at most 1000 characters",
+            ),
+            (
+                Invalid::VariantCount { min: 2, max: 20 },
+                "an experiment needs 2 to 20 variants",
+            ),
+            (
+                Invalid::VariantName { max: 50 },
+                "variant name must be 1 to 50 characters",
+            ),
+            (
+                Invalid::DuplicateVariant("a".into()),
+                "duplicate variant name 'a'",
+            ),
+            (
+                Invalid::UnknownAlgorithm("magic".into()),
+                "unknown algorithm 'magic'; expected one of ",
+            ),
+            (
+                Invalid::VariantWeight,
+                "weight must be a finite number greater than 0",
+            ),
+            (Invalid::WeightSum, "the weights' sum must be finite"),
+            (
+                Invalid::EngagementWindow { max: 720 },
+                "engagement_window_hours must be 1 to 720",
+            ),
+            (
+                Invalid::WebhookUrlTooLong { max: 2048 },
+                "webhook URL longer than 2048 characters",
+            ),
+            (
+                Invalid::WebhookUrl("relative URL without a base".into()),
+                "invalid webhook URL: relative URL without a base",
+            ),
+            (Invalid::WebhookScheme, "webhook URL must use http or https"),
+            (Invalid::WebhookHost, "webhook URL must name a host"),
+            (Invalid::WebhookPort, "webhook URL has no port"),
+            (
+                Invalid::NoWebhookEvents,
+                "webhook_events_filter must name at least one event",
+            ),
+            (
+                Invalid::UnknownWebhookEvent("done".into()),
+                "unknown webhook event 'done': expected any of started, progress, completed, failed, cancelled",
+            ),
+            (
+                Invalid::Parameter("width must be a multiple of 8".into()),
+                "width must be a multiple of 8",
+            ),
+        ];
+        for (reason, words) in cases {
+            let message = invalid_message(&reason);
+            assert!(message.starts_with(words), "{reason:?}: {message}");
+        }
+        let all = invalid_message(&Invalid::UnknownAlgorithm("magic".into()));
+        assert!(
+            all.ends_with(&Algorithm::ALL.map(Algorithm::as_str).join(", ")),
+            "{all}"
+        );
+
+        let error = ApiError::Domain(DomainError::Invalid {
+            field: vec!["variants".into(), "1".into(), "weight".into()],
+            reason: Invalid::VariantWeight,
+        });
+        let ApiError::Validation(items) = ApiError::body_value_error(&["variants", "1", "weight"], "x")
+        else {
+            panic!("not a validation error");
+        };
+        let item = serde_json::to_value(&items[0]).expect("serialisable");
+        assert_eq!(item["loc"], json!(["body", "variants", 1, "weight"]));
+        assert_eq!(item["msg"], json!("Value error, x"));
+        assert_eq!(error.status_code(), StatusCode::UNPROCESSABLE_ENTITY);
     }
 }

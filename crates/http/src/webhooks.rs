@@ -5,10 +5,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use genonaut_domain::DomainError;
 use genonaut_domain::model::{WEBHOOKS_NOT_CONFIGURED, Webhook, forbidden_address, forbidden_message};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, invalid_message};
 
 /// How long the submission check waits for DNS; an unresolvable host is accepted (and checked
 /// again at every delivery).
@@ -23,22 +22,19 @@ pub struct WebhookSettings {
     pub allow_private: bool,
 }
 
-fn refused(message: String) -> ApiError {
-    ApiError::Domain(DomainError::Invalid {
-        field: vec!["webhook".into()],
-        message,
-    })
+fn refused(message: impl std::fmt::Display) -> ApiError {
+    ApiError::body_value_error(&["webhook"], message)
 }
 
 /// Checks that `webhook` may be accepted (422 at `body.webhook` otherwise).
 pub async fn check(webhook: &Webhook, settings: WebhookSettings) -> Result<(), ApiError> {
     if !settings.enabled {
-        return Err(refused(WEBHOOKS_NOT_CONFIGURED.into()));
+        return Err(refused(WEBHOOKS_NOT_CONFIGURED));
     }
     if settings.allow_private {
         return Ok(());
     }
-    let target = webhook.target().map_err(refused)?;
+    let target = webhook.target().map_err(|r| refused(invalid_message(&r)))?;
     let addresses: Vec<IpAddr> = match target.literal_ip() {
         Some(ip) => vec![ip],
         None => {

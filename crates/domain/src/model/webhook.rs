@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, KeyInit, Mac};
 
 use super::{JobEventKind, Timestamp, string_enum};
-use crate::error::DomainError;
+use crate::error::{DomainError, Invalid};
 use crate::ids::JobId;
 use crate::ports::{Entropy, EntropyUnavailable};
 
@@ -47,10 +47,12 @@ impl Webhook {
     /// Parses a job's `webhook` and `webhook_events_filter` (absent filter: the final kinds).
     /// Errors are [`DomainError::Invalid`] at the offending field.
     pub fn parse(url: &str, events: Option<&[String]>) -> Result<Webhook, DomainError> {
-        let target = WebhookTarget::parse(url).map_err(|m| invalid("webhook", m))?;
+        let target = WebhookTarget::parse(url).map_err(|r| DomainError::invalid(&["webhook"], r))?;
         let events = match events {
             None => DEFAULT_WEBHOOK_EVENTS.to_vec(),
-            Some(raw) => parse_events(raw).map_err(|m| invalid("webhook_events_filter", m))?,
+            Some(raw) => {
+                parse_events(raw).map_err(|r| DomainError::invalid(&["webhook_events_filter"], r))?
+            }
         };
         Ok(Webhook {
             url: target.url,
@@ -59,31 +61,22 @@ impl Webhook {
     }
 
     /// The target's host and port (for the address check).
-    pub fn target(&self) -> Result<WebhookTarget, String> {
+    pub fn target(&self) -> Result<WebhookTarget, Invalid> {
         WebhookTarget::parse(&self.url)
     }
 }
 
-fn invalid(field: &str, message: String) -> DomainError {
-    DomainError::Invalid {
-        field: vec![field.to_owned()],
-        message,
-    }
-}
-
 /// Parses an events filter: each one of [`WEBHOOK_EVENTS`] (duplicates allowed, dropped).
-pub fn parse_events(raw: &[String]) -> Result<Vec<JobEventKind>, String> {
+pub fn parse_events(raw: &[String]) -> Result<Vec<JobEventKind>, Invalid> {
     if raw.is_empty() {
-        return Err("webhook_events_filter must name at least one event".into());
+        return Err(Invalid::NoWebhookEvents);
     }
     let mut kinds = Vec::new();
     for name in raw {
         match JobEventKind::parse(name).filter(|k| WEBHOOK_EVENTS.contains(k)) {
             Some(k) => kinds.push(k),
             None => {
-                return Err(format!(
-                    "unknown webhook event '{name}': expected any of started, progress, completed, failed, cancelled"
-                ));
+                return Err(Invalid::UnknownWebhookEvent(name.clone()));
             }
         }
     }
@@ -103,25 +96,23 @@ pub struct WebhookTarget {
 
 impl WebhookTarget {
     /// An absolute `http` or `https` URL with a host, at most [`MAX_WEBHOOK_URL_LEN`] long.
-    pub fn parse(raw: &str) -> Result<WebhookTarget, String> {
+    pub fn parse(raw: &str) -> Result<WebhookTarget, Invalid> {
         if raw.len() > MAX_WEBHOOK_URL_LEN {
-            return Err(format!(
-                "webhook URL longer than {MAX_WEBHOOK_URL_LEN} characters"
-            ));
+            return Err(Invalid::WebhookUrlTooLong {
+                max: MAX_WEBHOOK_URL_LEN,
+            });
         }
-        let url = url::Url::parse(raw.trim()).map_err(|e| format!("invalid webhook URL: {e}"))?;
+        let url = url::Url::parse(raw.trim()).map_err(|e| Invalid::WebhookUrl(e.to_string()))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err("webhook URL must use http or https".into());
+            return Err(Invalid::WebhookScheme);
         }
         let host = match url.host() {
             Some(url::Host::Domain(d)) if !d.is_empty() => d.to_owned(),
             Some(url::Host::Ipv4(ip)) => ip.to_string(),
             Some(url::Host::Ipv6(ip)) => ip.to_string(),
-            _ => return Err("webhook URL must name a host".into()),
+            _ => return Err(Invalid::WebhookHost),
         };
-        let port = url
-            .port_or_known_default()
-            .ok_or_else(|| "webhook URL has no port".to_owned())?;
+        let port = url.port_or_known_default().ok_or(Invalid::WebhookPort)?;
         Ok(WebhookTarget {
             url: url.to_string(),
             host,

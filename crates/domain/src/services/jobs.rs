@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::error::{DomainError, DomainResult, Entity, InactiveAction, Rule};
+use crate::error::{DomainError, DomainResult, Entity, InactiveAction, Invalid, Rule};
 use crate::ids::{ContentId, JobId, UserId};
 use crate::model::{
     CancelOutcome, GenerationJob, IdempotencyKey, Idempotent, IdempotentRequest, JobEvent, JobQuery,
@@ -124,7 +124,7 @@ impl JobService {
                     .validate(job_type, parameters)
                     .map_err(|refusal| DomainError::Invalid {
                         field: vec!["parameters".into(), refusal.parameter],
-                        message: refusal.message,
+                        reason: Invalid::Parameter(refusal.message),
                     })
             }
             None => Ok(()),

@@ -9,13 +9,15 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{DomainError, DomainResult, NotFound};
+use crate::error::{DomainError, DomainResult, Invalid, NotFound};
 use crate::model::{ApiKey, NewApiKey, Scope, Timestamp};
 use crate::ports::{ApiKeyStore, Clock, Entropy};
 
 const PREFIX_BYTES: usize = 4;
 const SECRET_BYTES: usize = 20;
 const MARK: &str = "gnt_";
+/// The longest key name, in characters.
+pub const MAX_KEY_NAME: usize = 100;
 
 /// Why a presented key is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,12 +77,15 @@ impl KeyService {
         expires_at: Option<Timestamp>,
     ) -> DomainResult<CreatedKey> {
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(invalid("name", "name must be 1 to 100 characters"));
+        if name.is_empty() || name.chars().count() > MAX_KEY_NAME {
+            return Err(DomainError::invalid(
+                &["name"],
+                Invalid::KeyName { max: MAX_KEY_NAME },
+            ));
         }
         let now = self.clock.now();
         if expires_at.is_some_and(|at| at <= now) {
-            return Err(invalid("expires_at", "expiry must be in the future"));
+            return Err(DomainError::invalid(&["expires_at"], Invalid::ExpiryNotInFuture));
         }
         // A prefix collision (1 in 4 billion per pair) is retried with fresh randomness.
         for _ in 0..3 {
@@ -165,13 +170,6 @@ fn generate(entropy: &dyn Entropy) -> DomainResult<(String, String)> {
     let prefix = to_hex(&bytes[..PREFIX_BYTES]);
     let secret = format!("{MARK}{prefix}_{}", to_hex(&bytes[PREFIX_BYTES..]));
     Ok((prefix, secret))
-}
-
-fn invalid(field: &str, message: &str) -> DomainError {
-    DomainError::Invalid {
-        field: vec![field.to_owned()],
-        message: message.to_owned(),
-    }
 }
 
 fn to_hex(bytes: &[u8]) -> String {

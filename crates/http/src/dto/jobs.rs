@@ -15,6 +15,7 @@ use super::{
     DeliveryStatusDoc, JobStatusDoc, JobTypeDoc, JsonObject, WebhookEventDoc, optional_timestamp, text_path,
     timestamp,
 };
+use crate::error::invalid_message;
 use crate::input::{Failure, Field, Fields, Input, expected_list};
 
 /// A generation job.
@@ -209,16 +210,19 @@ fn read_webhook(f: &mut Fields<'_>) -> (Option<String>, Option<Vec<String>>, Opt
         .optional();
     let events = f.string_list("webhook_events_filter").optional();
     if let Some(raw) = &events
-        && let Err(message) = genonaut_domain::model::parse_events(raw)
+        && let Err(reason) = genonaut_domain::model::parse_events(raw)
     {
-        f.value_error("webhook_events_filter", message);
+        f.value_error("webhook_events_filter", invalid_message(&reason));
         return (url, events, None);
     }
     let parsed = match &url {
         Some(u) => match Webhook::parse(u, events.as_deref()) {
             Ok(w) => Some(w),
-            Err(genonaut_domain::DomainError::Invalid { field, message }) => {
-                f.value_error(field.first().map_or("webhook", String::as_str), message);
+            Err(genonaut_domain::DomainError::Invalid { field, reason }) => {
+                f.value_error(
+                    field.first().map_or("webhook", String::as_str),
+                    invalid_message(&reason),
+                );
                 None
             }
             Err(other) => {

@@ -106,11 +106,10 @@ pub async fn keys_create(
         Some(name) => match state.select(Some(name)) {
             Ok(tenant) => Some(tenant.name.to_string()),
             Err(_) => {
-                return Err(DomainError::Invalid {
-                    field: vec!["schema".into()],
-                    message: format!("schema '{name}' is not served here"),
-                }
-                .into());
+                return Err(ApiError::body_value_error(
+                    &["schema"],
+                    format!("schema '{name}' is not served here"),
+                ));
             }
         },
     };

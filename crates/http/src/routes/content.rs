@@ -222,11 +222,10 @@ pub async fn search(
         SearchMode::Keyword => tenant.services.content.list(&b.query(), window).await?,
         SearchMode::Semantic => {
             let Some(text) = b.search_term.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
-                return Err(genonaut_domain::DomainError::Invalid {
-                    field: vec!["search_term".into()],
-                    message: "search_term is required with search_mode 'semantic'".into(),
-                }
-                .into());
+                return Err(ApiError::body_value_error(
+                    &["search_term"],
+                    "search_term is required with search_mode 'semantic'",
+                ));
             };
             tenant.services.semantic.search(text, &b.query(), window).await?
         }

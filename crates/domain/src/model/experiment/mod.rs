@@ -13,7 +13,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::error::DomainError;
+use crate::error::{DomainError, Invalid};
 use crate::ids::{ExperimentId, UserId};
 use crate::model::Timestamp;
 use crate::recommender::Algorithm;
@@ -35,6 +35,9 @@ pub const DEFAULT_WINDOW_HOURS: i32 = 24;
 
 /// Longest engagement window (hours): 30 days.
 pub const MAX_WINDOW_HOURS: i32 = 720;
+
+/// The longest experiment description, in characters.
+pub const MAX_EXPERIMENT_DESCRIPTION: usize = 1000;
 
 /// The experiment name an `algorithm_version` label routes to (`experiment:<name>`), if any.
 pub fn experiment_name(label: &str) -> Option<&str> {
@@ -131,13 +134,6 @@ pub struct NewExperiment {
     pub engagement_window_hours: i32,
 }
 
-fn invalid(field: &[&str], message: impl Into<String>) -> DomainError {
-    DomainError::Invalid {
-        field: field.iter().map(|f| (*f).to_owned()).collect(),
-        message: message.into(),
-    }
-}
-
 impl NewExperiment {
     /// Validates an experiment: the first problem found (in field order) is reported with its
     /// location (`["variants", "1", "weight"]`).
@@ -149,31 +145,38 @@ impl NewExperiment {
     ) -> Result<NewExperiment, DomainError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > MAX_EXPERIMENT_NAME {
-            return Err(invalid(
+            return Err(DomainError::invalid(
                 &["name"],
-                format!("name must be 1 to {MAX_EXPERIMENT_NAME} characters"),
+                Invalid::ExperimentName {
+                    max: MAX_EXPERIMENT_NAME,
+                },
             ));
         }
         if !name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         {
-            return Err(invalid(
-                &["name"],
-                "name may only contain ASCII letters, digits, '-', '_' and '.'",
-            ));
+            return Err(DomainError::invalid(&["name"], Invalid::ExperimentNameCharacters));
         }
         let description = description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
-        if description.as_ref().is_some_and(|d| d.chars().count() > 1000) {
-            return Err(invalid(
+        if description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > MAX_EXPERIMENT_DESCRIPTION)
+        {
+            return Err(DomainError::invalid(
                 &["description"],
-                "description must be at most 1000 characters",
+                Invalid::ExperimentDescription {
+                    max: MAX_EXPERIMENT_DESCRIPTION,
+                },
             ));
         }
         if variants.len() < 2 || variants.len() > MAX_VARIANTS {
-            return Err(invalid(
+            return Err(DomainError::invalid(
                 &["variants"],
-                format!("an experiment needs 2 to {MAX_VARIANTS} variants"),
+                Invalid::VariantCount {
+                    min: 2,
+                    max: MAX_VARIANTS,
+                },
             ));
         }
         let mut clean: Vec<Variant> = Vec::with_capacity(variants.len());
@@ -181,15 +184,17 @@ impl NewExperiment {
             let at = i.to_string();
             let vname = v.name.trim();
             if vname.is_empty() || vname.chars().count() > MAX_VARIANT_NAME {
-                return Err(invalid(
+                return Err(DomainError::invalid(
                     &["variants", &at, "name"],
-                    format!("variant name must be 1 to {MAX_VARIANT_NAME} characters"),
+                    Invalid::VariantName {
+                        max: MAX_VARIANT_NAME,
+                    },
                 ));
             }
             if clean.iter().any(|c| c.name == vname) {
-                return Err(invalid(
+                return Err(DomainError::invalid(
                     &["variants", &at, "name"],
-                    format!("duplicate variant name '{vname}'"),
+                    Invalid::DuplicateVariant(vname.to_owned()),
                 ));
             }
             let algorithm = v.algorithm.trim();
@@ -197,18 +202,15 @@ impl NewExperiment {
                 || algorithm.chars().count() > 50
                 || Algorithm::from_label(algorithm).is_none()
             {
-                return Err(invalid(
+                return Err(DomainError::invalid(
                     &["variants", &at, "algorithm"],
-                    format!(
-                        "unknown algorithm '{algorithm}'; expected one of {}",
-                        Algorithm::ALL.map(Algorithm::as_str).join(", ")
-                    ),
+                    Invalid::UnknownAlgorithm(algorithm.to_owned()),
                 ));
             }
             if !(v.weight.is_finite() && v.weight > 0.0) {
-                return Err(invalid(
+                return Err(DomainError::invalid(
                     &["variants", &at, "weight"],
-                    "weight must be a finite number greater than 0",
+                    Invalid::VariantWeight,
                 ));
             }
             clean.push(Variant {
@@ -219,13 +221,15 @@ impl NewExperiment {
         }
         let total: f64 = clean.iter().map(|v| v.weight).sum();
         if !total.is_finite() {
-            return Err(invalid(&["variants"], "the weights' sum must be finite"));
+            return Err(DomainError::invalid(&["variants"], Invalid::WeightSum));
         }
         let hours = engagement_window_hours.unwrap_or(DEFAULT_WINDOW_HOURS);
         if !(1..=MAX_WINDOW_HOURS).contains(&hours) {
-            return Err(invalid(
+            return Err(DomainError::invalid(
                 &["engagement_window_hours"],
-                format!("engagement_window_hours must be 1 to {MAX_WINDOW_HOURS}"),
+                Invalid::EngagementWindow {
+                    max: MAX_WINDOW_HOURS,
+                },
             ));
         }
         Ok(NewExperiment {
