@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::{TEXTBOOK_EASE, TrainSet};
 use crate::ids::{ContentId, UserId};
-use crate::recommender::learned;
+use crate::recommender::{Signal, learned};
 use crate::synthetic::Rng;
 
 /// A textbook model evaluated next to the service's algorithms (never served).
@@ -76,25 +76,36 @@ impl Baseline for AllTimePopularity {
         "all-time-popularity"
     }
     fn fit(&mut self, train: &TrainSet<'_>) {
-        let listed: HashSet<ContentId> = train.listed.iter().copied().collect();
-        let mut counts: HashMap<ContentId, usize> = HashMap::new();
-        for (_, s) in train.signals {
-            if listed.contains(&s.item) {
-                *counts.entry(s.item).or_default() += 1;
-            }
-        }
-        let mut ranked: Vec<(ContentId, usize)> = counts.into_iter().collect();
-        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        self.ranked = ranked.into_iter().map(|(id, _)| id).collect();
+        self.ranked = rank_listed(train, |_| 1.0);
     }
     fn recommend(&mut self, _: UserId, exclude: &HashSet<ContentId>, k: usize) -> Vec<ContentId> {
-        self.ranked
-            .iter()
-            .filter(|id| !exclude.contains(id))
-            .take(k)
-            .copied()
-            .collect()
+        top_unseen(&self.ranked, exclude, k)
     }
+}
+
+/// Listed items by the sum of `weight` over their training interactions, highest first (ties:
+/// lower id first).
+fn rank_listed(train: &TrainSet<'_>, weight: impl Fn(&Signal) -> f64) -> Vec<ContentId> {
+    let listed: HashSet<ContentId> = train.listed.iter().copied().collect();
+    let mut scores: HashMap<ContentId, f64> = HashMap::new();
+    for (_, s) in train.signals {
+        if listed.contains(&s.item) {
+            *scores.entry(s.item).or_default() += weight(s);
+        }
+    }
+    let mut ranked: Vec<(ContentId, f64)> = scores.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.into_iter().map(|(id, _)| id).collect()
+}
+
+/// The first `k` of a ranking that are not excluded.
+fn top_unseen(ranked: &[ContentId], exclude: &HashSet<ContentId>, k: usize) -> Vec<ContentId> {
+    ranked
+        .iter()
+        .filter(|id| !exclude.contains(id))
+        .take(k)
+        .copied()
+        .collect()
 }
 
 /// Popularity decayed to the newest training interaction with a fixed half-life — what the
@@ -120,27 +131,13 @@ impl Baseline for DecayedPopularity {
         "decayed-popularity"
     }
     fn fit(&mut self, train: &TrainSet<'_>) {
-        let listed: HashSet<ContentId> = train.listed.iter().copied().collect();
         let Some(now) = train.signals.iter().map(|(_, s)| s.at).max() else {
             return;
         };
-        let mut scores: HashMap<ContentId, f64> = HashMap::new();
-        for (_, s) in train.signals {
-            if listed.contains(&s.item) {
-                *scores.entry(s.item).or_default() += s.decayed(now, self.half_life_days);
-            }
-        }
-        let mut ranked: Vec<(ContentId, f64)> = scores.into_iter().collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        self.ranked = ranked.into_iter().map(|(id, _)| id).collect();
+        self.ranked = rank_listed(train, |s| s.decayed(now, self.half_life_days));
     }
     fn recommend(&mut self, _: UserId, exclude: &HashSet<ContentId>, k: usize) -> Vec<ContentId> {
-        self.ranked
-            .iter()
-            .filter(|id| !exclude.contains(id))
-            .take(k)
-            .copied()
-            .collect()
+        top_unseen(&self.ranked, exclude, k)
     }
 }
 
