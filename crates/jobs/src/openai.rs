@@ -105,14 +105,7 @@ impl Generator for OpenAiGenerator {
         let options = |key: &str| request.parameters.get(key).cloned();
         match (request.job_type, &self.config.image_model) {
             (JobType::Text, _) => {
-                control
-                    .progress(Progress {
-                        step: 1,
-                        total: 2,
-                        message: Some("request sent".into()),
-                        preview: None,
-                    })
-                    .await;
+                report_step(control, 1, "request sent").await;
                 let mut body = json!({
                     "model": self.config.text_model,
                     "messages": [
@@ -132,14 +125,7 @@ impl Generator for OpenAiGenerator {
                     .filter(|t| !t.trim().is_empty())
                     .ok_or_else(|| GenerationError::Transient("the answer holds no text".into()))?
                     .to_owned();
-                control
-                    .progress(Progress {
-                        step: 2,
-                        total: 2,
-                        message: Some("text received".into()),
-                        preview: None,
-                    })
-                    .await;
+                report_step(control, 2, "text received").await;
                 let mut metadata = JsonObject::new();
                 metadata.insert(
                     "model".into(),
@@ -158,14 +144,7 @@ impl Generator for OpenAiGenerator {
                 })
             }
             (JobType::Image, Some(model)) => {
-                control
-                    .progress(Progress {
-                        step: 1,
-                        total: 2,
-                        message: Some("request sent".into()),
-                        preview: None,
-                    })
-                    .await;
+                report_step(control, 1, "request sent").await;
                 let size = options("size")
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_else(|| "512x512".into());
@@ -182,14 +161,7 @@ impl Generator for OpenAiGenerator {
                 } else {
                     ("png", "image/png")
                 };
-                control
-                    .progress(Progress {
-                        step: 2,
-                        total: 2,
-                        message: Some("image received".into()),
-                        preview: None,
-                    })
-                    .await;
+                report_step(control, 2, "image received").await;
                 let mut metadata = JsonObject::new();
                 metadata.insert("model".into(), json!(model));
                 metadata.insert("size".into(), json!(size));
@@ -206,4 +178,16 @@ impl Generator for OpenAiGenerator {
             _ => self.fallback.generate(request, control).await,
         }
     }
+}
+
+/// Reports step `step` of the two a request takes (sent, received).
+async fn report_step(control: &dyn GenerationControl, step: u32, message: &str) {
+    control
+        .progress(Progress {
+            step,
+            total: 2,
+            message: Some(message.to_owned()),
+            preview: None,
+        })
+        .await;
 }
