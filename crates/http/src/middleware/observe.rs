@@ -40,12 +40,14 @@ pub async fn observe(
     let id: Arc<str> = request_id(&req).into();
     req.extensions_mut().insert(RequestId(id.clone()));
     let schema = req.headers().get(SCHEMA_HEADER).and_then(|v| v.to_str().ok());
+    // Display (`%`), not Debug: the fields are formatted once, when the span opens, and Debug
+    // escapes a string character by character.
     let span = tracing::info_span!(
         "request",
         id = %id,
-        method = method.as_str(),
-        path = req.path(),
-        schema,
+        method = %method,
+        path = %req.path(),
+        schema = schema.map(tracing::field::display),
         key = Empty,
     );
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
@@ -89,5 +91,5 @@ pub async fn observe(
 
 /// Records the authenticated key's prefix on the current request's span.
 pub(crate) fn record_key(prefix: &str) {
-    tracing::Span::current().record("key", prefix);
+    tracing::Span::current().record("key", tracing::field::display(prefix));
 }
