@@ -6,8 +6,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::{Layer, Layered, SubscriberExt as _};
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Registry};
 
 use crate::config::LogFormat;
 
@@ -22,24 +25,48 @@ const WAIT_AT: usize = 4 * 1024 * 1024;
 /// text or JSON lines. Keep the returned guard until exit: dropping it writes the last lines.
 pub fn init(format: LogFormat) -> std::io::Result<LogGuard> {
     let (writer, guard) = batched(std::io::stdout())?;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // Colours only on a terminal; logs collected from pipes stay plain text.
     let colours = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let builder = tracing_subscriber::fmt()
+    let lines = tracing_subscriber::fmt::layer()
         .with_timer(UtcMicros)
-        .with_env_filter(filter)
         .with_target(false)
-        .with_ansi(colours)
-        .with_writer(writer);
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text if colours => builder.try_init(),
+        .with_ansi(colours);
+    let lines: Box<dyn Layer<Filtered> + Send + Sync> = match format {
+        LogFormat::Json => lines.json().flatten_event(true).with_writer(writer).boxed(),
+        LogFormat::Text if colours => lines.with_writer(writer).boxed(),
         // Plain text: the same `name=value` fields, written without the styling machinery
         // that the default field formatter runs even with colours off (half the cost of an
         // access line under callgrind).
-        LogFormat::Text => builder.fmt_fields(plain_fields()).try_init(),
+        LogFormat::Text => lines.fmt_fields(plain_fields()).with_writer(writer).boxed(),
     };
+    let directives = std::env::var("RUST_LOG").unwrap_or_default();
+    let _ = tracing_subscriber::registry()
+        .with(filter(&directives))
+        .with(lines)
+        .try_init();
     Ok(guard)
+}
+
+/// The registry under its level filter: what the line-writing layer sits on.
+type Filtered = Layered<Box<dyn Layer<Registry> + Send + Sync>, Registry>;
+
+/// The filter `RUST_LOG` asks for (blank: `info`). Directives of targets and levels — what nearly
+/// every setting is — become a [`Targets`] filter, which does nothing when a span is entered or
+/// left; an [`EnvFilter`] (needed for `[span{field=…}]` directives) takes a lock and hashes the
+/// span's id each time, several times per request, since every request runs in a span. An
+/// invalid setting falls back to `info`, as before.
+fn filter(directives: &str) -> Box<dyn Layer<Registry> + Send + Sync> {
+    let directives = match directives.trim() {
+        "" => "info",
+        set => set,
+    };
+    // `Targets` would read `[span]` as a target's name.
+    match directives.parse::<Targets>() {
+        Ok(targets) if !directives.contains('[') => targets.boxed(),
+        _ => EnvFilter::try_new(directives)
+            .unwrap_or_else(|_| EnvFilter::new("info"))
+            .boxed(),
+    }
 }
 
 /// `message name=value name=value …`, as the default formatter prints without colours.
@@ -263,6 +290,47 @@ mod tests {
             UtcMicros::write(at, &mut out).unwrap();
             assert_eq!(out, text);
         }
+    }
+
+    /// `RUST_LOG` means what it meant with `EnvFilter` alone: targets and levels (a `Targets`
+    /// filter), span directives (an `EnvFilter`), blank or invalid (`info`).
+    #[test]
+    fn the_filter_keeps_what_rust_log_means() {
+        let logged = |directives: &str| {
+            let sink = Sink::default();
+            let out = sink.clone();
+            let lines = tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_target(false)
+                .without_time()
+                .with_writer(move || out.clone());
+            let subscriber = tracing_subscriber::registry().with(filter(directives)).with(lines);
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::debug!(target: "genonaut::jobs", "jobs-debug");
+                tracing::info!(target: "genonaut::access", "access-info");
+                tracing::info!(target: "actix_server", "actix-info");
+                tracing::warn!(target: "actix_server", "actix-warn");
+                tracing::info_span!("request", id = 7).in_scope(|| {
+                    tracing::debug!(target: "genonaut::db", "in-span-debug");
+                });
+            });
+            let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+            ["jobs-debug", "access-info", "actix-info", "actix-warn", "in-span-debug"]
+                .into_iter()
+                .filter(|m| text.contains(m))
+                .collect::<Vec<_>>()
+        };
+        let default = vec!["access-info", "actix-info", "actix-warn"];
+        assert_eq!(logged(""), default);
+        assert_eq!(logged("info"), default);
+        assert_eq!(logged("no such level=="), default);
+        assert_eq!(
+            logged("warn,genonaut=debug"),
+            vec!["jobs-debug", "access-info", "actix-warn", "in-span-debug"]
+        );
+        assert_eq!(logged("genonaut::access=off,warn"), vec!["actix-warn"]);
+        // A span directive: only an EnvFilter understands it.
+        assert_eq!(logged("info,[request]=debug"), [default.clone(), vec!["in-span-debug"]].concat());
     }
 
     #[test]
