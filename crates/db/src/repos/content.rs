@@ -24,7 +24,7 @@ use crate::schema::{
 
 statement!(
     /// An item by id.
-    ContentById = "SELECT id, title, content_type, content_data, item_metadata, creator_id, created_at, \
+    ContentById -> ContentRow = "SELECT id, title, content_type, content_data, item_metadata, creator_id, created_at, \
      tags, quality_score, is_public, is_private, updated_at FROM content_items WHERE id = $1"
 );
 

@@ -45,6 +45,26 @@ pub(crate) fn like_pattern(term: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::prepared::{row_columns, selected_columns};
+    use crate::rows::{ContentRow, RecommendationRow, UserRow};
+
+    /// Statements read by position (`statement!(Name -> Row = …)`) select their row's columns
+    /// in the row's order: otherwise a column would be read into another field.
+    #[test]
+    fn positional_statements_select_their_rows_columns_in_order() {
+        let content = row_columns::<ContentRow>();
+        assert_eq!(content.len(), 12, "{content:?}");
+        assert_eq!(selected_columns::<super::content::ContentById>(), content);
+        assert_eq!(
+            selected_columns::<super::users::UserById>(),
+            row_columns::<UserRow>()
+        );
+        assert_eq!(
+            selected_columns::<super::recommendations::UserRecommendations>(),
+            row_columns::<RecommendationRow>()
+        );
+    }
+
     #[test]
     fn like_patterns_escape_wildcards() {
         assert_eq!(super::like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");

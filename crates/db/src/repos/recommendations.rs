@@ -24,7 +24,7 @@ use crate::schema::{recommendations, user_interactions};
 
 statement!(
     /// A page of a user's recommendations, best first.
-    UserRecommendations = "SELECT id, user_id, content_item_id, recommendation_score, algorithm_version, \
+    UserRecommendations -> RecommendationRow = "SELECT id, user_id, content_item_id, recommendation_score, algorithm_version, \
      created_at, is_served, rec_metadata, served_at FROM recommendations \
      WHERE user_id = $1 ORDER BY recommendation_score DESC, id ASC OFFSET $2 LIMIT $3"
 );

@@ -19,7 +19,7 @@ use crate::schema::users;
 
 statement!(
     /// A user by id.
-    UserById = "SELECT id, username, email, created_at, updated_at, preferences, is_active \
+    UserById -> UserRow = "SELECT id, username, email, created_at, updated_at, preferences, is_active \
      FROM users WHERE id = $1"
 );
 
