@@ -7,8 +7,11 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tracing_subscriber::filter::Targets;
-use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::FormatTime;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields, MakeWriter};
 use tracing_subscriber::layer::{Layer, Layered, SubscriberExt as _};
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Registry};
 
@@ -37,7 +40,11 @@ pub fn init(format: LogFormat) -> std::io::Result<LogGuard> {
         // Plain text: the same `name=value` fields, written without the styling machinery
         // that the default field formatter runs even with colours off (half the cost of an
         // access line under callgrind).
-        LogFormat::Text => lines.fmt_fields(plain_fields()).with_writer(writer).boxed(),
+        LogFormat::Text => lines
+            .fmt_fields(plain_fields())
+            .event_format(PlainLine(UtcMicros))
+            .with_writer(writer)
+            .boxed(),
     };
     let directives = std::env::var("RUST_LOG").unwrap_or_default();
     let _ = tracing_subscriber::registry()
@@ -66,6 +73,51 @@ fn filter(directives: &str) -> Box<dyn Layer<Registry> + Send + Sync> {
         _ => EnvFilter::try_new(directives)
             .unwrap_or_else(|_| EnvFilter::new("info"))
             .boxed(),
+    }
+}
+
+/// The default text line without colours — `time LEVEL span{fields}:span{fields}: message
+/// name=value …` — written directly: the default formatter runs its styling (bold span names,
+/// dimmed separators) even with colours off, and every request's access line carries the
+/// request span, so that is paid on every request.
+struct PlainLine<T>(T);
+
+impl<S, N, T> FormatEvent<S, N> for PlainLine<T>
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    T: FormatTime,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        if self.0.format_time(&mut writer).is_err() {
+            writer.write_str("<unknown time>")?;
+        }
+        writer.write_str(match *event.metadata().level() {
+            tracing::Level::TRACE => " TRACE ",
+            tracing::Level::DEBUG => " DEBUG ",
+            tracing::Level::INFO => "  INFO ",
+            tracing::Level::WARN => "  WARN ",
+            tracing::Level::ERROR => " ERROR ",
+        })?;
+        if let Some(scope) = ctx.event_scope() {
+            for span in scope.from_root() {
+                writer.write_str(span.metadata().name())?;
+                if let Some(fields) = span.extensions().get::<FormattedFields<N>>()
+                    && !fields.is_empty()
+                {
+                    write!(writer, "{{{}}}", fields.fields)?;
+                }
+                writer.write_char(':')?;
+            }
+            writer.write_char(' ')?;
+        }
+        ctx.format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
     }
 }
 
@@ -304,7 +356,9 @@ mod tests {
                 .with_target(false)
                 .without_time()
                 .with_writer(move || out.clone());
-            let subscriber = tracing_subscriber::registry().with(filter(directives)).with(lines);
+            let subscriber = tracing_subscriber::registry()
+                .with(filter(directives))
+                .with(lines);
             tracing::subscriber::with_default(subscriber, || {
                 tracing::debug!(target: "genonaut::jobs", "jobs-debug");
                 tracing::info!(target: "genonaut::access", "access-info");
@@ -315,10 +369,16 @@ mod tests {
                 });
             });
             let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-            ["jobs-debug", "access-info", "actix-info", "actix-warn", "in-span-debug"]
-                .into_iter()
-                .filter(|m| text.contains(m))
-                .collect::<Vec<_>>()
+            [
+                "jobs-debug",
+                "access-info",
+                "actix-info",
+                "actix-warn",
+                "in-span-debug",
+            ]
+            .into_iter()
+            .filter(|m| text.contains(m))
+            .collect::<Vec<_>>()
         };
         let default = vec!["access-info", "actix-info", "actix-warn"];
         assert_eq!(logged(""), default);
@@ -330,7 +390,66 @@ mod tests {
         );
         assert_eq!(logged("genonaut::access=off,warn"), vec!["actix-warn"]);
         // A span directive: only an EnvFilter understands it.
-        assert_eq!(logged("info,[request]=debug"), [default.clone(), vec!["in-span-debug"]].concat());
+        assert_eq!(
+            logged("info,[request]=debug"),
+            [default.clone(), vec!["in-span-debug"]].concat()
+        );
+    }
+
+    /// Lines in and out of spans, at each level, are the default formatter's without colours.
+    #[test]
+    fn plain_lines_are_what_the_default_formatter_prints_without_colours() {
+        struct Fixed;
+        impl FormatTime for Fixed {
+            fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
+                w.write_str("2026-12-06T23:00:14.961933Z")
+            }
+        }
+        let lines = |plain: bool| {
+            let sink = Sink::default();
+            let out = sink.clone();
+            let builder = tracing_subscriber::fmt()
+                .with_ansi(false)
+                .with_timer(Fixed)
+                .with_target(false)
+                .with_max_level(tracing::Level::TRACE)
+                .fmt_fields(plain_fields())
+                .with_writer(move || out.clone());
+            let events = || {
+                tracing::info!(answer = 42, "outside");
+                let request = tracing::info_span!("request", id = %"7b83-01", method = %"GET", key = tracing::field::Empty);
+                request.in_scope(|| {
+                    tracing::warn!(route = "/api/v1/content/{id}", status = 503_u16, "request");
+                    tracing::info_span!("quiet").in_scope(|| {
+                        tracing::error!("nested");
+                        tracing::debug!(n = 1, "nested debug");
+                        tracing::trace!("nested trace");
+                    });
+                });
+                request.record("key", tracing::field::display("gnt_ab12"));
+                request.in_scope(|| tracing::info!("after the key"));
+            };
+            if plain {
+                tracing::subscriber::with_default(builder.event_format(PlainLine(Fixed)).finish(), events);
+            } else {
+                tracing::subscriber::with_default(builder.finish(), events);
+            }
+            String::from_utf8(sink.0.lock().unwrap().clone()).unwrap()
+        };
+        let plain = lines(true);
+        assert_eq!(plain, lines(false));
+        assert_eq!(plain.lines().count(), 6, "{plain}");
+        assert!(
+            plain.contains(
+                "Z  WARN request{id=7b83-01 method=GET}: request route=\"/api/v1/content/{id}\" status=503\n"
+            ),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("Z ERROR request{id=7b83-01 method=GET}:quiet: nested\n"),
+            "{plain}"
+        );
+        assert!(plain.contains("key=gnt_ab12}: after the key"), "{plain}");
     }
 
     #[test]
