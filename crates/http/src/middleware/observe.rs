@@ -22,8 +22,9 @@ use crate::state::SCHEMA_HEADER;
 
 /// The middleware. Everything logged while the request is handled — by the guard, the handler,
 /// the domain or an adapter, the 500 cause chain included — happens inside the request's
-/// `request` span, which carries its id, method, path, schema and (once the guard has
-/// authenticated it) the key's prefix, so an operator can join a failure to its request.
+/// `request` span, which carries its id, schema and (once the guard has authenticated it) the
+/// key's prefix, so an operator can join a failure to its request and its access line (which
+/// adds the method, path, route, status and time).
 pub async fn observe(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -40,13 +41,14 @@ pub async fn observe(
     let id: Arc<str> = request_id(&req).into();
     req.extensions_mut().insert(RequestId(id.clone()));
     let schema = req.headers().get(SCHEMA_HEADER).and_then(|v| v.to_str().ok());
-    // Display (`%`), not Debug: the fields are formatted once, when the span opens, and Debug
-    // escapes a string character by character.
+    // Only what joins a line to its request (the id) and what the guard learns (the schema
+    // asked for, the key): the span's fields are formatted when it opens and copied into every
+    // line logged inside it, so the method and the path, which only the access line needs,
+    // are that line's own fields. Display (`%`), not Debug, which escapes strings character by
+    // character.
     let span = tracing::info_span!(
         "request",
         id = %id,
-        method = %method,
-        path = %req.path(),
         schema = schema.map(tracing::field::display),
         key = Empty,
     );
@@ -79,11 +81,12 @@ pub async fn observe(
     let route = route.as_str();
     let ms = elapsed.as_micros() as f64 / 1000.0;
     let status = status.as_u16();
+    let path = request.path();
     span.in_scope(|| {
         if status >= 500 {
-            tracing::warn!(target: "genonaut::access", route, status, ms, "request");
+            tracing::warn!(target: "genonaut::access", %method, %path, route, status, ms, "request");
         } else {
-            tracing::info!(target: "genonaut::access", route, status, ms, "request");
+            tracing::info!(target: "genonaut::access", %method, %path, route, status, ms, "request");
         }
     });
     Ok(res)
