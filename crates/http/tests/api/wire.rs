@@ -135,6 +135,64 @@ async fn health_is_503_with_the_same_body_when_the_database_is_down() {
     assert!(!schemas.to_string().contains("10.0.0.7"));
 }
 
+/// A buffer the test's subscriber writes its lines to.
+#[derive(Clone, Default)]
+struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Lines {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every line logged while a request is handled carries its id (the request span): here the
+/// adapter's 503 reason and the access line, joined by the client's `X-Request-Id`.
+#[actix_web::test]
+async fn lines_logged_while_handling_a_request_carry_its_id() {
+    let lines = Lines::default();
+    let out = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || out.clone())
+        .finish();
+    let _installed = tracing::subscriber::set_default(subscriber);
+    let app =
+        actix_web::test::init_service(genonaut_http::app(down_app_state(), HttpSettings::default())).await;
+    let req = actix_web::test::TestRequest::get()
+        .uri("/api/v1/stats/global")
+        .insert_header(("X-Request-Id", "trace-me-42"))
+        .to_request();
+    let res = actix_web::test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    tracing::info!("after the request");
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let of_request: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("request{id=trace-me-42"))
+        .collect();
+    assert!(
+        of_request
+            .iter()
+            .any(|l| l.contains("answering 503") && l.contains("database unavailable")),
+        "{text}"
+    );
+    assert!(
+        of_request
+            .iter()
+            .any(|l| l.contains("method=GET path=/api/v1/stats/global") && l.contains("status=503")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("after the request") && !l.contains("request{")),
+        "{text}"
+    );
+}
+
 #[actix_web::test]
 async fn oversized_bodies_are_413() {
     let settings = HttpSettings {
