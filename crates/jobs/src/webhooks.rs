@@ -34,12 +34,15 @@ impl fmt::Display for ForbiddenTarget {
 
 impl std::error::Error for ForbiddenTarget {}
 
-/// Resolves like the default resolver, then refuses the host if any address is forbidden:
-/// the connection goes only to the addresses checked here, so a name that resolved to a
-/// public address at submission and to a private one now (DNS rebinding) is not contacted.
+/// Resolves like the default resolver — except address literals, which need no lookup — then,
+/// unless internal targets are allowed, refuses the host if any address is forbidden: the
+/// connection goes only to the addresses checked here, so a name that resolved to a public
+/// address at submission and to a private one now (DNS rebinding) is not contacted.
 #[derive(Debug, Default)]
 struct CheckingResolver {
     inner: DefaultResolver,
+    /// `GENONAUT_WEBHOOK_ALLOW_PRIVATE`: internal addresses are not refused.
+    allow_private: bool,
 }
 
 impl Resolver for CheckingResolver {
@@ -49,7 +52,17 @@ impl Resolver for CheckingResolver {
         config: &ureq::config::Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let addrs = self.inner.resolve(uri, config, timeout)?;
+        let addrs = match literal(uri) {
+            Some(addr) => {
+                let mut addrs = self.empty();
+                addrs.push(addr);
+                addrs
+            }
+            None => self.inner.resolve(uri, config, timeout)?,
+        };
+        if self.allow_private {
+            return Ok(addrs);
+        }
         if let Some((ip, why)) = addrs
             .iter()
             .map(SocketAddr::ip)
@@ -61,6 +74,21 @@ impl Resolver for CheckingResolver {
         }
         Ok(addrs)
     }
+}
+
+/// The socket address of an address-literal URL (`http://127.0.0.1:8080/…`, `http://[::1]/…`).
+/// The default resolver looks those up too, and with a timeout set it does every lookup on a
+/// thread of its own — before the pool hands out a kept-alive connection, so one thread was
+/// started per delivery.
+fn literal(uri: &ureq::http::Uri) -> Option<SocketAddr> {
+    let host = uri.host()?;
+    let ip: std::net::IpAddr = host.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
+    let port = uri.port_u16().or(match uri.scheme_str()? {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    })?;
+    Some(SocketAddr::new(ip, port))
 }
 
 /// The webhook [`HttpSender`] over `ureq`.
@@ -79,12 +107,13 @@ impl UreqSender {
             .proxy(None)
             .user_agent("genonaut-webhooks")
             .build();
-        let agent = if allow_private {
-            ureq::Agent::new_with_config(config)
-        } else {
-            ureq::Agent::with_parts(config, DefaultConnector::default(), CheckingResolver::default())
+        let resolver = CheckingResolver {
+            allow_private,
+            ..CheckingResolver::default()
         };
-        UreqSender { agent }
+        UreqSender {
+            agent: ureq::Agent::with_parts(config, DefaultConnector::default(), resolver),
+        }
     }
 }
 
@@ -286,5 +315,27 @@ impl WebhookWorker {
                 false
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_literals_need_no_lookup_and_names_do() {
+        let at = |url: &str| literal(&url.parse().unwrap());
+        assert_eq!(
+            at("http://127.0.0.1:8080/hook"),
+            Some("127.0.0.1:8080".parse().unwrap())
+        );
+        assert_eq!(at("https://10.1.2.3/hook"), Some("10.1.2.3:443".parse().unwrap()));
+        assert_eq!(at("http://[::1]/hook"), Some("[::1]:80".parse().unwrap()));
+        assert_eq!(
+            at("http://[fd00::7]:9000/"),
+            Some("[fd00::7]:9000".parse().unwrap())
+        );
+        assert_eq!(at("https://hooks.example.com/x"), None);
+        assert_eq!(at("http://localhost:8080/x"), None);
     }
 }
