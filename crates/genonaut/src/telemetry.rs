@@ -110,7 +110,9 @@ where
                 if let Some(fields) = span.extensions().get::<FormattedFields<N>>()
                     && !fields.is_empty()
                 {
-                    write!(writer, "{{{}}}", fields.fields)?;
+                    writer.write_char('{')?;
+                    writer.write_str(&fields.fields)?;
+                    writer.write_char('}')?;
                 }
                 writer.write_char(':')?;
             }

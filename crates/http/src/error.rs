@@ -198,11 +198,11 @@ fn rule_message(rule: &Rule) -> Cow<'static, str> {
 impl ApiError {
     /// A 422 `value_error` at `body.<field…>` (numeric parts are list positions), the shape of
     /// every check made after the body parsed.
-    pub fn body_value_error(field: &[&str], message: impl fmt::Display) -> ApiError {
+    pub fn body_value_error(field: &[impl AsRef<str>], message: impl fmt::Display) -> ApiError {
         let mut loc: Vec<LocPart> = vec!["body".into()];
-        loc.extend(field.iter().map(|f| match f.parse::<usize>() {
+        loc.extend(field.iter().map(AsRef::as_ref).map(|f| match f.parse::<usize>() {
             Ok(i) => LocPart::Index(i),
-            Err(_) => LocPart::Key((*f).to_owned()),
+            Err(_) => LocPart::Key(f.to_owned()),
         }));
         ApiError::Validation(vec![FieldError::at(
             loc,
@@ -216,9 +216,10 @@ impl ApiError {
 /// The words of a domain-judged invalid field.
 pub fn invalid_message(reason: &Invalid) -> Cow<'static, str> {
     Cow::Borrowed(match reason {
-        Invalid::KeyName { max } => return format!("name must be 1 to {max} characters").into(),
+        Invalid::KeyName { max } | Invalid::ExperimentName { max } => {
+            return format!("name must be 1 to {max} characters").into();
+        }
         Invalid::ExpiryNotInFuture => "expiry must be in the future",
-        Invalid::ExperimentName { max } => return format!("name must be 1 to {max} characters").into(),
         Invalid::ExperimentNameCharacters => "name may only contain ASCII letters, digits, '-', '_' and '.'",
         Invalid::ExperimentDescription { max } => {
             return format!("description must be at most {max} characters").into();
@@ -304,8 +305,7 @@ impl ResponseError for ApiError {
                 DomainError::Rule(rule) => detail(StatusCode::UNPROCESSABLE_ENTITY, rule_message(rule)),
                 DomainError::Conflict(c) => detail(StatusCode::UNPROCESSABLE_ENTITY, conflict_message(c)),
                 DomainError::Invalid { field, reason } => {
-                    let field: Vec<&str> = field.iter().map(String::as_str).collect();
-                    ApiError::body_value_error(&field, invalid_message(reason)).error_response()
+                    ApiError::body_value_error(field, invalid_message(reason)).error_response()
                 }
                 DomainError::Unavailable(m) => {
                     tracing::warn!(reason = %m, "answering 503");

@@ -19,18 +19,15 @@ use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{Text, Timestamp as SqlTimestamp};
 use genonaut_domain::model::Timestamp;
 
+use crate::PgPool;
 use crate::events::CHANNEL;
 
-/// An [`emitting`] statement with its first two parameters bound: now, and `schema`.
-pub(crate) fn emit_query(
-    sql: String,
-    schema: String,
-    now: Timestamp,
-) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+/// An [`emitting`] statement with its first two parameters bound: now, and `pool`'s schema.
+pub(crate) fn emit_query(sql: String, pool: &PgPool, now: Timestamp) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
     diesel::sql_query(sql)
         .into_boxed::<Pg>()
         .bind::<SqlTimestamp, _>(now)
-        .bind::<Text, _>(schema)
+        .bind::<Text, _>(pool.schema().to_string())
 }
 
 /// The statement; `returned` names the changed table's rows in the write (`generation_jobs.*`

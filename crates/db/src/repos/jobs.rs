@@ -152,7 +152,7 @@ impl PgJobs {
             "'queued'",
             NO_DATA,
         );
-        Ok(emit_query(sql, self.pool.schema().to_string(), now)
+        Ok(emit_query(sql, &self.pool, now)
             .bind::<Integer, _>(user_id)
             .bind::<Text, _>(job.job_type.as_str())
             .bind::<Text, _>(job.prompt)
@@ -349,7 +349,7 @@ impl JobRepository for PgJobs {
             KIND_BY_STATUS,
             NO_DATA,
         );
-        let rows: Vec<JobRow> = emit_query(sql, self.pool.schema().to_string(), now)
+        let rows: Vec<JobRow> = emit_query(sql, &self.pool, now)
             .bind::<Integer, _>(id)
             .bind::<Text, _>(expected.as_str())
             .bind::<Text, _>(state.status.as_str())
@@ -504,7 +504,7 @@ impl JobRepository for PgJobs {
             "'cancelled'",
             NO_DATA,
         );
-        let rows: Vec<JobRow> = emit_query(sql, self.pool.schema().to_string(), now)
+        let rows: Vec<JobRow> = emit_query(sql, &self.pool, now)
             .bind::<Integer, _>(key_id)
             .load(&mut conn)
             .await

@@ -94,7 +94,7 @@ impl JobQueue for PgJobQueue {
             "'started'",
             "jsonb_build_object('attempt', job.attempts)",
         );
-        let query = emit_query(sql, self.pool.schema().to_string(), now)
+        let query = emit_query(sql, &self.pool, now)
             .bind::<diesel::sql_types::Bool, _>(true)
             .bind::<diesel::sql_types::BigInt, _>(i64::try_from(max).unwrap_or(i64::MAX))
             .bind::<SqlTimestamp, _>(plus(now, lease))
@@ -170,7 +170,7 @@ impl JobQueue for PgJobQueue {
             "jsonb_build_object('progress', job.progress, 'step', $6::int4, 'total', $7::int4, 'message', $8::text) \
              || jsonb_strip_nulls(jsonb_build_object('preview', $9::text))",
         );
-        let rows: Vec<JobRow> = emit_query(sql, self.pool.schema().to_string(), now)
+        let rows: Vec<JobRow> = emit_query(sql, &self.pool, now)
             .bind::<Integer, _>(id)
             .bind::<Integer, _>(lease.attempt)
             .bind::<Double, _>(progress.fraction())
@@ -211,7 +211,7 @@ impl JobQueue for PgJobQueue {
             "'completed'",
             "jsonb_build_object('result_content_id', job.result_content_id)",
         );
-        let rows: Vec<JobRow> = emit_query(sql, self.pool.schema().to_string(), now)
+        let rows: Vec<JobRow> = emit_query(sql, &self.pool, now)
             .bind::<Integer, _>(id)
             .bind::<Integer, _>(lease.attempt)
             .bind::<Text, _>(content.title)
@@ -269,7 +269,7 @@ impl JobQueue for PgJobQueue {
             "'completed'",
             "jsonb_build_object('result_content_id', job.result_content_id)",
         );
-        let rows: Vec<JobRow> = emit_query(sql, self.pool.schema().to_string(), now)
+        let rows: Vec<JobRow> = emit_query(sql, &self.pool, now)
             .bind::<Array<Integer>, _>(columns.ids)
             .bind::<Array<Integer>, _>(columns.attempts)
             .bind::<Array<Text>, _>(columns.titles)
@@ -320,7 +320,7 @@ impl JobQueue for PgJobQueue {
              'retry_at', to_char(job.run_after, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')) \
              ELSE jsonb_build_object('error_message', job.error_message) END",
         );
-        let rows: Vec<JobRow> = emit_query(sql, self.pool.schema().to_string(), now)
+        let rows: Vec<JobRow> = emit_query(sql, &self.pool, now)
             .bind::<Integer, _>(id)
             .bind::<Integer, _>(lease.attempt)
             .bind::<Text, _>(error.chars().take(2000).collect::<String>())
@@ -345,7 +345,7 @@ impl JobQueue for PgJobQueue {
             "'queued'",
             "'{}'::jsonb",
         );
-        let rows: Vec<JobRow> = emit_query(sql, self.pool.schema().to_string(), now)
+        let rows: Vec<JobRow> = emit_query(sql, &self.pool, now)
             .bind::<Integer, _>(id)
             .bind::<Integer, _>(lease.attempt)
             .load(&mut conn)
@@ -368,7 +368,7 @@ impl JobQueue for PgJobQueue {
             "CASE job.status WHEN 'pending' THEN 'retrying' ELSE 'failed' END",
             "jsonb_build_object('attempt', job.attempts, 'error_message', job.error_message)",
         );
-        let rows: Vec<JobRow> = emit_query(sql, self.pool.schema().to_string(), now)
+        let rows: Vec<JobRow> = emit_query(sql, &self.pool, now)
             .bind::<Double, _>(retry.base.as_secs_f64())
             .bind::<Double, _>(retry.max.as_secs_f64())
             .load(&mut conn)
@@ -391,7 +391,7 @@ impl JobQueue for PgJobQueue {
             "'cancelled'",
             "jsonb_build_object('error_message', job.error_message)",
         );
-        let rows: Vec<JobRow> = emit_query(sql, self.pool.schema().to_string(), now)
+        let rows: Vec<JobRow> = emit_query(sql, &self.pool, now)
             .bind::<Text, _>(START_DEADLINE_PASSED)
             .load(&mut conn)
             .await
