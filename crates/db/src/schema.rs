@@ -199,6 +199,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    trending_eras (starts_at) {
+        starts_at -> Timestamp,
+        item_ids -> Array<Nullable<Int4>>,
+        scores -> Array<Nullable<Float8>>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     popularity_eras (starts_at) {
         starts_at -> Timestamp,
         item_ids -> Array<Nullable<Int4>>,
@@ -350,6 +359,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     recommendations,
     recommender_state,
     tag_stats,
+    trending_eras,
     user_interactions,
     users,
     webhook_deliveries,

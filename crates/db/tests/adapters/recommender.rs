@@ -5,7 +5,9 @@ use genonaut_db::testing::TestDb;
 use genonaut_domain::ids::{ContentId, UserId};
 use genonaut_domain::model::*;
 use genonaut_domain::ports::{Clock, SystemClock};
-use genonaut_domain::recommender::{BuildInfo, CandidateRequest, EraRow, ItemRow, Model, ModelRow, TagRow};
+use genonaut_domain::recommender::{
+    BuildInfo, CandidateRequest, EraRow, EraTables, ItemRow, Model, ModelRow, TagRow,
+};
 use genonaut_domain::values::{Email, Tags, Username};
 
 fn now() -> Timestamp {
@@ -174,16 +176,22 @@ async fn builds_are_stored_replaced_and_read_back_as_candidates() {
                 items: 3,
                 lambda: 200.0,
             },
-            vec![
-                EraRow {
-                    starts_at: t - Duration::days(60),
-                    top: vec![(a, 1.0), (b, 0.5)],
-                },
-                EraRow {
-                    starts_at: t - Duration::days(30),
-                    top: vec![(c, 1.0), (b, 0.75), (a, 0.5)],
-                },
-            ],
+            EraTables {
+                popularity: vec![
+                    EraRow {
+                        starts_at: t - Duration::days(60),
+                        top: vec![(a, 1.0), (b, 0.5)],
+                    },
+                    EraRow {
+                        starts_at: t - Duration::days(30),
+                        top: vec![(c, 1.0), (b, 0.75), (a, 0.5)],
+                    },
+                ],
+                trending: vec![EraRow {
+                    starts_at: t - Duration::days(40),
+                    top: vec![(b, 1.0), (c, 0.25)],
+                }],
+            },
             info(t, true),
             true,
         )
@@ -267,6 +275,38 @@ async fn builds_are_stored_replaced_and_read_back_as_candidates() {
             .unwrap()),
         vec![(b, 2.0), (a, 1.0)]
     );
+    // Trending: the era containing the time, whole, only with the model.
+    let trending_at = |at: Timestamp, model: bool| CandidateRequest {
+        model,
+        ..popular_at(at, 1)
+    };
+    let trending = |lists: genonaut_domain::recommender::CandidateLists| lists.trending;
+    assert_eq!(
+        trending(repos.recommender.candidates(&trending_at(t, true)).await.unwrap()),
+        vec![(b, 1.0), (c, 0.25)]
+    );
+    assert!(
+        trending(
+            repos
+                .recommender
+                .candidates(&trending_at(t, false))
+                .await
+                .unwrap()
+        )
+        .is_empty(),
+        "not read without the model"
+    );
+    assert!(
+        trending(
+            repos
+                .recommender
+                .candidates(&trending_at(t - Duration::days(45), true))
+                .await
+                .unwrap()
+        )
+        .is_empty(),
+        "nothing before the first trending era"
+    );
 
     // Incremental: only listed rows change; full: the rest goes; eras are replaced.
     let t2 = t + Duration::seconds(5);
@@ -283,7 +323,7 @@ async fn builds_are_stored_replaced_and_read_back_as_candidates() {
                 items: 3,
                 lambda: 100.0,
             },
-            vec![],
+            EraTables::default(),
             info(t2, false),
             false,
         )
@@ -293,6 +333,10 @@ async fn builds_are_stored_replaced_and_read_back_as_candidates() {
         repos.recommender.candidates(&with_model).await.unwrap().model,
         vec![(a, vec![(c, 0.75)])],
         "every build, incremental too, replaces the learned model"
+    );
+    assert!(
+        trending(repos.recommender.candidates(&trending_at(t, true)).await.unwrap()).is_empty(),
+        "every build replaces the trending eras"
     );
     let popular = |lists: genonaut_domain::recommender::CandidateLists| lists.popular;
     let request = CandidateRequest {
@@ -315,7 +359,7 @@ async fn builds_are_stored_replaced_and_read_back_as_candidates() {
             vec![row(a, 1.5, vec![])],
             tags,
             Model::default(),
-            vec![],
+            EraTables::default(),
             info(t3, true),
             true,
         )

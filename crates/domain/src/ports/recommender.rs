@@ -4,8 +4,8 @@ use crate::error::DomainResult;
 use crate::ids::{ContentId, UserId};
 use crate::model::Timestamp;
 use crate::recommender::{
-    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, EraRow, ItemFacts, ItemRow, Model,
-    Signal, TagRow, UserState,
+    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, EraTables, ItemFacts, ItemRow,
+    Model, Signal, TagRow, UserState,
 };
 
 /// What the recommender reads at request time. An adapter answers each call with one or two
@@ -71,14 +71,14 @@ pub trait RecommenderBuildStore: Send + Sync {
 
     /// Stores a build: with `full`, `rows` replace all per-item derived state (rows of items
     /// not listed are removed); otherwise only the listed items' rows are replaced. Tag
-    /// statistics, popularity eras and the learned `model` are always replaced. `info` becomes
+    /// statistics, popularity and trending eras and the learned `model` are always replaced. `info` becomes
     /// the current build. One transaction.
     async fn save_build(
         &self,
         rows: Vec<ItemRow>,
         tags: Vec<TagRow>,
         model: Model,
-        eras: Vec<EraRow>,
+        eras: EraTables,
         info: BuildInfo,
         full: bool,
     ) -> DomainResult<()>;

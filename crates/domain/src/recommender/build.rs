@@ -34,7 +34,7 @@ use crate::model::Timestamp;
 use crate::ports::RecommenderBuildStore;
 use crate::recommender::ItemFacts;
 use crate::recommender::learned::{self, EaseConfig, Model, ModelRow};
-use crate::recommender::popularity::{PopularityConfig, Timed, eras};
+use crate::recommender::popularity::{EraTables, PopularityConfig, Timed, eras};
 use crate::recommender::signal::{Signal, type_weight};
 
 /// The last build of the derived state.
@@ -146,6 +146,8 @@ pub struct BuildConfig {
     pub ease: EaseConfig,
     /// Era popularity.
     pub popularity: PopularityConfig,
+    /// Trending eras (the learned model's time prior).
+    pub trending: PopularityConfig,
 }
 
 impl Default for BuildConfig {
@@ -159,6 +161,7 @@ impl Default for BuildConfig {
             full_after_days: 7,
             ease: EaseConfig::default(),
             popularity: PopularityConfig::default(),
+            trending: PopularityConfig::trending(),
         }
     }
 }
@@ -235,14 +238,28 @@ pub async fn rebuild(
         }
     }
 
-    let eras = {
+    let (popularity_half_life_days, eras) = {
         let mut timed = std::mem::take(&mut data.timed);
-        eras(
+        let popularity = eras(
             &mut timed,
             epoch,
             &data.popularity,
             &data.item_ids,
             &config.popularity,
+        );
+        let trending = eras(
+            &mut timed,
+            epoch,
+            &data.popularity,
+            &data.item_ids,
+            &config.trending,
+        );
+        (
+            popularity.half_life_days,
+            EraTables {
+                popularity: popularity.rows,
+                trending: trending.rows,
+            },
         )
     };
     YieldNow::default().await;
@@ -250,7 +267,7 @@ pub async fn rebuild(
     let tags = tag_rows(&items, &computed.popularity, config.per_tag);
     let rows_written = computed.rows.len();
     let tags_written = tags.len();
-    let eras_written = eras.rows.len();
+    let eras_written = eras.popularity.len();
     let info = BuildInfo {
         built_at: clock.now(),
         epoch,
@@ -265,7 +282,7 @@ pub async fn rebuild(
         model_lambda: computed.model.lambda,
     };
     store
-        .save_build(computed.rows, tags, computed.model, eras.rows, info.clone(), full)
+        .save_build(computed.rows, tags, computed.model, eras, info.clone(), full)
         .await?;
     Ok(BuildReport {
         info: BuildInfo {
@@ -275,7 +292,7 @@ pub async fn rebuild(
         rows_written,
         tags_written,
         eras_written,
-        popularity_half_life_days: eras.half_life_days,
+        popularity_half_life_days,
     })
 }
 
@@ -393,10 +410,6 @@ impl Matrix {
                 item_users[*item as usize].push((user as u32, *a));
             }
         }
-        let user_items: Vec<Vec<(u32, f32)>> = user_items
-            .into_iter()
-            .map(|l| l.into_iter().map(|(i, a, _)| (i, a)).collect())
-            .collect();
         let norms: Vec<f32> = item_users
             .iter()
             .map(|us| us.iter().map(|(_, a)| a * a).sum::<f32>().sqrt())
@@ -412,7 +425,7 @@ impl Matrix {
                 continue;
             }
             for (user, a_ui) in &item_users[i] {
-                for (j, a_uj) in &user_items[*user as usize] {
+                for (j, a_uj, _) in &user_items[*user as usize] {
                     let j = *j as usize;
                     if j != i {
                         if acc[j] == 0.0 {

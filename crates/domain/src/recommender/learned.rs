@@ -13,6 +13,9 @@
 //! is what makes *fold-in* free — at request time the engine sums the rows of the user's newest
 //! positive items, so a like counts on the very next request without refitting.
 //!
+//! Co-occurrence is weighted by time ([`EaseConfig::pair_days`]): two items a user had on the
+//! same day say more about each other than two they had years apart.
+//!
 //! At scale the dense inverse is the cost (`n³`, `8·n²` bytes per `n × n` matrix), so the model
 //! is fitted on the [`EaseConfig::items`] items with the most users (the rest fall back to
 //! item-kNN and popularity in the engine), and each item keeps only its
@@ -36,6 +39,10 @@ pub struct EaseConfig {
     /// `X` holds 1 for every positive user–item pair (`true`) or the signal-weighted affinity
     /// `ln(1 + Σ weights)` (`false`).
     pub binary: bool,
+    /// Time constant, in days, of co-occurrence: two items of one user count together by
+    /// `exp(−Δt / this)` of the time between the user's last interactions with them (0: fully,
+    /// however far apart).
+    pub pair_days: f64,
 }
 
 impl Default for EaseConfig {
@@ -46,6 +53,7 @@ impl Default for EaseConfig {
             lambda: 200.0,
             top_k: 50,
             binary: false,
+            pair_days: 14.0,
         }
     }
 }
@@ -89,15 +97,25 @@ pub fn ease_dense(mut gram: Mat<f64>, lambda: f64) -> Option<Mat<f64>> {
     Some(b)
 }
 
-/// The Gram matrix `XᵀX` of users' rows (dense item index, value) over `n` items.
-pub fn gram(users: &[Vec<(u32, f32)>], n: usize) -> Mat<f64> {
+/// One entry of a user's row: dense item index, value, time (seconds after any epoch).
+pub type Entry = (u32, f32, i32);
+
+/// The Gram matrix `XᵀX` of users' rows over `n` items; with `pair_seconds > 0`, each pair of
+/// one user's entries counts by `exp(−|Δt| / pair_seconds)` (a Schur product of the user's
+/// outer product with a positive-definite kernel, so the sum stays positive semi-definite).
+pub fn gram(users: &[Vec<Entry>], n: usize, pair_seconds: f64) -> Mat<f64> {
     let mut g = Mat::<f64>::zeros(n, n);
     for row in users {
-        for (a, va) in row {
-            for (b, vb) in row {
+        for (a, va, ta) in row {
+            for (b, vb, tb) in row {
                 // Lower triangle only; mirrored below.
                 if b <= a {
-                    g[(*a as usize, *b as usize)] += f64::from(*va) * f64::from(*vb);
+                    let kernel = if pair_seconds > 0.0 {
+                        (-(f64::from(*ta) - f64::from(*tb)).abs() / pair_seconds).exp()
+                    } else {
+                        1.0
+                    };
+                    g[(*a as usize, *b as usize)] += f64::from(*va) * f64::from(*vb) * kernel;
                 }
             }
         }
@@ -112,14 +130,14 @@ pub fn gram(users: &[Vec<(u32, f32)>], n: usize) -> Mat<f64> {
 
 /// Fits EASE on the users' rows `(item index, affinity)` over `n_items` items and returns, per
 /// modelled item index, its top weights over item indexes (best first).
-pub fn fit(users: &[Vec<(u32, f32)>], n_items: usize, config: &EaseConfig) -> Vec<(u32, Vec<(u32, f32)>)> {
+pub fn fit(users: &[Vec<Entry>], n_items: usize, config: &EaseConfig) -> Vec<(u32, Vec<(u32, f32)>)> {
     if config.items == 0 || n_items == 0 {
         return Vec::new();
     }
     // The items with the most users.
     let mut counts = vec![0u32; n_items];
     for row in users {
-        for (item, _) in row {
+        for (item, _, _) in row {
             counts[*item as usize] += 1;
         }
     }
@@ -134,16 +152,16 @@ pub fn fit(users: &[Vec<(u32, f32)>], n_items: usize, config: &EaseConfig) -> Ve
     for (d, item) in by_users.iter().enumerate() {
         dense[*item as usize] = d as u32;
     }
-    let rows: Vec<Vec<(u32, f32)>> = users
+    let rows: Vec<Vec<Entry>> = users
         .iter()
         .map(|row| {
             row.iter()
-                .filter(|(item, _)| dense[*item as usize] != u32::MAX)
-                .map(|(item, a)| (dense[*item as usize], if config.binary { 1.0 } else { *a }))
+                .filter(|(item, _, _)| dense[*item as usize] != u32::MAX)
+                .map(|(item, a, at)| (dense[*item as usize], if config.binary { 1.0 } else { *a }, *at))
                 .collect()
         })
         .collect();
-    let Some(b) = ease_dense(gram(&rows, n), config.lambda) else {
+    let Some(b) = ease_dense(gram(&rows, n, config.pair_days * 86_400.0), config.lambda) else {
         return Vec::new();
     };
     drop(rows);
@@ -175,17 +193,17 @@ mod tests {
     }
 
     /// Three users over three items: u1 {0, 1}, u2 {0, 1}, u3 {1, 2}.
-    fn users() -> Vec<Vec<(u32, f32)>> {
+    fn users() -> Vec<Vec<Entry>> {
         vec![
-            vec![(0, 1.0), (1, 1.0)],
-            vec![(0, 1.0), (1, 1.0)],
-            vec![(1, 1.0), (2, 1.0)],
+            vec![(0, 1.0, 0), (1, 1.0, 0)],
+            vec![(0, 1.0, 0), (1, 1.0, 0)],
+            vec![(1, 1.0, 0), (2, 1.0, 0)],
         ]
     }
 
     #[test]
     fn gram_counts_co_occurrences() {
-        let g = gram(&users(), 3);
+        let g = gram(&users(), 3, 0.0);
         // Diagonal: users per item; off-diagonal: users sharing both.
         let expected = [[2.0, 2.0, 0.0], [2.0, 3.0, 1.0], [0.0, 1.0, 1.0]];
         for (i, row) in expected.iter().enumerate() {
@@ -200,7 +218,7 @@ mod tests {
         // G + λI with λ = 1: [[3,2,0],[2,4,1],[0,1,2]], determinant 3·(8−1) − 2·(4−0) = 13.
         // Its inverse (adjugate / 13): [[7,−4,2],[−4,6,−3],[2,−3,8]] / 13.
         // B[i][j] = −P[i][j] / P[j][j]:
-        let b = ease_dense(gram(&users(), 3), 1.0).unwrap();
+        let b = ease_dense(gram(&users(), 3, 0.0), 1.0).unwrap();
         let expected = [
             [0.0, 4.0 / 6.0, -2.0 / 8.0],
             [4.0 / 7.0, 0.0, 3.0 / 8.0],
@@ -218,11 +236,23 @@ mod tests {
     }
 
     #[test]
+    fn pairs_far_apart_in_time_count_less() {
+        let day = 86_400;
+        // One user had items 0 and 1 on the same day, item 2 a week later.
+        let rows = vec![vec![(0, 1.0, 0), (1, 1.0, 0), (2, 1.0, 7 * day)]];
+        let g = gram(&rows, 3, 7.0 * 86_400.0);
+        assert!(close(g[(0, 1)], 1.0) && close(g[(1, 0)], 1.0));
+        assert!(close(g[(2, 0)], (-1.0f64).exp()) && close(g[(0, 2)], (-1.0f64).exp()));
+        assert!(close(g[(2, 2)], 1.0), "an item with itself counts fully");
+        assert!(close(gram(&rows, 3, 0.0)[(2, 0)], 1.0), "no kernel: fully");
+    }
+
+    #[test]
     fn a_matrix_that_is_not_positive_definite_is_refused() {
         // Items 0 and 1 have identical columns: XᵀX = [[2,2],[2,2]] is singular; a negative λ
         // makes it indefinite, a positive one regularises it.
-        assert!(ease_dense(gram(&users()[..2], 2), -1.0).is_none());
-        assert!(ease_dense(gram(&users()[..2], 2), 0.5).is_some());
+        assert!(ease_dense(gram(&users()[..2], 2, 0.0), -1.0).is_none());
+        assert!(ease_dense(gram(&users()[..2], 2, 0.0), 0.5).is_some());
     }
 
     #[test]
@@ -232,6 +262,7 @@ mod tests {
             lambda: 1.0,
             top_k: 1,
             binary: true,
+            pair_days: 0.0,
         };
         // Item 3 exists but nobody used it; item 2 has one user: outside the top 2.
         let rows = fit(&users(), 4, &config);
@@ -254,6 +285,7 @@ mod tests {
             lambda: 1.0,
             top_k: 5,
             binary: true,
+            pair_days: 0.0,
         };
         assert_eq!(fit(&users(), 3, &base), fit(&heavy, 3, &base));
         let weighted = EaseConfig {

@@ -27,7 +27,7 @@ pub mod snapshot;
 pub use build::{BuildClaim, BuildConfig, BuildInfo, BuildReport, BuildStatus, ItemRow, Mode, TagRow};
 pub use engine::{Outcome, Recommended, TAG_FALLBACK_NOTE, Vectors, recommend, recommend_with, similar};
 pub use learned::{EaseConfig, Model, ModelRow};
-pub use popularity::{EraRow, PopularityConfig};
+pub use popularity::{EraRow, EraTables, PopularityConfig};
 pub use signal::Signal;
 
 use crate::ids::{ContentId, UserId};
@@ -176,7 +176,8 @@ pub struct CandidateRequest {
     pub popular_at: Option<Timestamp>,
     /// How many of the newest listed items (item cold start; read live, never derived).
     pub recent: usize,
-    /// Whether the learned model's rows of the seeds are wanted too.
+    /// Whether the learned model's rows of the seeds are wanted too (and with them the
+    /// trending era of [`popular_at`](Self::popular_at)).
     pub model: bool,
 }
 
@@ -194,6 +195,9 @@ pub struct CandidateLists {
     pub tags: Vec<TagRow>,
     /// The most popular items (of the era of [`CandidateRequest::popular_at`]), best first.
     pub popular: Vec<(ContentId, f64)>,
+    /// The trending items of that era, best first, scores in `[0, 1]` (if the model was asked
+    /// for; empty before the first era).
+    pub trending: Vec<(ContentId, f64)>,
     /// The newest listed items, newest first (present with or without a build).
     pub recent: Vec<ContentId>,
 }

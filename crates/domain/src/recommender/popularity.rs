@@ -19,6 +19,11 @@
 //!
 //! At request time the engine reads the one era containing the user's newest interaction
 //! (now, for a user without any): one indexed row, no scan.
+//!
+//! The same computation with a sharper half-life and no all-time part
+//! ([`PopularityConfig::trending`]) gives **trending** eras: what was rising around the user's
+//! time, the prior by which the learned model's scores are weighted (see
+//! [`engine`](super::engine)).
 
 use std::collections::HashMap;
 
@@ -34,6 +39,15 @@ pub struct EraRow {
     pub starts_at: Timestamp,
     /// Its most popular items by the blend, best first, with blended scores in `[0, 1]`.
     pub top: Vec<(ContentId, f64)>,
+}
+
+/// The era tables a build writes, oldest era first in each.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EraTables {
+    /// Popularity eras (the blend with all-time popularity).
+    pub popularity: Vec<EraRow>,
+    /// Trending eras ([`PopularityConfig::trending`]).
+    pub trending: Vec<EraRow>,
 }
 
 /// Tuning of era popularity (chosen by offline evaluation; see docs/recommender.md).
@@ -67,6 +81,17 @@ impl Default for PopularityConfig {
 }
 
 impl PopularityConfig {
+    /// Trending eras: era popularity alone (no all-time part) with a quarter of the
+    /// popularity eras' half-life (a three-year log gets ~17 days, clamped to 1–30).
+    pub fn trending() -> Self {
+        PopularityConfig {
+            span_divisor: 64.0,
+            max_half_life_days: 30.0,
+            era_weight: 1.0,
+            ..PopularityConfig::default()
+        }
+    }
+
     /// The half-life (days) for interactions spanning `first..=last`.
     pub fn half_life_days(&self, first: Timestamp, last: Timestamp) -> f64 {
         let span = (last - first).num_seconds().max(0) as f64 / 86_400.0;

@@ -12,8 +12,8 @@ use crate::model::{JsonObject, Timestamp};
 use crate::ports::{RecommenderBuildStore, RecommenderData};
 use crate::recommender::popularity::era_at;
 use crate::recommender::{
-    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, EraRow, ItemFacts, ItemRow, Model,
-    ModelRow, Signal, TagRow, UserState,
+    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, EraTables, ItemFacts, ItemRow,
+    Model, ModelRow, Signal, TagRow, UserState,
 };
 
 /// Derived state as stored by a build.
@@ -26,8 +26,8 @@ pub struct Derived {
     model: HashMap<ContentId, ModelRow>,
     /// Items by popularity, best first.
     popular: Vec<(ContentId, f64)>,
-    /// Popularity eras, oldest first.
-    eras: Vec<EraRow>,
+    /// Popularity and trending eras, oldest first.
+    eras: EraTables,
     /// Pending request: since, full.
     requested: Option<(Timestamp, bool)>,
     /// Build lock: worker, since, until.
@@ -176,9 +176,15 @@ impl RecommenderData for Snapshot {
                     ..t.clone()
                 })
                 .collect(),
+            trending: match request.popular_at {
+                Some(at) if request.model => era_at(&derived.eras.trending, at)
+                    .map(|era| era.top.clone())
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            },
             popular: request
                 .popular_at
-                .and_then(|at| era_at(&derived.eras, at))
+                .and_then(|at| era_at(&derived.eras.popularity, at))
                 .map_or(&derived.popular, |era| &era.top)
                 .iter()
                 .take(request.popular)
@@ -288,7 +294,7 @@ impl RecommenderBuildStore for Snapshot {
         rows: Vec<ItemRow>,
         tags: Vec<TagRow>,
         model: Model,
-        eras: Vec<EraRow>,
+        eras: EraTables,
         info: BuildInfo,
         full: bool,
     ) -> DomainResult<()> {

@@ -219,7 +219,7 @@ impl RecommenderBuildStore for PgRecommender {
         rows: Vec<ItemRow>,
         tags: Vec<TagRow>,
         model: Model,
-        eras: Vec<EraRow>,
+        eras: EraTables,
         info: BuildInfo,
         full: bool,
     ) -> DomainResult<()> {
@@ -321,29 +321,32 @@ impl RecommenderBuildStore for PgRecommender {
                 .execute(conn)
                 .await?;
             }
-            diesel::sql_query("DELETE FROM popularity_eras").execute(conn).await?;
-            for chunk in eras.chunks(WRITE_CHUNK) {
-                diesel::sql_query(
-                    "INSERT INTO popularity_eras (starts_at, item_ids, scores, updated_at) \
-                     SELECT u.starts_at, u.ids::int4[], u.scores::float8[], $4 \
-                     FROM unnest($1::timestamp[], $2::text[], $3::text[]) AS u(starts_at, ids, scores)",
-                )
-                .bind::<Array<SqlTimestamp>, _>(chunk.iter().map(|e| e.starts_at).collect::<Vec<_>>())
-                .bind::<Array<Text>, _>(
-                    chunk
-                        .iter()
-                        .map(|e| array_literal(e.top.iter().map(|x| x.0.0)))
-                        .collect::<Vec<_>>(),
-                )
-                .bind::<Array<Text>, _>(
-                    chunk
-                        .iter()
-                        .map(|e| array_literal(e.top.iter().map(|x| x.1)))
-                        .collect::<Vec<_>>(),
-                )
-                .bind::<SqlTimestamp, _>(stamp)
-                .execute(conn)
-                .await?;
+            for (table, rows) in [("popularity_eras", &eras.popularity), ("trending_eras", &eras.trending)] {
+                // `table` is one of the two names above, never input.
+                diesel::sql_query(format!("DELETE FROM {table}")).execute(conn).await?;
+                for chunk in rows.chunks(WRITE_CHUNK) {
+                    diesel::sql_query(format!(
+                        "INSERT INTO {table} (starts_at, item_ids, scores, updated_at) \
+                         SELECT u.starts_at, u.ids::int4[], u.scores::float8[], $4 \
+                         FROM unnest($1::timestamp[], $2::text[], $3::text[]) AS u(starts_at, ids, scores)"
+                    ))
+                    .bind::<Array<SqlTimestamp>, _>(chunk.iter().map(|e| e.starts_at).collect::<Vec<_>>())
+                    .bind::<Array<Text>, _>(
+                        chunk
+                            .iter()
+                            .map(|e| array_literal(e.top.iter().map(|x| x.0.0)))
+                            .collect::<Vec<_>>(),
+                    )
+                    .bind::<Array<Text>, _>(
+                        chunk
+                            .iter()
+                            .map(|e| array_literal(e.top.iter().map(|x| x.1)))
+                            .collect::<Vec<_>>(),
+                    )
+                    .bind::<SqlTimestamp, _>(stamp)
+                    .execute(conn)
+                    .await?;
+                }
             }
             diesel::sql_query(
                 "UPDATE recommender_state SET built_at = $1, epoch = $2, watermark = $3, items = $4, users = $5, \

@@ -124,6 +124,9 @@ impl RecommenderData for PgRecommender {
              (SELECT 'e', '', 0, item_ids[1:$4::int4], scores[1:$4::int4], NULL FROM popularity_eras \
               WHERE starts_at <= $7 ORDER BY starts_at DESC LIMIT 1) \
              UNION ALL \
+             (SELECT 'x', '', 0, item_ids, scores, NULL FROM trending_eras \
+              WHERE $6 AND starts_at <= $7 ORDER BY starts_at DESC LIMIT 1) \
+             UNION ALL \
              (SELECT 'r', '', 0, array_agg(id ORDER BY created_at DESC, id DESC), NULL, NULL \
               FROM (SELECT id, created_at FROM content_items WHERE is_public AND NOT is_private \
                     ORDER BY created_at DESC, id DESC LIMIT $5) r HAVING count(*) > 0)",
@@ -170,6 +173,7 @@ impl RecommenderData for PgRecommender {
                 }),
                 "p" => lists.popular = ids.into_iter().zip(scores).collect(),
                 "e" => era = ids.into_iter().zip(scores).collect(),
+                "x" => lists.trending = ids.into_iter().zip(scores).collect(),
                 _ => lists.recent = ids,
             }
         }
@@ -181,6 +185,7 @@ impl RecommenderData for PgRecommender {
             lists.model.clear();
             lists.tags.clear();
             lists.popular.clear();
+            lists.trending.clear();
         }
         Ok(lists)
     }

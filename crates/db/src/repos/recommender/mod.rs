@@ -1,5 +1,5 @@
 //! The recommender's reads and its derived state (`item_stats`, `tag_stats`, `item_model`,
-//! `popularity_eras`, `recommender_state`) in PostgreSQL.
+//! `popularity_eras`, `trending_eras`, `recommender_state`) in PostgreSQL.
 //!
 //! Request time costs three indexed round trips: the user's recent interactions with their
 //! items, their preferences and rejections, then every candidate list in one statement
@@ -21,8 +21,8 @@ use genonaut_domain::ids::{ContentId, UserId};
 use genonaut_domain::model::{ContentType, InteractionType, JsonObject, Timestamp};
 use genonaut_domain::ports::{RecommenderBuildStore, RecommenderData};
 use genonaut_domain::recommender::{
-    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, EraRow, ItemFacts, ItemRow, Model,
-    Signal, TagRow, UserState,
+    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, EraTables, ItemFacts, ItemRow,
+    Model, Signal, TagRow, UserState,
 };
 use serde_json::Value;
 

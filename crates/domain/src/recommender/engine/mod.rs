@@ -11,8 +11,10 @@
 //!   items and their precomputed neighbours.
 //! * `ease` — the learned model folded in at request time: `Σ ln(1 + affinity(seed)) × B[seed][item]`
 //!   over the same seeds and their rows of the learned weights ([`learned`](super::learned)),
-//!   so a new interaction counts on the next call; users none of whose items the model covers
-//!   fall back to `item-knn`.
+//!   so a new interaction counts on the next call, weighted by a time prior: `× (0.05 +
+//!   trending)^0.3`, where `trending` is the item's score in the trending era of the user's
+//!   newest interaction ([`PopularityConfig::trending`](super::PopularityConfig::trending));
+//!   users none of whose items the model covers fall back to `item-knn`.
 //! * `hybrid` — `0.4·ease + 0.25·knn + 0.2·content + 0.15·popularity` (components normalised
 //!   to [0, 1]); without the learned model's signal `0.6·knn + 0.25·content + 0.15·popularity`;
 //!   without collaborative signal `0.65·content + 0.35·popularity`; without any profile,
@@ -62,6 +64,10 @@ const LIVE_WINDOW_DAYS: i64 = 90;
 const HYBRID_EASE: [f64; 4] = [0.4, 0.25, 0.2, 0.15];
 /// Hybrid's blend without it: knn, content, popularity.
 const HYBRID_KNN: [f64; 3] = [0.6, 0.25, 0.15];
+/// The learned model's time prior: `(TREND_FLOOR + trending)^TREND_EXPONENT` (chosen by offline
+/// evaluation, docs/recommender.md).
+const TREND_FLOOR: f64 = 0.05;
+const TREND_EXPONENT: f64 = 0.3;
 /// Weight of relevance against novelty in the diversity pass.
 const DIVERSITY_LAMBDA: f64 = 0.8;
 /// Items nearest to the user's taste vector read as candidates.
@@ -112,6 +118,8 @@ struct Candidate {
     facts: ItemFacts,
     knn: f64,
     ease: f64,
+    /// The item's score in the user's trending era (when the model asked for one).
+    trending: Option<f64>,
     content: f64,
     embedding: Option<f64>,
     popularity: f64,
@@ -207,6 +215,15 @@ pub async fn recommend_with(
         &profile,
     );
     let popularity: HashMap<ContentId, f64> = lists.popular.iter().copied().collect();
+    let trending: HashMap<ContentId, f64> = lists.trending.iter().copied().collect();
+    // The model's scores weighted by the time prior (none without trending eras).
+    let prior = |id: &ContentId| {
+        if trending.is_empty() {
+            1.0
+        } else {
+            (TREND_FLOOR + trending.get(id).copied().unwrap_or(0.0).max(0.0)).powf(TREND_EXPONENT)
+        }
+    };
     let max_popularity = lists.popular.iter().map(|p| p.1).fold(0.0, f64::max);
 
     // Which algorithm actually runs.
@@ -298,7 +315,6 @@ pub async fn recommend_with(
 
     let scorer = ContentScorer::new(&profile, &lists.tags);
     let max_knn = knn_ranked.first().map_or(0.0, |k| k.1);
-    let max_ease = ease_ranked.first().map_or(0.0, |k| k.1);
     let mut candidates: Vec<Candidate> = ids
         .iter()
         .filter_map(|id| facts.get(id))
@@ -332,11 +348,8 @@ pub async fn recommend_with(
             let demoted = rejected_tags.iter().any(|r| jaccard(r, &item_tags) >= 0.5);
             Candidate {
                 knn: if max_knn > 0.0 { knn_score / max_knn } else { 0.0 },
-                ease: if max_ease > 0.0 {
-                    (ease_score / max_ease).max(0.0)
-                } else {
-                    0.0
-                },
+                ease: ease_score.max(0.0) * prior(&f.id),
+                trending: trending.get(&f.id).copied(),
                 content,
                 embedding,
                 popularity: if max_popularity > 0.0 {
@@ -352,6 +365,10 @@ pub async fn recommend_with(
             }
         })
         .collect();
+    let max_ease = candidates.iter().map(|c| c.ease).fold(0.0, f64::max);
+    if max_ease > 0.0 {
+        candidates.iter_mut().for_each(|c| c.ease /= max_ease);
+    }
     let collaborative = !knn_ranked.is_empty() || !ease_ranked.is_empty();
     let learned = !ease_ranked.is_empty();
     if effective == Algorithm::Hybrid && !collaborative {
@@ -396,6 +413,9 @@ pub async fn recommend_with(
             let mut components = JsonObject::new();
             if matches!(effective, Algorithm::Ease | Algorithm::Hybrid) {
                 components.insert("ease".into(), json!(round(c.ease)));
+                if let Some(t) = c.trending.filter(|_| c.ease > 0.0) {
+                    components.insert("trending".into(), json!(round(t)));
+                }
             }
             if matches!(effective, Algorithm::ItemKnn | Algorithm::Hybrid) {
                 components.insert("item_knn".into(), json!(round(c.knn)));
@@ -493,6 +513,7 @@ async fn live_lists(
         model: Vec::new(),
         tags,
         popular,
+        trending: Vec::new(),
         recent: Vec::new(),
     })
 }
@@ -588,4 +609,106 @@ pub async fn similar(
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     scored.truncate(k);
     Ok((scored, "tags"))
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::model::{ContentType, InteractionType};
+    use crate::recommender::{Signal, UserState};
+
+    /// Fixed answers: one user who liked `SEED`; the model's row of `SEED` weighs `X` and
+    /// `Y` alike.
+    struct Fixed {
+        trending: Vec<(ContentId, f64)>,
+    }
+
+    const USER: UserId = UserId(1);
+    const SEED: ContentId = ContentId(10);
+    const X: ContentId = ContentId(11);
+    const Y: ContentId = ContentId(12);
+
+    fn facts(id: ContentId) -> ItemFacts {
+        ItemFacts {
+            id,
+            creator: UserId(99),
+            content_type: ContentType::Image,
+            tags: Vec::new(),
+            genre: None,
+            listed: true,
+            quality: 0.5,
+            created_at: Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap().naive_utc(),
+        }
+    }
+
+    #[async_trait]
+    impl RecommenderData for Fixed {
+        async fn user_state(&self, _: UserId, _: usize) -> DomainResult<UserState> {
+            let signal = Signal {
+                item: SEED,
+                kind: InteractionType::Like,
+                rating: None,
+                at: Utc.with_ymd_and_hms(2021, 6, 1, 0, 0, 0).unwrap().naive_utc(),
+            };
+            Ok(UserState {
+                history: vec![(signal, facts(SEED))],
+                ..UserState::default()
+            })
+        }
+        async fn candidates(&self, request: &CandidateRequest) -> DomainResult<CandidateLists> {
+            assert!(request.model && request.popular_at.is_some());
+            Ok(CandidateLists {
+                built_at: Some(Utc.with_ymd_and_hms(2022, 1, 1, 0, 0, 0).unwrap().naive_utc()),
+                model: vec![(SEED, vec![(X, 0.5), (Y, 0.5)])],
+                trending: self.trending.clone(),
+                ..CandidateLists::default()
+            })
+        }
+        async fn popular_live(
+            &self,
+            _: Timestamp,
+            _: &[(&'static str, f64)],
+            _: usize,
+        ) -> DomainResult<Vec<(ContentId, f64)>> {
+            Ok(Vec::new())
+        }
+        async fn tagged_live(&self, _: &[String], _: usize) -> DomainResult<Vec<ContentId>> {
+            Ok(Vec::new())
+        }
+        async fn facts(&self, ids: &[ContentId]) -> DomainResult<Vec<ItemFacts>> {
+            Ok(ids.iter().map(|id| facts(*id)).collect())
+        }
+    }
+
+    async fn ranked(trending: Vec<(ContentId, f64)>) -> Vec<Recommended> {
+        let now = Utc.with_ymd_and_hms(2022, 1, 1, 0, 0, 0).unwrap().naive_utc();
+        recommend(&Fixed { trending }, USER, Algorithm::Ease, 10, now)
+            .await
+            .unwrap()
+            .items
+    }
+
+    #[tokio::test]
+    async fn the_learned_model_prefers_what_was_trending_when_the_user_was_active() {
+        // Without trending eras the two tie (the lower id first).
+        let plain = ranked(Vec::new()).await;
+        assert_eq!(plain.iter().map(|r| r.item).collect::<Vec<_>>(), vec![X, Y]);
+        assert!(plain[0].explanation["components"].get("trending").is_none());
+        // Y trends in the user's era: it leads, and says by how much it trended.
+        let prior = ranked(vec![(Y, 1.0), (X, 0.1)]).await;
+        assert_eq!(prior.iter().map(|r| r.item).collect::<Vec<_>>(), vec![Y, X]);
+        assert_eq!(prior[0].explanation["components"]["trending"], json!(1.0));
+        assert_eq!(
+            prior[0].explanation["components"]["ease"],
+            json!(1.0),
+            "normalised after the prior"
+        );
+        // (0.05 + 0.1)^0.3 / (0.05 + 1)^0.3 of the leader's score.
+        let expected = ((TREND_FLOOR + 0.1) / (TREND_FLOOR + 1.0)).powf(TREND_EXPONENT);
+        let ease = prior[1].explanation["components"]["ease"].as_f64().unwrap();
+        assert!((ease - expected).abs() < 1e-3, "{ease} vs {expected}");
+    }
 }

@@ -47,6 +47,8 @@ pub(super) struct Profile {
 }
 
 impl Profile {
+    /// The profile of `state`, its interactions decayed back from the user's newest one (or
+    /// `now`, if earlier): a profile is the user's taste when last active, whenever they return.
     pub(super) fn of(state: &UserState, now: Timestamp) -> Profile {
         let mut profile = Profile {
             rejected: state.rejected.iter().copied().collect(),
@@ -54,6 +56,7 @@ impl Profile {
         };
         let mut affinity: HashMap<ContentId, f64> = HashMap::new();
         let mut total = 0.0;
+        let now = state.history.first().map_or(now, |(s, _)| s.at.min(now));
         for (signal, facts) in &state.history {
             profile.seen.insert(signal.item);
             let w = signal.decayed(now, PROFILE_HALF_LIFE_DAYS);

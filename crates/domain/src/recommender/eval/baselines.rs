@@ -310,8 +310,11 @@ impl Baseline for TextbookEase {
                 rows.entry(*user).or_default().push((*i, 1.0));
             }
         }
-        let all_rows: Vec<Vec<(u32, f32)>> = rows.values().cloned().collect();
-        let gram = learned::gram(&all_rows, n);
+        let all_rows: Vec<Vec<learned::Entry>> = rows
+            .values()
+            .map(|row| row.iter().map(|(i, v)| (*i, *v, 0)).collect())
+            .collect();
+        let gram = learned::gram(&all_rows, n, 0.0);
         drop(all_rows);
         let Some(b) = learned::ease_dense(gram, self.lambda) else {
             return;

@@ -151,7 +151,7 @@ async fn popularity_tune() {
 
 /// Tuning run (not part of the suite): `EVAL_SIZE=users,items,interactions`,
 /// `EVAL_LAMBDAS=100,200`, `EVAL_BINARY=1`, `EVAL_ITEMS=2500`, `EVAL_TEXTBOOK=0`,
-/// `EVAL_HISTORY=bursty`, `EVAL_SPLIT=time`, `EVAL_TOPK=50`.
+/// `EVAL_HISTORY=bursty`, `EVAL_SPLIT=time`, `EVAL_TOPK=50`, `EVAL_PAIR_DAYS=30`.
 #[tokio::test]
 #[ignore = "a tuning run: cargo test --release -p genonaut-domain tune -- --ignored --nocapture"]
 async fn tune() {
@@ -181,6 +181,9 @@ async fn tune() {
         config.build.ease.binary = env("EVAL_BINARY", "0") == "1";
         config.build.ease.items = env("EVAL_ITEMS", "2500").parse().unwrap_or(2500);
         config.build.ease.top_k = env("EVAL_TOPK", "50").parse().unwrap_or(50);
+        if let Ok(days) = env("EVAL_PAIR_DAYS", "").parse() {
+            config.build.ease.pair_days = days;
+        }
         if !textbook {
             config.textbook_lambdas.clear();
         }

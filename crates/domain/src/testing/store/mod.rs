@@ -33,8 +33,8 @@ use crate::page::{Page, PageRequest};
 use crate::ports::*;
 use crate::recommender::snapshot::{SharedDerived, Snapshot};
 use crate::recommender::{
-    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, EraRow, ItemFacts, ItemRow, Model,
-    Signal, TagRow, UserState,
+    BuildClaim, BuildInfo, BuildStatus, CandidateLists, CandidateRequest, EraTables, ItemFacts, ItemRow,
+    Model, Signal, TagRow, UserState,
 };
 
 #[derive(Default)]

@@ -102,7 +102,7 @@ impl RecommenderBuildStore for Recommender {
         rows: Vec<ItemRow>,
         tags: Vec<TagRow>,
         model: Model,
-        eras: Vec<EraRow>,
+        eras: EraTables,
         info: BuildInfo,
         full: bool,
     ) -> DomainResult<()> {
