@@ -19,13 +19,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use genonaut_db::{PgPool, PoolSettings, SchemaName, migrate, seed};
-use genonaut_domain::PageRequest;
 use genonaut_domain::ids::UserId;
 use genonaut_domain::model::{InteractionType, JsonObject, NewInteraction, RecommendationQuery};
 use genonaut_domain::ports::{Clock, SystemClock};
 use genonaut_domain::recommender::Algorithm;
 use genonaut_domain::services::{GenerateRequest, Services};
 use genonaut_domain::synthetic::{self, Rng};
+use genonaut_domain::{DomainError, PageRequest, Rule};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -118,7 +118,7 @@ async fn main() {
             };
             match services.recommendations.generate(request).await {
                 Ok(recs) => empty += usize::from(recs.is_empty()),
-                Err(e) => assert!(e.to_string().contains("inactive"), "{e}"),
+                Err(e) => assert!(matches!(e, DomainError::Rule(Rule::InactiveUser(_))), "{e}"),
             }
             millis.push(t.elapsed().as_secs_f64() * 1000.0);
         }
