@@ -142,6 +142,14 @@ async fn answer(stream: tokio::net::TcpStream, seen: Arc<Mutex<HashSet<String>>>
     }
 }
 
+/// `name` from the environment, else `default`.
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// The delivery loop over one schema, as the binary wires it (default policy and settings).
 fn webhook_worker(db: &TestDb, hub: &genonaut_db::EventHub) -> Arc<WebhookWorker> {
     let secret = WebhookSecret::generate(&OsEntropy).unwrap();
@@ -160,7 +168,11 @@ fn webhook_worker(db: &TestDb, hub: &genonaut_db::EventHub) -> Arc<WebhookWorker
             ),
         }],
         Arc::new(move || hub.webhook_signal()),
-        WebhookWorkerConfig::default(),
+        WebhookWorkerConfig {
+            tasks: env_or("BENCH_HOOK_TASKS", WebhookWorkerConfig::default().tasks),
+            batch: env_or("BENCH_HOOK_BATCH", WebhookWorkerConfig::default().batch),
+            ..WebhookWorkerConfig::default()
+        },
     );
     worker.start();
     worker

@@ -110,6 +110,11 @@ impl UreqSender {
             // 14,000 instructions a delivery under callgrind); a webhook's headers and body
             // pass through 16 KiB in one or a few writes.
             .output_buffer_size(16 * 1024)
+            // Up to `tasks × CONCURRENT_ATTEMPTS` requests are under way at once, often to one
+            // host; with ureq's default of 3 idle connections per host the rest were closed
+            // after each request and the next delivery connected anew.
+            .max_idle_connections(64)
+            .max_idle_connections_per_host(32)
             .build();
         let resolver = CheckingResolver {
             allow_private,
@@ -197,8 +202,8 @@ pub struct WebhookWorkerConfig {
 impl Default for WebhookWorkerConfig {
     fn default() -> Self {
         WebhookWorkerConfig {
-            tasks: 4,
-            batch: 16,
+            tasks: 2,
+            batch: 32,
             sweep: Duration::from_secs(1),
         }
     }

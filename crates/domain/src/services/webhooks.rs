@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::stream::{self, StreamExt};
+
 use crate::error::DomainResult;
 use crate::model::AttemptResult;
 use crate::model::{DeliveryDecision, DeliveryPolicy, DeliveryStatus, WebhookSecret};
@@ -44,10 +46,14 @@ pub struct WebhookDeliverer {
     policy: DeliveryPolicy,
 }
 
-/// How long a claim of `limit` deliveries is hidden from other claims: every attempt of the
-/// claim timing out one after another, and a margin.
+/// Attempts of one claim under way at once (slow receivers are waited for side by side).
+pub const CONCURRENT_ATTEMPTS: usize = 8;
+
+/// How long a claim of `limit` deliveries is hidden from other claims: every round of
+/// [`CONCURRENT_ATTEMPTS`] attempts timing out one after another, and a margin.
 fn hold(policy: &DeliveryPolicy, limit: usize) -> Duration {
-    policy.timeout * u32::try_from(limit.max(1)).unwrap_or(u32::MAX) + Duration::from_secs(30)
+    let rounds = limit.max(1).div_ceil(CONCURRENT_ATTEMPTS);
+    policy.timeout * u32::try_from(rounds).unwrap_or(u32::MAX) + Duration::from_secs(30)
 }
 
 impl WebhookDeliverer {
@@ -70,9 +76,10 @@ impl WebhookDeliverer {
         }
     }
 
-    /// Claims at most `limit` due deliveries and attempts each once (one per job, so in
-    /// order per job), then records every attempt in one step (one commit per claim, not per
-    /// delivery); returns what each attempt came to. A process that dies before recording
+    /// Claims at most `limit` due deliveries and attempts each once, up to
+    /// [`CONCURRENT_ATTEMPTS`] at a time (a claim holds at most one delivery per job, so each
+    /// job's stay in order), then records every attempt in one step (one commit per claim, not
+    /// per delivery); returns what each attempt came to. A process that dies before recording
     /// leaves the claim to be retried after its hold: at least once, the same `webhook-id`.
     pub async fn deliver_due(&self, limit: usize) -> DomainResult<Vec<(DueDelivery, AttemptOutcome)>> {
         let now = self.clock.now();
@@ -82,12 +89,21 @@ impl WebhookDeliverer {
         if due.is_empty() {
             return Ok(Vec::new());
         }
+        let jitters: Vec<f64> = due.iter().map(|_| unit_interval(self.entropy.as_ref())).collect();
+        // Collected first: a `map` closure held across the await would make the future not
+        // `Send` (its borrow is not general over lifetimes).
+        let pending: Vec<_> = due
+            .iter()
+            .zip(jitters)
+            .map(|(delivery, jitter)| self.attempt(delivery, jitter))
+            .collect();
+        let attempts: Vec<(AttemptRecord, AttemptOutcome)> = stream::iter(pending)
+            .buffered(CONCURRENT_ATTEMPTS)
+            .collect()
+            .await;
         let mut records = Vec::with_capacity(due.len());
         let mut outcomes = Vec::with_capacity(due.len());
-        for delivery in due {
-            let (record, outcome) = self
-                .attempt(&delivery, unit_interval(self.entropy.as_ref()))
-                .await;
+        for (delivery, (record, outcome)) in due.into_iter().zip(attempts) {
             records.push((delivery.id, record));
             outcomes.push((delivery, outcome));
         }
