@@ -1,5 +1,6 @@
 //! Embedding cost per item on one core (`cargo bench -p genonaut-embed`), for typical item
-//! texts (title, prompt, tags), in batches of 1 and 32. Needs the model (scripts/fetch-model.sh).
+//! texts (title, prompt, tags), in batches of 1 and 32, and a batch of 32 of mixed lengths.
+//! Needs the model (scripts/fetch-model.sh).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use genonaut_embed::{MiniLm, test_model_dir};
@@ -27,6 +28,14 @@ fn bench(c: &mut Criterion) {
             b.iter(|| model.embed_sync(&input).map(|v| v.len()).unwrap_or(0))
         });
     }
+    // Mixed lengths, as a catalogue's texts are: one text at the 128-token cap among 31 short
+    // ones (length groups keep the long one from padding the rest).
+    let mut mixed = texts(31);
+    mixed.push("a lighthouse keeper writes about the sea at night ".repeat(30));
+    group.throughput(Throughput::Elements(mixed.len() as u64));
+    group.bench_function("batch_32_mixed", |b| {
+        b.iter(|| model.embed_sync(&mixed).map(|v| v.len()).unwrap_or(0))
+    });
     group.finish();
 }
 

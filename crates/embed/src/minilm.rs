@@ -8,11 +8,13 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use genonaut_domain::ports::{EMBEDDING_DIM, TextEmbedder};
 use genonaut_domain::{DomainError, DomainResult};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokenizers::{Encoding, PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
 /// Tokens per text (longer texts are truncated; the model was trained on ≤ 256, and titles,
 /// prompts and tags fit easily).
 const MAX_TOKENS: usize = 128;
+/// Share of a group's tokens that may be padding (see [`MiniLm::embed_sync`]).
+const MAX_PADDING_SHARE: f64 = 0.25;
 
 /// Why the model could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -105,7 +107,12 @@ impl MiniLm {
         })
     }
 
-    /// The embeddings of `texts` (synchronous, CPU-bound).
+    /// The embeddings of `texts` (synchronous, CPU-bound), in their order.
+    ///
+    /// Texts run through the model in groups of similar length, each group padded to its
+    /// longest text, so that one long text does not pad a whole batch (padded tokens cost as
+    /// much as real ones): a group grows, shortest first, while padding would waste at most
+    /// [`MAX_PADDING_SHARE`] of its tokens.
     pub fn embed_sync(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
         if texts.is_empty() {
             return Ok(Vec::new());
@@ -114,28 +121,59 @@ impl MiniLm {
             .tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| format!("tokenising: {e}"))?;
-        let len = encodings.first().map_or(0, |e| e.get_ids().len());
-        let n = encodings.len();
+        // Real lengths: the tokenizer pads on the right to the longest text of the call.
+        let lengths: Vec<usize> = encodings
+            .iter()
+            .map(|e| e.get_attention_mask().iter().filter(|m| **m == 1).count().max(1))
+            .collect();
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|i| lengths[*i]);
+        let mut out = vec![Vec::new(); texts.len()];
+        let mut start = 0;
+        while start < order.len() {
+            let (mut end, mut real) = (start + 1, lengths[order[start]]);
+            while let Some(next) = order.get(end).map(|i| lengths[*i]) {
+                let padded = (end + 1 - start) * next;
+                if padded as f64 > (real + next) as f64 * (1.0 + MAX_PADDING_SHARE) {
+                    break;
+                }
+                real += next;
+                end += 1;
+            }
+            let group = &order[start..end];
+            let len = lengths[group[group.len() - 1]];
+            let vectors = self
+                .run(&encodings, group, len)
+                .map_err(|e| format!("running the model: {e}"))?;
+            for (i, v) in group.iter().zip(vectors) {
+                out[*i] = v;
+            }
+            start = end;
+        }
+        Ok(out)
+    }
+
+    /// The model over `encodings[group]`, each cut to its first `len` tokens (a group's
+    /// longest text has `len` real ones; the rest of the cut is padding, masked out).
+    fn run(&self, encodings: &[Encoding], group: &[usize], len: usize) -> candle_core::Result<Vec<Vec<f32>>> {
+        let n = group.len();
         let mut ids = Vec::with_capacity(n * len);
         let mut mask = Vec::with_capacity(n * len);
-        for e in &encodings {
-            ids.extend(e.get_ids().iter().copied());
-            mask.extend(e.get_attention_mask().iter().copied());
+        for i in group {
+            ids.extend(encodings[*i].get_ids().iter().take(len).copied());
+            mask.extend(encodings[*i].get_attention_mask().iter().take(len).copied());
         }
-        let run = || -> candle_core::Result<Vec<Vec<f32>>> {
-            let ids = Tensor::from_vec(ids, (n, len), &self.device)?;
-            let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
-            let types = ids.zeros_like()?;
-            let hidden = self.model.forward(&ids, &types, Some(&mask))?; // (n, len, 384)
-            // Mean over the real tokens (mask 1), then unit length.
-            let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (n, len, 1)
-            let summed = hidden.broadcast_mul(&mask)?.sum(1)?; // (n, 384)
-            let counts = mask.sum(1)?.clamp(1e-9, f64::MAX)?; // (n, 1)
-            let mean = summed.broadcast_div(&counts)?;
-            let norms = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
-            mean.broadcast_div(&norms)?.to_vec2::<f32>()
-        };
-        run().map_err(|e| format!("running the model: {e}"))
+        let ids = Tensor::from_vec(ids, (n, len), &self.device)?;
+        let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
+        let types = ids.zeros_like()?;
+        let hidden = self.model.forward(&ids, &types, Some(&mask))?; // (n, len, 384)
+        // Mean over the real tokens (mask 1), then unit length.
+        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (n, len, 1)
+        let summed = hidden.broadcast_mul(&mask)?.sum(1)?; // (n, 384)
+        let counts = mask.sum(1)?.clamp(1e-9, f64::MAX)?; // (n, 1)
+        let mean = summed.broadcast_div(&counts)?;
+        let norms = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
+        mean.broadcast_div(&norms)?.to_vec2::<f32>()
     }
 }
 

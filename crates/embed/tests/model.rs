@@ -38,6 +38,33 @@ fn embeddings_are_unit_vectors_that_follow_meaning() {
 }
 
 #[test]
+fn texts_of_any_lengths_keep_their_vectors_and_order_in_a_batch() {
+    let m = model();
+    // Lengths from 2 tokens to the 128-token cap, out of order: several length groups.
+    let long = "a lighthouse keeper writes about the sea at night ".repeat(30);
+    let texts: Vec<String> = [
+        long.as_str(),
+        "sea",
+        "a spreadsheet of tax figures for the second quarter",
+        "",
+        "the lighthouse at night over the ocean, oil painting, warm light",
+        "sea at night",
+    ]
+    .map(String::from)
+    .to_vec();
+    let batch = m.embed_sync(&texts).unwrap();
+    assert_eq!(batch.len(), texts.len());
+    for (text, vector) in texts.iter().zip(&batch) {
+        let alone = m.embed_sync(std::slice::from_ref(text)).unwrap();
+        assert!(
+            cos(&alone[0], vector) > 0.9999,
+            "{text:?}: {}",
+            cos(&alone[0], vector)
+        );
+    }
+}
+
+#[test]
 fn a_missing_folder_is_a_clear_error() {
     let err = MiniLm::load(std::path::Path::new("/nonexistent/model"), "x").unwrap_err();
     assert!(err.to_string().contains("config.json is missing"), "{err}");
