@@ -143,7 +143,7 @@ async fn answer(stream: tokio::net::TcpStream, seen: Arc<Mutex<HashSet<String>>>
 }
 
 /// `name` from the environment, else `default`.
-fn env_or(name: &str, default: usize) -> usize {
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
@@ -381,14 +381,8 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let jobs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5_000);
     let samples: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(200);
-    let batch: usize = std::env::var("BENCH_BATCH")
-        .ok()
-        .and_then(|b| b.parse().ok())
-        .unwrap_or(32);
-    let outage_secs: u64 = std::env::var("BENCH_OUTAGE_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
+    let batch: usize = env_or("BENCH_BATCH", 32);
+    let outage_secs: u64 = env_or("BENCH_OUTAGE_SECS", 60);
     let receiver = Receiver::start().await;
     println!("queue throughput: {jobs} jobs, no-op generator, claim batch {batch}");
     println!(
