@@ -89,13 +89,11 @@ impl WebhookDeliverer {
         if due.is_empty() {
             return Ok(Vec::new());
         }
-        let jitters: Vec<f64> = due.iter().map(|_| unit_interval(self.entropy.as_ref())).collect();
         // Collected first: a `map` closure held across the await would make the future not
         // `Send` (its borrow is not general over lifetimes).
         let pending: Vec<_> = due
             .iter()
-            .zip(jitters)
-            .map(|(delivery, jitter)| self.attempt(delivery, jitter))
+            .map(|delivery| self.attempt(delivery, unit_interval(self.entropy.as_ref())))
             .collect();
         let attempts: Vec<(AttemptRecord, AttemptOutcome)> = stream::iter(pending)
             .buffered(CONCURRENT_ATTEMPTS)
