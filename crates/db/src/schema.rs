@@ -294,8 +294,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    webhook_deliveries (id) {
-        id -> Int8,
+    webhook_deliveries (job_id, seq) {
         job_id -> Int4,
         seq -> Int8,
         #[max_length = 20]
@@ -310,6 +309,7 @@ diesel::table! {
         next_attempt_at -> Timestamp,
         delivered_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
     }
 }
 

@@ -149,3 +149,9 @@ impl Drop for TestDb {
         let _ = handle.join();
     }
 }
+
+/// The webhook claim's planner settings and statement text (`$1` = now, `$2` = now,
+/// `$3` = limit, `$4` = hold), for tests of its plan.
+pub fn webhook_claim_sql() -> (&'static str, String) {
+    crate::repos::claim_sql()
+}

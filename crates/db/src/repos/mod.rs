@@ -28,6 +28,8 @@ pub use system::PgSystem;
 pub use tickets::PgTickets;
 pub use users::PgUsers;
 pub use webhooks::PgWebhooks;
+#[cfg(feature = "test-util")]
+pub(crate) use webhooks::claim_sql;
 
 /// `%term%` for `ILIKE`, with the pattern characters of `term` escaped.
 pub(crate) fn like_pattern(term: &str) -> String {

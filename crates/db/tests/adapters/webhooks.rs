@@ -174,7 +174,7 @@ async fn claims_go_in_seq_order_per_job_and_skip_locked_rows() {
     let a_started = first.iter().find(|d| d.event.job_id == a.id).unwrap();
     outbox
         .finish(&[(
-            a_started.id,
+            a_started.key(),
             AttemptRecord {
                 status: DeliveryStatus::Delivered,
                 last_status: Some(200),
@@ -197,7 +197,7 @@ async fn claims_go_in_seq_order_per_job_and_skip_locked_rows() {
     let tx = locker.transaction().await.unwrap();
     // Another deliverer holds b's row: it is skipped, not waited for.
     tx.execute(
-        "SELECT id FROM webhook_deliveries WHERE job_id = $1 AND seq = 2 FOR UPDATE",
+        "SELECT seq FROM webhook_deliveries WHERE job_id = $1 AND seq = 2 FOR UPDATE",
         &[&i32::try_from(b.id.0).unwrap()],
     )
     .await
@@ -208,7 +208,11 @@ async fn claims_go_in_seq_order_per_job_and_skip_locked_rows() {
         "a locked row was claimed: {skipped:?}"
     );
     tx.rollback().await.unwrap();
-    let retried = outbox.claim(after, after, 10).await.unwrap();
+    // Held for a day: only recording the attempt ends the hold.
+    let retried = outbox
+        .claim(after, after + chrono::Duration::days(1), 10)
+        .await
+        .unwrap();
     let b_started = retried.iter().find(|d| d.event.job_id == b.id).unwrap();
     assert_eq!(
         (b_started.event.kind, b_started.attempts),
@@ -225,7 +229,7 @@ async fn claims_go_in_seq_order_per_job_and_skip_locked_rows() {
     outbox
         .finish(&[
             (
-                b_started.id,
+                b_started.key(),
                 AttemptRecord {
                     status: DeliveryStatus::Pending,
                     last_status: Some(503),
@@ -235,7 +239,7 @@ async fn claims_go_in_seq_order_per_job_and_skip_locked_rows() {
                 },
             ),
             (
-                a_completed.id,
+                a_completed.key(),
                 AttemptRecord {
                     status: DeliveryStatus::Failed,
                     last_status: Some(410),
@@ -261,4 +265,64 @@ async fn claims_go_in_seq_order_per_job_and_skip_locked_rows() {
         (completed.status, completed.last_error.as_deref()),
         (DeliveryStatus::Failed, Some("HTTP 410"))
     );
+    // Recording the attempt ended its hold: the retry is due at its time, not before.
+    let before = later - chrono::Duration::seconds(1);
+    assert!(
+        outbox
+            .claim(before, before, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|d| d.event.job_id != b.id)
+    );
+    let third = outbox.claim(later, later, 10).await.unwrap();
+    assert_eq!(
+        third
+            .iter()
+            .map(|d| (d.event.job_id, d.event.kind, d.attempts))
+            .collect::<Vec<_>>(),
+        vec![(b.id, JobEventKind::Started, 3)]
+    );
+}
+
+#[tokio::test]
+async fn the_claim_planned_on_an_empty_outbox_probes_each_job_by_its_key() {
+    // The claim is a prepared statement with a generic plan, made once per connection — on a
+    // new install, while the outbox is empty. That plan must not depend on the statistics:
+    // the in-order check probes `(job_id, seq)` of the one job, never the due index (a scan
+    // of every pending delivery for each due one).
+    let db = TestDb::new().await;
+    let (settings, claim) = genonaut_db::testing::webhook_claim_sql();
+    let mut client = db.client().await;
+    let tx = client.transaction().await.unwrap();
+    tx.execute(settings, &[]).await.unwrap();
+    tx.batch_execute(&format!("PREPARE claim AS {claim}"))
+        .await
+        .unwrap();
+    let plan: Vec<String> = tx
+        .query(
+            "EXPLAIN EXECUTE claim(now()::timestamp, now()::timestamp, 32, now()::timestamp)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get::<_, String>(0))
+        .collect();
+    // Ended before asserting: the schema is dropped on the test's thread after it.
+    tx.rollback().await.unwrap();
+    let plan = plan.join("\n");
+    assert!(
+        plan.contains("using ix_webhook_deliveries_due on webhook_deliveries d"),
+        "due rows come from the due index in order:\n{plan}"
+    );
+    assert!(
+        plan.contains("using webhook_deliveries_pkey on webhook_deliveries e"),
+        "the in-order check probes the job's key:\n{plan}"
+    );
+    assert!(
+        !plan.contains("ix_webhook_deliveries_due on webhook_deliveries e"),
+        "the in-order check must not scan the due index:\n{plan}"
+    );
+    assert!(plan.contains("Limit"), "the scan stops at the limit:\n{plan}");
 }

@@ -7,8 +7,6 @@ use crate::model::{AttemptResult, DeliveryStatus, JobEvent, Timestamp, WebhookDe
 /// A delivery claimed for one attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DueDelivery {
-    /// The outbox row.
-    pub id: i64,
     /// The `webhook-id` (the same on every attempt).
     pub webhook_id: String,
     /// Where to send it.
@@ -19,6 +17,13 @@ pub struct DueDelivery {
     pub attempts: i32,
     /// When the event happened (retries stop some time after).
     pub created_at: Timestamp,
+}
+
+impl DueDelivery {
+    /// The delivery's key in the outbox: its event's job and `seq`.
+    pub fn key(&self) -> (JobId, i64) {
+        (self.event.job_id, self.event.seq)
+    }
 }
 
 /// How an attempt ended, as recorded.
@@ -53,9 +58,9 @@ pub trait WebhookOutbox: Send + Sync {
         limit: usize,
     ) -> DomainResult<Vec<DueDelivery>>;
 
-    /// Records how the attempts of claimed deliveries ended (`(delivery id, record)`), all in
-    /// one step.
-    async fn finish(&self, done: &[(i64, AttemptRecord)]) -> DomainResult<()>;
+    /// Records how the attempts of claimed deliveries ended (`(delivery key, record)`, the key
+    /// from [`DueDelivery::key`]), all in one step; ends their hold.
+    async fn finish(&self, done: &[((JobId, i64), AttemptRecord)]) -> DomainResult<()>;
 
     /// A job's deliveries in `seq` order (empty for an unknown job).
     async fn deliveries(&self, job: JobId) -> DomainResult<Vec<WebhookDelivery>>;

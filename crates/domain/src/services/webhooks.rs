@@ -102,7 +102,7 @@ impl WebhookDeliverer {
         let mut records = Vec::with_capacity(due.len());
         let mut outcomes = Vec::with_capacity(due.len());
         for (delivery, (record, outcome)) in due.into_iter().zip(attempts) {
-            records.push((delivery.id, record));
+            records.push((delivery.key(), record));
             outcomes.push((delivery, outcome));
         }
         self.outbox.finish(&records).await?;

@@ -56,8 +56,8 @@ struct State {
     experiments: BTreeMap<crate::ids::ExperimentId, Experiment>,
     /// Idempotency keys: fingerprint, the job as created, when.
     idempotency: HashMap<IdempotencyKey, (String, GenerationJob, Timestamp)>,
-    /// The webhook outbox: row id, delivery, URL.
-    webhooks: Vec<(i64, WebhookDelivery, String)>,
+    /// The webhook outbox: delivery, URL.
+    webhooks: Vec<(WebhookDelivery, String)>,
     next_id: i64,
     count_checkpoints: u64,
 }
@@ -84,9 +84,8 @@ impl State {
         self.job_events.entry(id).or_default().push(event);
         // The outbox row, in the same step as the event (as PostgreSQL does in one statement).
         if let Some(webhook) = webhook {
-            let row = i64::try_from(self.webhooks.len()).unwrap_or(0) + 1;
+            let row = self.webhooks.len() + 1;
             self.webhooks.push((
-                row,
                 WebhookDelivery {
                     // Unique per delivery, as PostgreSQL's random ids are.
                     webhook_id: format!("msg_{row:032x}"),

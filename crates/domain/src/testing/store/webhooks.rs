@@ -14,14 +14,15 @@ impl WebhookOutbox for Webhooks {
     ) -> DomainResult<Vec<DueDelivery>> {
         let mut s = self.0.lock();
         let mut heads: Vec<usize> = Vec::new();
-        for (i, (_, d, _)) in s.webhooks.iter().enumerate() {
+        for (i, (d, _)) in s.webhooks.iter().enumerate() {
             if d.status != DeliveryStatus::Pending {
                 continue;
             }
             // Only the earliest pending delivery of each job.
-            let first = s.webhooks.iter().all(|(_, e, _)| {
-                e.job_id != d.job_id || e.status != DeliveryStatus::Pending || e.seq >= d.seq
-            });
+            let first = s
+                .webhooks
+                .iter()
+                .all(|(e, _)| e.job_id != d.job_id || e.status != DeliveryStatus::Pending || e.seq >= d.seq);
             if first && d.next_attempt_at.is_some_and(|at| at <= now) {
                 heads.push(i);
             }
@@ -29,11 +30,11 @@ impl WebhookOutbox for Webhooks {
         heads.truncate(limit);
         let mut due = Vec::new();
         for i in heads {
-            let (row, delivery, url) = {
-                let (row, d, url) = &mut s.webhooks[i];
+            let (delivery, url) = {
+                let (d, url) = &mut s.webhooks[i];
                 d.attempts += 1;
                 d.next_attempt_at = Some(hold_until);
-                (*row, d.clone(), url.clone())
+                (d.clone(), url.clone())
             };
             let event = s
                 .job_events
@@ -42,7 +43,6 @@ impl WebhookOutbox for Webhooks {
                 .cloned()
                 .ok_or_else(|| DomainError::unexpected("claiming a webhook delivery", "its event is gone"))?;
             due.push(DueDelivery {
-                id: row,
                 webhook_id: delivery.webhook_id,
                 url,
                 event,
@@ -53,10 +53,14 @@ impl WebhookOutbox for Webhooks {
         Ok(due)
     }
 
-    async fn finish(&self, done: &[(i64, AttemptRecord)]) -> DomainResult<()> {
+    async fn finish(&self, done: &[((JobId, i64), AttemptRecord)]) -> DomainResult<()> {
         let mut s = self.0.lock();
-        for (id, record) in done {
-            if let Some((_, d, _)) = s.webhooks.iter_mut().find(|(row, _, _)| row == id) {
+        for ((job, seq), record) in done {
+            if let Some((d, _)) = s
+                .webhooks
+                .iter_mut()
+                .find(|(d, _)| d.job_id == *job && d.seq == *seq)
+            {
                 d.status = record.status;
                 d.last_status = record.last_status;
                 d.last_error.clone_from(&record.last_error);
@@ -72,8 +76,8 @@ impl WebhookOutbox for Webhooks {
         let mut out: Vec<WebhookDelivery> = s
             .webhooks
             .iter()
-            .filter(|(_, d, _)| d.job_id == job)
-            .map(|(_, d, _)| d.clone())
+            .filter(|(d, _)| d.job_id == job)
+            .map(|(d, _)| d.clone())
             .collect();
         out.sort_by_key(|d| d.seq);
         Ok(out)
