@@ -6,8 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::Untyped;
-use diesel::sql_types::{Array, BigInt, Integer, Jsonb, Nullable, Text, Timestamp as SqlTimestamp};
+use diesel::sql_types::{Array, BigInt, Integer, Jsonb, Nullable, Text, Timestamp as SqlTimestamp, Untyped};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use genonaut_domain::ids::JobId;
 use genonaut_domain::model::{DeliveryStatus, JobEvent, JobEventKind, Timestamp, WebhookDelivery};
@@ -154,8 +153,9 @@ impl Query for Claim {
 /// scan stops at the limit) and, per row, one probe of `(job_id, seq)` for an earlier pending
 /// delivery. (That probe says "not delivered and not failed" rather than "pending" so that the
 /// due index, whose predicate is `status = 'pending'`, cannot serve it: a plan made while the
-/// outbox is empty otherwise scans every pending row for each due one.) Without statistics on `webhook_deliveries` (a new or fast-growing outbox, before
-/// autovacuum's first ANALYZE) PostgreSQL guesses `status = 'pending'` matches 0.5 % of the rows
+/// outbox is empty otherwise scans every pending row for each due one.) Without statistics on
+/// `webhook_deliveries` (a new or fast-growing outbox, before autovacuum's first ANALYZE)
+/// PostgreSQL guesses `status = 'pending'` matches 0.5 % of the rows
 /// and may instead materialise every pending row and compare each due row with all of them:
 /// under a backlog of 3,000 deliveries one claim took 96 ms (auto_explain, `just bench-queue`),
 /// not 0.6. So the claim's transaction rules out the plans that scale with the backlog, and
