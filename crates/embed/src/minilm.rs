@@ -13,7 +13,8 @@ use tokenizers::{Encoding, PaddingParams, PaddingStrategy, Tokenizer, Truncation
 /// Tokens per text (longer texts are truncated; the model was trained on ≤ 256, and titles,
 /// prompts and tags fit easily).
 const MAX_TOKENS: usize = 128;
-/// Share of a group's tokens that may be padding (see [`MiniLm::embed_sync`]).
+/// How much padding may add to a group's real tokens (a quarter: at most a fifth of the tokens
+/// run are padding; see [`MiniLm::embed_sync`]).
 const MAX_PADDING_SHARE: f64 = 0.25;
 
 /// Why the model could not be loaded.
@@ -111,8 +112,8 @@ impl MiniLm {
     ///
     /// Texts run through the model in groups of similar length, each group padded to its
     /// longest text, so that one long text does not pad a whole batch (padded tokens cost as
-    /// much as real ones): a group grows, shortest first, while padding would waste at most
-    /// [`MAX_PADDING_SHARE`] of its tokens.
+    /// much as real ones): a group grows, shortest first, while padding adds at most
+    /// [`MAX_PADDING_SHARE`] to its real tokens.
     pub fn embed_sync(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
         if texts.is_empty() {
             return Ok(Vec::new());
