@@ -206,7 +206,7 @@ impl Core {
         let hub = EventHub::start(database.url.expose_secret())?;
         let generator = crate::jobs::generator(jobs)?;
         let runner = crate::jobs::runner(jobs, generator.clone(), &pools, &hub);
-        let webhooks = crate::jobs::webhooks(jobs, &pools, &hub);
+        let webhooks = crate::jobs::webhooks(jobs, &pools, &hub)?;
         Ok(Core {
             pools,
             hub,

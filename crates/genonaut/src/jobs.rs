@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use anyhow::Context as _;
+
 use genonaut_db::{EventHub, PgPool};
 use genonaut_domain::ports::{
     Generator, OsEntropy, QueueSignal, RecommenderBuildStore, RetryPolicy, SystemClock,
@@ -13,7 +15,7 @@ use genonaut_jobs::offline::{NoopGenerator, OfflineGenerator};
 use genonaut_jobs::openai::{OpenAiConfig, OpenAiGenerator};
 use genonaut_jobs::retry::Retries;
 use genonaut_jobs::runner::{Runner, RunnerConfig, SchemaQueue};
-use genonaut_jobs::webhooks::{UreqSender, WebhookTenant, WebhookWorker, WebhookWorkerConfig};
+use genonaut_jobs::webhooks::{HyperSender, WebhookTenant, WebhookWorker, WebhookWorkerConfig};
 use secrecy::ExposeSecret;
 
 use crate::config::{GeneratorKind, JobsConfig};
@@ -128,10 +130,19 @@ pub const WEBHOOK_TASKS: usize = 2;
 
 /// The webhook deliverer over every schema's outbox (not started); `None` without a signing
 /// secret (no job can ask for a webhook then).
-pub fn webhooks(config: &JobsConfig, pools: &[PgPool], hub: &EventHub) -> Option<Arc<WebhookWorker>> {
-    let secret = config.webhooks.secret.clone()?;
+pub fn webhooks(
+    config: &JobsConfig,
+    pools: &[PgPool],
+    hub: &EventHub,
+) -> anyhow::Result<Option<Arc<WebhookWorker>>> {
+    let Some(secret) = config.webhooks.secret.clone() else {
+        return Ok(None);
+    };
     let policy = config.webhooks.policy.clone();
-    let sender = Arc::new(UreqSender::new(policy.timeout, config.webhooks.allow_private));
+    let sender = Arc::new(
+        HyperSender::new(policy.timeout, config.webhooks.allow_private)
+            .context("building the webhook client's TLS configuration")?,
+    );
     let tenants = pools
         .iter()
         .map(|pool| WebhookTenant {
@@ -147,12 +158,12 @@ pub fn webhooks(config: &JobsConfig, pools: &[PgPool], hub: &EventHub) -> Option
         })
         .collect();
     let hub = hub.clone();
-    Some(WebhookWorker::new(
+    Ok(Some(WebhookWorker::new(
         tenants,
         Arc::new(move || hub.webhook_signal()),
         WebhookWorkerConfig {
             tasks: WEBHOOK_TASKS,
             ..WebhookWorkerConfig::default()
         },
-    ))
+    )))
 }

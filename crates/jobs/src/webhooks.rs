@@ -1,28 +1,40 @@
-//! Webhook delivery on the worker side: [`UreqSender`] (the domain's [`HttpSender`] over
-//! `ureq`: no redirects, no proxy, a timeout, targets re-checked at connection time) and
-//! [`WebhookWorker`], which drains every schema's outbox when an event with a delivery is
-//! recorded (the job-event listener's signal) and at least every
+//! Webhook delivery on the worker side: [`HyperSender`] (the domain's [`HttpSender`] over
+//! hyper's pooled HTTP/1 client: no redirects, no proxy, a timeout, targets re-checked at
+//! connection time) and [`WebhookWorker`], which drains every schema's outbox when an event
+//! with a delivery is recorded (the job-event listener's signal) and at least every
 //! [`WebhookWorkerConfig::sweep`] (retries that came due, missed notifications).
 
+use std::error::Error as StdError;
 use std::fmt;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use genonaut_domain::ErrorChain;
 use genonaut_domain::model::{AttemptResult, forbidden_address, forbidden_message};
 use genonaut_domain::ports::{HttpSender, QueueSignal, WebhookRequest};
 use genonaut_domain::services::{AttemptOutcome, WebhookDeliverer};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::Uri;
+use hyper::header::{CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
+use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
-/// A refused target, raised by the resolver (the request is never sent).
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// A refused target, raised by the connector (the request is never sent).
 #[derive(Debug)]
 struct ForbiddenTarget(String);
 
@@ -32,97 +44,122 @@ impl fmt::Display for ForbiddenTarget {
     }
 }
 
-impl std::error::Error for ForbiddenTarget {}
+impl StdError for ForbiddenTarget {}
 
-/// Resolves like the default resolver — except address literals, which need no lookup — then,
-/// unless internal targets are allowed, refuses the host if any address is forbidden: the
-/// connection goes only to the addresses checked here, so a name that resolved to a public
-/// address at submission and to a private one now (DNS rebinding) is not contacted.
-#[derive(Debug, Default)]
-struct CheckingResolver {
-    inner: DefaultResolver,
+/// Resolves a target's host — address literals need no lookup — then, unless internal
+/// targets are allowed, refuses the host if any address is forbidden, and connects only to
+/// the addresses checked here: a name that resolved to a public address at submission and to
+/// a private one now (DNS rebinding) is not contacted. TLS, for `https` targets, is layered
+/// on top by [`HttpsConnector`].
+#[derive(Debug, Clone, Copy)]
+struct CheckingConnector {
     /// `GENONAUT_WEBHOOK_ALLOW_PRIVATE`: internal addresses are not refused.
     allow_private: bool,
 }
 
-impl Resolver for CheckingResolver {
-    fn resolve(
-        &self,
-        uri: &ureq::http::Uri,
-        config: &ureq::config::Config,
-        timeout: NextTimeout,
-    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let addrs = match literal(uri) {
-            Some(addr) => {
-                let mut addrs = self.empty();
-                addrs.push(addr);
-                addrs
+impl tower_service::Service<Uri> for CheckingConnector {
+    type Response = TokioIo<TcpStream>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let (host, port) = target(&uri).ok_or("the URL has no host or port")?;
+            // Literals are parsed, not looked up; names go to the system resolver.
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port)).await?.collect();
+            if !allow_private
+                && let Some((ip, why)) = addrs
+                    .iter()
+                    .map(SocketAddr::ip)
+                    .find_map(|ip| forbidden_address(ip).map(|why| (ip, why)))
+            {
+                return Err(Box::new(ForbiddenTarget(forbidden_message(ip, why))) as BoxError);
             }
-            None => self.inner.resolve(uri, config, timeout)?,
-        };
-        if self.allow_private {
-            return Ok(addrs);
-        }
-        if let Some((ip, why)) = addrs
-            .iter()
-            .map(SocketAddr::ip)
-            .find_map(|ip| forbidden_address(ip).map(|why| (ip, why)))
-        {
-            return Err(ureq::Error::Other(Box::new(ForbiddenTarget(forbidden_message(
-                ip, why,
-            )))));
-        }
-        Ok(addrs)
+            let mut last = None;
+            for addr in addrs {
+                match TcpStream::connect(addr).await {
+                    Ok(stream) => {
+                        // A webhook is one small write and a small reply: no Nagle delay.
+                        stream.set_nodelay(true)?;
+                        return Ok(TokioIo::new(stream));
+                    }
+                    Err(e) => last = Some(e),
+                }
+            }
+            Err(last.map_or_else(|| "the host resolved to no address".into(), BoxError::from))
+        })
     }
 }
 
-/// The socket address of an address-literal URL (`http://127.0.0.1:8080/…`, `http://[::1]/…`).
-/// The default resolver looks those up too, and with a timeout set it does every lookup on a
-/// thread of its own — before the pool hands out a kept-alive connection, so one thread was
-/// started per delivery.
-fn literal(uri: &ureq::http::Uri) -> Option<SocketAddr> {
+/// The host (brackets of an IPv6 literal removed) and port of a target URL, the port from the
+/// scheme when the URL has none.
+fn target(uri: &Uri) -> Option<(&str, u16)> {
     let host = uri.host()?;
-    let ip: std::net::IpAddr = host.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     let port = uri.port_u16().or(match uri.scheme_str()? {
         "http" => Some(80),
         "https" => Some(443),
         _ => None,
     })?;
-    Some(SocketAddr::new(ip, port))
+    Some((host, port))
 }
 
-/// The webhook [`HttpSender`] over `ureq`.
+/// The webhook [`HttpSender`] over hyper's HTTP/1 client, on the runtime: no thread hand-off
+/// per attempt, connections pooled per host.
 #[derive(Clone)]
-pub struct UreqSender {
-    agent: ureq::Agent,
+pub struct HyperSender {
+    client: Client<HttpsConnector<CheckingConnector>, Full<Bytes>>,
+    timeout: Duration,
 }
 
-impl UreqSender {
+impl HyperSender {
     /// A sender giving up after `timeout`; `allow_private` skips the address check.
-    pub fn new(timeout: Duration, allow_private: bool) -> Self {
-        let config = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .proxy(None)
-            .user_agent("genonaut-webhooks")
-            // ureq zero-fills its whole output buffer on every request (128 KiB by default:
-            // 14,000 instructions a delivery under callgrind); a webhook's headers and body
-            // pass through 16 KiB in one or a few writes.
-            .output_buffer_size(16 * 1024)
-            // Up to `tasks × CONCURRENT_ATTEMPTS` requests are under way at once, often to one
-            // host; with ureq's default of 3 idle connections per host the rest were closed
-            // after each request and the next delivery connected anew.
-            .max_idle_connections(64)
-            .max_idle_connections_per_host(32)
-            .build();
-        let resolver = CheckingResolver {
-            allow_private,
-            ..CheckingResolver::default()
-        };
-        UreqSender {
-            agent: ureq::Agent::with_parts(config, DefaultConnector::default(), resolver),
-        }
+    ///
+    /// # Errors
+    /// If rustls's `ring` provider offers none of its default protocol versions (a build
+    /// misconfiguration).
+    pub fn new(timeout: Duration, allow_private: bool) -> Result<Self, rustls::Error> {
+        let connector = HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(CheckingConnector { allow_private });
+        let client = Client::builder(TokioExecutor::new())
+            // Up to `tasks × CONCURRENT_ATTEMPTS` requests are under way at once, often to
+            // one host: keep that many connections for the next deliveries.
+            .pool_max_idle_per_host(32)
+            .pool_timer(TokioTimer::new())
+            .build(connector);
+        Ok(HyperSender { client, timeout })
+    }
+
+    /// One attempt, without the timeout.
+    async fn attempt(&self, request: &WebhookRequest) -> Result<AttemptResult, BoxError> {
+        let call = hyper::Request::post(request.url.as_str())
+            .header(CONTENT_TYPE, "application/json")
+            .header(USER_AGENT, "genonaut-webhooks")
+            .header("webhook-id", request.id.as_str())
+            .header("webhook-timestamp", request.timestamp)
+            .header("webhook-signature", request.signature.as_str())
+            .body(Full::new(Bytes::from(request.body.clone())))?;
+        let response = self.client.request(call).await?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(retry_after);
+        // Read (a little of) the body so the connection can be reused.
+        let _ = Limited::new(response.into_body(), 64 * 1024).collect().await;
+        Ok(AttemptResult::Response { status, retry_after })
     }
 }
 
@@ -138,43 +175,28 @@ fn retry_after(value: &str) -> Option<Duration> {
         .ok()
 }
 
-fn forbidden(e: &ureq::Error) -> Option<String> {
-    match e {
-        ureq::Error::Other(inner) => inner.downcast_ref::<ForbiddenTarget>().map(|f| f.0.clone()),
-        _ => None,
+/// The refusal somewhere in `e`'s chain, if the connector refused the target.
+fn forbidden(e: &(dyn StdError + 'static)) -> Option<String> {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if let Some(refused) = e.downcast_ref::<ForbiddenTarget>() {
+            return Some(refused.0.clone());
+        }
+        next = e.source();
     }
+    None
 }
 
 #[async_trait]
-impl HttpSender for UreqSender {
+impl HttpSender for HyperSender {
     async fn send(&self, request: &WebhookRequest) -> AttemptResult {
-        let agent = self.agent.clone();
-        let request = request.clone();
-        let call = tokio::task::spawn_blocking(move || {
-            let mut response = agent
-                .post(&request.url)
-                .header("content-type", "application/json")
-                .header("webhook-id", &request.id)
-                .header("webhook-timestamp", &request.timestamp.to_string())
-                .header("webhook-signature", &request.signature)
-                .send(request.body.as_bytes())?;
-            let status = response.status().as_u16();
-            let retry = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(retry_after);
-            // Read (a little of) the body so the connection can be reused.
-            let _ = response.body_mut().with_config().limit(64 * 1024).read_to_vec();
-            Ok::<_, ureq::Error>((status, retry))
-        });
-        match call.await {
-            Ok(Ok((status, retry_after))) => AttemptResult::Response { status, retry_after },
-            Ok(Err(e)) => match forbidden(&e) {
+        match tokio::time::timeout(self.timeout, self.attempt(request)).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(e)) => match forbidden(e.as_ref()) {
                 Some(message) => AttemptResult::Forbidden(message),
-                None => AttemptResult::Network(e.to_string()),
+                None => AttemptResult::Network(ErrorChain(e.as_ref()).to_string()),
             },
-            Err(e) => AttemptResult::Network(format!("request task failed: {e}")),
+            Err(_) => AttemptResult::Network(format!("no response within {} s", self.timeout.as_secs_f32())),
         }
     }
 }
@@ -332,19 +354,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn address_literals_need_no_lookup_and_names_do() {
-        let at = |url: &str| literal(&url.parse().unwrap());
-        assert_eq!(
-            at("http://127.0.0.1:8080/hook"),
-            Some("127.0.0.1:8080".parse().unwrap())
-        );
-        assert_eq!(at("https://10.1.2.3/hook"), Some("10.1.2.3:443".parse().unwrap()));
-        assert_eq!(at("http://[::1]/hook"), Some("[::1]:80".parse().unwrap()));
-        assert_eq!(
-            at("http://[fd00::7]:9000/"),
-            Some("[fd00::7]:9000".parse().unwrap())
-        );
-        assert_eq!(at("https://hooks.example.com/x"), None);
-        assert_eq!(at("http://localhost:8080/x"), None);
+    fn targets_are_host_and_port_with_the_scheme_s_default() {
+        let at = |url: &str| {
+            let uri: Uri = url.parse().unwrap();
+            target(&uri).map(|(host, port)| (host.to_owned(), port))
+        };
+        let hp = |host: &str, port| Some((host.to_owned(), port));
+        assert_eq!(at("http://127.0.0.1:8080/hook"), hp("127.0.0.1", 8080));
+        assert_eq!(at("https://10.1.2.3/hook"), hp("10.1.2.3", 443));
+        assert_eq!(at("http://[::1]/hook"), hp("::1", 80));
+        assert_eq!(at("http://[fd00::7]:9000/"), hp("fd00::7", 9000));
+        assert_eq!(at("https://hooks.example.com/x"), hp("hooks.example.com", 443));
+        assert_eq!(at("ftp://hooks.example.com/x"), None);
+        assert_eq!(at("/relative"), None);
+    }
+
+    #[test]
+    fn a_refusal_is_found_under_the_client_s_wrapping() {
+        let refused = Wrap(Box::new(Wrap(Box::new(ForbiddenTarget("loopback".into())))));
+        assert_eq!(forbidden(&refused).as_deref(), Some("loopback"));
+        let refused_connection = Wrap(Box::new(std::io::Error::other("connection refused")));
+        assert_eq!(forbidden(&refused_connection), None);
+        assert_eq!(forbidden(&ForbiddenTarget("x".into())).as_deref(), Some("x"));
+    }
+
+    #[derive(Debug)]
+    struct Wrap(BoxError);
+
+    impl fmt::Display for Wrap {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("wrapped")
+        }
+    }
+
+    impl StdError for Wrap {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            Some(self.0.as_ref())
+        }
     }
 }
