@@ -39,7 +39,8 @@ docs:
     cargo doc --workspace --no-deps
 
 # Benchmark the generation-job queue: throughput at 1/2/4 workers with and without webhooks,
-# enqueue→WebSocket latency, every webhook delivered after a receiver outage (BENCH_OUTAGE_SECS=60).
+# enqueue→WebSocket latency, every webhook delivered after a receiver outage (BENCH_OUTAGE_SECS=60);
+# BENCH_ROUNDS (3) off/on pairs per worker count, BENCH_WORKERS (1,2,4).
 bench-queue jobs="3000" samples="100":
     cargo run --release -p genonaut-tests --bin bench-queue -- {{jobs}} {{samples}}
 

@@ -6,7 +6,9 @@
 //! 2. The same with webhooks on: every job has a webhook (its `completed` event goes to the
 //!    outbox in the job's own transaction) and the real delivery loop posts them, signed, to a
 //!    local receiver. Reported: jobs/s of the queue (the ratio to (1) is the cost of the outbox)
-//!    and the time until the receiver has every delivery.
+//!    and the time until the receiver has every delivery. (1) and (2) alternate
+//!    `BENCH_ROUNDS` times (default 3) per worker count; the ratio reported is the median of
+//!    each round's on/off ratio.
 //! 3. Latency: the real server (2 workers, no-op generator) and a WebSocket client: time from
 //!    the enqueue request to the `completed` event arriving on the socket, p50/p99.
 //! 4. Outage: the receiver is down (nothing listening) for `BENCH_OUTAGE_SECS` (default 60;
@@ -32,9 +34,14 @@ use genonaut_domain::values::{Email, Username};
 use genonaut_jobs::media::FsMediaStore;
 use genonaut_jobs::offline::NoopGenerator;
 use genonaut_jobs::runner::{Runner, RunnerConfig, SchemaQueue};
-use genonaut_jobs::webhooks::{UreqSender, WebhookTenant, WebhookWorker, WebhookWorkerConfig};
+use genonaut_jobs::webhooks::{HyperSender, WebhookTenant, WebhookWorker, WebhookWorkerConfig};
 use genonaut_tests::TestApp;
 use serde_json::{Value, json};
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    percentile(values, 0.5)
+}
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -187,7 +194,7 @@ fn webhook_worker(db: &TestDb, hub: &genonaut_db::EventHub) -> Arc<WebhookWorker
             name: db.schema.to_string(),
             deliverer: WebhookDeliverer::new(
                 db.repositories().webhooks,
-                Arc::new(UreqSender::new(policy.timeout, true)),
+                Arc::new(HyperSender::new(policy.timeout, true).unwrap()),
                 Arc::new(SystemClock),
                 Arc::new(OsEntropy),
                 WebhookSecret::parse(&secret).unwrap(),
@@ -418,21 +425,40 @@ async fn main() {
     let batch: usize = env_or("BENCH_BATCH", 32);
     let outage_secs: u64 = env_or("BENCH_OUTAGE_SECS", 60);
     let receiver = Receiver::start().await;
-    println!("queue throughput: {jobs} jobs, no-op generator, claim batch {batch}");
+    let rounds: usize = env_or("BENCH_ROUNDS", 3).max(1);
+    println!("queue throughput: {jobs} jobs, no-op generator, claim batch {batch}, {rounds} rounds");
     println!(
-        "{:<8} {:>10} {:>16} {:>8} {:>22}",
-        "workers", "jobs/s", "webhooks jobs/s", "ratio", "all delivered after s"
+        "{:<8} {:>6} {:>9} {:>10} {:>22}",
+        "workers", "round", "webhooks", "jobs/s", "all delivered after s"
     );
     let workers: String = env_or("BENCH_WORKERS", "1,2,4".to_owned());
+    let mut summary = Vec::new();
     for workers in workers.split(',').map(|w| w.trim().parse::<usize>().unwrap()) {
-        let plain = throughput(jobs, workers, batch, None).await;
-        let hooked = throughput(jobs, workers, batch, Some(&receiver)).await;
+        // Off and on alternate, so a slow spell of the machine weighs on both columns.
+        let (mut plain, mut hooked, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 1..=rounds {
+            let off = throughput(jobs, workers, batch, None).await;
+            println!("{workers:<8} {round:>6} {:>9} {:>10.0}", "off", off.rate);
+            let on = throughput(jobs, workers, batch, Some(&receiver)).await;
+            println!(
+                "{workers:<8} {round:>6} {:>9} {:>10.0} {:>22.2}",
+                "on",
+                on.rate,
+                on.delivered_after.unwrap_or_default().as_secs_f64()
+            );
+            ratios.push(on.rate / off.rate);
+            plain.push(off.rate);
+            hooked.push(on.rate);
+        }
+        summary.push((workers, median(&mut plain), median(&mut hooked), ratios));
+    }
+    println!("medians: workers, jobs/s, with webhooks, ratio of each round's pair (median)");
+    for (workers, plain, hooked, mut ratios) in summary {
+        let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
         println!(
-            "{workers:<8} {:>10.0} {:>16.0} {:>8.2} {:>22.2}",
-            plain.rate,
-            hooked.rate,
-            hooked.rate / plain.rate,
-            hooked.delivered_after.unwrap_or_default().as_secs_f64()
+            "{workers:<8} {plain:>10.0} {hooked:>10.0}   ratio {:.2} ({})",
+            median(&mut ratios),
+            each.join(" / ")
         );
     }
     let (p50, p99, mean) = latency(samples).await;
