@@ -139,6 +139,21 @@ fn internal_addresses_are_forbidden() {
         .target()
         .unwrap();
     assert_eq!(target.literal_ip(), Some("::1".parse().unwrap()));
+    assert_eq!((target.host.as_str(), target.port), ("::1", 9000));
+    let https = WebhookTarget::parse("https://hooks.example.com/x").unwrap();
+    assert_eq!((https.host.as_str(), https.port), ("hooks.example.com", 443));
+
+    let ips = |list: &[&str]| {
+        list.iter()
+            .map(|ip| ip.parse::<IpAddr>().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(refusal(ips(&["8.8.8.8", "2606:4700::1111"])), None);
+    let message = refusal(ips(&["8.8.8.8", "10.0.0.1", "127.0.0.1"])).unwrap();
+    assert!(
+        message.starts_with("webhook target 10.0.0.1 is a private address"),
+        "the first forbidden address is named: {message}"
+    );
 }
 
 fn policy() -> DeliveryPolicy {

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use genonaut_domain::model::{WEBHOOKS_NOT_CONFIGURED, Webhook, forbidden_address, forbidden_message};
+use genonaut_domain::model::{WEBHOOKS_NOT_CONFIGURED, Webhook, refusal};
 
 use crate::error::{ApiError, invalid_message};
 
@@ -45,10 +45,8 @@ pub async fn check(webhook: &Webhook, settings: WebhookSettings) -> Result<(), A
             }
         }
     };
-    for ip in addresses {
-        if let Some(why) = forbidden_address(ip) {
-            return Err(refused(forbidden_message(ip, why)));
-        }
+    match refusal(addresses) {
+        Some(message) => Err(refused(message)),
+        None => Ok(()),
     }
-    Ok(())
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use genonaut_domain::ErrorChain;
-use genonaut_domain::model::{AttemptResult, forbidden_address, forbidden_message};
+use genonaut_domain::model::{AttemptResult, WebhookTarget, refusal};
 use genonaut_domain::ports::{HttpSender, QueueSignal, WebhookRequest};
 use genonaut_domain::services::{AttemptOutcome, WebhookDeliverer};
 use http_body_util::{BodyExt, Full, Limited};
@@ -69,16 +69,15 @@ impl tower_service::Service<Uri> for CheckingConnector {
     fn call(&mut self, uri: Uri) -> Self::Future {
         let allow_private = self.allow_private;
         Box::pin(async move {
-            let (host, port) = target(&uri).ok_or("the URL has no host or port")?;
+            // Host and port as the submission's check saw them.
+            let target = WebhookTarget::parse(&uri.to_string())
+                .map_err(|_| format!("{uri} is not a webhook target"))?;
             // Literals are parsed, not looked up; names go to the system resolver.
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port)).await?.collect();
-            if !allow_private
-                && let Some((ip, why)) = addrs
-                    .iter()
-                    .map(SocketAddr::ip)
-                    .find_map(|ip| forbidden_address(ip).map(|why| (ip, why)))
-            {
-                return Err(Box::new(ForbiddenTarget(forbidden_message(ip, why))) as BoxError);
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
+                .await?
+                .collect();
+            if !allow_private && let Some(message) = refusal(addrs.iter().map(SocketAddr::ip)) {
+                return Err(Box::new(ForbiddenTarget(message)) as BoxError);
             }
             let mut last = None;
             for addr in addrs {
@@ -94,22 +93,6 @@ impl tower_service::Service<Uri> for CheckingConnector {
             Err(last.map_or_else(|| "the host resolved to no address".into(), BoxError::from))
         })
     }
-}
-
-/// The host (brackets of an IPv6 literal removed) and port of a target URL, the port from the
-/// scheme when the URL has none.
-fn target(uri: &Uri) -> Option<(&str, u16)> {
-    let host = uri.host()?;
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    let port = uri.port_u16().or(match uri.scheme_str()? {
-        "http" => Some(80),
-        "https" => Some(443),
-        _ => None,
-    })?;
-    Some((host, port))
 }
 
 /// The webhook [`HttpSender`] over hyper's HTTP/1 client, on the runtime: no thread hand-off
@@ -352,22 +335,6 @@ impl WebhookWorker {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn targets_are_host_and_port_with_the_scheme_s_default() {
-        let at = |url: &str| {
-            let uri: Uri = url.parse().unwrap();
-            target(&uri).map(|(host, port)| (host.to_owned(), port))
-        };
-        let hp = |host: &str, port| Some((host.to_owned(), port));
-        assert_eq!(at("http://127.0.0.1:8080/hook"), hp("127.0.0.1", 8080));
-        assert_eq!(at("https://10.1.2.3/hook"), hp("10.1.2.3", 443));
-        assert_eq!(at("http://[::1]/hook"), hp("::1", 80));
-        assert_eq!(at("http://[fd00::7]:9000/"), hp("fd00::7", 9000));
-        assert_eq!(at("https://hooks.example.com/x"), hp("hooks.example.com", 443));
-        assert_eq!(at("ftp://hooks.example.com/x"), None);
-        assert_eq!(at("/relative"), None);
-    }
 
     #[test]
     fn a_refusal_is_found_under_the_client_s_wrapping() {

@@ -181,10 +181,19 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
 }
 
 /// The message of a refused target.
-pub fn forbidden_message(ip: IpAddr, why: &str) -> String {
+fn forbidden_message(ip: IpAddr, why: &str) -> String {
     format!(
         "webhook target {ip} is a {why} address; such targets are refused (GENONAUT_WEBHOOK_ALLOW_PRIVATE=true allows them)"
     )
+}
+
+/// Why a target whose host has `addresses` is refused — the first [`forbidden_address`] among
+/// them — or `None` if every one may be reached. Checked at submission and again when a
+/// delivery connects.
+pub fn refusal(addresses: impl IntoIterator<Item = IpAddr>) -> Option<String> {
+    addresses
+        .into_iter()
+        .find_map(|ip| forbidden_address(ip).map(|why| forbidden_message(ip, why)))
 }
 
 /// The message when a job asks for a webhook and the server has no signing secret.
